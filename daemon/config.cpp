@@ -1,0 +1,205 @@
+// daemon/config.cpp: TOML configuration (toml++), see config.h.
+//
+// Diagnostics: every refusal reads "FILE:LINE: key 'section.key': what is wrong".
+// Security: credential files must not be readable by group or others.
+#include "daemon/config.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace sd {
+namespace {
+
+using namespace std::string_view_literals;
+
+std::string where(const Config& c, const toml::source_region& src) {
+  return fmt::format("{}:{}", c.path, src.begin.line);
+}
+
+// Reads the keys of one table into the fields registered for it; refuses unknown keys.
+class Section {
+ public:
+  Section(Config& c, const toml::table& root, std::string name) : c_(c), name_(std::move(name)) {
+    if (auto* node = root.get(name_)) {
+      table_ = node->as_table();
+      if (!table_) throw ConfigError(fmt::format("{}: key '{}': must be a table", where(c_, node->source()), name_));
+    }
+  }
+  bool present() const { return table_ != nullptr; }
+
+  void str(std::string_view key, std::string& out, bool required = false) {
+    known_.insert(std::string(key));
+    if (auto* n = get(key, required)) {
+      auto v = n->value<std::string>();
+      if (!n->is_string()) fail(*n, key, "must be a string");
+      out = *v;
+    }
+  }
+  void integer(std::string_view key, int& out, long min, long max) {
+    known_.insert(std::string(key));
+    if (auto* n = get(key, false)) {
+      if (!n->is_integer()) fail(*n, key, "must be an integer");
+      auto v = n->value<int64_t>().value();
+      if (v < min || v > max) fail(*n, key, fmt::format("must be between {} and {}", min, max));
+      out = static_cast<int>(v);
+    }
+  }
+  void size(std::string_view key, std::size_t& out) {
+    known_.insert(std::string(key));
+    if (auto* n = get(key, false)) {
+      if (!n->is_integer()) fail(*n, key, "must be an integer");
+      auto v = n->value<int64_t>().value();
+      if (v <= 0) fail(*n, key, "must be positive");
+      out = static_cast<std::size_t>(v);
+    }
+  }
+  void one_of(std::string_view key, std::string& out, std::function<bool(const std::string&)> ok,
+              std::string_view expected) {
+    str(key, out);
+    if (table_ && table_->get(key) && !ok(out)) fail(*table_->get(key), key, fmt::format("must be {}", expected));
+  }
+  void finish() {
+    if (!table_) return;
+    for (auto&& [k, v] : *table_)
+      if (!known_.count(std::string(k.str())))
+        throw ConfigError(fmt::format("{}: unknown key '{}.{}'", where(c_, v.source()), name_, k.str()));
+  }
+
+ private:
+  const toml::node* get(std::string_view key, bool required) {
+    const toml::node* n = table_ ? table_->get(key) : nullptr;
+    if (!n && required) throw ConfigError(fmt::format("{}: required key '{}.{}' is missing", c_.path, name_, key));
+    return n;
+  }
+  [[noreturn]] void fail(const toml::node& n, std::string_view key, std::string_view what) {
+    throw ConfigError(fmt::format("{}: key '{}.{}': {}", where(c_, n.source()), name_, key, what));
+  }
+
+  Config& c_;
+  std::string name_;
+  const toml::table* table_ = nullptr;
+  std::set<std::string> known_;
+};
+
+bool valid_address(const std::string& a) {
+  auto at = a.find('@');
+  return at != std::string::npos && at > 0 && at + 1 < a.size() && a.find_first_of(" <>\r\n") == std::string::npos;
+}
+
+}  // namespace
+
+std::string Config::move_target() const {
+  return imap.after_ingest.rfind("move:", 0) == 0 ? imap.after_ingest.substr(5) : std::string();
+}
+
+Config load_config(const std::string& path) {
+  Config c;
+  c.path = path;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(fmt::format("{}: cannot read config file", path));
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::string text = buf.str();
+
+  toml::table root;
+  try {
+    root = toml::parse(std::string_view(text), std::string_view(path));
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
+  }
+
+  const std::set<std::string> sections = {"service", "imap", "smtp", "store", "intake", "limits", "test"};
+  for (auto&& [k, v] : root)
+    if (!sections.count(std::string(k.str())))
+      throw ConfigError(fmt::format("{}: unknown key '{}'", where(c, v.source()), k.str()));
+
+  Section service(c, root, "service");
+  service.str("name", c.service.name);
+  service.str("address", c.service.address, true);
+  service.str("ticket_prefix", c.service.ticket_prefix);
+  service.one_of("language", c.service.language, [](auto& v) { return v == "en" || v == "sv" || v == "da"; },
+                 "\"en\", \"sv\" or \"da\"");
+  service.one_of(
+      "log_level", c.service.log_level,
+      [](auto& v) { return v == "error" || v == "warning" || v == "notice" || v == "info" || v == "debug"; },
+      "one of error, warning, notice, info, debug");
+  service.finish();
+  if (!valid_address(c.service.address))
+    throw ConfigError(fmt::format("{}: key 'service.address': \"{}\" is not a mail address", path, c.service.address));
+  for (char ch : c.service.ticket_prefix)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) || c.service.ticket_prefix.size() > 16)
+      throw ConfigError(fmt::format("{}: key 'service.ticket_prefix': letters and digits only, at most 16", path));
+  if (c.service.ticket_prefix.empty())
+    throw ConfigError(fmt::format("{}: key 'service.ticket_prefix': must not be empty", path));
+
+  Section imap(c, root, "imap");
+  imap.str("url", c.imap.url, true);
+  imap.str("username", c.imap.username, true);
+  imap.str("password_file", c.imap.password_file, true);
+  imap.integer("poll_interval_s", c.imap.poll_interval_s, 1, 86400);
+  imap.integer("timeout_s", c.imap.timeout_s, 1, 3600);
+  imap.one_of(
+      "after_ingest", c.imap.after_ingest,
+      [](auto& v) { return v == "seen" || v == "delete" || (v.rfind("move:", 0) == 0 && v.size() > 5); },
+      "\"seen\", \"delete\" or \"move:FOLDER\"");
+  imap.finish();
+  if (c.imap.url.rfind("imap://", 0) != 0 && c.imap.url.rfind("imaps://", 0) != 0)
+    throw ConfigError(fmt::format("{}: key 'imap.url': must start with imap:// or imaps://", path));
+
+  Section smtp(c, root, "smtp");
+  smtp.str("url", c.smtp.url, true);
+  smtp.str("username", c.smtp.username);
+  smtp.str("password_file", c.smtp.password_file);
+  smtp.integer("timeout_s", c.smtp.timeout_s, 1, 3600);
+  smtp.integer("retry_initial_s", c.smtp.retry_initial_s, 1, 86400);
+  smtp.integer("retry_max_s", c.smtp.retry_max_s, 1, 7 * 86400);
+  smtp.finish();
+  if (c.smtp.url.rfind("smtp://", 0) != 0 && c.smtp.url.rfind("smtps://", 0) != 0)
+    throw ConfigError(fmt::format("{}: key 'smtp.url': must start with smtp:// or smtps://", path));
+
+  Section store(c, root, "store");
+  store.str("path", c.store.path, true);
+  store.finish();
+
+  Section intake(c, root, "intake");
+  intake.integer("acks_per_address_per_hour", c.intake.acks_per_address_per_hour, 0, 10000);
+  intake.finish();
+
+  Section limits(c, root, "limits");
+  limits.size("max_message_bytes", c.limits.max_message_bytes);
+  limits.size("max_header_bytes", c.limits.max_header_bytes);
+  limits.size("max_parts", c.limits.max_parts);
+  limits.size("max_depth", c.limits.max_depth);
+  limits.size("max_attachment_bytes", c.limits.max_attachment_bytes);
+  limits.finish();
+
+  Section test(c, root, "test");
+  test.one_of("fault", c.test.fault, [](auto& v) { return v.empty() || v == "crash_after_commit"; },
+              "\"\" or \"crash_after_commit\"");
+  test.finish();
+  return c;
+}
+
+std::string read_secret(const std::string& path, const std::string& what) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0)
+    throw ConfigError(fmt::format("{}: cannot read {} (file missing?)", path, what));
+  if (st.st_mode & (S_IRWXG | S_IRWXO))
+    throw ConfigError(fmt::format("{}: {} is readable by others (mode {:o}); run: chmod 600 {}", path, what,
+                                  st.st_mode & 0777, path));
+  std::ifstream in(path);
+  if (!in) throw ConfigError(fmt::format("{}: cannot read {} (permission?)", path, what));
+  std::string line;
+  std::getline(in, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+}  // namespace sd

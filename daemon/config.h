@@ -1,0 +1,75 @@
+// daemon/config.h: the servicedesk configuration (TOML), read and checked in one place.
+//
+// Contract: load_config() either returns a complete Config with every default filled in,
+// or throws ConfigError whose message names the file, the line and the key that is wrong
+// (unknown keys and wrong types are refused, not ignored). Secrets are not part of
+// Config: read_secret() reads a credential file when a component needs it.
+#pragma once
+
+#include "parser/parse.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace sd {
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Config {
+  std::string path;  // the file this came from
+
+  struct Service {
+    std::string name = "Servicedesk";
+    std::string address;             // our own address: never auto-reply to it
+    std::string ticket_prefix = "SD";
+    std::string language = "en";     // language of mails to customers: en, sv, da
+    std::string log_level = "info";  // error, warning, notice, info, debug
+  } service;
+
+  struct Imap {
+    std::string url;  // imap[s]://host[:port]/MAILBOX
+    std::string username;
+    std::string password_file;
+    int poll_interval_s = 30;
+    std::string after_ingest = "seen";  // "seen", "move:FOLDER" or "delete"
+    int timeout_s = 60;
+  } imap;
+
+  struct Smtp {
+    std::string url;
+    std::string username;
+    std::string password_file;
+    int timeout_s = 60;
+    int retry_initial_s = 30;  // first retry after a transient failure; doubles each time
+    int retry_max_s = 3600;
+  } smtp;
+
+  struct Store {
+    std::string path;
+  } store;
+
+  struct Intake {
+    int acks_per_address_per_hour = 3;  // at most this many acknowledgements to one address per hour
+  } intake;
+
+  parser::Limits limits;  // [limits]
+
+  struct Test {
+    // Test aids, never for production: "crash_after_commit" kills the daemon (SIGKILL)
+    // right after the first ingest COMMIT, before the server-side flag or move.
+    std::string fault;
+  } test;
+
+  // "move:Processed" -> "Processed"; empty for the other actions.
+  std::string move_target() const;
+};
+
+Config load_config(const std::string& path);
+
+// Reads a credential file (first line, trailing newline removed). Throws ConfigError when
+// it cannot be read or is readable by group or others.
+std::string read_secret(const std::string& path, const std::string& what);
+
+}  // namespace sd

@@ -1,0 +1,273 @@
+// daemon/daemon.cpp: see daemon.h.
+//
+// Threads: the main thread runs the io_context (timers, signals, state). Each worker
+// (IMAP, SMTP) is a thread with its own io_context, its own store connection and its own
+// libcurl handle; jobs are posted to it and post their result back. Wake-ups are hints:
+// the outbox is also scanned on a timer, the mailbox on its poll interval.
+#include "daemon/daemon.h"
+
+#include "daemon/imap.h"
+#include "daemon/log.h"
+#include "daemon/outbox.h"
+#include "daemon/poller.h"
+#include "notify/smtp.h"
+#include "store/store.h"
+
+#include <utility>  // before Asio: Boost 1.74 uses std::exchange without including it
+
+#include <boost/asio.hpp>
+
+#include <chrono>
+#include <memory>
+#include <thread>
+
+namespace sd {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+store::Time wall_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// A thread running its own io_context until stopped; jobs posted to it run in order.
+class Worker {
+ public:
+  Worker() : guard_(asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
+  ~Worker() { join(); }
+  template <class F>
+  void post(F&& f) {
+    asio::post(io_, std::forward<F>(f));
+  }
+  void join() {
+    guard_.reset();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  std::thread thread_;
+};
+
+// What a worker keeps between jobs; rebuilt when the config changes. Worker thread only.
+struct ImapSide {
+  std::shared_ptr<const Config> config;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<ImapClient> client;
+  bool folder_ready = false;
+};
+struct SmtpSide {
+  std::shared_ptr<const Config> config;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<notify::SmtpClient> client;
+};
+
+class Service {
+ public:
+  explicit Service(const Config& c)
+      : config_(std::make_shared<const Config>(c)),
+        signals_(io_, SIGINT, SIGTERM, SIGHUP),
+        poll_timer_(io_),
+        outbox_timer_(io_) {}
+
+  int run() {
+    log::notice("servicedesk starting: mailbox {}, store {}", config_->imap.url, config_->store.path);
+    // Open the store once here so a broken store stops the start with a clear error.
+    store::open_sqlite_store({config_->store.path});
+    wait_signal();
+    schedule_poll(0s);
+    schedule_outbox(0s);
+    io_.run();
+    imap_worker_.join();
+    smtp_worker_.join();
+    log::notice("servicedesk stopped");
+    return 0;
+  }
+
+ private:
+  void wait_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload();
+        wait_signal();
+        return;
+      }
+      log::notice("signal {}: finishing the mail in hand and stopping", sig);
+      stopping_ = true;
+      poll_timer_.cancel();
+      outbox_timer_.cancel();
+      io_.stop();
+    });
+  }
+
+  void reload() {
+    try {
+      auto fresh = std::make_shared<const Config>(load_config(config_->path));
+      log::set_level(fresh->service.log_level);
+      config_ = fresh;
+      log::notice("configuration reloaded from {}", config_->path);
+      schedule_poll(0s);
+    } catch (const std::exception& e) {
+      log::error("configuration not reloaded, keeping the old one: {}", e.what());
+    }
+  }
+
+  // --- IMAP poll -----------------------------------------------------------------
+  void schedule_poll(std::chrono::seconds delay) {
+    poll_timer_.expires_after(delay);
+    poll_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) start_poll();
+    });
+  }
+
+  void start_poll() {
+    if (poll_running_ || stopping_) return;
+    poll_running_ = true;
+    auto cfg = config_;
+    imap_worker_.post([this, cfg] {
+      std::string error;
+      PollResult r;
+      try {
+        r = poll_job(cfg);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      asio::post(io_, [this, r, error] { poll_done(r, error); });
+    });
+  }
+
+  PollResult poll_job(const std::shared_ptr<const Config>& cfg) {
+    if (imap_.config != cfg) {
+      imap_.client.reset();
+      imap_.store.reset();
+      imap_.folder_ready = false;
+      imap_.config = cfg;
+    }
+    if (!imap_.store) imap_.store = store::open_sqlite_store({cfg->store.path});
+    if (!imap_.client)
+      imap_.client = std::make_unique<ImapClient>(ImapSettings{
+          cfg->imap.url, cfg->imap.username, read_secret(cfg->imap.password_file, "IMAP password file"),
+          cfg->imap.timeout_s});
+    if (!imap_.folder_ready) {
+      if (auto folder = cfg->move_target(); !folder.empty()) imap_.client->create_folder(folder);
+      imap_.folder_ready = true;
+    }
+    try {
+      return poll_mailbox(*imap_.client, *imap_.store, *cfg, wall_now, stopping_);
+    } catch (...) {
+      imap_.client.reset();  // start the next pass on a fresh connection
+      throw;
+    }
+  }
+
+  void poll_done(const PollResult& r, const std::string& error) {
+    poll_running_ = false;
+    if (stopping_) return;
+    auto interval = std::chrono::seconds(config_->imap.poll_interval_s);
+    if (error.empty()) {
+      if (!imap_error_.empty()) log::notice("IMAP: working again after: {}", imap_error_);
+      imap_error_.clear();
+      imap_failures_ = 0;
+      if (r.mail_queued) start_outbox();
+      schedule_poll(interval);
+      return;
+    }
+    if (error != imap_error_) log::error("IMAP: {} (retrying with backoff)", error);
+    imap_error_ = error;
+    ++imap_failures_;
+    auto delay = std::min<std::chrono::seconds>(interval * (1 << std::min(imap_failures_, 6)), 300s);
+    schedule_poll(std::max(delay, interval));
+  }
+
+  // --- Outbox --------------------------------------------------------------------
+  void schedule_outbox(std::chrono::seconds delay) {
+    outbox_timer_.expires_after(delay);
+    outbox_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) start_outbox();
+    });
+  }
+
+  void start_outbox() {
+    if (stopping_) return;
+    if (outbox_running_) {
+      outbox_again_ = true;
+      return;
+    }
+    outbox_running_ = true;
+    outbox_again_ = false;
+    auto cfg = config_;
+    smtp_worker_.post([this, cfg] {
+      std::string error;
+      OutboxRun r;
+      try {
+        r = outbox_job(cfg);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      asio::post(io_, [this, r, error] { outbox_done(r, error); });
+    });
+  }
+
+  OutboxRun outbox_job(const std::shared_ptr<const Config>& cfg) {
+    if (smtp_.config != cfg) {
+      smtp_.client.reset();
+      smtp_.store.reset();
+      smtp_.config = cfg;
+    }
+    if (!smtp_.store) smtp_.store = store::open_sqlite_store({cfg->store.path});
+    if (!smtp_.client) {
+      std::string password =
+          cfg->smtp.password_file.empty() ? "" : read_secret(cfg->smtp.password_file, "SMTP password file");
+      smtp_.client = std::make_unique<notify::SmtpClient>(
+          notify::SmtpSettings{cfg->smtp.url, cfg->smtp.username, password, cfg->smtp.timeout_s});
+    }
+    return deliver_due(*smtp_.store, *smtp_.client, *cfg, wall_now, stopping_);
+  }
+
+  void outbox_done(const OutboxRun& r, const std::string& error) {
+    outbox_running_ = false;
+    if (stopping_) return;
+    std::string state = !error.empty() ? error : r.last_error;
+    if (state != smtp_error_) {
+      if (state.empty()) log::notice("SMTP: working again after: {}", smtp_error_);
+      else log::error("SMTP: {} (mail stays queued and is retried with backoff)", state);
+      smtp_error_ = state;
+    }
+    if (outbox_again_) {
+      start_outbox();
+      return;
+    }
+    // Sleep until the next mail falls due; scan at least once a minute regardless.
+    auto delay = 60s;
+    if (error.empty() && r.next_attempt_at)
+      delay = std::clamp<std::chrono::seconds>(std::chrono::seconds(*r.next_attempt_at - wall_now()), 0s, 60s);
+    if (!error.empty()) delay = std::chrono::seconds(config_->smtp.retry_initial_s);
+    schedule_outbox(delay);
+  }
+
+  std::shared_ptr<const Config> config_;
+  asio::io_context io_;
+  asio::signal_set signals_;
+  asio::steady_timer poll_timer_, outbox_timer_;
+  std::atomic<bool> stopping_{false};
+  bool poll_running_ = false, outbox_running_ = false, outbox_again_ = false;
+  int imap_failures_ = 0;
+  std::string imap_error_, smtp_error_;
+  ImapSide imap_;  // IMAP worker thread only
+  SmtpSide smtp_;  // SMTP worker thread only
+  // Declared last: destroyed first, so their threads end before the state they use.
+  Worker imap_worker_, smtp_worker_;
+};
+
+}  // namespace
+
+int run_daemon(const Config& initial) {
+  log::set_level(initial.service.log_level);
+  Service service(initial);
+  return service.run();
+}
+
+}  // namespace sd

@@ -1,0 +1,16 @@
+// daemon/daemon.h: the long-running service: an Asio event loop whose timers drive the
+// IMAP poll and the outbox, with libcurl's blocking calls on two worker threads.
+//
+// Contract: run() returns the process exit code: 0 after SIGTERM/SIGINT (the mail in hand
+// is finished first). SIGHUP reloads the config file; a config that fails to load is
+// logged and the old one kept. IMAP and SMTP failures are logged once per change of state
+// and retried with backoff; they never end the daemon.
+#pragma once
+
+#include "daemon/config.h"
+
+namespace sd {
+
+int run_daemon(const Config& initial);
+
+}  // namespace sd

@@ -1,0 +1,162 @@
+// daemon/imap.cpp: see imap.h.
+//
+// Security: imaps:// is verified by libcurl's defaults; on a plain imap:// URL that is not
+// loopback, STARTTLS is required (CURLUSESSL_ALL, never _TRY, which silently falls back to
+// plaintext). Passwords stay in this object.
+#include "daemon/imap.h"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <sstream>
+
+namespace sd {
+namespace {
+
+std::size_t write_cb(char* ptr, std::size_t size, std::size_t n, void* userp) {
+  static_cast<std::string*>(userp)->append(ptr, size * n);
+  return size * n;
+}
+
+bool is_loopback_url(const std::string& url) {
+  auto p = url.find("://");
+  std::string host = url.substr(p + 3);
+  return host.rfind("127.", 0) == 0 || host.rfind("localhost", 0) == 0 || host.rfind("[::1]", 0) == 0;
+}
+
+std::int64_t number_after(const std::string& text, std::string_view key) {
+  auto p = text.find(key);
+  if (p == std::string::npos) return -1;
+  p += key.size();
+  while (p < text.size() && text[p] == ' ') ++p;
+  std::int64_t v = -1;
+  std::from_chars(text.data() + p, text.data() + text.size(), v);
+  return v;
+}
+
+}  // namespace
+
+std::string imap_quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+ImapClient::ImapClient(ImapSettings settings) : settings_(std::move(settings)) {
+  const std::string& url = settings_.url;
+  auto scheme_end = url.find("://");
+  auto path = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+  if (scheme_end == std::string::npos || path == std::string::npos || path + 1 >= url.size())
+    throw ImapError(ImapError::Kind::protocol, fmt::format("imap.url {} names no mailbox (e.g. imap://host/INBOX)", url));
+  base_url_ = url.substr(0, path + 1);
+  std::string encoded = url.substr(path + 1);
+  while (!encoded.empty() && encoded.back() == '/') encoded.pop_back();
+  int len = 0;
+  char* dec = curl_easy_unescape(nullptr, encoded.c_str(), static_cast<int>(encoded.size()), &len);
+  mailbox_.assign(dec, static_cast<std::size_t>(len));
+  curl_free(dec);
+  mailbox_url_ = base_url_ + encoded;
+}
+
+ImapClient::~ImapClient() {
+  if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
+
+std::string ImapClient::perform(const std::string& url, const std::string* request) {
+  if (!curl_) curl_ = curl_easy_init();
+  CURL* c = static_cast<CURL*>(curl_);
+  if (!c) throw ImapError(ImapError::Kind::protocol, "curl_easy_init failed");
+  // Options are set afresh per request; the connection cache survives curl_easy_reset.
+  curl_easy_reset(c);
+  std::string out;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_USERNAME, settings_.username.c_str());
+  curl_easy_setopt(c, CURLOPT_PASSWORD, settings_.password.c_str());
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, settings_.timeout_s);
+  if (url.rfind("imap://", 0) == 0 && !is_loopback_url(url)) curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+  if (request) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request->c_str());
+
+  CURLcode rc = curl_easy_perform(c);
+  if (rc == CURLE_OK) return out;
+  std::string what = fmt::format("{}{}{}", curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf);
+  switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+      throw ImapError(ImapError::Kind::connect, what);
+    case CURLE_LOGIN_DENIED:
+      throw ImapError(ImapError::Kind::login, what);
+    case CURLE_OPERATION_TIMEDOUT:
+      throw ImapError(ImapError::Kind::timeout, what);
+    case CURLE_REMOTE_FILE_NOT_FOUND:
+      throw ImapError(ImapError::Kind::uidvalidity_changed, what);
+    default:
+      throw ImapError(ImapError::Kind::protocol, what);
+  }
+}
+
+std::string ImapClient::command(const std::string& url, const std::string& request) { return perform(url, &request); }
+
+MailboxStatus ImapClient::status() {
+  std::string text = command(base_url_, "STATUS " + imap_quote(mailbox_) + " (UIDVALIDITY UIDNEXT)");
+  MailboxStatus s{number_after(text, "UIDVALIDITY"), number_after(text, "UIDNEXT")};
+  if (s.uidvalidity <= 0)
+    throw ImapError(ImapError::Kind::protocol, fmt::format("STATUS {} gave no UIDVALIDITY: {}", mailbox_, text));
+  return s;
+}
+
+std::vector<std::int64_t> ImapClient::uids_from(std::int64_t first_uid) {
+  std::string text = command(mailbox_url_, fmt::format("UID SEARCH UID {}:*", std::max<std::int64_t>(first_uid, 1)));
+  std::vector<std::int64_t> uids;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("* SEARCH", 0) != 0) continue;
+    std::istringstream words(line.substr(8));
+    std::int64_t uid;
+    while (words >> uid)
+      if (uid >= first_uid) uids.push_back(uid);  // "n:*" also matches the last UID when it is below n
+  }
+  std::sort(uids.begin(), uids.end());
+  uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+  return uids;
+}
+
+std::string ImapClient::fetch(std::int64_t uidvalidity, std::int64_t uid) {
+  return perform(fmt::format("{};UIDVALIDITY={}/;UID={}", mailbox_url_, uidvalidity, uid), nullptr);
+}
+
+void ImapClient::mark_seen(std::int64_t uid) { command(mailbox_url_, fmt::format("UID STORE {} +FLAGS.SILENT (\\Seen)", uid)); }
+
+void ImapClient::move(std::int64_t uid, const std::string& folder) {
+  command(mailbox_url_, fmt::format("UID MOVE {} {}", uid, imap_quote(folder)));
+}
+
+void ImapClient::remove(std::int64_t uid) {
+  command(mailbox_url_, fmt::format("UID STORE {} +FLAGS.SILENT (\\Deleted)", uid));
+  command(mailbox_url_, fmt::format("UID EXPUNGE {}", uid));
+}
+
+void ImapClient::create_folder(const std::string& folder) {
+  try {
+    command(base_url_, "CREATE " + imap_quote(folder));
+  } catch (const ImapError& e) {
+    if (e.kind != ImapError::Kind::protocol) throw;  // "already exists" comes back as a NO
+  }
+}
+
+}  // namespace sd

@@ -1,0 +1,40 @@
+// daemon/ingest.h: one raw mail in, one committed change out: the mail, the ticket it
+// opens or joins, the acknowledgement it earns and the mailbox watermark, in a single
+// store transaction.
+//
+// Contract: ingest() returns only after COMMIT (or after recognising a repeat); only then
+// may the caller flag, move or delete the mail on the server. A repeat (same mailbox
+// position, or same Message-ID and content) changes nothing but the watermark. A mail
+// that will not parse is stored raw, flagged, and still becomes a ticket. Store failures
+// propagate as store::StoreError (transient ones: try again later).
+#pragma once
+
+#include "daemon/config.h"
+#include "store/store.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sd {
+
+struct IngestResult {
+  enum class Kind { created, joined, duplicate } kind = Kind::created;
+  std::int64_t ticket_id = 0;  // 0 when a repeat had no ticket
+  bool acknowledgement_queued = false;
+  std::string message_id;
+  std::string note;  // why no acknowledgement, what the parser could not read
+};
+
+IngestResult ingest(store::Store& store, const Config& config, std::string_view raw,
+                    const std::optional<store::MailOrigin>& origin, store::Time now);
+
+std::string ticket_ref(const Config& config, std::int64_t id);                     // 42 -> "SD-42"
+std::optional<std::int64_t> parse_ticket_ref(const Config& config, std::string_view ref);  // "SD-42"/"42" -> 42
+// The ticket number tagged in a subject ("[SD-42]"), if any.
+std::optional<std::int64_t> ticket_tag_in(const Config& config, std::string_view subject);
+// SHA-256 (hex) of the mail without the trace fields that differ between deliveries.
+std::string content_hash(std::string_view raw);
+
+}  // namespace sd

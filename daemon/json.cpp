@@ -1,0 +1,92 @@
+// daemon/json.cpp: see json.h.
+#include "daemon/json.h"
+
+#include "daemon/ingest.h"
+
+#include <fmt/format.h>
+
+#include <ctime>
+
+namespace sd {
+
+std::string rfc3339_utc(store::Time t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+namespace {
+nlohmann::json opt_time(const std::optional<store::Time>& t) { return t ? nlohmann::json(rfc3339_utc(*t)) : nlohmann::json(); }
+}  // namespace
+
+nlohmann::json ticket_json(const Config& c, const store::Ticket& t) {
+  return {{"id", ticket_ref(c, t.id)},
+          {"subject", t.subject},
+          {"status", t.status},
+          {"requester", t.requester},
+          {"requester_name", t.requester_name},
+          {"priority", t.priority},
+          {"category", t.category.empty() ? nlohmann::json() : nlohmann::json(t.category)},
+          {"created_at", rfc3339_utc(t.created_at)},
+          {"updated_at", rfc3339_utc(t.updated_at)},
+          {"message_count", t.message_count}};
+}
+
+nlohmann::json ticket_detail_json(const Config& c, const store::Ticket& t, const std::vector<store::MessageRecord>& messages,
+                                  const std::vector<store::Event>& events) {
+  auto j = ticket_json(c, t);
+  auto msgs = nlohmann::json::array();
+  for (const auto& m : messages) {
+    auto atts = nlohmann::json::array();
+    for (const auto& a : m.attachments)
+      atts.push_back({{"filename", a.filename}, {"content_type", a.content_type}, {"size", a.size}});
+    msgs.push_back({{"direction", m.direction},
+                    {"message_id", m.message_id},
+                    {"from", m.from_addr},
+                    {"from_name", m.from_name},
+                    {"to", m.to},
+                    {"cc", m.cc},
+                    {"subject", m.subject},
+                    {"date", opt_time(m.date)},
+                    {"received_at", rfc3339_utc(m.created_at)},
+                    {"body_text", m.body_text},
+                    {"new_text", m.new_text},
+                    {"automatic", m.automatic.empty() ? nlohmann::json() : nlohmann::json(m.automatic)},
+                    {"attachments", atts}});
+  }
+  j["messages"] = msgs;
+  auto evs = nlohmann::json::array();
+  for (const auto& e : events)
+    evs.push_back({{"at", rfc3339_utc(e.at)}, {"actor", e.actor}, {"kind", e.kind}, {"detail", e.detail}});
+  j["events"] = evs;
+  return j;
+}
+
+nlohmann::json parsed_json(const parser::ParsedMail& m) {
+  auto addrs = [](const std::vector<parser::Address>& v) {
+    auto a = nlohmann::json::array();
+    for (const auto& x : v) a.push_back(x.email);
+    return a;
+  };
+  auto atts = nlohmann::json::array();
+  for (const auto& a : m.attachments)
+    atts.push_back({{"filename", a.filename}, {"content_type", a.content_type}, {"size", a.size}});
+  return {{"subject", m.subject},
+          {"from", m.from.email},
+          {"from_name", m.from.name},
+          {"to", addrs(m.to)},
+          {"cc", addrs(m.cc)},
+          {"message_id", m.message_id},
+          {"in_reply_to", m.in_reply_to},
+          {"references", m.references},
+          {"date", m.date_unix ? nlohmann::json(rfc3339_utc(*m.date_unix)) : nlohmann::json()},
+          {"automatic", m.automatic ? nlohmann::json(*m.automatic) : nlohmann::json()},
+          {"body_text", m.body_text},
+          {"new_text", m.new_text},
+          {"attachments", atts},
+          {"problems", m.problems}};
+}
+
+}  // namespace sd

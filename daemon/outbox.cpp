@@ -1,0 +1,60 @@
+// daemon/outbox.cpp: see outbox.h.
+#include "daemon/outbox.h"
+
+#include "daemon/log.h"
+
+#include <algorithm>
+
+namespace sd {
+
+store::Time retry_delay(const Config& c, std::int64_t attempt) {
+  store::Time d = c.smtp.retry_initial_s;
+  for (std::int64_t i = 1; i < attempt && d < c.smtp.retry_max_s; ++i) d *= 2;
+  return std::min<store::Time>(d, c.smtp.retry_max_s);
+}
+
+OutboxRun deliver_due(store::Store& st, notify::SmtpClient& smtp, const Config& c,
+                      const std::function<store::Time()>& now, const std::atomic<bool>& stopping) {
+  OutboxRun run;
+  std::vector<store::OutboxItem> due;
+  {
+    auto tx = st.begin(store::Store::Mode::read);
+    due = tx->due_outbox(now(), 50);
+  }
+  // After a connection-level failure the rest of the batch is not tried: the server is
+  // down for all of them, and each gets its retry time as if it had been.
+  std::optional<notify::SendResult> server_down;
+  for (const auto& item : due) {
+    if (stopping) break;
+    auto res = server_down ? *server_down : smtp.send(item.mail_from, item.recipients, item.bytes);
+    auto tx = st.begin(store::Store::Mode::write);
+    std::string ticket = item.ticket_id ? std::to_string(*item.ticket_id) : "-";
+    switch (res.outcome) {
+      case notify::SendResult::Outcome::sent:
+        tx->mark_sent(item.id, now());
+        if (item.ticket_id) tx->add_event({*item.ticket_id, now(), "system", item.kind + "-sent", "<" + item.message_id + ">"});
+        log::info("sent {} for ticket {} to {} <{}>", item.kind, ticket, item.recipients.empty() ? "" : item.recipients[0],
+                  item.message_id);
+        ++run.sent;
+        break;
+      case notify::SendResult::Outcome::permanent:
+        tx->mark_failed(item.id, res.error);
+        if (item.ticket_id) tx->add_event({*item.ticket_id, now(), "system", "delivery-failed", res.error});
+        log::error("SMTP refused {} for ticket {} <{}>: {}", item.kind, ticket, item.message_id, res.error);
+        ++run.failed;
+        break;
+      case notify::SendResult::Outcome::transient:
+        tx->mark_retry(item.id, now() + retry_delay(c, item.attempts + 1), res.error);
+        run.last_error = res.error;
+        ++run.retried;
+        break;
+    }
+    tx->commit();
+    if (res.outcome == notify::SendResult::Outcome::transient && res.smtp_code == 0) server_down = res;
+  }
+  auto tx = st.begin(store::Store::Mode::read);
+  run.next_attempt_at = tx->next_outbox_attempt();
+  return run;
+}
+
+}  // namespace sd

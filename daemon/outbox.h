@@ -1,0 +1,33 @@
+// daemon/outbox.h: delivers the outbox over SMTP.
+//
+// Contract: the outbox table is the truth; this only works through what is due. A mail is
+// marked sent only after the SMTP server accepted it (so a crash in between sends it again:
+// at-least-once, with the same Message-ID). Transient failures are retried with exponential
+// backoff; a permanent (5xx) refusal marks the mail failed and records it on the ticket.
+// Blocking: call it off the event loop.
+#pragma once
+
+#include "daemon/config.h"
+#include "notify/smtp.h"
+#include "store/store.h"
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace sd {
+
+struct OutboxRun {
+  int sent = 0, retried = 0, failed = 0;
+  std::optional<store::Time> next_attempt_at;  // earliest pending mail after this run
+  std::string last_error;                      // of the last transient failure; empty when none
+};
+
+OutboxRun deliver_due(store::Store& store, notify::SmtpClient& smtp, const Config& config,
+                      const std::function<store::Time()>& now, const std::atomic<bool>& stopping);
+
+// Backoff before retry number `attempt` (1-based): initial * 2^(attempt-1), capped.
+store::Time retry_delay(const Config& config, std::int64_t attempt);
+
+}  // namespace sd

@@ -1,0 +1,41 @@
+// notify/smtp.h: hands one composed mail to the SMTP server (libcurl).
+//
+// Contract: send() blocks (call it off the event loop) and never throws. It tells a
+// permanent refusal (5xx: record it on the ticket, do not retry) from a transient failure
+// (4xx, connection refused, timeout: retry later). A client object is used by one thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sd::notify {
+
+struct SmtpSettings {
+  std::string url;       // smtp://host:port or smtps://host:port
+  std::string username;  // empty: no AUTH
+  std::string password;
+  long timeout_s = 60;
+};
+
+struct SendResult {
+  enum class Outcome { sent, transient, permanent } outcome = Outcome::sent;
+  long smtp_code = 0;   // last SMTP reply code, 0 when none
+  std::string error;    // what failed, for the log and the outbox row
+};
+
+class SmtpClient {
+ public:
+  explicit SmtpClient(SmtpSettings settings);
+  ~SmtpClient();
+  SmtpClient(const SmtpClient&) = delete;
+  SmtpClient& operator=(const SmtpClient&) = delete;
+
+  SendResult send(const std::string& mail_from, const std::vector<std::string>& recipients, const std::string& bytes);
+
+ private:
+  SmtpSettings settings_;
+  void* curl_ = nullptr;  // CURL*, reused so the connection is too
+};
+
+}  // namespace sd::notify

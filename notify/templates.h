@@ -1,0 +1,24 @@
+// notify/templates.h: the texts of the mails the service desk sends, per language.
+//
+// Contract: a template is UTF-8 text with {{name}} placeholders; render() replaces the ones
+// it is given and leaves unknown ones visible (a typo in an operator's template shows up
+// in the mail rather than vanishing). Built-in texts exist for "en", "sv" and "da"; an
+// unknown language falls back to English.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace sd::notify {
+
+struct Template {
+  std::string subject;  // e.g. "[{{ticket}}] {{subject}}"
+  std::string body;
+};
+
+// kind: "acknowledgement"
+Template builtin_template(std::string_view kind, std::string_view language);
+std::string render(std::string_view text, const std::map<std::string, std::string>& values);
+
+}  // namespace sd::notify

@@ -1,0 +1,571 @@
+// store/sqlite_store.cpp: the SQLite backend of store.h.
+//
+// Durability: WAL journal with synchronous=FULL (a COMMIT that returned survives power
+// loss), foreign keys on. Write transactions use BEGIN IMMEDIATE so a writer waits (up to
+// busy_timeout) instead of failing half-way. One connection per SqliteStore; a Store is
+// used by one thread at a time (the daemon opens one per worker).
+//
+// Schema: versioned by PRAGMA user_version and migrated forward at open; a store newer
+// than this binary is refused rather than guessed at.
+//
+// Diagnostics: every SQLite error becomes a StoreError naming the statement's purpose and
+// SQLite's message; busy, locked, full and I/O errors are marked transient.
+#include "store/store.h"
+
+#include <sqlite3.h>
+
+#include <fmt/format.h>
+
+#include <string_view>
+#include <utility>
+
+namespace sd::store {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+// Each entry migrates from version i to i+1.
+constexpr std::string_view kMigrations[] = {
+    R"sql(
+CREATE TABLE mailboxes (
+  name         TEXT PRIMARY KEY,
+  uidvalidity  INTEGER NOT NULL,
+  last_uid     INTEGER NOT NULL,
+  last_poll_at INTEGER
+);
+CREATE TABLE raw_mails (
+  id           INTEGER PRIMARY KEY,
+  received_at  INTEGER NOT NULL,
+  mailbox      TEXT,
+  uidvalidity  INTEGER,
+  uid          INTEGER,
+  message_id   TEXT NOT NULL,
+  content_hash TEXT NOT NULL,
+  bytes        BLOB NOT NULL,
+  problems     TEXT NOT NULL DEFAULT '',
+  quarantined  INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (mailbox, uidvalidity, uid),
+  UNIQUE (message_id, content_hash)
+);
+CREATE TABLE tickets (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: numbers are never reused
+  subject        TEXT NOT NULL,
+  status         TEXT NOT NULL DEFAULT 'new',
+  requester      TEXT NOT NULL,
+  requester_name TEXT NOT NULL DEFAULT '',
+  priority       TEXT NOT NULL DEFAULT 'medium',
+  category       TEXT NOT NULL DEFAULT '',
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL
+);
+CREATE TABLE outbox (
+  id              INTEGER PRIMARY KEY,
+  ticket_id       INTEGER REFERENCES tickets(id),
+  kind            TEXT NOT NULL,
+  mail_from       TEXT NOT NULL,
+  recipients      TEXT NOT NULL,       -- one address per line
+  message_id      TEXT NOT NULL,
+  bytes           BLOB NOT NULL,
+  status          TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','sent','failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_error      TEXT NOT NULL DEFAULT '',
+  created_at      INTEGER NOT NULL,
+  sent_at         INTEGER
+);
+CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+CREATE TABLE messages (
+  id          INTEGER PRIMARY KEY,
+  ticket_id   INTEGER NOT NULL REFERENCES tickets(id),
+  direction   TEXT NOT NULL CHECK (direction IN ('in','out')),
+  raw_id      INTEGER REFERENCES raw_mails(id),
+  outbox_id   INTEGER REFERENCES outbox(id),
+  message_id  TEXT NOT NULL,
+  from_addr   TEXT NOT NULL,
+  from_name   TEXT NOT NULL,
+  to_addrs    TEXT NOT NULL,           -- one address per line
+  cc_addrs    TEXT NOT NULL,
+  subject     TEXT NOT NULL,
+  date        INTEGER,
+  body_text   TEXT NOT NULL,
+  new_text    TEXT NOT NULL,
+  automatic   TEXT NOT NULL DEFAULT '',
+  created_at  INTEGER NOT NULL
+);
+CREATE INDEX messages_ticket ON messages(ticket_id);
+CREATE INDEX messages_message_id ON messages(message_id);
+CREATE TABLE attachments (
+  id           INTEGER PRIMARY KEY,
+  message_id   INTEGER NOT NULL REFERENCES messages(id),
+  filename     TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  size         INTEGER NOT NULL,
+  data         BLOB NOT NULL
+);
+CREATE INDEX attachments_message ON attachments(message_id);
+CREATE TABLE events (
+  id        INTEGER PRIMARY KEY,
+  ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+  at        INTEGER NOT NULL,
+  actor     TEXT NOT NULL,
+  kind      TEXT NOT NULL,
+  detail    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX events_ticket ON events(ticket_id);
+)sql",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+bool is_transient(int code) {
+  switch (code & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_NOMEM:
+    case SQLITE_PROTOCOL:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string join_lines(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) {
+    if (!out.empty()) out += '\n';
+    out += s;
+  }
+  return out;
+}
+
+std::vector<std::string> split_lines(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    auto nl = s.find('\n');
+    out.emplace_back(s.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    s.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
+class Connection {
+ public:
+  explicit Connection(const StoreOptions& o) : fail_at_(o.fail_at_step) {
+    int rc = sqlite3_open_v2(o.path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    if (rc != SQLITE_OK) {
+      std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+      sqlite3_close(db_);
+      db_ = nullptr;
+      throw StoreError(fmt::format("cannot open store {}: {}", o.path, msg), is_transient(rc));
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, o.busy_timeout_ms);
+  }
+  ~Connection() { sqlite3_close_v2(db_); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  sqlite3* get() const { return db_; }
+
+  [[noreturn]] void fail(int rc, std::string_view what) const {
+    throw StoreError(fmt::format("store: {}: {}", what, sqlite3_errmsg(db_)), is_transient(rc));
+  }
+
+  void exec(std::string_view sql, std::string_view what) {
+    tick(what);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+      std::string msg = err ? err : sqlite3_errstr(rc);
+      sqlite3_free(err);
+      throw StoreError(fmt::format("store: {}: {}", what, msg), is_transient(rc));
+    }
+  }
+
+  // Counts statement steps for fault injection.
+  void tick(std::string_view what) {
+    if (fail_at_ > 0 && --fail_at_ == 0)
+      throw StoreError(fmt::format("store: {}: injected fault (database is locked)", what), true);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+  int fail_at_ = 0;
+};
+
+class Statement {
+ public:
+  Statement(Connection& c, std::string_view sql, std::string_view what) : c_(c), what_(what) {
+    int rc = sqlite3_prepare_v2(c.get(), sql.data(), static_cast<int>(sql.size()), &st_, nullptr);
+    if (rc != SQLITE_OK) c.fail(rc, what);
+  }
+  ~Statement() { sqlite3_finalize(st_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int i, std::int64_t v) { return check(sqlite3_bind_int64(st_, i, v)); }
+  Statement& bind(int i, int v) { return bind(i, static_cast<std::int64_t>(v)); }
+  Statement& bind(int i, std::string_view v) {
+    return check(sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+  }
+  Statement& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
+  Statement& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
+  Statement& bind_blob(int i, std::string_view v) {
+    return check(sqlite3_bind_blob64(st_, i, v.data(), v.size(), SQLITE_TRANSIENT));
+  }
+  template <class T>
+  Statement& bind(int i, const std::optional<T>& v) {
+    return v ? bind(i, *v) : check(sqlite3_bind_null(st_, i));
+  }
+
+  // True while a row is available.
+  bool step() {
+    c_.tick(what_);
+    int rc = sqlite3_step(st_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    c_.fail(rc, what_);
+  }
+  void run() {
+    while (step()) {
+    }
+  }
+  // Makes the statement ready to run again; bindings are replaced by the next bind().
+  void reset() { sqlite3_reset(st_); }
+
+  std::int64_t i64(int col) const { return sqlite3_column_int64(st_, col); }
+  bool is_null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
+  std::optional<std::int64_t> opt_i64(int col) const {
+    return is_null(col) ? std::nullopt : std::optional<std::int64_t>(i64(col));
+  }
+  std::string text(int col) const {
+    auto p = reinterpret_cast<const char*>(sqlite3_column_blob(st_, col));
+    int n = sqlite3_column_bytes(st_, col);
+    return p ? std::string(p, static_cast<std::size_t>(n)) : std::string();
+  }
+
+ private:
+  Statement& check(int rc) {
+    if (rc != SQLITE_OK) c_.fail(rc, what_);
+    return *this;
+  }
+  Connection& c_;
+  sqlite3_stmt* st_ = nullptr;
+  std::string_view what_;
+};
+
+class SqliteTransaction final : public Transaction {
+ public:
+  SqliteTransaction(Connection& c, Store::Mode mode) : c_(c) {
+    c_.exec(mode == Store::Mode::write ? "BEGIN IMMEDIATE" : "BEGIN", "begin transaction");
+  }
+  ~SqliteTransaction() override {
+    if (!done_) sqlite3_exec(c_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+
+  void commit() override {
+    c_.exec("COMMIT", "commit");
+    done_ = true;
+  }
+
+  std::optional<MailboxState> mailbox(const std::string& name) override {
+    Statement s(c_, "SELECT uidvalidity, last_uid, last_poll_at FROM mailboxes WHERE name = ?", "read mailbox");
+    s.bind(1, name);
+    if (!s.step()) return std::nullopt;
+    return MailboxState{name, s.i64(0), s.i64(1), s.opt_i64(2)};
+  }
+
+  void set_mailbox(const MailboxState& m) override {
+    Statement s(c_,
+                "INSERT INTO mailboxes(name, uidvalidity, last_uid, last_poll_at) VALUES (?,?,?,?) "
+                "ON CONFLICT(name) DO UPDATE SET uidvalidity = excluded.uidvalidity, "
+                "last_uid = excluded.last_uid, last_poll_at = excluded.last_poll_at",
+                "write mailbox watermark");
+    s.bind(1, m.name).bind(2, m.uidvalidity).bind(3, m.last_uid).bind(4, m.last_poll_at).run();
+  }
+
+  std::optional<DuplicateHit> raw_at(const MailOrigin& o) override {
+    Statement s(c_, kRawHitSql + std::string(" WHERE r.mailbox = ? AND r.uidvalidity = ? AND r.uid = ?"),
+                "look up mail by UID");
+    s.bind(1, o.mailbox).bind(2, o.uidvalidity).bind(3, o.uid);
+    return hit(s);
+  }
+
+  std::optional<DuplicateHit> raw_with(const std::string& message_id, const std::string& hash) override {
+    Statement s(c_, kRawHitSql + std::string(" WHERE r.message_id = ? AND r.content_hash = ?"),
+                "look up mail by content");
+    s.bind(1, message_id).bind(2, hash);
+    return hit(s);
+  }
+
+  std::int64_t add_raw(const RawMail& r) override {
+    Statement s(c_,
+                "INSERT INTO raw_mails(received_at, mailbox, uidvalidity, uid, message_id, content_hash, bytes, "
+                "problems, quarantined) VALUES (?,?,?,?,?,?,?,?,?)",
+                "store raw mail");
+    s.bind(1, r.received_at);
+    if (r.origin) s.bind(2, r.origin->mailbox).bind(3, r.origin->uidvalidity).bind(4, r.origin->uid);
+    s.bind(5, r.message_id).bind(6, r.content_hash).bind_blob(7, r.bytes).bind(8, r.problems);
+    s.bind(9, r.quarantined ? 1 : 0).run();
+    return sqlite3_last_insert_rowid(c_.get());
+  }
+
+  std::int64_t create_ticket(const NewTicket& t) override {
+    Statement s(c_,
+                "INSERT INTO tickets(subject, requester, requester_name, created_at, updated_at) VALUES (?,?,?,?,?)",
+                "create ticket");
+    s.bind(1, t.subject).bind(2, t.requester).bind(3, t.requester_name).bind(4, t.created_at).bind(5, t.created_at);
+    s.run();
+    return sqlite3_last_insert_rowid(c_.get());
+  }
+
+  std::optional<Ticket> ticket(std::int64_t id) override {
+    Statement s(c_, kTicketSql + std::string(" WHERE t.id = ?"), "read ticket");
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    return read_ticket(s);
+  }
+
+  std::vector<Ticket> tickets() override {
+    Statement s(c_, kTicketSql + std::string(" ORDER BY t.created_at DESC, t.id DESC"), "list tickets");
+    std::vector<Ticket> out;
+    while (s.step()) out.push_back(read_ticket(s));
+    return out;
+  }
+
+  void touch_ticket(std::int64_t id, Time at) override {
+    Statement s(c_, "UPDATE tickets SET updated_at = max(updated_at, ?) WHERE id = ?", "touch ticket");
+    s.bind(1, at).bind(2, id).run();
+  }
+
+  std::optional<std::int64_t> ticket_by_message_ids(const std::vector<std::string>& ids) override {
+    Statement s(c_, "SELECT ticket_id FROM messages WHERE message_id = ? ORDER BY id DESC LIMIT 1",
+                "thread by Message-ID");
+    // References lists the oldest first; the latest parent is the best match.
+    for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+      if (it->empty()) continue;
+      s.reset();
+      s.bind(1, *it);
+      if (s.step()) return s.i64(0);
+    }
+    return std::nullopt;
+  }
+
+  std::int64_t add_message(const MessageRecord& m) override {
+    Statement s(c_,
+                "INSERT INTO messages(ticket_id, direction, raw_id, outbox_id, message_id, from_addr, from_name, "
+                "to_addrs, cc_addrs, subject, date, body_text, new_text, automatic, created_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "store message");
+    s.bind(1, m.ticket_id).bind(2, m.direction).bind(3, m.raw_id).bind(4, m.outbox_id).bind(5, m.message_id);
+    s.bind(6, m.from_addr).bind(7, m.from_name).bind(8, join_lines(m.to)).bind(9, join_lines(m.cc));
+    s.bind(10, m.subject).bind(11, m.date).bind(12, m.body_text).bind(13, m.new_text).bind(14, m.automatic);
+    s.bind(15, m.created_at).run();
+    std::int64_t id = sqlite3_last_insert_rowid(c_.get());
+    Statement a(c_, "INSERT INTO attachments(message_id, filename, content_type, size, data) VALUES (?,?,?,?,?)",
+                "store attachment");
+    for (const auto& att : m.attachments) {
+      a.reset();
+      a.bind(1, id).bind(2, att.filename).bind(3, att.content_type).bind(4, att.size).bind_blob(5, att.data).run();
+    }
+    return id;
+  }
+
+  std::vector<MessageRecord> messages(std::int64_t ticket_id) override {
+    Statement s(c_,
+                "SELECT id, direction, raw_id, outbox_id, message_id, from_addr, from_name, to_addrs, cc_addrs, "
+                "subject, date, body_text, new_text, automatic, created_at FROM messages WHERE ticket_id = ? "
+                "ORDER BY id",
+                "read messages");
+    s.bind(1, ticket_id);
+    std::vector<MessageRecord> out;
+    while (s.step()) {
+      MessageRecord m;
+      m.id = s.i64(0);
+      m.ticket_id = ticket_id;
+      m.direction = s.text(1);
+      m.raw_id = s.opt_i64(2);
+      m.outbox_id = s.opt_i64(3);
+      m.message_id = s.text(4);
+      m.from_addr = s.text(5);
+      m.from_name = s.text(6);
+      m.to = split_lines(s.text(7));
+      m.cc = split_lines(s.text(8));
+      m.subject = s.text(9);
+      m.date = s.opt_i64(10);
+      m.body_text = s.text(11);
+      m.new_text = s.text(12);
+      m.automatic = s.text(13);
+      m.created_at = s.i64(14);
+      out.push_back(std::move(m));
+    }
+    Statement a(c_, "SELECT filename, content_type, size FROM attachments WHERE message_id = ? ORDER BY id",
+                "read attachments");
+    for (auto& m : out) {
+      a.reset();
+      a.bind(1, m.id);
+      while (a.step()) m.attachments.push_back(AttachmentRecord{a.text(0), a.text(1), a.i64(2), {}});
+    }
+    return out;
+  }
+
+  void add_event(const Event& e) override {
+    Statement s(c_, "INSERT INTO events(ticket_id, at, actor, kind, detail) VALUES (?,?,?,?,?)", "record event");
+    s.bind(1, e.ticket_id).bind(2, e.at).bind(3, e.actor).bind(4, e.kind).bind(5, e.detail).run();
+  }
+
+  std::vector<Event> events(std::int64_t ticket_id) override {
+    Statement s(c_, "SELECT at, actor, kind, detail FROM events WHERE ticket_id = ? ORDER BY id", "read events");
+    s.bind(1, ticket_id);
+    std::vector<Event> out;
+    while (s.step()) out.push_back(Event{ticket_id, s.i64(0), s.text(1), s.text(2), s.text(3)});
+    return out;
+  }
+
+  std::int64_t enqueue(const OutboxItem& o) override {
+    Statement s(c_,
+                "INSERT INTO outbox(ticket_id, kind, mail_from, recipients, message_id, bytes, next_attempt_at, "
+                "created_at) VALUES (?,?,?,?,?,?,?,?)",
+                "queue outgoing mail");
+    s.bind(1, o.ticket_id).bind(2, o.kind).bind(3, o.mail_from).bind(4, join_lines(o.recipients));
+    s.bind(5, o.message_id).bind_blob(6, o.bytes).bind(7, o.next_attempt_at).bind(8, o.created_at).run();
+    return sqlite3_last_insert_rowid(c_.get());
+  }
+
+  std::int64_t count_sent_or_queued(const std::string& kind, const std::string& recipient, Time since) override {
+    // recipients is one address per line; match a whole line, case-insensitively.
+    Statement s(c_,
+                "SELECT count(*) FROM outbox WHERE kind = ? AND created_at >= ? AND status != 'failed' AND "
+                "instr(char(10) || lower(recipients) || char(10), char(10) || lower(?) || char(10)) > 0",
+                "count recent mail");
+    s.bind(1, kind).bind(2, since).bind(3, recipient);
+    s.step();
+    return s.i64(0);
+  }
+
+  std::vector<OutboxItem> due_outbox(Time now, int limit) override {
+    Statement s(c_, kOutboxSql + std::string(" WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"),
+                "read due outbox");
+    s.bind(1, now).bind(2, limit);
+    std::vector<OutboxItem> out;
+    while (s.step()) out.push_back(read_outbox(s));
+    return out;
+  }
+
+  std::optional<Time> next_outbox_attempt() override {
+    Statement s(c_, "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'", "read outbox schedule");
+    s.step();
+    return s.opt_i64(0);
+  }
+
+  void mark_sent(std::int64_t id, Time at) override {
+    Statement s(c_,
+                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = '' "
+                "WHERE id = ?",
+                "mark mail sent");
+    s.bind(1, at).bind(2, id).run();
+  }
+
+  void mark_retry(std::int64_t id, Time next, const std::string& error) override {
+    Statement s(c_,
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                "schedule mail retry");
+    s.bind(1, next).bind(2, error).bind(3, id).run();
+  }
+
+  void mark_failed(std::int64_t id, const std::string& error) override {
+    Statement s(c_, "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
+                "mark mail failed");
+    s.bind(1, error).bind(2, id).run();
+  }
+
+ private:
+  static constexpr const char* kRawHitSql =
+      "SELECT r.id, (SELECT m.ticket_id FROM messages m WHERE m.raw_id = r.id LIMIT 1) FROM raw_mails r";
+  static constexpr const char* kTicketSql =
+      "SELECT t.id, t.subject, t.status, t.requester, t.requester_name, t.priority, t.category, t.created_at, "
+      "t.updated_at, (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id) FROM tickets t";
+  static constexpr const char* kOutboxSql =
+      "SELECT id, ticket_id, kind, mail_from, recipients, message_id, bytes, status, attempts, next_attempt_at, "
+      "last_error, created_at, sent_at FROM outbox";
+
+  static std::optional<DuplicateHit> hit(Statement& s) {
+    if (!s.step()) return std::nullopt;
+    return DuplicateHit{s.i64(0), s.opt_i64(1)};
+  }
+  static Ticket read_ticket(const Statement& s) {
+    Ticket t;
+    t.id = s.i64(0);
+    t.subject = s.text(1);
+    t.status = s.text(2);
+    t.requester = s.text(3);
+    t.requester_name = s.text(4);
+    t.priority = s.text(5);
+    t.category = s.text(6);
+    t.created_at = s.i64(7);
+    t.updated_at = s.i64(8);
+    t.message_count = s.i64(9);
+    return t;
+  }
+  static OutboxItem read_outbox(const Statement& s) {
+    OutboxItem o;
+    o.id = s.i64(0);
+    o.ticket_id = s.opt_i64(1);
+    o.kind = s.text(2);
+    o.mail_from = s.text(3);
+    o.recipients = split_lines(s.text(4));
+    o.message_id = s.text(5);
+    o.bytes = s.text(6);
+    o.status = s.text(7);
+    o.attempts = s.i64(8);
+    o.next_attempt_at = s.i64(9);
+    o.last_error = s.text(10);
+    o.created_at = s.i64(11);
+    if (!s.is_null(12)) o.sent_at = s.i64(12);
+    return o;
+  }
+
+  Connection& c_;
+  bool done_ = false;
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const StoreOptions& o) : c_(o) {
+    c_.exec("PRAGMA journal_mode = WAL", "enable WAL");
+    c_.exec("PRAGMA synchronous = FULL", "set synchronous=FULL");
+    c_.exec("PRAGMA foreign_keys = ON", "enable foreign keys");
+    migrate();
+  }
+
+  std::unique_ptr<Transaction> begin(Mode mode) override { return std::make_unique<SqliteTransaction>(c_, mode); }
+
+ private:
+  void migrate() {
+    SqliteTransaction tx(c_, Mode::write);
+    std::int64_t version = 0;
+    {
+      Statement s(c_, "PRAGMA user_version", "read schema version");
+      if (s.step()) version = s.i64(0);
+    }
+    if (version > kSchemaVersion)
+      throw StoreError(fmt::format("store schema version {} is newer than this servicedesk ({}); upgrade servicedesk",
+                                   version, kSchemaVersion),
+                       false);
+    if (version == kSchemaVersion) return;
+    for (auto v = version; v < kSchemaVersion; ++v) c_.exec(kMigrations[v], fmt::format("migrate schema to version {}", v + 1));
+    c_.exec(fmt::format("PRAGMA user_version = {}", kSchemaVersion), "write schema version");
+    tx.commit();
+  }
+
+  Connection c_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const StoreOptions& options) { return std::make_unique<SqliteStore>(options); }
+
+}  // namespace sd::store

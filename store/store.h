@@ -1,0 +1,179 @@
+// store/store.h: the service desk's durable state (tickets, their messages, the raw mails
+// they came from, the outbox, the mailbox watermark, events) behind a narrow interface.
+//
+// Contract: all SQL lives in store/. Callers see a Store that opens Transactions; every
+// read and write happens inside one, and a Transaction that is destroyed without commit()
+// rolls back. A write transaction is exclusive (one writer at a time); COMMIT returning
+// means the change is on disk (SQLite WAL with synchronous=FULL). A second backend (e.g.
+// PostgreSQL) implements the same two classes.
+//
+// Diagnostics: failures throw StoreError; `transient` is true when trying again later may
+// succeed (database busy or locked, disk full, I/O error), so an MTA pipe can answer
+// EX_TEMPFAIL and the daemon can retry, and false for a broken or incompatible store.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace sd::store {
+
+using Time = std::int64_t;  // seconds since the epoch, UTC
+
+struct StoreError : std::runtime_error {
+  StoreError(const std::string& what, bool transient_) : std::runtime_error(what), transient(transient_) {}
+  bool transient;
+};
+
+struct MailboxState {
+  std::string name;
+  std::int64_t uidvalidity = 0;
+  std::int64_t last_uid = 0;  // highest UID whose mail is committed (the watermark)
+  std::optional<Time> last_poll_at;
+};
+
+// Where a raw mail came from: an IMAP mailbox position, or a pipe/file (no position).
+struct MailOrigin {
+  std::string mailbox;
+  std::int64_t uidvalidity = 0;
+  std::int64_t uid = 0;
+};
+
+struct RawMail {
+  Time received_at = 0;
+  std::optional<MailOrigin> origin;
+  std::string message_id;    // as parsed; empty if none
+  std::string content_hash;  // hex SHA-256 of the mail without its trace fields
+  std::string bytes;
+  std::string problems;      // what the parser could not read, one per line; empty when clean
+  bool quarantined = false;  // parsing failed outright: stored for an operator to look at
+};
+
+struct AttachmentRecord {
+  std::string filename;
+  std::string content_type;
+  std::int64_t size = 0;
+  std::string data;  // may be empty when a size limit kept only the metadata
+};
+
+struct MessageRecord {
+  std::int64_t id = 0;
+  std::int64_t ticket_id = 0;
+  std::string direction;  // "in" or "out"
+  std::optional<std::int64_t> raw_id;
+  std::optional<std::int64_t> outbox_id;
+  std::string message_id;
+  std::string from_addr, from_name;
+  std::vector<std::string> to, cc;
+  std::string subject;
+  std::optional<Time> date;
+  std::string body_text;
+  std::string new_text;
+  std::string automatic;  // why it is automatic mail; empty for a person's mail
+  Time created_at = 0;
+  std::vector<AttachmentRecord> attachments;
+};
+
+struct Ticket {
+  std::int64_t id = 0;
+  std::string subject;
+  std::string status;  // new, open, pending, resolved, closed
+  std::string requester, requester_name;
+  std::string priority, category;
+  Time created_at = 0, updated_at = 0;
+  std::int64_t message_count = 0;
+};
+
+struct NewTicket {
+  std::string subject;
+  std::string requester, requester_name;
+  Time created_at = 0;
+};
+
+struct OutboxItem {
+  std::int64_t id = 0;
+  std::optional<std::int64_t> ticket_id;
+  std::string kind;  // e.g. "acknowledgement"
+  std::string mail_from;
+  std::vector<std::string> recipients;
+  std::string message_id;
+  std::string bytes;  // the whole RFC 5322 message, 7-bit
+  std::string status;  // pending, sent, failed
+  std::int64_t attempts = 0;
+  Time next_attempt_at = 0;
+  std::string last_error;
+  Time created_at = 0;
+  std::optional<Time> sent_at;
+};
+
+struct Event {
+  std::int64_t ticket_id = 0;
+  Time at = 0;
+  std::string actor;  // "system", a mail address, "operator:NAME"
+  std::string kind;   // created, message, acknowledgement-sent, delivery-failed, ...
+  std::string detail;
+};
+
+struct DuplicateHit {
+  std::int64_t raw_id = 0;
+  std::optional<std::int64_t> ticket_id;
+};
+
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+  virtual void commit() = 0;
+
+  // Mailbox watermark.
+  virtual std::optional<MailboxState> mailbox(const std::string& name) = 0;
+  virtual void set_mailbox(const MailboxState& state) = 0;
+
+  // Raw mails and de-duplication.
+  virtual std::optional<DuplicateHit> raw_at(const MailOrigin& origin) = 0;
+  virtual std::optional<DuplicateHit> raw_with(const std::string& message_id, const std::string& content_hash) = 0;
+  virtual std::int64_t add_raw(const RawMail& raw) = 0;
+
+  // Tickets and their messages.
+  virtual std::int64_t create_ticket(const NewTicket& t) = 0;
+  virtual std::optional<Ticket> ticket(std::int64_t id) = 0;
+  virtual std::vector<Ticket> tickets() = 0;  // newest first
+  virtual void touch_ticket(std::int64_t id, Time at) = 0;
+  // The ticket holding a message (in or out) with one of these Message-IDs, latest match first.
+  virtual std::optional<std::int64_t> ticket_by_message_ids(const std::vector<std::string>& ids) = 0;
+  virtual std::int64_t add_message(const MessageRecord& m) = 0;  // with its attachments
+  virtual std::vector<MessageRecord> messages(std::int64_t ticket_id) = 0;  // oldest first
+  virtual void add_event(const Event& e) = 0;
+  virtual std::vector<Event> events(std::int64_t ticket_id) = 0;
+
+  // Outbox.
+  virtual std::int64_t enqueue(const OutboxItem& item) = 0;
+  virtual std::int64_t count_sent_or_queued(const std::string& kind, const std::string& recipient, Time since) = 0;
+  virtual std::vector<OutboxItem> due_outbox(Time now, int limit) = 0;
+  virtual std::optional<Time> next_outbox_attempt() = 0;
+  virtual void mark_sent(std::int64_t id, Time at) = 0;
+  virtual void mark_retry(std::int64_t id, Time next_attempt_at, const std::string& error) = 0;
+  virtual void mark_failed(std::int64_t id, const std::string& error) = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  enum class Mode { read, write };
+  virtual std::unique_ptr<Transaction> begin(Mode mode) = 0;
+};
+
+struct StoreOptions {
+  std::string path;
+  int busy_timeout_ms = 5000;
+  // Test aid (fault injection): the Nth SQL statement step from now throws a transient
+  // StoreError, as a locked database or full disk would. 0 = never.
+  int fail_at_step = 0;
+};
+
+// Opens (creating if needed) and migrates the SQLite store. Throws StoreError.
+std::unique_ptr<Store> open_sqlite_store(const StoreOptions& options);
+
+}  // namespace sd::store
