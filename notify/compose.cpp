@@ -74,7 +74,8 @@ std::string encode_header_text(const std::string& raw) {
     std::size_t take = 0;
     while (i + take < utf8.size()) {
       std::size_t n = utf8_len(static_cast<unsigned char>(utf8[i + take]));
-      if ((take + n + 2) / 3 * 4 > 75 - 12) break;
+      // Words of at most 64 characters leave room for "Subject: " within 78 columns.
+      if ((take + n + 2) / 3 * 4 > 64 - 12) break;
       take += n;
     }
     if (take == 0) take = std::min<std::size_t>(utf8.size() - i, 4);
