@@ -1,0 +1,233 @@
+#include <catch2/catch.hpp>
+
+#include "daemon/ingest.h"
+#include "tests/support/tempdir.h"
+
+using namespace sd;
+
+namespace {
+
+Config config_for(const test::TempDir& dir) {
+  Config c;
+  c.service.name = "Example Servicedesk";
+  c.service.address = "servicedesk@example.com";
+  c.store.path = dir.file("sd.db");
+  return c;
+}
+
+std::string mail(const std::string& from, const std::string& subject, const std::string& msgid,
+                 const std::string& extra_headers = "", const std::string& body = "Hello\r\n") {
+  return "From: " + from + "\r\nTo: servicedesk@example.com\r\nSubject: " + subject + "\r\n" +
+         (msgid.empty() ? "" : "Message-ID: <" + msgid + ">\r\n") + extra_headers +
+         "Date: Sun, 22 Nov 2026 07:00:00 +0100\r\n\r\n" + body;
+}
+
+struct Counts {
+  std::size_t tickets = 0, messages = 0, outbox = 0;
+};
+Counts counts(store::Store& st) {
+  auto tx = st.begin(store::Store::Mode::read);
+  Counts c;
+  for (const auto& t : tx->tickets()) {
+    ++c.tickets;
+    c.messages += static_cast<std::size_t>(t.message_count);
+  }
+  c.outbox = tx->due_outbox(1'000'000'000'000, 1000).size();
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("A customer's mail opens a ticket and queues one acknowledgement to the sender") {
+  test::TempDir dir;
+  auto c = config_for(dir);
+  auto st = store::open_sqlite_store({c.store.path});
+  auto r = ingest(*st, c, mail("Anna Berg <Anna@Kund.se>", "Printer broken", "m1@kund.se"), std::nullopt, 1000);
+  CHECK(r.kind == IngestResult::Kind::created);
+  CHECK(r.ticket_id == 1);
+  CHECK(r.acknowledgement_queued);
+  auto tx = st->begin(store::Store::Mode::read);
+  auto t = tx->ticket(1);
+  REQUIRE(t);
+  CHECK(t->requester == "anna@kund.se");
+  CHECK(t->requester_name == "Anna Berg");
+  CHECK(t->status == "new");
+  auto out = tx->due_outbox(1000, 10);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].recipients == std::vector<std::string>{"anna@kund.se"});
+  CHECK(out[0].bytes.find("Subject: [SD-1] Printer broken\r\n") != std::string::npos);
+  CHECK(out[0].bytes.find("In-Reply-To: <m1@kund.se>") != std::string::npos);
+  CHECK(out[0].bytes.find("Auto-Submitted: auto-replied") != std::string::npos);
+  auto msgs = tx->messages(1);
+  REQUIRE(msgs.size() == 2);
+  CHECK(msgs[0].direction == "in");
+  CHECK(msgs[1].direction == "out");
+  CHECK(msgs[1].message_id == out[0].message_id);
+}
+
+TEST_CASE("The acknowledgement goes to Reply-To when the mail has one") {
+  test::TempDir dir;
+  auto c = config_for(dir);
+  auto st = store::open_sqlite_store({c.store.path});
+  ingest(*st, c, mail("noreply@portal.example", "Help", "m1@x", "Reply-To: Bo <bo@kund.se>\r\n"), std::nullopt, 1);
+  auto tx = st->begin(store::Store::Mode::read);
+  auto out = tx->due_outbox(10, 10);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].recipients == std::vector<std::string>{"bo@kund.se"});
+}
+
+TEST_CASE("Replies join their ticket by subject tag and by In-Reply-To of the acknowledgement") {
+  test::TempDir dir;
+  auto c = config_for(dir);
+  auto st = store::open_sqlite_store({c.store.path});
+  ingest(*st, c, mail("a@kund.se", "First", "m1@kund.se"), std::nullopt, 1);
+  ingest(*st, c, mail("b@kund.se", "Second", "m2@kund.se"), std::nullopt, 2);
+  auto r = ingest(*st, c, mail("a@kund.se", "Re: [sd-1] First", "m3@kund.se"), std::nullopt, 3);
+  CHECK(r.kind == IngestResult::Kind::joined);
+  CHECK(r.ticket_id == 1);
+  CHECK_FALSE(r.acknowledgement_queued);
+  std::string ack_id;
+  {
+    auto tx = st->begin(store::Store::Mode::read);
+    ack_id = tx->messages(2).back().message_id;
+  }
+  r = ingest(*st, c, mail("b@kund.se", "Re: Second", "m4@kund.se", "In-Reply-To: <" + ack_id + ">\r\n"), std::nullopt, 4);
+  CHECK(r.kind == IngestResult::Kind::joined);
+  CHECK(r.ticket_id == 2);
+  // A tag of a ticket that does not exist opens a new one.
+  r = ingest(*st, c, mail("a@kund.se", "[SD-99] Guess", "m5@kund.se"), std::nullopt, 5);
+  CHECK(r.kind == IngestResult::Kind::created);
+  CHECK(r.ticket_id == 3);
+}
+
+TEST_CASE("Automatic mail is stored but never acknowledged") {
+  test::TempDir dir;
+  auto c = config_for(dir);
+  auto st = store::open_sqlite_store({c.store.path});
+  struct Case {
+    std::string from, headers;
+  };
+  std::vector<Case> cases = {
+      {"a@kund.se", "Auto-Submitted: auto-replied\r\n"},
+      {"a@kund.se", "Precedence: bulk\r\n"},
+      {"a@kund.se", "List-Id: <news.kund.se>\r\n"},
+      {"a@kund.se", "X-Auto-Response-Suppress: All\r\n"},
+      {"MAILER-DAEMON@mx.kund.se", ""},
+      {"postmaster@kund.se", ""},
+      {"servicedesk@example.com", ""},
+      {"servicedesk+SD-1.token@example.com", ""},
+  };
+  int n = 0;
+  for (const auto& k : cases) {
+    auto r = ingest(*st, c, mail(k.from, "Out of office", "auto" + std::to_string(++n) + "@x", k.headers), std::nullopt, n);
+    INFO(k.from << " " << k.headers);
+    CHECK(r.kind == IngestResult::Kind::created);
+    CHECK_FALSE(r.acknowledgement_queued);
+    CHECK(r.note.find("no acknowledgement") != std::string::npos);
+  }
+  auto cnt = counts(*st);
+  CHECK(cnt.tickets == cases.size());
+  CHECK(cnt.outbox == 0);
+}
+
+TEST_CASE("Acknowledgements to one address are rate-limited per hour") {
+  test::TempDir dir;
+  auto c = config_for(dir);
+  c.intake.acks_per_address_per_hour = 2;
+  auto st = store::open_sqlite_store({c.store.path});
+  for (int i = 0; i < 4; ++i) ingest(*st, c, mail("loop@kund.se", "Hi", "r" + std::to_string(i) + "@x"), std::nullopt, 100 + i);
+  CHECK(counts(*st).outbox == 2);
+  ingest(*st, c, mail("loop@kund.se", "Hi", "later@x"), std::nullopt, 100 + 3601);
+  CHECK(counts(*st).outbox == 3);
+}
+
+TEST_CASE("The same mail twice is stored once, by mailbox position or by content") {
+  test::TempDir dir;
+  auto c = config_for(dir);
+  auto st = store::open_sqlite_store({c.store.path});
+  auto m = mail("a@kund.se", "Once", "once@kund.se");
+  store::MailOrigin o{"INBOX", 1, 5};
+  CHECK(ingest(*st, c, m, o, 1).kind == IngestResult::Kind::created);
+  CHECK(ingest(*st, c, m, o, 2).kind == IngestResult::Kind::duplicate);
+  // After a UIDVALIDITY change the same mail comes back at a new position.
+  auto r = ingest(*st, c, "Received: from mx2 by mx1\r\n" + m, store::MailOrigin{"INBOX", 2, 1}, 3);
+  CHECK(r.kind == IngestResult::Kind::duplicate);
+  CHECK(r.ticket_id == 1);
+  // A mail without Message-ID dedupes by content alone.
+  auto anon = mail("a@kund.se", "No id", "");
+  CHECK(ingest(*st, c, anon, std::nullopt, 4).kind == IngestResult::Kind::created);
+  CHECK(ingest(*st, c, anon, std::nullopt, 5).kind == IngestResult::Kind::duplicate);
+  auto cnt = counts(*st);
+  CHECK(cnt.tickets == 2);
+  CHECK(cnt.outbox == 2);
+  auto tx = st->begin(store::Store::Mode::read);
+  auto box = tx->mailbox("INBOX");
+  REQUIRE(box);
+  CHECK(box->uidvalidity == 2);
+  CHECK(box->last_uid == 1);
+}
+
+TEST_CASE("A mail the parser cannot read is still stored and becomes a ticket") {
+  test::TempDir dir;
+  auto c = config_for(dir);
+  auto st = store::open_sqlite_store({c.store.path});
+  std::string garbage("\0\xff\xfe not a mail at all\r\n\r\n\x01\x02", 30);
+  auto r = ingest(*st, c, garbage, std::nullopt, 1);
+  CHECK(r.kind == IngestResult::Kind::created);
+  CHECK_FALSE(r.acknowledgement_queued);
+  auto tx = st->begin(store::Store::Mode::read);
+  auto t = tx->ticket(r.ticket_id);
+  REQUIRE(t);
+  CHECK(t->subject == "(no subject)");
+  auto evs = tx->events(r.ticket_id);
+  bool flagged = false;
+  for (const auto& e : evs) flagged = flagged || e.kind == "parse-problems" || e.kind == "quarantined";
+  CHECK(flagged);
+}
+
+TEST_CASE("A store failure at any step of ingest leaves nothing half-done, and a retry stores the mail once") {
+  // Fault injection: make the Nth SQL step fail, for every N until ingest gets through.
+  test::TempDir dir;
+  auto c = config_for(dir);
+  { store::open_sqlite_store({c.store.path}); }  // create and migrate outside the count
+  auto m = mail("a@kund.se", "Fragile", "fragile@kund.se");
+  store::MailOrigin o{"INBOX", 1, 1};
+  int failures = 0;
+  for (int n = 1; n < 200; ++n) {
+    try {
+      auto st = store::open_sqlite_store({c.store.path, 1000, n});
+      ingest(*st, c, m, o, 10);
+      break;
+    } catch (const store::StoreError& e) {
+      CHECK(e.transient);
+      ++failures;
+      auto st = store::open_sqlite_store({c.store.path});
+      auto cnt = counts(*st);
+      INFO("failure at step " << n);
+      CHECK(cnt.tickets == 0);
+      CHECK(cnt.outbox == 0);
+      auto tx = st->begin(store::Store::Mode::read);
+      CHECK_FALSE(tx->mailbox("INBOX"));
+    }
+  }
+  CHECK(failures > 5);  // every step of the transaction was made to fail once
+  auto st = store::open_sqlite_store({c.store.path});
+  CHECK(ingest(*st, c, m, o, 11).kind == IngestResult::Kind::duplicate);
+  auto cnt = counts(*st);
+  CHECK(cnt.tickets == 1);
+  CHECK(cnt.outbox == 1);
+}
+
+TEST_CASE("Ticket references are read with or without prefix, in any case") {
+  Config c;
+  c.service.ticket_prefix = "SD";
+  CHECK(ticket_ref(c, 42) == "SD-42");
+  CHECK(parse_ticket_ref(c, "SD-42") == 42);
+  CHECK(parse_ticket_ref(c, "sd-42") == 42);
+  CHECK(parse_ticket_ref(c, "42") == 42);
+  CHECK_FALSE(parse_ticket_ref(c, "SD-"));
+  CHECK_FALSE(parse_ticket_ref(c, "XY-42"));
+  CHECK(ticket_tag_in(c, "Re: AW: [SD-7] Printer") == 7);
+  CHECK(ticket_tag_in(c, "[SD-x] [SD-8]") == 8);
+  CHECK_FALSE(ticket_tag_in(c, "SD-7 without brackets"));
+}
