@@ -67,6 +67,20 @@ int main(int argc, char** argv) {
     const auto due = sd::sla::due_with_pauses(cal, t.start, t.target, t.pauses);
     return due ? due->time_since_epoch().count() : 0;
   });
+  {
+    // Construction precomputes closures for 1970-2199; the daemon should build each
+    // calendar once.
+    constexpr int builds = 200;
+    long long checksum = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < builds; ++i) {
+      const sd::sla::Calendar cal(sd::sla::default_calendar_spec(i % 2 == 0 ? "dk" : "se"));
+      checksum += static_cast<long long>(cal.spec().name.size());
+    }
+    const auto t1 = std::chrono::steady_clock::now();
+    const double us = std::chrono::duration<double, std::micro>(t1 - t0).count() / builds;
+    std::printf("%-34s %8d ops %9.1f us/op  (checksum %lld)\n", "Calendar construction", builds, us, checksum);
+  }
   time("Calendar::is_open", [](const sd::sla::Calendar& cal, const Ticket& t) {
     return static_cast<long long>(cal.is_open(t.start));
   });

@@ -211,7 +211,7 @@ TEST_CASE("Due times agree with a minute-stepping reference in every test calend
     const auto& ref = subject.ref;
     const auto interesting = interesting_instants(ref);
     const bool standard = ref.label == "dk" || ref.label == "se";
-    const int cases = (standard ? 3000 : 800) / case_divisor;
+    const int cases = (standard ? 5000 : 1500) / case_divisor;
     std::vector<std::string> mismatches;
     for (int i = 0; i < cases; ++i) {
       const Instant start = maybe_snap_to_edge(rng, ref, random_start(rng, interesting));
@@ -238,7 +238,7 @@ TEST_CASE("Open time between two instants agrees with a minute-stepping referenc
   for (const auto& subject : make_subjects()) {
     const auto& ref = subject.ref;
     const auto interesting = interesting_instants(ref);
-    const int cases = 600 / case_divisor;
+    const int cases = 1000 / case_divisor;
     std::vector<std::string> mismatches;
     std::uniform_int_distribution<long> span(-60, 6 * 1440);  // negative spans must give 0
     for (int i = 0; i < cases; ++i) {
