@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -26,8 +27,10 @@ std::string where(const Config& c, const toml::source_region& src) {
 // Reads the keys of one table into the fields registered for it; refuses unknown keys.
 class Section {
  public:
-  Section(Config& c, const toml::table& root, std::string name) : c_(c), name_(std::move(name)) {
-    if (auto* node = root.get(name_)) {
+  Section(Config& c, const toml::table& root, std::string name) : Section(c, root.get(name), name) {}
+  // A table found elsewhere (e.g. calendars.dk); `node` may be null (all defaults).
+  Section(Config& c, const toml::node* node, std::string name) : c_(c), name_(std::move(name)) {
+    if (node) {
       table_ = node->as_table();
       if (!table_) throw ConfigError(fmt::format("{}: key '{}': must be a table", where(c_, node->source()), name_));
     }
@@ -60,6 +63,37 @@ class Section {
       out = static_cast<std::size_t>(v);
     }
   }
+  void number(std::string_view key, double& out, double min, double max) {
+    known_.insert(std::string(key));
+    if (auto* n = get(key, false)) {
+      if (!n->is_number()) fail(*n, key, "must be a number");
+      double v = n->value<double>().value();
+      if (v < min || v > max) fail(*n, key, fmt::format("must be between {} and {}", min, max));
+      out = v;
+    }
+  }
+  void strings(std::string_view key, std::vector<std::string>& out) {
+    known_.insert(std::string(key));
+    if (auto* n = get(key, false)) {
+      auto* arr = n->as_array();
+      if (!arr) fail(*n, key, "must be an array of strings");
+      out.clear();
+      for (auto& e : *arr) {
+        if (!e.is_string()) fail(e, key, "must be an array of strings");
+        out.push_back(*e.value<std::string>());
+      }
+    }
+  }
+  // A sub-table such as `first_response_hours = { high = 4 }`; null when absent.
+  Section sub(std::string_view key) {
+    known_.insert(std::string(key));
+    return Section(c_, get(key, false), name_ + "." + std::string(key));
+  }
+  const toml::node* node(std::string_view key) const { return table_ ? table_->get(key) : nullptr; }
+  [[noreturn]] void fail(const toml::node& n, std::string_view key, std::string_view what) {
+    throw ConfigError(fmt::format("{}: key '{}.{}': {}", where(c_, n.source()), name_, key, what));
+  }
+
   void one_of(std::string_view key, std::string& out, std::function<bool(const std::string&)> ok,
               std::string_view expected) {
     str(key, out);
@@ -78,15 +112,82 @@ class Section {
     if (!n && required) throw ConfigError(fmt::format("{}: required key '{}.{}' is missing", c_.path, name_, key));
     return n;
   }
-  [[noreturn]] void fail(const toml::node& n, std::string_view key, std::string_view what) {
-    throw ConfigError(fmt::format("{}: key '{}.{}': {}", where(c_, n.source()), name_, key, what));
-  }
-
   Config& c_;
   std::string name_;
   const toml::table* table_ = nullptr;
   std::set<std::string> known_;
 };
+
+// "08:00-16:00" -> minutes after midnight; nullopt when malformed.
+std::optional<sla::OpeningInterval> parse_interval(const std::string& s) {
+  int h1, m1, h2, m2;
+  char tail;
+  if (std::sscanf(s.c_str(), "%d:%d-%d:%d%c", &h1, &m1, &h2, &m2, &tail) != 4) return std::nullopt;
+  if (h1 < 0 || m1 < 0 || m1 > 59 || h2 < 0 || m2 < 0 || m2 > 59) return std::nullopt;
+  sla::OpeningInterval iv{std::chrono::minutes(h1 * 60 + m1), std::chrono::minutes(h2 * 60 + m2)};
+  if (iv.from >= iv.to || iv.to > std::chrono::hours(24)) return std::nullopt;
+  return iv;
+}
+
+std::optional<date::year_month_day> parse_date(const std::string& s) {
+  int y, m, d;
+  char tail;
+  if (std::sscanf(s.c_str(), "%d-%d-%d%c", &y, &m, &d, &tail) != 3) return std::nullopt;
+  date::year_month_day ymd{date::year(y), date::month(static_cast<unsigned>(m)), date::day(static_cast<unsigned>(d))};
+  return ymd.ok() ? std::optional(ymd) : std::nullopt;
+}
+
+void load_calendar(Config& c, Section& sec, const std::string& name, sla::CalendarSpec& spec) {
+  spec.name = name;
+  sec.str("time_zone", spec.time_zone);
+  sec.str("holidays", spec.holiday_rules);
+  if (!spec.holiday_rules.empty() && !sla::known_holiday_rules(spec.holiday_rules))
+    sec.fail(*sec.node("holidays"), "holidays", "must be \"DK\", \"SE\" or \"\"");
+  static constexpr std::array<std::string_view, 7> days = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+  auto read_day = [&](std::string_view key, std::initializer_list<int> indexes) {
+    std::vector<std::string> text;
+    sec.strings(key, text);
+    if (!sec.node(key)) return;
+    std::vector<sla::OpeningInterval> ivs;
+    for (const auto& t : text) {
+      auto iv = parse_interval(t);
+      if (!iv) sec.fail(*sec.node(key), key, fmt::format("\"{}\" is not an interval like \"08:00-16:00\"", t));
+      ivs.push_back(*iv);
+    }
+    for (int i : indexes) spec.week[static_cast<std::size_t>(i)] = ivs;
+  };
+  read_day("weekdays", {0, 1, 2, 3, 4});
+  for (int i = 0; i < 7; ++i) read_day(days[static_cast<std::size_t>(i)], {i});
+  auto read_dates = [&](std::string_view key, std::vector<date::year_month_day>& out) {
+    std::vector<std::string> text;
+    sec.strings(key, text);
+    if (!sec.node(key)) return;
+    out.clear();
+    for (const auto& t : text) {
+      auto d = parse_date(t);
+      if (!d) sec.fail(*sec.node(key), key, fmt::format("\"{}\" is not a date like \"2026-12-28\"", t));
+      out.push_back(*d);
+    }
+  };
+  read_dates("extra_closed", spec.extra_closed);
+  read_dates("extra_open", spec.extra_open);
+  sec.finish();
+  try {
+    sla::Calendar check(spec);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(fmt::format("{}: calendar '{}': {}", c.path, name, e.what()));
+  }
+}
+
+void load_targets(Section sec, std::array<std::optional<sla::Seconds>, 5>& out) {
+  for (int p = 0; p < 5; ++p) {
+    auto key = sla::to_string(static_cast<sla::Priority>(p));
+    double hours = -1;
+    sec.number(key, hours, 0, 100000);
+    if (hours >= 0) out[static_cast<std::size_t>(p)] = sla::Seconds(static_cast<std::int64_t>(hours * 3600 + 0.5));
+  }
+  sec.finish();
+}
 
 bool valid_address(const std::string& a) {
   auto at = a.find('@');
@@ -115,7 +216,8 @@ Config load_config(const std::string& path) {
     throw ConfigError(fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
   }
 
-  const std::set<std::string> sections = {"service", "imap", "smtp", "store", "intake", "limits", "test"};
+  const std::set<std::string> sections = {"service", "imap", "smtp",  "store", "intake", "limits",
+                                          "test",    "sla",  "slas", "calendars"};
   for (auto&& [k, v] : root)
     if (!sections.count(std::string(k.str())))
       throw ConfigError(fmt::format("{}: unknown key '{}'", where(c, v.source()), k.str()));
@@ -179,6 +281,47 @@ Config load_config(const std::string& path) {
   limits.size("max_depth", c.limits.max_depth);
   limits.size("max_attachment_bytes", c.limits.max_attachment_bytes);
   limits.finish();
+
+  for (auto name : {"dk", "se"}) c.calendars[name] = sla::default_calendar_spec(name);
+  if (auto* node = root.get("calendars")) {
+    auto* cals = node->as_table();
+    if (!cals) throw ConfigError(fmt::format("{}: key 'calendars': must be a table", where(c, node->source())));
+    for (auto&& [k, v] : *cals) {
+      std::string name(k.str());
+      Section sec(c, &v, "calendars." + name);
+      auto& spec = c.calendars[name];
+      load_calendar(c, sec, name, spec);
+    }
+  }
+
+  Config::Sla standard;
+  for (int p = 0; p < 5; ++p)
+    standard.first_response[static_cast<std::size_t>(p)] = sla::default_first_response_target(static_cast<sla::Priority>(p));
+  c.slas["standard"] = standard;
+  if (auto* node = root.get("slas")) {
+    auto* slas = node->as_table();
+    if (!slas) throw ConfigError(fmt::format("{}: key 'slas': must be a table", where(c, node->source())));
+    for (auto&& [k, v] : *slas) {
+      std::string name(k.str());
+      Section sec(c, &v, "slas." + name);
+      auto& s = c.slas.emplace(name, standard).first->second;
+      sec.str("calendar", s.calendar);
+      if (!c.calendars.count(s.calendar))
+        sec.fail(*sec.node("calendar"), "calendar", fmt::format("no calendar named '{}'", s.calendar));
+      load_targets(sec.sub("first_response_hours"), s.first_response);
+      load_targets(sec.sub("resolution_hours"), s.resolution);
+      load_targets(sec.sub("update_hours"), s.update);
+      sec.number("warning_share", s.warning_share, 0.01, 1.0);
+      sec.str("escalation_address", s.escalation_address);
+      sec.finish();
+    }
+  }
+  Section slasec(c, root, "sla");
+  slasec.str("default", c.sla.default_sla);
+  slasec.str("agents_address", c.sla.agents_address);
+  slasec.finish();
+  if (!c.slas.count(c.sla.default_sla))
+    throw ConfigError(fmt::format("{}: key 'sla.default': no SLA named '{}'", path, c.sla.default_sla));
 
   Section test(c, root, "test");
   test.one_of("fault", c.test.fault, [](auto& v) { return v.empty() || v == "crash_after_commit"; },

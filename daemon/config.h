@@ -7,7 +7,11 @@
 #pragma once
 
 #include "parser/parse.h"
+#include "sla/calendar.h"
 
+#include <array>
+#include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -55,6 +59,25 @@ struct Config {
   } intake;
 
   parser::Limits limits;  // [limits]
+
+  // [calendars.NAME]: "dk" and "se" (the seeds' calendars) exist unless redefined.
+  std::map<std::string, sla::CalendarSpec> calendars;
+
+  // [slas.NAME]: targets per priority, in business hours of the SLA's calendar.
+  struct Sla {
+    std::string calendar = "dk";
+    std::array<std::optional<sla::Seconds>, 5> first_response;  // index = sla::Priority
+    std::array<std::optional<sla::Seconds>, 5> resolution;      // none by default
+    std::array<std::optional<sla::Seconds>, 5> update;          // remind the agent to update the customer
+    double warning_share = 0.75;                                // warn at this share of a target
+    std::string escalation_address;                             // breach mails; empty: the agents' address
+  };
+  std::map<std::string, Sla> slas;  // "standard" exists unless redefined
+
+  struct SlaSettings {
+    std::string default_sla = "standard";  // for mail from senders of no organisation
+    std::string agents_address;            // warnings when no agent is assigned; empty: none sent
+  } sla;
 
   struct Test {
     // Test aids, never for production: "crash_after_commit" kills the daemon (SIGKILL)

@@ -136,6 +136,7 @@ IngestResult ingest(store::Store& st, const Config& c, std::string_view raw,
   auto advance_watermark = [&] {
     if (!origin) return;
     auto box = tx->mailbox(origin->mailbox).value_or(store::MailboxState{origin->mailbox, origin->uidvalidity, 0, {}});
+    if (box.uidvalidity != origin->uidvalidity) box.last_uid = 0;  // a renumbered mailbox starts over
     box.uidvalidity = origin->uidvalidity;
     box.last_uid = std::max(box.last_uid, origin->uid);
     tx->set_mailbox(box);

@@ -119,7 +119,8 @@ TEST_CASE("Automatic mail is stored but never acknowledged") {
   };
   int n = 0;
   for (const auto& k : cases) {
-    auto r = ingest(*st, c, mail(k.from, "Out of office", "auto" + std::to_string(++n) + "@x", k.headers), std::nullopt, n);
+    ++n;
+    auto r = ingest(*st, c, mail(k.from, "Out of office", "auto" + std::to_string(n) + "@x", k.headers), std::nullopt, n);
     INFO(k.from << " " << k.headers);
     CHECK(r.kind == IngestResult::Kind::created);
     CHECK_FALSE(r.acknowledgement_queued);
