@@ -259,26 +259,33 @@ std::vector<std::pair<std::string, std::string>> parse_params(std::string_view s
 }
 
 ContentType parse_content_type(std::string_view value) {
+  // type "/" subtype, then parameters. A missing ';' before the first parameter (seen in
+  // the wild: "multipart/mixed\n\tboundary=...") is tolerated.
   ContentType ct;
-  const std::size_t semi = value.find(';');
-  std::string_view type = trim(value.substr(0, semi));
-  if (const auto paren = type.find('('); paren != std::string_view::npos) {
-    type = trim(type.substr(0, paren));  // a comment after the type
+  const std::size_t n = value.size();
+  std::size_t i = 0;
+  while (i < n && is_wsp(value[i])) ++i;
+  const std::size_t t0 = i;
+  while (i < n && is_token_char(value[i])) ++i;
+  const std::string_view t = value.substr(t0, i - t0);
+  while (i < n && is_wsp(value[i])) ++i;
+  std::string_view st;
+  if (i < n && value[i] == '/') {
+    ++i;
+    while (i < n && is_wsp(value[i])) ++i;
+    const std::size_t s0 = i;
+    while (i < n && is_token_char(value[i])) ++i;
+    st = value.substr(s0, i - s0);
   }
-  const std::size_t slash = type.find('/');
-  if (slash != std::string_view::npos) {
-    const std::string_view t = trim(type.substr(0, slash));
-    const std::string_view st = trim(type.substr(slash + 1));
-    const auto token = [](std::string_view x) {
-      return !x.empty() && x.size() <= 127 && std::all_of(x.begin(), x.end(), is_token_char);
-    };
-    if (token(t) && token(st)) {
-      ct.type = ascii_lower(t);
-      ct.subtype = ascii_lower(st);
-      ct.valid = true;
-    }
+  if (!t.empty() && !st.empty() && t.size() <= 127 && st.size() <= 127) {
+    ct.type = ascii_lower(t);
+    ct.subtype = ascii_lower(st);
+    ct.valid = true;
   }
-  if (semi != std::string_view::npos) ct.params = parse_params(value.substr(semi + 1));
+  // Parameters start at the first ';', or right after a valid type.
+  std::size_t params = value.find(';', ct.valid ? i : 0);
+  if (params == std::string_view::npos && ct.valid && i < n) params = i;
+  if (params != std::string_view::npos) ct.params = parse_params(value.substr(params));
   return ct;
 }
 

@@ -290,9 +290,10 @@ class Builder {
       std::size_t sink;
       bool collect_text;  // text leaves here are body text (else: alternatives not chosen)
       bool in_related;
+      bool embedded;      // inside a message/rfc822: its parts travel in that .eml attachment
     };
     sinks_.push_back(Sink{});
-    std::vector<Frame> stack{{0, 0, true, false}};
+    std::vector<Frame> stack{{0, 0, true, false, false}};
     while (!stack.empty()) {
       const Frame f = stack.back();
       stack.pop_back();
@@ -305,18 +306,27 @@ class Builder {
         }
         std::size_t chosen = node.children.size();  // for alternative: the child shown
         if (sub == "alternative" && !node.children.empty()) {
-          chosen = node.children.size() - 1;  // the richest, by RFC 2046 order
+          // text/plain if there is one with content, else the richest (the last, by
+          // RFC 2046 order) that is not empty.
+          chosen = node.children.size() - 1;
+          for (std::size_t i = node.children.size(); i-- > 0;) {
+            const Node& c = nodes_[node.children[i]];
+            if (c.role != Role::leaf || !trim(c.body).empty()) {
+              chosen = i;
+              break;
+            }
+          }
           for (std::size_t i = 0; i < node.children.size(); ++i) {
             const Node& c = nodes_[node.children[i]];
             if (c.role == Role::leaf && c.type.type == "text" && c.type.subtype == "plain" &&
-                !is_attachment(c)) {
+                !is_attachment(c) && !trim(c.body).empty()) {
               chosen = i;
               break;
             }
           }
         }
         for (std::size_t i = node.children.size(); i-- > 0;) {
-          Frame child{node.children[i], f.sink, f.collect_text, f.in_related};
+          Frame child{node.children[i], f.sink, f.collect_text, f.in_related, f.embedded};
           if (sub == "alternative") child.collect_text = f.collect_text && i == chosen;
           if (sub == "related") {
             child.in_related = true;
@@ -327,12 +337,12 @@ class Builder {
         continue;
       }
       if (node.role == Role::message) {
-        add_message_attachment(f.node);
+        if (!f.embedded) add_message_attachment(f.node);
         const std::size_t sink = sinks_.size();
         sinks_.push_back(Sink{});
         sinks_.back().message_node = node.children.front();
         sinks_[f.sink].children.push_back(sink);
-        stack.push_back(Frame{node.children.front(), sink, true, false});
+        stack.push_back(Frame{node.children.front(), sink, true, false, true});
         continue;
       }
       // A leaf.
@@ -344,7 +354,7 @@ class Builder {
         if (f.collect_text) append_text(f.node, f.sink);
         continue;  // a text alternative not chosen: its content is in the chosen one
       }
-      add_attachment(f.node, f.in_related);
+      if (!f.embedded) add_attachment(f.node, f.in_related);
     }
   }
 

@@ -333,10 +333,15 @@ std::string decode_base64(std::string_view in, DecodeStats* stats) {
   std::uint32_t acc = 0;
   int bits = 0;
   std::size_t skipped = 0;
+  bool padded = false;  // '=' seen: what follows is not part of the data
   for (const char ch : in) {
     const signed char v = kTable[static_cast<unsigned char>(ch)];
-    if (v < 0) {
-      if (ch != '=' && ch != '\r' && ch != '\n' && ch != ' ' && ch != '\t') ++skipped;
+    if (v < 0 || padded) {
+      if (ch == '=' && (bits > 0 || padded)) {
+        padded = true;
+      } else if (ch != '\r' && ch != '\n' && ch != ' ' && ch != '\t' && ch != '=') {
+        ++skipped;
+      }
       continue;
     }
     acc = (acc << 6) | static_cast<std::uint32_t>(v);
