@@ -231,6 +231,15 @@ bool Calendar::is_open(Instant t) const {
   return false;
 }
 
+Instant Calendar::next_open(Instant t) const {
+  Instant first = t;
+  walk_open(t, [&](Instant a, Instant, date::local_days) {
+    first = a;
+    return false;
+  });
+  return first;
+}
+
 std::vector<std::pair<Instant, Instant>> Calendar::open_intervals(date::year_month_day local_day) const {
   std::vector<std::pair<Instant, Instant>> out;
   if (!local_day.ok()) return out;

@@ -67,6 +67,9 @@ class Calendar {
 
   bool is_open(Instant t) const;
 
+  // t itself when open, else the next opening (e.g. "we open again Monday 08:00").
+  Instant next_open(Instant t) const;
+
   // Built-in holiday or extra closed, and not extra open. Weekends without opening hours
   // are not "closed days" in this sense; they simply have no hours.
   bool is_closed_day(date::year_month_day local_day) const;

@@ -111,6 +111,14 @@ TEST_CASE("Hours that contain a DST change last as long as the wall clock really
   CHECK(sd::sla::rfc3339_utc(pieces[1].second) == "2026-10-25T02:30:00Z");
 }
 
+TEST_CASE("The next opening is now when open and the next morning when closed", "[sla][examples]") {
+  CHECK(dk().next_open(at("2026-11-23T10:00:00+01:00")) == at("2026-11-23T10:00:00+01:00"));
+  CHECK(dk().next_open(at("2026-11-23T16:00:00+01:00")) == at("2026-11-24T08:00:00+01:00"));
+  CHECK(dk().next_open(at("2026-12-23T17:00:00+01:00")) == at("2026-12-28T08:00:00+01:00"));
+  CHECK(se().next_open(at("2026-03-27T17:00:00+01:00")) == at("2026-03-30T08:00:00+02:00"));
+  CHECK(se().next_open(at("2026-06-18T17:00:00+02:00")) == at("2026-06-22T08:00:00+02:00"));  // midsummer
+}
+
 TEST_CASE("Zero business time leaves the start where it is, open or not", "[sla][examples]") {
   const Instant saturday = at("2026-11-21T11:00:00+01:00");
   CHECK(dk().add(saturday, 0s) == saturday);
