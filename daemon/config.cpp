@@ -282,7 +282,9 @@ Config load_config(const std::string& path) {
   limits.size("max_attachment_bytes", c.limits.max_attachment_bytes);
   limits.finish();
 
-  for (auto name : {"dk", "se"}) c.calendars[name] = sla::default_calendar_spec(name);
+  auto defaults = builtin_config();
+  c.calendars = defaults.calendars;
+  c.slas = defaults.slas;
   if (auto* node = root.get("calendars")) {
     auto* cals = node->as_table();
     if (!cals) throw ConfigError(fmt::format("{}: key 'calendars': must be a table", where(c, node->source())));
@@ -294,10 +296,7 @@ Config load_config(const std::string& path) {
     }
   }
 
-  Config::Sla standard;
-  for (int p = 0; p < 5; ++p)
-    standard.first_response[static_cast<std::size_t>(p)] = sla::default_first_response_target(static_cast<sla::Priority>(p));
-  c.slas["standard"] = standard;
+  const Config::Sla standard = c.slas.at("standard");
   if (auto* node = root.get("slas")) {
     auto* slas = node->as_table();
     if (!slas) throw ConfigError(fmt::format("{}: key 'slas': must be a table", where(c, node->source())));
@@ -326,7 +325,21 @@ Config load_config(const std::string& path) {
   Section test(c, root, "test");
   test.one_of("fault", c.test.fault, [](auto& v) { return v.empty() || v == "crash_after_commit"; },
               "\"\" or \"crash_after_commit\"");
+  double offset = 0;
+  test.number("clock_offset_s", offset, -1e10, 1e10);
+  c.test.clock_offset_s = static_cast<long long>(offset);
   test.finish();
+  return c;
+}
+
+Config builtin_config() {
+  Config c;
+  c.path = "(built-in defaults)";
+  for (auto name : {"dk", "se"}) c.calendars[name] = sla::default_calendar_spec(name);
+  Config::Sla standard;
+  for (int p = 0; p < 5; ++p)
+    standard.first_response[static_cast<std::size_t>(p)] = sla::default_first_response_target(static_cast<sla::Priority>(p));
+  c.slas["standard"] = standard;
   return c;
 }
 

@@ -83,6 +83,9 @@ struct Config {
     // Test aids, never for production: "crash_after_commit" kills the daemon (SIGKILL)
     // right after the first ingest COMMIT, before the server-side flag or move.
     std::string fault;
+    // Added to the system clock wherever the daemon and the commands tell the time, so a
+    // test can move the SLA clock forward (e.g. with SIGHUP after changing it).
+    long long clock_offset_s = 0;
   } test;
 
   // "move:Processed" -> "Processed"; empty for the other actions.
@@ -90,6 +93,9 @@ struct Config {
 };
 
 Config load_config(const std::string& path);
+
+// The defaults alone (built-in calendars and SLA), for commands that need no config file.
+Config builtin_config();
 
 // Reads a credential file (first line, trailing newline removed). Throws ConfigError when
 // it cannot be read or is readable by group or others.

@@ -6,6 +6,7 @@
 #include "daemon/ingest.h"
 
 #include "daemon/log.h"
+#include "daemon/sla_clock.h"
 #include "notify/compose.h"
 #include "notify/templates.h"
 #include "parser/parse.h"
@@ -172,7 +173,7 @@ IngestResult ingest(store::Store& st, const Config& c, std::string_view raw,
     tx->touch_ticket(*ticket_id, now);
   } else {
     result.kind = IngestResult::Kind::created;
-    ticket_id = tx->create_ticket(store::NewTicket{subject, lower(m.from.email), m.from.name, now});
+    ticket_id = tx->create_ticket(store::NewTicket{subject, lower(m.from.email), m.from.name, now, c.sla.default_sla, "medium"});
   }
   result.ticket_id = *ticket_id;
 
@@ -211,12 +212,22 @@ IngestResult ingest(store::Store& st, const Config& c, std::string_view raw,
       reason = fmt::format("rate limit: {} acknowledgements to {} within the hour", c.intake.acks_per_address_per_hour, to);
     if (reason.empty()) {
       std::string ref = ticket_ref(c, *ticket_id);
+      SlaClock clock(c);
+      auto ticket = tx->ticket(*ticket_id).value();
+      auto due = clock.evaluate(ticket, {}, now).first_response_due;
+      std::string first_response_line;
+      if (due) {
+        auto when = clock.calendar(ticket.sla).format_local(sla::Instant(std::chrono::seconds(*due)), c.service.language);
+        first_response_line = c.service.language == "sv"   ? "Du får ett första svar senast " + when + ".\n"
+                              : c.service.language == "da" ? "Du får et første svar senest " + when + ".\n"
+                                                           : "You will have a first response by " + when + ".\n";
+      }
       auto tpl = notify::builtin_template("acknowledgement", c.service.language);
       std::map<std::string, std::string> vars = {{"ticket", ref},
                                                  {"subject", subject},
                                                  {"requester_name", to_list.front().name.empty() ? to : to_list.front().name},
                                                  {"service_name", c.service.name},
-                                                 {"first_response_line", ""}};
+                                                 {"first_response_line", first_response_line}};
       notify::Draft d;
       d.from = {c.service.name, c.service.address};
       d.to = {{to_list.front().name, to}};

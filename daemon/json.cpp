@@ -21,7 +21,7 @@ namespace {
 nlohmann::json opt_time(const std::optional<store::Time>& t) { return t ? nlohmann::json(rfc3339_utc(*t)) : nlohmann::json(); }
 }  // namespace
 
-nlohmann::json ticket_json(const Config& c, const store::Ticket& t) {
+nlohmann::json ticket_json(const Config& c, const store::Ticket& t, const TicketSla& sla) {
   return {{"id", ticket_ref(c, t.id)},
           {"subject", t.subject},
           {"status", t.status},
@@ -31,12 +31,19 @@ nlohmann::json ticket_json(const Config& c, const store::Ticket& t) {
           {"category", t.category.empty() ? nlohmann::json() : nlohmann::json(t.category)},
           {"created_at", rfc3339_utc(t.created_at)},
           {"updated_at", rfc3339_utc(t.updated_at)},
-          {"message_count", t.message_count}};
+          {"message_count", t.message_count},
+          {"sla_name", t.sla},
+          {"assignee", t.assignee.empty() ? nlohmann::json() : nlohmann::json(t.assignee)},
+          {"first_response_due", opt_time(sla.first_response_due)},
+          {"first_response_at", opt_time(t.first_response_at)},
+          {"resolution_due", opt_time(sla.resolution_due)},
+          {"resolved_at", opt_time(t.resolved_at)},
+          {"sla", sla.state}};
 }
 
-nlohmann::json ticket_detail_json(const Config& c, const store::Ticket& t, const std::vector<store::MessageRecord>& messages,
-                                  const std::vector<store::Event>& events) {
-  auto j = ticket_json(c, t);
+nlohmann::json ticket_detail_json(const Config& c, const store::Ticket& t, const TicketSla& sla,
+                                  const std::vector<store::MessageRecord>& messages, const std::vector<store::Event>& events) {
+  auto j = ticket_json(c, t, sla);
   auto msgs = nlohmann::json::array();
   for (const auto& m : messages) {
     auto atts = nlohmann::json::array();

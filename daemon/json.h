@@ -3,6 +3,7 @@
 #pragma once
 
 #include "daemon/config.h"
+#include "daemon/sla_clock.h"
 #include "parser/parse.h"
 #include "store/store.h"
 
@@ -11,9 +12,9 @@
 namespace sd {
 
 std::string rfc3339_utc(store::Time t);  // "2026-11-22T06:20:00Z"
-nlohmann::json ticket_json(const Config& c, const store::Ticket& t);
-nlohmann::json ticket_detail_json(const Config& c, const store::Ticket& t, const std::vector<store::MessageRecord>& messages,
-                                  const std::vector<store::Event>& events);
+nlohmann::json ticket_json(const Config& c, const store::Ticket& t, const TicketSla& sla);
+nlohmann::json ticket_detail_json(const Config& c, const store::Ticket& t, const TicketSla& sla,
+                                  const std::vector<store::MessageRecord>& messages, const std::vector<store::Event>& events);
 nlohmann::json parsed_json(const parser::ParsedMail& m);
 
 }  // namespace sd

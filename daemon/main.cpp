@@ -7,6 +7,7 @@
 #include "daemon/ingest.h"
 #include "daemon/json.h"
 #include "daemon/log.h"
+#include "daemon/sla_clock.h"
 #include "parser/parse.h"
 #include "store/store.h"
 
@@ -14,6 +15,7 @@
 #include <fmt/format.h>
 #include <sysexits.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -24,10 +26,6 @@
 namespace {
 
 using namespace sd;
-
-store::Time now_s() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string read_all(std::istream& in) { return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()}; }
 
@@ -44,7 +42,7 @@ int cmd_ingest(const Config& c, const std::vector<std::string>& files) {
   int worst = 0;
   auto one = [&](const std::string& name, const std::string& raw) {
     try {
-      auto r = ingest(*st, c, raw, std::nullopt, now_s());
+      auto r = ingest(*st, c, raw, std::nullopt, clock_now(c));
       std::cout << (r.ticket_id ? ticket_ref(c, r.ticket_id) : std::string("-")) << std::endl;
       if (!r.note.empty()) log::info("{}: {}", name, r.note);
     } catch (const store::StoreError& e) {
@@ -74,15 +72,18 @@ int cmd_tickets(const Config& c, bool as_json) {
   auto st = open_store(c);
   auto tx = st->begin(store::Store::Mode::read);
   auto tickets = tx->tickets();
+  SlaClock clock(c);
+  auto now = clock_now(c);
   if (as_json) {
     auto arr = nlohmann::json::array();
-    for (const auto& t : tickets) arr.push_back(ticket_json(c, t));
+    for (const auto& t : tickets) arr.push_back(ticket_json(c, t, clock.evaluate(t, tx->pauses(t.id), now)));
     std::cout << arr.dump(2) << "\n";
     return 0;
   }
   for (const auto& t : tickets)
-    std::cout << fmt::format("{:<10} {:<9} {:<8} {}  {:<30} {}\n", ticket_ref(c, t.id), t.status, t.priority,
-                             rfc3339_utc(t.updated_at), t.requester, t.subject);
+    std::cout << fmt::format("{:<10} {:<9} {:<8} {:<9} {}  {:<30} {}\n", ticket_ref(c, t.id), t.status, t.priority,
+                             clock.evaluate(t, tx->pauses(t.id), now).state, rfc3339_utc(t.updated_at), t.requester,
+                             t.subject);
   if (tickets.empty()) std::cout << "no tickets\n";
   return 0;
 }
@@ -102,8 +103,10 @@ int cmd_show(const Config& c, const std::string& ref, bool as_json) {
   }
   auto messages = tx->messages(*id);
   auto events = tx->events(*id);
+  SlaClock clock(c);
+  auto sla = clock.evaluate(*t, tx->pauses(*id), clock_now(c));
   if (as_json) {
-    std::cout << ticket_detail_json(c, *t, messages, events).dump(2) << "\n";
+    std::cout << ticket_detail_json(c, *t, sla, messages, events).dump(2) << "\n";
     return 0;
   }
   std::cout << fmt::format("{}  {}\nstatus: {}   priority: {}   requester: {} <{}>\ncreated: {}   updated: {}\n",
@@ -116,6 +119,102 @@ int cmd_show(const Config& c, const std::string& ref, bool as_json) {
     for (const auto& a : m.attachments)
       std::cout << fmt::format("[attachment: {} ({}, {} bytes)]\n", a.filename, a.content_type, a.size);
   }
+  return 0;
+}
+
+const sla::Calendar& calendar_or_fail(const SlaClock& clock, const std::string& name) {
+  auto* cal = clock.calendar_named(name);
+  if (!cal) throw ConfigError(fmt::format("no calendar named '{}' (built in: dk, se; others in [calendars.NAME])", name));
+  return *cal;
+}
+
+int cmd_sla_due(const Config& c, const std::string& calendar, const std::string& start, double hours, bool as_json) {
+  SlaClock clock(c);
+  const auto& cal = calendar_or_fail(clock, calendar);
+  auto t0 = sla::parse_rfc3339(start);
+  if (!t0) {
+    std::cerr << fmt::format("servicedesk: --start '{}' is not an RFC 3339 time like 2026-11-23T09:00:00+01:00\n", start);
+    return EX_USAGE;
+  }
+  if (hours < 0) {
+    std::cerr << "servicedesk: --hours must not be negative\n";
+    return EX_USAGE;
+  }
+  auto due = cal.add(*t0, sla::Seconds(static_cast<std::int64_t>(hours * 3600 + 0.5)));
+  if (as_json) {
+    nlohmann::json j = {{"calendar", calendar}, {"start", cal.rfc3339_local(*t0)}, {"hours", hours}, {"due", cal.rfc3339_local(due)}};
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << cal.rfc3339_local(due) << "\n";
+  }
+  return 0;
+}
+
+int cmd_sla_holidays(const Config& c, const std::string& calendar, int year, bool as_json) {
+  SlaClock clock(c);
+  const auto& cal = calendar_or_fail(clock, calendar);
+  auto days = cal.closed_dates(year);
+  auto arr = nlohmann::json::array();
+  for (const auto& h : days) {
+    std::string date = fmt::format("{:04d}-{:02d}-{:02d}", static_cast<int>(h.day.year()),
+                                   static_cast<unsigned>(h.day.month()), static_cast<unsigned>(h.day.day()));
+    if (as_json) arr.push_back({{"date", date}, {"name", h.name}});
+    else std::cout << date << "  " << h.name << "\n";
+  }
+  if (as_json) std::cout << arr.dump(2) << "\n";
+  return 0;
+}
+
+struct TicketChanges {
+  std::string status, priority, category, assign, operator_name;
+};
+
+int cmd_ticket_set(const Config& c, const std::string& ref, const TicketChanges& ch) {
+  auto id = parse_ticket_ref(c, ref);
+  if (!id) {
+    std::cerr << fmt::format("servicedesk: '{}' is not a ticket id\n", ref);
+    return EX_USAGE;
+  }
+  auto one_of = [](const std::string& v, std::initializer_list<const char*> ok) {
+    return v.empty() || std::any_of(ok.begin(), ok.end(), [&](const char* o) { return v == o; });
+  };
+  if (!one_of(ch.status, {"new", "open", "pending", "resolved", "closed"}) ||
+      !one_of(ch.priority, {"highest", "high", "medium", "low", "lowest"}) ||
+      !one_of(ch.category, {"incident", "support", "order", "feature"})) {
+    std::cerr << "servicedesk: --status new|open|pending|resolved|closed, --priority highest|high|medium|low|lowest, "
+                 "--category incident|support|order|feature\n";
+    return EX_USAGE;
+  }
+  auto st = open_store(c);
+  auto tx = st->begin(store::Store::Mode::write);
+  auto t = tx->ticket(*id);
+  if (!t) {
+    std::cerr << fmt::format("servicedesk: no ticket {}\n", ticket_ref(c, *id));
+    return EX_DATAERR;
+  }
+  auto now = clock_now(c);
+  std::string actor = "operator:" + ch.operator_name;
+  auto record = [&](const char* kind, const std::string& from, const std::string& to) {
+    tx->add_event({*id, now, actor, kind, fmt::format("{} -> {}", from.empty() ? "(none)" : from, to)});
+  };
+  if (!ch.status.empty() && ch.status != t->status) {
+    tx->set_status(*id, ch.status, now);
+    record("status", t->status, ch.status);
+  }
+  if (!ch.priority.empty() && ch.priority != t->priority) {
+    tx->set_priority(*id, ch.priority, now);
+    record("priority", t->priority, ch.priority);
+  }
+  if (!ch.category.empty() && ch.category != t->category) {
+    tx->set_category(*id, ch.category, now);
+    record("category", t->category, ch.category);
+  }
+  if (!ch.assign.empty() && ch.assign != t->assignee) {
+    tx->set_assignee(*id, ch.assign == "-" ? "" : ch.assign, now);
+    record("assign", t->assignee, ch.assign);
+  }
+  tx->commit();
+  std::cout << ticket_ref(c, *id) << "\n";
   return 0;
 }
 
@@ -161,6 +260,34 @@ int main(int argc, char** argv) {
   parse->add_option("file", parse_file, "mail file, or - for stdin")->required();
   parse->add_flag("--json", as_json, "print JSON");
 
+  auto* sla_cmd = app.add_subcommand("sla", "ask the business-hours clock");
+  sla_cmd->require_subcommand(1);
+  std::string calendar;
+  std::string start;
+  double hours = 0;
+  int year = 0;
+  auto* due = sla_cmd->add_subcommand("due", "when H business hours after TIME fall due in a calendar");
+  due->add_option("--calendar", calendar, "calendar name (dk, se, or one from [calendars.NAME])")->required();
+  due->add_option("--start", start, "RFC 3339 time, e.g. 2026-11-23T09:00:00+01:00")->required();
+  due->add_option("--hours", hours, "business hours, may be fractional")->required();
+  due->add_flag("--json", as_json, "print JSON");
+  auto* holidays = sla_cmd->add_subcommand("holidays", "a year's closed dates of a calendar with their names");
+  holidays->add_option("--calendar", calendar, "calendar name")->required();
+  holidays->add_option("--year", year, "year, e.g. 2026")->required()->check(CLI::Range(1900, 2200));
+  holidays->add_flag("--json", as_json, "print JSON");
+
+  auto* ticket_cmd = app.add_subcommand("ticket", "act on a ticket without mail");
+  ticket_cmd->require_subcommand(1);
+  auto* set = ticket_cmd->add_subcommand("set", "change status, priority, category or assignee; each is an event");
+  TicketChanges changes;
+  changes.operator_name = std::getenv("SUDO_USER") ? std::getenv("SUDO_USER") : (std::getenv("USER") ? std::getenv("USER") : "unknown");
+  set->add_option("id", ref, "ticket id, e.g. SD-42")->required();
+  set->add_option("--status", changes.status, "new, open, pending, resolved, closed");
+  set->add_option("--priority", changes.priority, "highest, high, medium, low, lowest");
+  set->add_option("--category", changes.category, "incident, support, order, feature");
+  set->add_option("--assign", changes.assign, "agent address, or - to unassign");
+  set->add_option("--operator", changes.operator_name, "who makes the change (default: $SUDO_USER or $USER)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -169,11 +296,13 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (parse->parsed()) {
-      // The config is optional here: only its [limits] matter.
-      parser::Limits limits;
-      if (app.get_option("--config")->count() > 0) limits = load_config(config_path).limits;
-      return cmd_parse(limits, parse_file, as_json);
+    // parse and sla need no store: the config is optional there, defaults serve.
+    bool have_config = app.get_option("--config")->count() > 0 || std::getenv("SERVICEDESK_CONFIG");
+    if (parse->parsed()) return cmd_parse(have_config ? load_config(config_path).limits : parser::Limits{}, parse_file, as_json);
+    if (sla_cmd->parsed()) {
+      Config c = have_config ? load_config(config_path) : builtin_config();
+      if (due->parsed()) return cmd_sla_due(c, calendar, start, hours, as_json);
+      return cmd_sla_holidays(c, calendar, year, as_json);
     }
     Config config = load_config(config_path);
     log::set_level(config.service.log_level);
@@ -181,6 +310,7 @@ int main(int argc, char** argv) {
     if (ingest_cmd->parsed()) return cmd_ingest(config, files);
     if (tickets->parsed()) return cmd_tickets(config, as_json);
     if (show->parsed()) return cmd_show(config, ref, as_json);
+    if (set->parsed()) return cmd_ticket_set(config, ref, changes);
   } catch (const ConfigError& e) {
     std::cerr << "servicedesk: configuration error: " << e.what() << "\n";
     return EX_CONFIG;

@@ -22,7 +22,7 @@
 namespace sd::store {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 // Each entry migrates from version i to i+1.
 constexpr std::string_view kMigrations[] = {
@@ -112,6 +112,29 @@ CREATE TABLE events (
   detail    TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX events_ticket ON events(ticket_id);
+)sql",
+    // 2: SLA clock.
+    R"sql(
+ALTER TABLE tickets ADD COLUMN sla TEXT NOT NULL DEFAULT '';
+ALTER TABLE tickets ADD COLUMN assignee TEXT NOT NULL DEFAULT '';
+ALTER TABLE tickets ADD COLUMN first_response_at INTEGER;
+ALTER TABLE tickets ADD COLUMN resolved_at INTEGER;
+CREATE INDEX tickets_status ON tickets(status);
+CREATE TABLE pauses (
+  id        INTEGER PRIMARY KEY,
+  ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+  from_at   INTEGER NOT NULL,
+  to_at     INTEGER
+);
+CREATE INDEX pauses_ticket ON pauses(ticket_id);
+CREATE TABLE sla_events (
+  ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+  target    TEXT NOT NULL,
+  kind      TEXT NOT NULL,
+  due       INTEGER NOT NULL,
+  fired_at  INTEGER NOT NULL,
+  PRIMARY KEY (ticket_id, target, kind)
+);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -315,9 +338,11 @@ class SqliteTransaction final : public Transaction {
 
   std::int64_t create_ticket(const NewTicket& t) override {
     Statement s(c_,
-                "INSERT INTO tickets(subject, requester, requester_name, created_at, updated_at) VALUES (?,?,?,?,?)",
+                "INSERT INTO tickets(subject, requester, requester_name, created_at, updated_at, sla, priority) "
+                "VALUES (?,?,?,?,?,?,?)",
                 "create ticket");
     s.bind(1, t.subject).bind(2, t.requester).bind(3, t.requester_name).bind(4, t.created_at).bind(5, t.created_at);
+    s.bind(6, t.sla).bind(7, t.priority);
     s.run();
     return sqlite3_last_insert_rowid(c_.get());
   }
@@ -339,6 +364,69 @@ class SqliteTransaction final : public Transaction {
   void touch_ticket(std::int64_t id, Time at) override {
     Statement s(c_, "UPDATE tickets SET updated_at = max(updated_at, ?) WHERE id = ?", "touch ticket");
     s.bind(1, at).bind(2, id).run();
+  }
+
+  std::vector<Ticket> open_tickets() override {
+    Statement s(c_, kTicketSql + std::string(" WHERE t.status IN ('new','open','pending') ORDER BY t.id"),
+                "list open tickets");
+    std::vector<Ticket> out;
+    while (s.step()) out.push_back(read_ticket(s));
+    return out;
+  }
+
+  void set_status(std::int64_t id, const std::string& status, Time at) override {
+    auto t = ticket(id);
+    if (!t) throw StoreError(fmt::format("store: no ticket {}", id), false);
+    bool was_paused = t->status == "pending" || t->status == "resolved" || t->status == "closed";
+    bool paused = status == "pending" || status == "resolved" || status == "closed";
+    if (was_paused && !paused) {
+      Statement s(c_, "UPDATE pauses SET to_at = ? WHERE ticket_id = ? AND to_at IS NULL", "end pause");
+      s.bind(1, at).bind(2, id).run();
+    } else if (!was_paused && paused) {
+      Statement s(c_, "INSERT INTO pauses(ticket_id, from_at) VALUES (?,?)", "start pause");
+      s.bind(1, id).bind(2, at).run();
+    }
+    Statement s(c_,
+                "UPDATE tickets SET status = ?, updated_at = max(updated_at, ?), resolved_at = CASE "
+                "WHEN ? IN ('resolved','closed') THEN coalesce(resolved_at, ?) ELSE NULL END WHERE id = ?",
+                "set ticket status");
+    s.bind(1, status).bind(2, at).bind(3, status).bind(4, at).bind(5, id).run();
+  }
+
+  void set_priority(std::int64_t id, const std::string& v, Time at) override { set_column("priority", id, v, at); }
+  void set_category(std::int64_t id, const std::string& v, Time at) override { set_column("category", id, v, at); }
+  void set_assignee(std::int64_t id, const std::string& v, Time at) override { set_column("assignee", id, v, at); }
+
+  void set_first_response(std::int64_t id, Time at) override {
+    Statement s(c_, "UPDATE tickets SET first_response_at = coalesce(first_response_at, ?) WHERE id = ?",
+                "record first response");
+    s.bind(1, at).bind(2, id).run();
+  }
+
+  std::vector<PausePeriod> pauses(std::int64_t ticket_id) override {
+    Statement s(c_, "SELECT from_at, to_at FROM pauses WHERE ticket_id = ? ORDER BY id", "read pauses");
+    s.bind(1, ticket_id);
+    std::vector<PausePeriod> out;
+    while (s.step()) out.push_back({s.i64(0), s.opt_i64(1)});
+    return out;
+  }
+
+  bool record_sla_event(const SlaEvent& e) override {
+    Statement s(c_,
+                "INSERT INTO sla_events(ticket_id, target, kind, due, fired_at) VALUES (?,?,?,?,?) "
+                "ON CONFLICT DO NOTHING",
+                "record SLA event");
+    s.bind(1, e.ticket_id).bind(2, e.target).bind(3, e.kind).bind(4, e.due).bind(5, e.fired_at).run();
+    return sqlite3_changes(c_.get()) > 0;
+  }
+
+  std::vector<SlaEvent> sla_events(std::int64_t ticket_id) override {
+    Statement s(c_, "SELECT target, kind, due, fired_at FROM sla_events WHERE ticket_id = ? ORDER BY fired_at, rowid",
+                "read SLA events");
+    s.bind(1, ticket_id);
+    std::vector<SlaEvent> out;
+    while (s.step()) out.push_back({ticket_id, s.text(0), s.text(1), s.i64(2), s.i64(3)});
+    return out;
   }
 
   std::optional<std::int64_t> ticket_by_message_ids(const std::vector<std::string>& ids) override {
@@ -487,7 +575,15 @@ class SqliteTransaction final : public Transaction {
       "SELECT r.id, (SELECT m.ticket_id FROM messages m WHERE m.raw_id = r.id LIMIT 1) FROM raw_mails r";
   static constexpr const char* kTicketSql =
       "SELECT t.id, t.subject, t.status, t.requester, t.requester_name, t.priority, t.category, t.created_at, "
-      "t.updated_at, (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id) FROM tickets t";
+      "t.updated_at, (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id), t.sla, t.assignee, "
+      "t.first_response_at, t.resolved_at FROM tickets t";
+
+  // The column name is one of a fixed set chosen by the caller above, never user input.
+  void set_column(std::string_view column, std::int64_t id, const std::string& value, Time at) {
+    Statement s(c_, fmt::format("UPDATE tickets SET {} = ?, updated_at = max(updated_at, ?) WHERE id = ?", column),
+                "update ticket");
+    s.bind(1, value).bind(2, at).bind(3, id).run();
+  }
   static constexpr const char* kOutboxSql =
       "SELECT id, ticket_id, kind, mail_from, recipients, message_id, bytes, status, attempts, next_attempt_at, "
       "last_error, created_at, sent_at FROM outbox";
@@ -508,6 +604,10 @@ class SqliteTransaction final : public Transaction {
     t.created_at = s.i64(7);
     t.updated_at = s.i64(8);
     t.message_count = s.i64(9);
+    t.sla = s.text(10);
+    t.assignee = s.text(11);
+    t.first_response_at = s.opt_i64(12);
+    t.resolved_at = s.opt_i64(13);
     return t;
   }
   static OutboxItem read_outbox(const Statement& s) {

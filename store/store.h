@@ -85,12 +85,32 @@ struct Ticket {
   std::string priority, category;
   Time created_at = 0, updated_at = 0;
   std::int64_t message_count = 0;
+  std::string sla;       // name of the SLA the ticket runs on
+  std::string assignee;  // agent's address; empty: unassigned
+  std::optional<Time> first_response_at, resolved_at;
+};
+
+// A period in which the ticket's SLA clock stood still (pending, or resolved until reopened).
+struct PausePeriod {
+  Time from = 0;
+  std::optional<Time> to;  // open while the ticket still waits
+};
+
+// A warning or breach that has fired; at most one per ticket, target and kind.
+struct SlaEvent {
+  std::int64_t ticket_id = 0;
+  std::string target;  // "first_response", "resolution", "update"
+  std::string kind;    // "warning", "breach", "reminder"
+  Time due = 0;        // the instant it fell due
+  Time fired_at = 0;
 };
 
 struct NewTicket {
   std::string subject;
   std::string requester, requester_name;
   Time created_at = 0;
+  std::string sla;
+  std::string priority = "medium";
 };
 
 struct OutboxItem {
@@ -141,6 +161,17 @@ class Transaction {
   virtual std::optional<Ticket> ticket(std::int64_t id) = 0;
   virtual std::vector<Ticket> tickets() = 0;  // newest first
   virtual void touch_ticket(std::int64_t id, Time at) = 0;
+  virtual std::vector<Ticket> open_tickets() = 0;  // status new, open or pending
+  // Sets the status and keeps the pause periods and resolved_at in step with it.
+  virtual void set_status(std::int64_t id, const std::string& status, Time at) = 0;
+  virtual void set_priority(std::int64_t id, const std::string& priority, Time at) = 0;
+  virtual void set_category(std::int64_t id, const std::string& category, Time at) = 0;
+  virtual void set_assignee(std::int64_t id, const std::string& assignee, Time at) = 0;
+  virtual void set_first_response(std::int64_t id, Time at) = 0;  // keeps the first one
+  virtual std::vector<PausePeriod> pauses(std::int64_t ticket_id) = 0;
+  // Records a fired SLA event; false when it had fired before (nothing changes then).
+  virtual bool record_sla_event(const SlaEvent& e) = 0;
+  virtual std::vector<SlaEvent> sla_events(std::int64_t ticket_id) = 0;
   // The ticket holding a message (in or out) with one of these Message-IDs, latest match first.
   virtual std::optional<std::int64_t> ticket_by_message_ids(const std::vector<std::string>& ids) = 0;
   virtual std::int64_t add_message(const MessageRecord& m) = 0;  // with its attachments

@@ -8,7 +8,7 @@ using namespace sd;
 namespace {
 
 Config config_for(const test::TempDir& dir) {
-  Config c;
+  Config c = builtin_config();
   c.service.name = "Example Servicedesk";
   c.service.address = "servicedesk@example.com";
   c.store.path = dir.file("sd.db");

@@ -1,0 +1,163 @@
+// daemon/sla_clock.cpp: see sla_clock.h.
+#include "daemon/sla_clock.h"
+
+#include "daemon/ingest.h"
+#include "daemon/log.h"
+#include "notify/compose.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace sd {
+namespace {
+
+sla::Instant instant(store::Time t) { return sla::Instant(std::chrono::seconds(t)); }
+store::Time seconds(sla::Instant t) { return t.time_since_epoch().count(); }
+
+std::size_t priority_index(const std::string& p) {
+  return static_cast<std::size_t>(sla::parse_priority(p).value_or(sla::Priority::medium));
+}
+
+}  // namespace
+
+store::Time clock_now(const Config& c) {
+  auto real = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  return real.count() + c.test.clock_offset_s;
+}
+
+SlaClock::SlaClock(const Config& c) : config_(c) {
+  for (const auto& [name, spec] : c.calendars) calendars_.emplace(name, sla::Calendar(spec));
+  for (const auto& [name, s] : c.slas)
+    if (!calendars_.count(s.calendar))
+      throw ConfigError(fmt::format("{}: SLA '{}' names no known calendar '{}'", c.path, name, s.calendar));
+}
+
+const Config::Sla& SlaClock::sla(const std::string& name) const {
+  auto it = config_.slas.find(name);
+  return it != config_.slas.end() ? it->second : config_.slas.at(config_.sla.default_sla);
+}
+
+const sla::Calendar& SlaClock::calendar(const std::string& sla_name) const {
+  return calendars_.at(sla(sla_name).calendar);
+}
+
+const sla::Calendar* SlaClock::calendar_named(const std::string& name) const {
+  auto it = calendars_.find(name);
+  return it == calendars_.end() ? nullptr : &it->second;
+}
+
+TicketSla SlaClock::evaluate(const store::Ticket& t, const std::vector<store::PausePeriod>& pauses,
+                             store::Time now) const {
+  const auto& policy = sla(t.sla);
+  const auto& cal = calendar(t.sla);
+  auto p = priority_index(t.priority);
+  std::vector<sla::Pause> ps;
+  for (const auto& x : pauses)
+    ps.push_back({instant(x.from), x.to ? std::optional(instant(*x.to)) : std::nullopt});
+
+  TicketSla r;
+  bool paused = t.status == "pending";
+  bool any_breach = false, any_warning = false, all_met = true, any_target = false;
+  auto run = [&](const char* target, const std::optional<sla::Seconds>& goal, const std::optional<store::Time>& met,
+                 std::optional<store::Time>& due_out) {
+    if (!goal) return;
+    any_target = true;
+    // A target met counts against the pauses before it only; one still running against all.
+    auto due = sla::due_with_pauses(cal, instant(t.created_at), *goal, ps);
+    if (due) due_out = seconds(*due);
+    if (met) {
+      if (due_out && *met > *due_out) any_breach = true;
+      return;
+    }
+    all_met = false;
+    if (!due) return;  // the clock stands still
+    auto warn_goal = sla::Seconds(static_cast<std::int64_t>(static_cast<double>(goal->count()) * policy.warning_share));
+    auto warn = sla::due_with_pauses(cal, instant(t.created_at), warn_goal, ps);
+    store::Time warn_at = warn ? seconds(*warn) : *due_out;
+    if (now >= *due_out) any_breach = true;
+    else if (now >= warn_at) any_warning = true;
+    if (t.status == "resolved" || t.status == "closed") return;
+    r.deadlines.push_back({target, "warning", warn_at, *due_out});
+    r.deadlines.push_back({target, "breach", *due_out, *due_out});
+  };
+  run("first_response", policy.first_response[p], t.first_response_at, r.first_response_due);
+  run("resolution", policy.resolution[p], t.resolved_at, r.resolution_due);
+  std::sort(r.deadlines.begin(), r.deadlines.end(), [](auto& a, auto& b) { return a.at < b.at; });
+
+  if (any_breach) r.state = "breached";
+  else if (paused) r.state = "paused";
+  else if (any_target && all_met) r.state = "met";
+  else if (any_warning) r.state = "warning";
+  else r.state = (t.status == "resolved" || t.status == "closed") ? "met" : "ok";
+  return r;
+}
+
+SlaFireResult fire_due_sla_events(store::Store& st, const Config& c, const SlaClock& clock, store::Time now) {
+  SlaFireResult res;
+  auto tx = st.begin(store::Store::Mode::write);
+  for (const auto& t : tx->open_tickets()) {
+    auto eval = clock.evaluate(t, tx->pauses(t.id), now);
+    if (eval.deadlines.empty()) continue;
+    auto fired = tx->sla_events(t.id);
+    auto has_fired = [&](const SlaDeadline& d) {
+      return std::any_of(fired.begin(), fired.end(), [&](auto& f) { return f.target == d.target && f.kind == d.kind; });
+    };
+    for (const auto& d : eval.deadlines) {
+      if (has_fired(d)) continue;
+      if (d.at > now) {
+        res.next_at = res.next_at ? std::min(*res.next_at, d.at) : d.at;
+        continue;
+      }
+      // A warning that fell due together with its breach (the daemon was down) is moot.
+      if (d.kind == "warning" && now >= d.due) {
+        tx->record_sla_event({t.id, d.target, d.kind, d.at, now});
+        continue;
+      }
+      if (!tx->record_sla_event({t.id, d.target, d.kind, d.at, now})) continue;
+      ++res.fired;
+      const auto& policy = clock.sla(t.sla);
+      const auto& cal = clock.calendar(t.sla);
+      std::string ref = ticket_ref(c, t.id);
+      std::string target_words = d.target == "first_response" ? "first response" : "resolution";
+      std::string due_words = cal.format_local(sla::Instant(std::chrono::seconds(d.due)), "en");
+      std::string to = d.kind == "breach" && !policy.escalation_address.empty() ? policy.escalation_address
+                       : !t.assignee.empty()                                    ? t.assignee
+                                                                                : c.sla.agents_address;
+      tx->add_event({t.id, now, "system", "sla-" + d.kind, fmt::format("{} due {}", target_words, due_words)});
+      log::notice("ticket {}: SLA {} for {} (due {}){}", ref, d.kind, target_words, due_words,
+                  to.empty() ? "; no address configured to tell" : "; mailing " + to);
+      if (to.empty()) continue;
+      notify::Draft m;
+      m.from = {c.service.name, c.service.address};
+      m.to = {{"", to}};
+      m.subject = d.kind == "breach" ? fmt::format("[{}] SLA breached: {} was due {}", ref, target_words, due_words)
+                                     : fmt::format("[{}] SLA warning: {} due {}", ref, target_words, due_words);
+      m.body_text = fmt::format(
+          "Ticket {}: {}\nRequester: {} <{}>\nPriority: {}\nStatus: {}\n{} due: {}\n\n{}\n", ref, t.subject,
+          t.requester_name, t.requester, t.priority, t.status, target_words, due_words,
+          d.kind == "breach" ? "The target has been missed. Please act now." : "The target is near. Please act.");
+      m.auto_submitted = "auto-generated";
+      m.date = now;
+      m.message_id_domain = c.service.address.substr(c.service.address.find('@') + 1);
+      m.extra_headers = {{"X-Servicedesk-Ticket", ref}};
+      auto mail = notify::compose(m);
+      store::OutboxItem o;
+      o.ticket_id = t.id;
+      o.kind = "sla-" + d.kind;
+      o.mail_from = c.service.address;
+      o.recipients = {to};
+      o.message_id = mail.message_id;
+      o.bytes = mail.bytes;
+      o.next_attempt_at = now;
+      o.created_at = now;
+      tx->enqueue(o);
+      res.mail_queued = true;
+    }
+  }
+  tx->commit();
+  return res;
+}
+
+}  // namespace sd

@@ -1,0 +1,63 @@
+// daemon/sla_clock.h: holds each ticket to its SLA: due times, state, and the warnings and
+// breaches that fall due.
+//
+// Contract: due times are derived, never stored: from the ticket's start, its priority
+// and SLA, and the periods its clock stood still (pending, or resolved until reopened). So
+// a priority change recomputes the targets from the ticket's start. Fired warnings and
+// breaches are recorded in the store, one per ticket, target and kind: a restart fires
+// nothing twice, and what fell due while the daemon was down fires once at start.
+#pragma once
+
+#include "daemon/config.h"
+#include "sla/calendar.h"
+#include "store/store.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sd {
+
+// A point at which the clock must act.
+struct SlaDeadline {
+  std::string target;  // "first_response" or "resolution"
+  std::string kind;    // "warning" or "breach"
+  store::Time at = 0;  // when to act
+  store::Time due = 0;  // the target's due time
+};
+
+struct TicketSla {
+  std::optional<store::Time> first_response_due, resolution_due;
+  std::string state;  // ok, warning, breached, met, paused
+  std::vector<SlaDeadline> deadlines;  // for targets still running, in time order
+};
+
+class SlaClock {
+ public:
+  explicit SlaClock(const Config& config);  // throws ConfigError for an SLA naming no calendar
+
+  const Config::Sla& sla(const std::string& name) const;  // unknown names: the default SLA
+  const sla::Calendar& calendar(const std::string& sla_name) const;
+  const sla::Calendar* calendar_named(const std::string& calendar_name) const;  // nullptr if none
+  TicketSla evaluate(const store::Ticket& t, const std::vector<store::PausePeriod>& pauses, store::Time now) const;
+
+ private:
+  const Config& config_;
+  std::map<std::string, sla::Calendar> calendars_;
+};
+
+struct SlaFireResult {
+  int fired = 0;
+  bool mail_queued = false;
+  std::optional<store::Time> next_at;  // earliest deadline still to come
+};
+
+// Fires every deadline that has come (recording it and queuing its mail), in one
+// transaction, and says when the next one comes.
+SlaFireResult fire_due_sla_events(store::Store& store, const Config& config, const SlaClock& clock, store::Time now);
+
+// The clock the daemon and the commands go by: the system clock plus the test offset.
+store::Time clock_now(const Config& config);
+
+}  // namespace sd
