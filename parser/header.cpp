@@ -352,7 +352,7 @@ std::string clean_email(std::string_view raw) {
 
 void parse_mailbox(std::string_view piece, std::vector<Address>& out) {
   piece = trim(piece);
-  if (piece.empty()) return;
+  if (piece.empty() || out.size() >= kMaxAddresses) return;
   // Find '<' outside quotes and comments.
   bool in_quote = false;
   std::size_t comment = 0;
@@ -462,6 +462,7 @@ std::vector<std::string> parse_msg_ids(std::string_view value) {
     if (gt == std::string_view::npos) break;
     const std::string_view id = trim(value.substr(lt + 1, gt - lt - 1));
     if (!id.empty()) ids.push_back(guess_to_utf8(id));
+    if (ids.size() >= kMaxMsgIds) break;
     pos = gt + 1;
   }
   if (ids.empty()) {  // ids written without angle brackets
@@ -471,6 +472,7 @@ std::vector<std::string> parse_msg_ids(std::string_view value) {
       const std::size_t s = i;
       while (i < value.size() && !is_wsp(value[i]) && value[i] != ',') ++i;
       if (i > s) ids.push_back(guess_to_utf8(value.substr(s, i - s)));
+      if (ids.size() >= kMaxMsgIds) break;
     }
   }
   return ids;
@@ -654,8 +656,10 @@ std::string decode_header_words(std::string_view value) {
   while (i < n) {
     const std::size_t p = no_more_ends ? std::string_view::npos : value.find("=?", i);
     if (p == std::string_view::npos) {
+      // The rest is plain text: converted straight into `out`, not copied to `literal` first.
       flush_pending();
-      literal.append(value.substr(i));
+      flush_literal();
+      out += guess_to_utf8(value.substr(i));
       break;
     }
     // =?charset?E?text?=

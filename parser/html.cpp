@@ -117,8 +117,21 @@ void init_libxml_once() {
 
 }  // namespace
 
+std::size_t detail::html_cut_position(std::string_view html) {
+  std::size_t tags = 0;
+  std::size_t pos = 0;
+  while (true) {
+    const void* hit = std::memchr(html.data() + pos, '<', html.size() - pos);
+    if (hit == nullptr) return html.size();
+    pos = static_cast<std::size_t>(static_cast<const char*>(hit) - html.data());
+    if (++tags > kMaxHtmlTags) return pos;
+    ++pos;
+  }
+}
+
 std::string html_to_text(std::string_view html) {
   init_libxml_once();
+  html = html.substr(0, detail::html_cut_position(html));
   std::string input;
   input.reserve(html.size());
   detail::append_repaired_utf8(input, html);

@@ -32,6 +32,8 @@ void append_windows1252(std::string& out, std::string_view bytes);
 // The canonical iconv name for a mail charset label, "utf-8", "windows-1252", or "" for a
 // label that is not a charset name at all (too long, odd characters).
 std::string canonical_charset(std::string_view label);
+// A label to_utf8() converts as named (false: it falls back to UTF-8 or windows-1252).
+bool is_known_charset(std::string_view label);
 
 struct DecodeStats {
   std::size_t skipped = 0;  // bytes of garbage ignored
@@ -70,6 +72,8 @@ ContentType parse_content_type(std::string_view value);
 // Content-Disposition: the disposition word (lower case) and its parameters.
 ContentType parse_disposition(std::string_view value);
 
+// At most kMaxAddresses addresses and kMaxMsgIds ids: each costs far more memory than
+// its few bytes on the wire.
 std::vector<Address> parse_address_list(std::string_view value);
 std::vector<std::string> parse_msg_ids(std::string_view value);
 std::optional<std::int64_t> parse_date(std::string_view value);
@@ -77,5 +81,12 @@ std::optional<std::int64_t> parse_date(std::string_view value);
 // ---- limits of the pieces above ----
 inline constexpr std::size_t kMaxCharsetLabel = 64;
 inline constexpr std::size_t kMaxParams = 64;
+inline constexpr std::size_t kMaxAddresses = 10000;
+inline constexpr std::size_t kMaxMsgIds = 1000;
+// libxml2 spends ~150 bytes per element: HTML is cut before the tag that exceeds this
+// many, so a page of "<b>" cannot grow the tree to 50 times its size.
+inline constexpr std::size_t kMaxHtmlTags = 100000;
+// Where html_to_text() cuts `html` (html.size() if it does not).
+std::size_t html_cut_position(std::string_view html);
 
 }  // namespace sd::parser::detail

@@ -169,9 +169,9 @@ std::string display_filename(std::string_view name) {
   return result;
 }
 
-std::string header_text(const std::vector<Header>& headers, std::string_view name) {
+std::string_view header_text(const std::vector<Header>& headers, std::string_view name) {
   const std::string* v = find_header(headers, name);
-  return v ? std::string(trim(*v)) : std::string();
+  return v ? trim(*v) : std::string_view();
 }
 
 std::string local_part_lower(const std::string& email) {
@@ -502,12 +502,15 @@ class Builder {
     const std::string_view bytes = decode_body(node, idx, storage, problems_);
     const std::string* cs = node.type.param("charset");
     const std::string_view charset = cs ? std::string_view(*cs) : std::string_view{};
-    if (cs && !charset.empty() && canonical_charset(charset).empty() &&
-        !iequals(trim(charset), "us-ascii") && !iequals(trim(charset), "ascii")) {
+    if (cs && !trim(charset).empty() && !is_known_charset(charset)) {
       problems_.add("unknown charset in " + part_label(idx) + ": read as UTF-8 or windows-1252");
     }
     std::string text;
     if (node.type.subtype == "html") {
+      if (html_cut_position(bytes) < bytes.size()) {
+        problems_.add("HTML in " + part_label(idx) + " over " + std::to_string(kMaxHtmlTags) +
+                      " tags: the rest not shown");
+      }
       text = html_to_text(to_utf8(bytes, charset));
     } else {
       text = normalize_newlines(to_utf8(bytes, charset));
@@ -520,7 +523,11 @@ class Builder {
       }
     }
     std::string& out = sinks_[sink].text;
-    if (!out.empty() && !text.empty()) {
+    if (out.empty()) {
+      out = std::move(text);
+      return;
+    }
+    if (!text.empty()) {
       if (out.back() != '\n') out.push_back('\n');
       out.push_back('\n');
     }

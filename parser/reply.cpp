@@ -10,7 +10,7 @@
 //   "-- " (RFC 3676 signature separator), lines starting with '>'.
 // Everything from the first marker on is history; '>' lines before it are dropped too. A
 // bottom-posted reply (nothing but quotes above the marker) keeps the unquoted lines below.
-#include <vector>
+#include <string>
 
 #include "parser/internal.h"
 #include "parser/parse.h"
@@ -70,15 +70,34 @@ std::string_view unbold(std::string_view s) {
   return s;
 }
 
-bool is_header_block(const std::vector<std::string_view>& lines, std::size_t i) {
-  const std::string_view first = unbold(trim(lines[i]));
-  if (!starts_with_any(first, {"From:", "Fra:", "Från:", "Från :", "From :"})) return false;
-  for (std::size_t k = i + 1; k < lines.size() && k <= i + 5; ++k) {
-    const std::string_view l = unbold(trim(lines[k]));
-    if (starts_with_any(l, {"Sent:", "Sendt:", "Skickat:", "Date:", "Dato:", "Datum:", "To:",
-                            "Til:", "Till:", "Subject:", "Emne:", "Ämne:", "Cc:"})) {
+struct Line {
+  std::string_view text;  // without the line break
+  std::size_t next;       // where the next line starts (text.size() at the end)
+};
+
+// The line starting at `pos`. Callers walk the text by `next`: no vector of lines, so
+// memory stays O(1) however many lines there are.
+Line line_at(std::string_view text, std::size_t pos) {
+  std::size_t nl = text.find('\n', pos);
+  const std::size_t next = nl == std::string_view::npos ? text.size() : nl + 1;
+  if (nl == std::string_view::npos) nl = text.size();
+  std::string_view line = text.substr(pos, nl - pos);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return Line{line, next};
+}
+
+bool is_header_block(std::string_view text, const Line& first_line) {
+  const std::string_view first = unbold(trim(first_line.text));
+  if (!starts_with_any(first, {"From:", "Fra:", "Fr\xC3\xA5n:", "Fr\xC3\xA5n :", "From :"})) return false;
+  std::size_t pos = first_line.next;
+  for (int k = 0; k < 5 && pos < text.size(); ++k) {
+    const Line l = line_at(text, pos);
+    const std::string_view t = unbold(trim(l.text));
+    if (starts_with_any(t, {"Sent:", "Sendt:", "Skickat:", "Date:", "Dato:", "Datum:", "To:", "Til:",
+                            "Till:", "Subject:", "Emne:", "\xC3\x84mne:", "Cc:"})) {
       return true;
     }
+    pos = l.next;
   }
   return false;
 }
@@ -89,68 +108,84 @@ bool is_quote(std::string_view line) {
   return i < line.size() && line[i] == '>';
 }
 
+bool is_signature(std::string_view line) { return line == "-- " || line == "--"; }
+
+bool blank_or_rule(std::string_view line) {
+  const std::string_view t = trim(line);
+  return t.empty() || t.find_first_not_of('_') == std::string_view::npos;
+}
+
 }  // namespace
 
 std::string reply_new_part(std::string_view text) {
-  std::vector<std::string_view> lines;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::string_view line = text.substr(pos, nl - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    lines.push_back(line);
-    pos = nl + 1;
-  }
-  std::size_t cut = lines.size();
+  std::size_t cut = text.size();  // where the history starts
+  std::size_t cut_line_next = text.size();
+  bool found = false;
   bool cut_is_signature = false;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const std::string_view line = lines[i];
-    const std::string_view t = trim(line);
-    const std::string_view next = i + 1 < lines.size() ? lines[i + 1] : std::string_view{};
-    if (line == "-- " || line == "--") {
-      cut = i;
-      cut_is_signature = true;
+  bool cut_wrapped_attribution = false;
+  bool cut_header_block = false;
+  std::size_t run_start = 0;  // first of the blank or "____" lines just above this one
+  bool in_run = false;
+  for (std::size_t pos = 0; pos < text.size();) {
+    const Line line = line_at(text, pos);
+    const std::string_view t = trim(line.text);
+    if (is_signature(line.text)) {
+      cut = pos;
+      cut_line_next = line.next;
+      found = cut_is_signature = true;
       break;
     }
-    if (is_attribution(t, next) || is_separator(t) || is_header_block(lines, i)) {
-      cut = i;
-      // Outlook puts a line of underscores above its header block.
-      while (cut > 0 && (trim(lines[cut - 1]).empty() ||
-                         trim(lines[cut - 1]).find_first_not_of('_') == std::string_view::npos)) {
-        --cut;
-      }
+    const std::string_view next = line.next < text.size() ? line_at(text, line.next).text : std::string_view{};
+    const bool attribution = is_attribution(t, next);
+    const bool header_block = !attribution && is_header_block(text, line);
+    if (attribution || header_block || is_separator(t)) {
+      cut = in_run ? run_start : pos;
+      cut_line_next = line.next;
+      cut_wrapped_attribution = attribution && !ends_with_colon(t);
+      cut_header_block = header_block;
+      found = true;
       break;
     }
+    if (blank_or_rule(line.text)) {
+      if (!in_run) run_start = pos;
+      in_run = true;
+    } else {
+      in_run = false;
+    }
+    pos = line.next;
   }
   const auto collect = [&](std::size_t from, std::size_t to) {
     std::string out;
-    for (std::size_t i = from; i < to; ++i) {
-      if (is_quote(lines[i])) continue;
-      if (i > from && (lines[i] == "-- " || lines[i] == "--")) break;
-      out.append(lines[i]);
-      out.push_back('\n');
+    for (std::size_t pos = from; pos < to;) {
+      const Line line = line_at(text, pos);
+      if (pos > from && is_signature(line.text)) break;
+      if (!is_quote(line.text)) {
+        out.append(line.text);
+        out.push_back('\n');
+      }
+      pos = line.next;
     }
     return out;
   };
   std::string out = collect(0, cut);
-  if (trim(out).empty() && !cut_is_signature && cut < lines.size()) {
+  if (found && !cut_is_signature && trim(out).empty()) {
     // Bottom-posting: the reply is below the quoted history.
-    std::size_t from = cut + 1;
-    if (from < lines.size() && is_attribution(trim(lines[cut]), lines[from]) &&
-        !ends_with_colon(trim(lines[cut]))) {
-      ++from;  // the wrapped "wrote:" line
+    std::size_t from = cut_line_next;
+    if (cut_wrapped_attribution && from < text.size()) from = line_at(text, from).next;  // "wrote:"
+    while (cut_header_block && from < text.size()) {  // the rest of an Outlook header block
+      const Line l = line_at(text, from);
+      from = l.next;
+      if (trim(l.text).empty()) break;
     }
-    while (from < lines.size() && is_header_block(lines, cut) &&
-           !trim(lines[from]).empty()) {
-      ++from;  // the rest of an Outlook header block
-    }
-    out = collect(from, lines.size());
+    out = collect(from, text.size());
   }
+  // Trim in place: blank lines and white space at both ends, one final line break.
   const std::string_view t = trim(out);
-  std::string result(t);
-  if (!result.empty()) result.push_back('\n');
-  return result;
+  const std::size_t begin = t.empty() ? 0 : static_cast<std::size_t>(t.data() - out.data());
+  out.erase(begin + t.size());
+  out.erase(0, begin);
+  if (!out.empty()) out.push_back('\n');
+  return out;
 }
 
 }  // namespace sd::parser

@@ -473,6 +473,25 @@ std::string unflow(std::string_view text, bool delsp) {
   return out;
 }
 
+bool is_known_charset(std::string_view label) {
+  const std::string canonical = canonical_charset(label);
+  if (canonical.empty()) {
+    const std::string lower = ascii_lower(trim(label));
+    return lower == "us-ascii" || lower == "ascii" || lower == "\"us-ascii\"";
+  }
+  if (canonical == "utf-8" || canonical == "windows-1252") return true;
+  for (const std::string& name : {canonical, canonical.size() > 2 && canonical.compare(0, 2, "x-") == 0
+                                                 ? canonical.substr(2)
+                                                 : canonical}) {
+    iconv_t cd = iconv_open("UTF-8", name.c_str());
+    if (cd != reinterpret_cast<iconv_t>(-1)) {
+      iconv_close(cd);
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace detail
 
 std::string to_utf8(std::string_view bytes, std::string_view charset) {
