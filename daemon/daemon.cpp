@@ -10,6 +10,7 @@
 #include "daemon/log.h"
 #include "daemon/outbox.h"
 #include "daemon/poller.h"
+#include "daemon/sla_clock.h"
 #include "notify/smtp.h"
 #include "store/store.h"
 
@@ -27,9 +28,6 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-store::Time wall_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 // A thread running its own io_context until stopped; jobs posted to it run in order.
 class Worker {
@@ -58,6 +56,11 @@ struct ImapSide {
   std::unique_ptr<ImapClient> client;
   bool folder_ready = false;
 };
+struct ClockSide {
+  std::shared_ptr<const Config> config;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<SlaClock> clock;
+};
 struct SmtpSide {
   std::shared_ptr<const Config> config;
   std::unique_ptr<store::Store> store;
@@ -70,7 +73,8 @@ class Service {
       : config_(std::make_shared<const Config>(c)),
         signals_(io_, SIGINT, SIGTERM, SIGHUP),
         poll_timer_(io_),
-        outbox_timer_(io_) {}
+        outbox_timer_(io_),
+        sla_timer_(io_) {}
 
   int run() {
     log::notice("servicedesk starting: mailbox {}, store {}", config_->imap.url, config_->store.path);
@@ -79,9 +83,11 @@ class Service {
     wait_signal();
     schedule_poll(0s);
     schedule_outbox(0s);
+    start_sla();  // what fell due while the daemon was down fires now, once
     io_.run();
     imap_worker_.join();
     smtp_worker_.join();
+    clock_worker_.join();
     log::notice("servicedesk stopped");
     return 0;
   }
@@ -99,6 +105,7 @@ class Service {
       stopping_ = true;
       poll_timer_.cancel();
       outbox_timer_.cancel();
+      sla_timer_.cancel();
       io_.stop();
     });
   }
@@ -110,6 +117,7 @@ class Service {
       config_ = fresh;
       log::notice("configuration reloaded from {}", config_->path);
       schedule_poll(0s);
+      start_sla();
     } catch (const std::exception& e) {
       log::error("configuration not reloaded, keeping the old one: {}", e.what());
     }
@@ -156,7 +164,7 @@ class Service {
       imap_.folder_ready = true;
     }
     try {
-      return poll_mailbox(*imap_.client, *imap_.store, *cfg, wall_now, stopping_);
+      return poll_mailbox(*imap_.client, *imap_.store, *cfg, [&cfg] { return clock_now(*cfg); }, stopping_);
     } catch (...) {
       imap_.client.reset();  // start the next pass on a fresh connection
       throw;
@@ -172,6 +180,7 @@ class Service {
       imap_error_.clear();
       imap_failures_ = 0;
       if (r.mail_queued) start_outbox();
+      if (r.created + r.joined > 0) start_sla();  // a ticket changed: re-arm the SLA clock
       schedule_poll(interval);
       return;
     }
@@ -224,7 +233,7 @@ class Service {
       smtp_.client = std::make_unique<notify::SmtpClient>(
           notify::SmtpSettings{cfg->smtp.url, cfg->smtp.username, password, cfg->smtp.timeout_s});
     }
-    return deliver_due(*smtp_.store, *smtp_.client, *cfg, wall_now, stopping_);
+    return deliver_due(*smtp_.store, *smtp_.client, *cfg, [&cfg] { return clock_now(*cfg); }, stopping_);
   }
 
   void outbox_done(const OutboxRun& r, const std::string& error) {
@@ -243,23 +252,73 @@ class Service {
     // Sleep until the next mail falls due; scan at least once a minute regardless.
     auto delay = 60s;
     if (error.empty() && r.next_attempt_at)
-      delay = std::clamp<std::chrono::seconds>(std::chrono::seconds(*r.next_attempt_at - wall_now()), 0s, 60s);
+      delay = std::clamp<std::chrono::seconds>(std::chrono::seconds(*r.next_attempt_at - clock_now(*config_)), 0s, 60s);
     if (!error.empty()) delay = std::chrono::seconds(config_->smtp.retry_initial_s);
     schedule_outbox(delay);
+  }
+
+  // --- SLA clock ------------------------------------------------------------------
+  // Sleeps until the earliest coming warning or breach across all open tickets; any change
+  // to a ticket re-arms it. A look every five minutes is the backstop for changes made by other
+  // processes (e.g. `servicedesk ticket set`).
+  void start_sla() {
+    if (stopping_) return;
+    if (sla_running_) {
+      sla_again_ = true;
+      return;
+    }
+    sla_running_ = true;
+    sla_again_ = false;
+    auto cfg = config_;
+    clock_worker_.post([this, cfg] {
+      std::string error;
+      SlaFireResult r;
+      try {
+        if (clock_.config != cfg) {
+          clock_.store.reset();
+          clock_.clock = std::make_unique<SlaClock>(*cfg);
+          clock_.config = cfg;
+        }
+        if (!clock_.store) clock_.store = store::open_sqlite_store({cfg->store.path});
+        r = fire_due_sla_events(*clock_.store, *cfg, *clock_.clock, clock_now(*cfg));
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      asio::post(io_, [this, r, error] { sla_done(r, error); });
+    });
+  }
+
+  void sla_done(const SlaFireResult& r, const std::string& error) {
+    sla_running_ = false;
+    if (stopping_) return;
+    if (!error.empty()) log::error("SLA clock: {} (trying again in a minute)", error);
+    if (r.mail_queued) start_outbox();
+    if (sla_again_) {
+      start_sla();
+      return;
+    }
+    auto delay = std::chrono::seconds(300);
+    if (!error.empty()) delay = 60s;
+    else if (r.next_at) delay = std::clamp<std::chrono::seconds>(std::chrono::seconds(*r.next_at - clock_now(*config_)), 0s, 300s);
+    sla_timer_.expires_after(delay);
+    sla_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) start_sla();
+    });
   }
 
   std::shared_ptr<const Config> config_;
   asio::io_context io_;
   asio::signal_set signals_;
-  asio::steady_timer poll_timer_, outbox_timer_;
+  asio::steady_timer poll_timer_, outbox_timer_, sla_timer_;
   std::atomic<bool> stopping_{false};
-  bool poll_running_ = false, outbox_running_ = false, outbox_again_ = false;
+  bool poll_running_ = false, outbox_running_ = false, outbox_again_ = false, sla_running_ = false, sla_again_ = false;
   int imap_failures_ = 0;
   std::string imap_error_, smtp_error_;
   ImapSide imap_;  // IMAP worker thread only
   SmtpSide smtp_;  // SMTP worker thread only
+  ClockSide clock_;  // clock worker thread only
   // Declared last: destroyed first, so their threads end before the state they use.
-  Worker imap_worker_, smtp_worker_;
+  Worker imap_worker_, smtp_worker_, clock_worker_;
 };
 
 }  // namespace
