@@ -182,7 +182,7 @@ class Connection {
       std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       sqlite3_close(db_);
       db_ = nullptr;
-      throw StoreError(fmt::format("cannot open store {}: {}", o.path, msg), is_transient(rc));
+      throw StoreError(fmt::format("cannot open store {}: {} (does its directory exist, writable by this user?)", o.path, msg), is_transient(rc));
     }
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, o.busy_timeout_ms);

@@ -1,0 +1,126 @@
+#include <catch2/catch.hpp>
+
+#include "daemon/sla_clock.h"
+#include "tests/support/tempdir.h"
+
+using namespace sd;
+
+namespace {
+store::Time at(const char* rfc3339) { return sla::parse_rfc3339(rfc3339).value().time_since_epoch().count(); }
+
+store::Ticket ticket(store::Time created, const char* priority) {
+  store::Ticket t;
+  t.id = 1;
+  t.status = "new";
+  t.priority = priority;
+  t.sla = "standard";
+  t.created_at = created;
+  t.requester = "kunde@kund.dk";
+  return t;
+}
+}  // namespace
+
+TEST_CASE("A highest ticket opened late on Friday is due on Monday morning in the dk calendar") {
+  auto c = builtin_config();
+  SlaClock clock(c);
+  auto t = ticket(at("2026-11-20T15:30:00+01:00"), "highest");
+  auto r = clock.evaluate(t, {}, at("2026-11-20T15:31:00+01:00"));
+  REQUIRE(r.first_response_due);
+  CHECK(*r.first_response_due == at("2026-11-23T08:30:00+01:00"));
+  CHECK_FALSE(r.resolution_due);
+  CHECK(r.state == "ok");
+  REQUIRE(r.deadlines.size() == 2);
+  CHECK(r.deadlines[0].kind == "warning");
+  CHECK(r.deadlines[0].at == at("2026-11-23T08:15:00+01:00"));  // 45 business minutes
+  CHECK(r.deadlines[1].kind == "breach");
+  CHECK(clock.evaluate(t, {}, at("2026-11-23T08:20:00+01:00")).state == "warning");
+  CHECK(clock.evaluate(t, {}, at("2026-11-23T08:31:00+01:00")).state == "breached");
+}
+
+TEST_CASE("A priority change recomputes the target from the ticket's start") {
+  auto c = builtin_config();
+  SlaClock clock(c);
+  auto t = ticket(at("2026-11-23T09:00:00+01:00"), "medium");
+  CHECK(*clock.evaluate(t, {}, t.created_at).first_response_due == at("2026-11-24T09:00:00+01:00"));
+  t.priority = "high";
+  CHECK(*clock.evaluate(t, {}, t.created_at).first_response_due == at("2026-11-23T13:00:00+01:00"));
+}
+
+TEST_CASE("Pending stops the clock and the wait pushes the due out") {
+  auto c = builtin_config();
+  SlaClock clock(c);
+  auto t = ticket(at("2026-11-23T09:00:00+01:00"), "highest");
+  t.status = "pending";
+  std::vector<store::PausePeriod> pauses = {{at("2026-11-23T09:30:00+01:00"), std::nullopt}};
+  auto r = clock.evaluate(t, pauses, at("2026-11-23T12:00:00+01:00"));
+  CHECK(r.state == "paused");
+  CHECK_FALSE(r.first_response_due);
+  CHECK(r.deadlines.empty());
+  t.status = "open";
+  pauses[0].to = at("2026-11-23T11:00:00+01:00");
+  r = clock.evaluate(t, pauses, at("2026-11-23T11:00:00+01:00"));
+  CHECK(*r.first_response_due == at("2026-11-23T11:30:00+01:00"));
+}
+
+TEST_CASE("A first response in time is met and leaves nothing to fire") {
+  auto c = builtin_config();
+  SlaClock clock(c);
+  auto t = ticket(at("2026-11-23T09:00:00+01:00"), "highest");
+  t.first_response_at = at("2026-11-23T09:20:00+01:00");
+  auto r = clock.evaluate(t, {}, at("2026-11-23T15:00:00+01:00"));
+  CHECK(r.state == "met");
+  CHECK(r.deadlines.empty());
+}
+
+TEST_CASE("Warnings and breaches fire once each and a late start fires only the breach") {
+  test::TempDir dir;
+  auto c = builtin_config();
+  c.service.address = "servicedesk@example.com";
+  c.sla.agents_address = "agents@example.com";
+  c.store.path = dir.file("sd.db");
+  SlaClock clock(c);
+  auto st = store::open_sqlite_store({c.store.path});
+  {
+    auto tx = st->begin(store::Store::Mode::write);
+    tx->create_ticket({"Down", "k@kund.dk", "", at("2026-11-23T09:00:00+01:00"), "standard", "highest"});
+    tx->create_ticket({"Also down", "k@kund.dk", "", at("2026-11-23T09:00:00+01:00"), "standard", "highest"});
+    tx->commit();
+  }
+  auto r = fire_due_sla_events(*st, c, clock, at("2026-11-23T09:10:00+01:00"));
+  CHECK(r.fired == 0);
+  CHECK(r.next_at == at("2026-11-23T09:45:00+01:00"));
+  r = fire_due_sla_events(*st, c, clock, at("2026-11-23T09:46:00+01:00"));
+  CHECK(r.fired == 2);  // both tickets warned
+  CHECK(r.mail_queued);
+  CHECK(r.next_at == at("2026-11-23T10:00:00+01:00"));
+  CHECK(fire_due_sla_events(*st, c, clock, at("2026-11-23T09:47:00+01:00")).fired == 0);
+  r = fire_due_sla_events(*st, c, clock, at("2026-11-23T10:01:00+01:00"));
+  CHECK(r.fired == 2);
+  CHECK_FALSE(r.next_at);
+  auto tx = st->begin(store::Store::Mode::read);
+  auto events = tx->sla_events(1);
+  REQUIRE(events.size() == 2);
+  CHECK(tx->due_outbox(at("2026-11-24T00:00:00+01:00"), 100).size() == 4);
+}
+
+TEST_CASE("What fell due while the daemon was down fires once at start without a stale warning") {
+  test::TempDir dir;
+  auto c = builtin_config();
+  c.service.address = "servicedesk@example.com";
+  c.sla.agents_address = "agents@example.com";
+  c.store.path = dir.file("sd.db");
+  SlaClock clock(c);
+  auto st = store::open_sqlite_store({c.store.path});
+  {
+    auto tx = st->begin(store::Store::Mode::write);
+    tx->create_ticket({"Down", "k@kund.dk", "", at("2026-11-23T09:00:00+01:00"), "standard", "highest"});
+    tx->commit();
+  }
+  auto r = fire_due_sla_events(*st, c, clock, at("2026-11-23T12:00:00+01:00"));
+  CHECK(r.fired == 1);
+  auto tx = st->begin(store::Store::Mode::read);
+  auto out = tx->due_outbox(at("2026-11-24T00:00:00+01:00"), 100);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].kind == "sla-breach");
+  CHECK(out[0].bytes.find("Monday 23 November 2026, 10:00 CET") != std::string::npos);
+}
