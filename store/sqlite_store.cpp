@@ -22,7 +22,7 @@
 namespace sd::store {
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // Each entry migrates from version i to i+1.
 constexpr std::string_view kMigrations[] = {
@@ -135,6 +135,46 @@ CREATE TABLE sla_events (
   fired_at  INTEGER NOT NULL,
   PRIMARY KEY (ticket_id, target, kind)
 );
+)sql",
+    // 3: organisations, contacts, agents, alerts, time spent.
+    R"sql(
+CREATE TABLE organisations (
+  id              INTEGER PRIMARY KEY,
+  name            TEXT NOT NULL UNIQUE,
+  sla             TEXT NOT NULL DEFAULT '',
+  language        TEXT NOT NULL DEFAULT '',
+  hypercare_start TEXT NOT NULL DEFAULT '',
+  hypercare_weeks INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE org_domains (
+  domain TEXT PRIMARY KEY,
+  org_id INTEGER NOT NULL REFERENCES organisations(id)
+);
+CREATE TABLE contacts (
+  email  TEXT PRIMARY KEY,
+  name   TEXT NOT NULL DEFAULT '',
+  org_id INTEGER NOT NULL REFERENCES organisations(id)
+);
+CREATE TABLE agents (
+  email TEXT PRIMARY KEY,
+  name  TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE time_entries (
+  id        INTEGER PRIMARY KEY,
+  ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+  at        INTEGER NOT NULL,
+  agent     TEXT NOT NULL,
+  seconds   INTEGER NOT NULL
+);
+CREATE INDEX time_entries_at ON time_entries(at);
+ALTER TABLE tickets ADD COLUMN organisation TEXT NOT NULL DEFAULT '';
+ALTER TABLE tickets ADD COLUMN unverified INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tickets ADD COLUMN hypercare INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tickets ADD COLUMN time_spent_s INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tickets ADD COLUMN alert_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE tickets ADD COLUMN repeat_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tickets ADD COLUMN refers_to INTEGER REFERENCES tickets(id);
+CREATE INDEX tickets_created ON tickets(created_at);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -338,11 +378,13 @@ class SqliteTransaction final : public Transaction {
 
   std::int64_t create_ticket(const NewTicket& t) override {
     Statement s(c_,
-                "INSERT INTO tickets(subject, requester, requester_name, created_at, updated_at, sla, priority) "
-                "VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO tickets(subject, requester, requester_name, created_at, updated_at, sla, priority, "
+                "organisation, unverified, hypercare, category, assignee, alert_key, refers_to) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 "create ticket");
     s.bind(1, t.subject).bind(2, t.requester).bind(3, t.requester_name).bind(4, t.created_at).bind(5, t.created_at);
-    s.bind(6, t.sla).bind(7, t.priority);
+    s.bind(6, t.sla).bind(7, t.priority).bind(8, t.organisation).bind(9, t.unverified ? 1 : 0);
+    s.bind(10, t.hypercare ? 1 : 0).bind(11, t.category).bind(12, t.assignee).bind(13, t.alert_key).bind(14, t.refers_to);
     s.run();
     return sqlite3_last_insert_rowid(c_.get());
   }
@@ -426,6 +468,160 @@ class SqliteTransaction final : public Transaction {
     s.bind(1, ticket_id);
     std::vector<SlaEvent> out;
     while (s.step()) out.push_back({ticket_id, s.text(0), s.text(1), s.i64(2), s.i64(3)});
+    return out;
+  }
+
+  std::optional<std::int64_t> open_ticket_with_alert(const std::string& requester, const std::string& key) override {
+    Statement s(c_,
+                "SELECT id FROM tickets WHERE requester = ? AND alert_key = ? AND alert_key != '' AND "
+                "status IN ('new','open','pending') ORDER BY id DESC LIMIT 1",
+                "find alert ticket");
+    s.bind(1, requester).bind(2, key);
+    if (!s.step()) return std::nullopt;
+    return s.i64(0);
+  }
+
+  void count_repeat(std::int64_t id, Time at) override {
+    Statement s(c_, "UPDATE tickets SET repeat_count = repeat_count + 1, updated_at = max(updated_at, ?) WHERE id = ?",
+                "count alert repeat");
+    s.bind(1, at).bind(2, id).run();
+  }
+
+  void add_time(const TimeEntry& e) override {
+    Statement s(c_, "INSERT INTO time_entries(ticket_id, at, agent, seconds) VALUES (?,?,?,?)", "record time spent");
+    s.bind(1, e.ticket_id).bind(2, e.at).bind(3, e.agent).bind(4, e.seconds).run();
+    Statement u(c_, "UPDATE tickets SET time_spent_s = time_spent_s + ? WHERE id = ?", "add time spent");
+    u.bind(1, e.seconds).bind(2, e.ticket_id).run();
+  }
+
+  std::vector<TimeEntry> time_entries(Time from, Time to) override {
+    Statement s(c_,
+                "SELECT e.ticket_id, e.at, e.agent, e.seconds, t.organisation, t.category FROM time_entries e "
+                "JOIN tickets t ON t.id = e.ticket_id WHERE e.at >= ? AND e.at < ? ORDER BY e.at, e.id",
+                "read time spent");
+    s.bind(1, from).bind(2, to);
+    std::vector<TimeEntry> out;
+    while (s.step()) out.push_back({s.i64(0), s.i64(1), s.text(2), s.i64(3), s.text(4), s.text(5)});
+    return out;
+  }
+
+  std::vector<Ticket> tickets_created(Time from, Time to) override {
+    Statement s(c_, kTicketSql + std::string(" WHERE t.created_at >= ? AND t.created_at < ? ORDER BY t.created_at, t.id"),
+                "list tickets by creation");
+    s.bind(1, from).bind(2, to);
+    std::vector<Ticket> out;
+    while (s.step()) out.push_back(read_ticket(s));
+    return out;
+  }
+
+  std::vector<Ticket> resolved_before(Time before) override {
+    Statement s(c_, kTicketSql + std::string(" WHERE t.status = 'resolved' AND t.resolved_at < ? ORDER BY t.id"),
+                "list resolved tickets");
+    s.bind(1, before);
+    std::vector<Ticket> out;
+    while (s.step()) out.push_back(read_ticket(s));
+    return out;
+  }
+
+  std::int64_t add_organisation(const Organisation& o) override {
+    if (organisation(o.name)) throw StoreError(fmt::format("organisation '{}' exists already", o.name), false);
+    Statement s(c_,
+                "INSERT INTO organisations(name, sla, language, hypercare_start, hypercare_weeks) VALUES (?,?,?,?,?)",
+                "add organisation");
+    s.bind(1, o.name).bind(2, o.sla).bind(3, o.language).bind(4, o.hypercare_start).bind(5, o.hypercare_weeks).run();
+    std::int64_t id = sqlite3_last_insert_rowid(c_.get());
+    Statement d(c_, "INSERT INTO org_domains(domain, org_id) VALUES (?,?)", "add organisation domain");
+    for (const auto& dom : o.domains) {
+      if (auto other = organisation_of_domain(dom))
+        throw StoreError(fmt::format("domain {} belongs to organisation '{}' already", dom, *other), false);
+      d.reset();
+      d.bind(1, dom).bind(2, id).run();
+    }
+    return id;
+  }
+
+  void update_organisation(const Organisation& o) override {
+    Statement s(c_,
+                "UPDATE organisations SET sla = ?, language = ?, hypercare_start = ?, hypercare_weeks = ? WHERE name = ?",
+                "update organisation");
+    s.bind(1, o.sla).bind(2, o.language).bind(3, o.hypercare_start).bind(4, o.hypercare_weeks).bind(5, o.name).run();
+  }
+
+  std::optional<Organisation> organisation(const std::string& name) override {
+    Statement s(c_, kOrgSql + std::string(" WHERE name = ?"), "read organisation");
+    s.bind(1, name);
+    if (!s.step()) return std::nullopt;
+    return read_org(s);
+  }
+
+  std::vector<Organisation> organisations() override {
+    Statement s(c_, kOrgSql + std::string(" ORDER BY name"), "list organisations");
+    std::vector<Organisation> out;
+    while (s.step()) out.push_back(read_org(s));
+    return out;
+  }
+
+  std::optional<std::string> organisation_of_domain(const std::string& domain) override {
+    Statement s(c_, "SELECT o.name FROM org_domains d JOIN organisations o ON o.id = d.org_id WHERE d.domain = ?",
+                "find organisation of domain");
+    s.bind(1, domain);
+    if (!s.step()) return std::nullopt;
+    return s.text(0);
+  }
+
+  void add_contact(const Contact& c) override {
+    auto org = organisation(c.organisation);
+    if (!org) throw StoreError(fmt::format("no organisation '{}'", c.organisation), false);
+    if (auto existing = contact(c.email))
+      throw StoreError(fmt::format("{} is a contact of '{}' already", c.email, existing->organisation), false);
+    Statement s(c_, "INSERT INTO contacts(email, name, org_id) VALUES (?,?,?)", "add contact");
+    s.bind(1, c.email).bind(2, c.name).bind(3, org->id).run();
+  }
+
+  bool remove_contact(const std::string& email) override {
+    Statement s(c_, "DELETE FROM contacts WHERE email = ?", "remove contact");
+    s.bind(1, email).run();
+    return sqlite3_changes(c_.get()) > 0;
+  }
+
+  std::optional<Contact> contact(const std::string& email) override {
+    Statement s(c_, kContactSql + std::string(" WHERE c.email = ?"), "read contact");
+    s.bind(1, email);
+    if (!s.step()) return std::nullopt;
+    return Contact{s.text(0), s.text(1), s.text(2)};
+  }
+
+  std::vector<Contact> contacts(const std::string& organisation) override {
+    Statement s(c_, kContactSql + std::string(" WHERE ? = '' OR o.name = ? ORDER BY o.name, c.email"), "list contacts");
+    s.bind(1, organisation).bind(2, organisation);
+    std::vector<Contact> out;
+    while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2)});
+    return out;
+  }
+
+  void add_agent(const Agent& a) override {
+    if (agent(a.email)) throw StoreError(fmt::format("{} is an agent already", a.email), false);
+    Statement s(c_, "INSERT INTO agents(email, name) VALUES (?,?)", "add agent");
+    s.bind(1, a.email).bind(2, a.name).run();
+  }
+
+  bool remove_agent(const std::string& email) override {
+    Statement s(c_, "DELETE FROM agents WHERE email = ?", "remove agent");
+    s.bind(1, email).run();
+    return sqlite3_changes(c_.get()) > 0;
+  }
+
+  std::optional<Agent> agent(const std::string& email) override {
+    Statement s(c_, "SELECT email, name FROM agents WHERE email = ?", "read agent");
+    s.bind(1, email);
+    if (!s.step()) return std::nullopt;
+    return Agent{s.text(0), s.text(1)};
+  }
+
+  std::vector<Agent> agents() override {
+    Statement s(c_, "SELECT email, name FROM agents ORDER BY email", "list agents");
+    std::vector<Agent> out;
+    while (s.step()) out.push_back({s.text(0), s.text(1)});
     return out;
   }
 
@@ -576,13 +772,30 @@ class SqliteTransaction final : public Transaction {
   static constexpr const char* kTicketSql =
       "SELECT t.id, t.subject, t.status, t.requester, t.requester_name, t.priority, t.category, t.created_at, "
       "t.updated_at, (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id), t.sla, t.assignee, "
-      "t.first_response_at, t.resolved_at FROM tickets t";
+      "t.first_response_at, t.resolved_at, t.organisation, t.unverified, t.hypercare, t.time_spent_s, t.alert_key, "
+      "t.repeat_count, t.refers_to FROM tickets t";
 
   // The column name is one of a fixed set chosen by the caller above, never user input.
   void set_column(std::string_view column, std::int64_t id, const std::string& value, Time at) {
     Statement s(c_, fmt::format("UPDATE tickets SET {} = ?, updated_at = max(updated_at, ?) WHERE id = ?", column),
                 "update ticket");
     s.bind(1, value).bind(2, at).bind(3, id).run();
+  }
+  static constexpr const char* kOrgSql =
+      "SELECT id, name, sla, language, hypercare_start, hypercare_weeks, "
+      "(SELECT group_concat(domain, char(10)) FROM org_domains d WHERE d.org_id = organisations.id) FROM organisations";
+  static constexpr const char* kContactSql =
+      "SELECT c.email, c.name, o.name FROM contacts c JOIN organisations o ON o.id = c.org_id";
+  static Organisation read_org(const Statement& s) {
+    Organisation o;
+    o.id = s.i64(0);
+    o.name = s.text(1);
+    o.sla = s.text(2);
+    o.language = s.text(3);
+    o.hypercare_start = s.text(4);
+    o.hypercare_weeks = s.i64(5);
+    o.domains = split_lines(s.text(6));
+    return o;
   }
   static constexpr const char* kOutboxSql =
       "SELECT id, ticket_id, kind, mail_from, recipients, message_id, bytes, status, attempts, next_attempt_at, "
@@ -608,6 +821,13 @@ class SqliteTransaction final : public Transaction {
     t.assignee = s.text(11);
     t.first_response_at = s.opt_i64(12);
     t.resolved_at = s.opt_i64(13);
+    t.organisation = s.text(14);
+    t.unverified = s.i64(15) != 0;
+    t.hypercare = s.i64(16) != 0;
+    t.time_spent_s = s.i64(17);
+    t.alert_key = s.text(18);
+    t.repeat_count = s.i64(19);
+    t.refers_to = s.opt_i64(20);
     return t;
   }
   static OutboxItem read_outbox(const Statement& s) {

@@ -88,6 +88,43 @@ struct Ticket {
   std::string sla;       // name of the SLA the ticket runs on
   std::string assignee;  // agent's address; empty: unassigned
   std::optional<Time> first_response_at, resolved_at;
+  std::string organisation;  // name; empty: sender of no organisation
+  bool unverified = false;   // opened by a sender who is no registered contact
+  bool hypercare = false;    // opened during the organisation's hypercare period
+  std::int64_t time_spent_s = 0;
+  std::string alert_key;     // monitoring alerts: the key repeats join on
+  std::int64_t repeat_count = 0;
+  std::optional<std::int64_t> refers_to;  // a closed ticket this one continues
+};
+
+struct Organisation {
+  std::int64_t id = 0;
+  std::string name;
+  std::vector<std::string> domains;  // lower case
+  std::string sla;                   // empty: the default SLA
+  std::string language;              // en, sv, da; empty: the service's
+  std::string hypercare_start;       // YYYY-MM-DD; empty: none
+  std::int64_t hypercare_weeks = 0;
+};
+
+struct Contact {
+  std::string email;  // lower case
+  std::string name;
+  std::string organisation;
+};
+
+struct Agent {
+  std::string email;  // lower case
+  std::string name;
+};
+
+struct TimeEntry {
+  std::int64_t ticket_id = 0;
+  Time at = 0;
+  std::string agent;
+  std::int64_t seconds = 0;
+  std::string organisation;  // of the ticket, filled in by time_entries()
+  std::string category;      // of the ticket, filled in by time_entries()
 };
 
 // A period in which the ticket's SLA clock stood still (pending, or resolved until reopened).
@@ -111,6 +148,13 @@ struct NewTicket {
   Time created_at = 0;
   std::string sla;
   std::string priority = "medium";
+  std::string organisation;
+  bool unverified = false;
+  bool hypercare = false;
+  std::string category;
+  std::string assignee;
+  std::string alert_key;
+  std::optional<std::int64_t> refers_to;
 };
 
 struct OutboxItem {
@@ -178,6 +222,31 @@ class Transaction {
   virtual std::vector<MessageRecord> messages(std::int64_t ticket_id) = 0;  // oldest first
   virtual void add_event(const Event& e) = 0;
   virtual std::vector<Event> events(std::int64_t ticket_id) = 0;
+
+  // The open ticket of a repeated monitoring alert (same requester, same key), if any.
+  virtual std::optional<std::int64_t> open_ticket_with_alert(const std::string& requester, const std::string& key) = 0;
+  virtual void count_repeat(std::int64_t id, Time at) = 0;
+  virtual void add_time(const TimeEntry& e) = 0;  // and adds to the ticket's time_spent_s
+  virtual std::vector<TimeEntry> time_entries(Time from, Time to) = 0;  // [from, to)
+  virtual std::vector<Ticket> tickets_created(Time from, Time to) = 0;   // [from, to), oldest first
+  // Resolved tickets whose resolution is older than `before`: they close by themselves.
+  virtual std::vector<Ticket> resolved_before(Time before) = 0;
+
+  // Organisations, contacts and agents. Adding a name or address that exists throws a
+  // non-transient StoreError saying so.
+  virtual std::int64_t add_organisation(const Organisation& o) = 0;
+  virtual void update_organisation(const Organisation& o) = 0;  // by name: sla, language, hypercare
+  virtual std::optional<Organisation> organisation(const std::string& name) = 0;
+  virtual std::vector<Organisation> organisations() = 0;
+  virtual std::optional<std::string> organisation_of_domain(const std::string& domain) = 0;
+  virtual void add_contact(const Contact& c) = 0;
+  virtual bool remove_contact(const std::string& email) = 0;
+  virtual std::optional<Contact> contact(const std::string& email) = 0;
+  virtual std::vector<Contact> contacts(const std::string& organisation) = 0;  // empty: all
+  virtual void add_agent(const Agent& a) = 0;
+  virtual bool remove_agent(const std::string& email) = 0;
+  virtual std::optional<Agent> agent(const std::string& email) = 0;
+  virtual std::vector<Agent> agents() = 0;
 
   // Outbox.
   virtual std::int64_t enqueue(const OutboxItem& item) = 0;
