@@ -23,7 +23,7 @@
 namespace sd::parser {
 namespace {
 
-enum class Kind { inline_, skip, line, paragraph, br, list_item, cell, pre };
+enum class Kind { inline_, skip, line, paragraph, br, list_item, cell, pre, quote };
 
 Kind classify(const char* name) {
   struct Entry {
@@ -36,7 +36,7 @@ Kind classify(const char* name) {
       {"svg", Kind::skip},        {"object", Kind::skip},     {"iframe", Kind::skip},
       {"p", Kind::paragraph},     {"h1", Kind::paragraph},    {"h2", Kind::paragraph},
       {"h3", Kind::paragraph},    {"h4", Kind::paragraph},    {"h5", Kind::paragraph},
-      {"h6", Kind::paragraph},    {"blockquote", Kind::paragraph}, {"ul", Kind::paragraph},
+      {"h6", Kind::paragraph},    {"blockquote", Kind::quote}, {"ul", Kind::paragraph},
       {"ol", Kind::paragraph},    {"table", Kind::paragraph}, {"dl", Kind::paragraph},
       {"div", Kind::line},        {"tr", Kind::line},         {"hr", Kind::line},
       {"section", Kind::line},    {"article", Kind::line},    {"header", Kind::line},
@@ -70,6 +70,11 @@ class TextBuilder {
     pending_space_ = false;
   }
   void space() { pending_space_ = true; }
+  // Lines inside <blockquote> start with "> " per level, as a mail client quotes.
+  void enter_quote() { ++quote_depth_; }
+  void leave_quote() {
+    if (quote_depth_ > 0) --quote_depth_;
+  }
   void text(const char* s, bool preformatted) {
     for (const char* p = s; *p; ++p) {
       char c = *p;
@@ -83,6 +88,7 @@ class TextBuilder {
         }
       }
       if (preformatted) {
+        if (c != '\n' && c != '\r') quote_prefix();
         out.push_back(c == '\r' ? '\n' : c);
         continue;
       }
@@ -94,20 +100,27 @@ class TextBuilder {
         out.push_back(' ');
       }
       pending_space_ = false;
+      quote_prefix();
       out.push_back(c);
     }
   }
   void literal(std::string_view s) {
     if (pending_space_ && !out.empty() && out.back() != '\n' && out.back() != ' ') out.push_back(' ');
     pending_space_ = false;
+    if (s != "\n") quote_prefix();
     out.append(s);
   }
 
  private:
+  void quote_prefix() {
+    if (quote_depth_ == 0 || !(out.empty() || out.back() == '\n')) return;
+    for (std::size_t i = 0; i < quote_depth_ && i < 32; ++i) out += "> ";
+  }
   void trim_trailing_spaces() {
     while (!out.empty() && out.back() == ' ') out.pop_back();
   }
   bool pending_space_ = false;
+  std::size_t quote_depth_ = 0;
 };
 
 void init_libxml_once() {
@@ -159,6 +172,7 @@ std::string html_to_text(std::string_view html) {
         case Kind::list_item: b.newlines(1); b.literal("- "); descend = true; break;
         case Kind::cell: b.space(); descend = true; break;
         case Kind::pre: b.newlines(2); ++pre_depth; descend = true; break;
+        case Kind::quote: b.newlines(1); b.enter_quote(); descend = true; break;
         case Kind::inline_: descend = true; break;
       }
     } else if ((cur->type == XML_TEXT_NODE || cur->type == XML_CDATA_SECTION_NODE) &&
@@ -177,6 +191,7 @@ std::string html_to_text(std::string_view html) {
           case Kind::line:
           case Kind::list_item: b.newlines(1); break;
           case Kind::pre: b.newlines(2); --pre_depth; break;
+          case Kind::quote: b.newlines(1); b.leave_quote(); break;
           default: break;
         }
       }

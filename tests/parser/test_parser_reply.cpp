@@ -59,3 +59,25 @@ TEST_CASE("A mail that is not a reply is new text in full", "[parser][reply]") {
   CHECK(reply_new_part("Hello,\n\nmy screen is black.\n") == "Hello,\n\nmy screen is black.\n");
   CHECK(reply_new_part("").empty());
 }
+
+TEST_CASE("An HTML reply is quoted with '>' and its new part found", "[parser][reply]") {
+  const auto m = parse(
+      "Content-Type: text/html; charset=utf-8\r\n\r\n"
+      "<div>Works now, thanks!</div><br><div class=\"gmail_quote\"><div>On Tue, 5 Mar 2024 at 10:15, "
+      "Desk &lt;desk@x.org&gt; wrote:<br></div><blockquote><p>Please restart.</p>"
+      "<blockquote>Is it broken?</blockquote></blockquote></div>");
+  CHECK(m.body_text ==
+        "Works now, thanks!\n\nOn Tue, 5 Mar 2024 at 10:15, Desk <desk@x.org> wrote:\n\n"
+        "> Please restart.\n\n> > Is it broken?\n");
+  CHECK(m.new_text == "Works now, thanks!\n");
+}
+
+TEST_CASE("An Outlook HTML reply with a bold header block keeps only the new text", "[parser][reply]") {
+  const auto m = parse(
+      "Content-Type: text/html; charset=utf-8\r\n\r\n"
+      "<p>Det fungerar nu.</p><div style=\"border-top:solid #E1E1E1 1.0pt\"><p><b>Fr\xC3\xA5n:</b> "
+      "Support &lt;s@x.se&gt;<br><b>Skickat:</b> den 5 mars 2024<br><b>Till:</b> Mig<br>"
+      "<b>\xC3\x84mne:</b> Ärende</p></div><p>Gammal text</p>");
+  CHECK(m.new_text == "Det fungerar nu.\n");
+  CHECK(m.body_text.find("Gammal text") != std::string::npos);
+}
