@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
@@ -84,6 +85,7 @@ class Section {
       }
     }
   }
+  void known(std::string_view key) { known_.insert(std::string(key)); }
   // A sub-table such as `first_response_hours = { high = 4 }`; null when absent.
   Section sub(std::string_view key) {
     known_.insert(std::string(key));
@@ -216,8 +218,8 @@ Config load_config(const std::string& path) {
     throw ConfigError(fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
   }
 
-  const std::set<std::string> sections = {"service", "imap", "smtp",  "store", "intake", "limits",
-                                          "test",    "sla",  "slas", "calendars"};
+  const std::set<std::string> sections = {"service", "imap", "smtp", "store",     "intake", "limits",
+                                          "test",    "sla",  "slas", "calendars", "agents"};
   for (auto&& [k, v] : root)
     if (!sections.count(std::string(k.str())))
       throw ConfigError(fmt::format("{}: unknown key '{}'", where(c, v.source()), k.str()));
@@ -232,6 +234,7 @@ Config load_config(const std::string& path) {
       "log_level", c.service.log_level,
       [](auto& v) { return v == "error" || v == "warning" || v == "notice" || v == "info" || v == "debug"; },
       "one of error, warning, notice, info, debug");
+  service.str("templates_dir", c.service.templates_dir);
   service.finish();
   if (!valid_address(c.service.address))
     throw ConfigError(fmt::format("{}: key 'service.address': \"{}\" is not a mail address", path, c.service.address));
@@ -272,7 +275,55 @@ Config load_config(const std::string& path) {
 
   Section intake(c, root, "intake");
   intake.integer("acks_per_address_per_hour", c.intake.acks_per_address_per_hour, 0, 10000);
+  intake.one_of("unknown_sender", c.intake.unknown_sender, [](auto& v) { return v == "accept" || v == "reject"; },
+                "\"accept\" or \"reject\"");
+  intake.integer("auto_close_days", c.intake.auto_close_days, 0, 3650);
+  intake.known("rules");
+  if (auto* node = intake.node("rules")) {
+    auto* arr = node->as_array();
+    if (!arr) intake.fail(*node, "rules", "must be an array of tables ([[intake.rules]])");
+    int n = 0;
+    for (auto& item : *arr) {
+      ++n;
+      Section r(c, &item, fmt::format("intake.rules[{}]", n));
+      Config::Rule rule;
+      rule.line = static_cast<int>(item.source().begin.line);
+      r.str("name", rule.name);
+      if (rule.name.empty()) rule.name = fmt::format("rule {}", n);
+      r.str("from", rule.from);
+      r.str("to", rule.to);
+      r.str("subject", rule.subject);
+      r.one_of("category", rule.category,
+               [](auto& v) { return v.empty() || v == "incident" || v == "support" || v == "order" || v == "feature"; },
+               "incident, support, order or feature");
+      r.one_of("priority", rule.priority, [](auto& v) { return v.empty() || sla::parse_priority(v).has_value(); },
+               "highest, high, medium, low or lowest");
+      r.str("organisation", rule.organisation);
+      r.str("assignee", rule.assignee);
+      r.str("alert_key", rule.alert_key);
+      for (auto* pat : {&rule.from, &rule.to, &rule.subject, &rule.alert_key}) {
+        std::string p = *pat;
+        if (pat == &rule.alert_key && !p.empty() && p.rfind("re:", 0) != 0) p = "re:" + p;
+        if (p.rfind("re:", 0) == 0) {
+          try {
+            std::regex re(p.substr(3), std::regex::ECMAScript | std::regex::icase);
+          } catch (const std::regex_error& e) {
+            throw ConfigError(fmt::format("{}:{}: intake.rules[{}]: bad regular expression '{}': {}", path, rule.line, n,
+                                          p.substr(3), e.what()));
+          }
+        }
+      }
+      r.finish();
+      c.intake.rules.push_back(rule);
+    }
+  }
   intake.finish();
+
+  Section agents(c, root, "agents");
+  agents.str("team_address", c.agents.team_address);
+  agents.str("token_secret_file", c.agents.token_secret_file);
+  agents.strings("trusted_authserv_ids", c.agents.trusted_authserv_ids);
+  agents.finish();
 
   Section limits(c, root, "limits");
   limits.size("max_message_bytes", c.limits.max_message_bytes);
@@ -312,6 +363,7 @@ Config load_config(const std::string& path) {
       load_targets(sec.sub("update_hours"), s.update);
       sec.number("warning_share", s.warning_share, 0.01, 1.0);
       sec.str("escalation_address", s.escalation_address);
+      sec.integer("included_minutes_per_month", s.included_minutes_per_month, 0, 100000);
       sec.finish();
     }
   }
@@ -340,6 +392,10 @@ Config builtin_config() {
   for (int p = 0; p < 5; ++p)
     standard.first_response[static_cast<std::size_t>(p)] = sla::default_first_response_target(static_cast<sla::Priority>(p));
   c.slas["standard"] = standard;
+  // Hypercare: the first-response targets of the next priority up.
+  Config::Sla hypercare = standard;
+  for (int p = 1; p < 5; ++p) hypercare.first_response[static_cast<std::size_t>(p)] = standard.first_response[static_cast<std::size_t>(p - 1)];
+  c.slas["hypercare"] = hypercare;
   return c;
 }
 

@@ -30,6 +30,7 @@ struct Config {
     std::string ticket_prefix = "SD";
     std::string language = "en";     // language of mails to customers: en, sv, da
     std::string log_level = "info";  // error, warning, notice, info, debug
+    std::string templates_dir;       // operators' templates (KIND.LANG.txt); empty: built-in texts
   } service;
 
   struct Imap {
@@ -54,9 +55,31 @@ struct Config {
     std::string path;
   } store;
 
+  // [[intake.rules]]: the first rule whose patterns all match a new mail sets its ticket's fields.
+  // A pattern is a glob (*, ?) or, prefixed "re:", an ECMAScript regular expression;
+  // matching ignores case. Empty patterns match everything.
+  struct Rule {
+    std::string name;  // for logs and events; "rule N" when not given
+    std::string from, to, subject;
+    std::string category, priority, organisation, assignee;
+    std::string alert_key;  // regex whose first group taken from the subject is the alert key
+    int line = 0;           // where it was defined, for messages
+  };
+
   struct Intake {
     int acks_per_address_per_hour = 3;  // at most this many acknowledgements to one address per hour
+    std::string unknown_sender = "accept";  // "accept" (ticket marked unverified) or "reject"
+    int auto_close_days = 7;                // resolved tickets close by themselves after this many days
+    std::vector<Rule> rules;
   } intake;
+
+  struct Agents {
+    std::string team_address;       // optional: agents' notifications go here instead of to each agent
+    std::string token_secret_file;  // secret for the Reply-To tokens (HMAC-SHA256); empty: tokens disabled
+    // Authentication-Results from these servers (authserv-id) are trusted: an agent's mail
+    // they mark dmarc=pass (or dkim=pass for the sender's domain) counts as authenticated.
+    std::vector<std::string> trusted_authserv_ids;
+  } agents;
 
   parser::Limits limits;  // [limits]
 
@@ -71,6 +94,7 @@ struct Config {
     std::array<std::optional<sla::Seconds>, 5> update;          // remind the agent to update the customer
     double warning_share = 0.75;                                // warn at this share of a target
     std::string escalation_address;                             // breach mails; empty: the agents' address
+    int included_minutes_per_month = 15;                        // agents' time included per organisation and month
   };
   std::map<std::string, Sla> slas;  // "standard" exists unless redefined
 

@@ -5,7 +5,9 @@
 // a ticket without the mail it came from.
 #include "daemon/ingest.h"
 
+#include "daemon/agent_mail.h"
 #include "daemon/log.h"
+#include "daemon/mailer.h"
 #include "daemon/sla_clock.h"
 #include "notify/compose.h"
 #include "notify/templates.h"
@@ -16,6 +18,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <regex>
 
 namespace sd {
 namespace {
@@ -40,11 +43,6 @@ bool is_own_address(const Config& c, const std::string& addr) {
   auto at = own.find('@'), plus = a.find('+');
   return plus != std::string::npos && a.compare(0, plus, own, 0, at) == 0 && plus == at &&
          a.substr(a.find('@')) == own.substr(at);
-}
-
-std::string domain_of(const std::string& addr) {
-  auto at = addr.find('@');
-  return at == std::string::npos ? "localhost" : addr.substr(at + 1);
 }
 
 std::string join(const std::vector<std::string>& v, std::string_view sep) {
@@ -114,6 +112,449 @@ std::string content_hash(std::string_view raw) {
   return hex;
 }
 
+namespace {
+
+// Everything one mail's handling needs, inside its transaction.
+struct Intake {
+  store::Transaction& tx;
+  const Config& c;
+  const parser::ParsedMail& m;
+  std::int64_t raw_id;
+  store::Time now;
+  IngestResult& result;
+  std::string from;  // lower case
+};
+
+bool glob_match(std::string_view pat, std::string_view s) {
+  // Iterative glob with backtracking on the last '*'; case-insensitive.
+  std::size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
+  auto eq = [](char a, char b) { return std::tolower((unsigned char)a) == std::tolower((unsigned char)b); };
+  while (i < s.size()) {
+    if (p < pat.size() && (pat[p] == '?' || (pat[p] != '*' && eq(pat[p], s[i])))) {
+      ++p;
+      ++i;
+    } else if (p < pat.size() && pat[p] == '*') {
+      star = p++;
+      mark = i;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      i = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pat.size() && pat[p] == '*') ++p;
+  return p == pat.size();
+}
+
+bool pattern_match(const std::string& pattern, const std::string& value) {
+  if (pattern.empty()) return true;
+  if (pattern.rfind("re:", 0) == 0)
+    return std::regex_search(value, std::regex(pattern.substr(3), std::regex::ECMAScript | std::regex::icase));
+  return glob_match(pattern, value);
+}
+
+const Config::Rule* matching_rule(const Config& c, const parser::ParsedMail& m) {
+  for (const auto& r : c.intake.rules) {
+    bool to_ok = r.to.empty();
+    for (const auto* list : {&m.to, &m.cc})
+      for (const auto& a : *list) to_ok = to_ok || pattern_match(r.to, lower(a.email));
+    if (to_ok && pattern_match(r.from, lower(m.from.email)) && pattern_match(r.subject, m.subject)) return &r;
+  }
+  return nullptr;
+}
+
+std::string alert_key_of(const Config::Rule& r, const std::string& subject) {
+  if (r.alert_key.empty()) return "";
+  std::string re = r.alert_key.rfind("re:", 0) == 0 ? r.alert_key.substr(3) : r.alert_key;
+  std::smatch mt;
+  if (!std::regex_search(subject, mt, std::regex(re, std::regex::ECMAScript | std::regex::icase))) return "";
+  return mt.size() > 1 && mt[1].matched ? mt[1].str() : mt[0].str();
+}
+
+// Whether `addr` took part in the ticket's thread (an earlier From, To or Cc).
+bool on_thread(store::Transaction& tx, const store::Ticket& t, const std::string& addr) {
+  if (t.requester == addr) return true;
+  for (const auto& msg : tx.messages(t.id)) {
+    if (msg.from_addr == addr) return true;
+    for (const auto* list : {&msg.to, &msg.cc})
+      if (std::find(list->begin(), list->end(), addr) != list->end()) return true;
+  }
+  return false;
+}
+
+std::string language_of(store::Transaction& tx, const Config& c, const store::Ticket& t) {
+  if (!t.organisation.empty())
+    if (auto org = tx.organisation(t.organisation); org && !org->language.empty()) return org->language;
+  return c.service.language;
+}
+
+bool in_hypercare(const store::Organisation& org, store::Time now) {
+  if (org.hypercare_start.empty() || org.hypercare_weeks <= 0) return false;
+  auto start = sla::parse_rfc3339(org.hypercare_start + "T00:00:00Z");
+  if (!start) return false;
+  auto s = start->time_since_epoch().count();
+  return now >= s && now < s + org.hypercare_weeks * 7 * 86400;
+}
+
+void store_message(Intake& in, std::int64_t ticket_id) {
+  store::MessageRecord rec;
+  rec.ticket_id = ticket_id;
+  rec.direction = "in";
+  rec.raw_id = in.raw_id;
+  rec.message_id = in.m.message_id;
+  rec.from_addr = in.from;
+  rec.from_name = in.m.from.name;
+  for (const auto& a : in.m.to) rec.to.push_back(lower(a.email));
+  for (const auto& a : in.m.cc) rec.cc.push_back(lower(a.email));
+  rec.subject = in.m.subject;
+  rec.date = in.m.date_unix;
+  rec.body_text = in.m.body_text;
+  rec.new_text = in.m.new_text;
+  rec.automatic = in.m.automatic.value_or("");
+  rec.created_at = in.now;
+  for (const auto& a : in.m.attachments)
+    rec.attachments.push_back({a.filename, a.content_type, static_cast<std::int64_t>(a.size), a.data});
+  in.tx.add_message(rec);
+}
+
+void event(Intake& in, std::int64_t ticket, const std::string& actor, const std::string& kind, const std::string& detail) {
+  in.tx.add_event({ticket, in.now, actor, kind, detail});
+}
+
+std::string due_words(const SlaClock& clock, const store::Ticket& t, const std::optional<store::Time>& due,
+                      const std::string& lang) {
+  if (!due) return "-";
+  return clock.calendar(t.sla).format_local(sla::Instant(std::chrono::seconds(*due)), lang);
+}
+
+// Agents' copy of a new ticket or a customer's reply: to the assignee, else the team
+// address, else every agent; each with a Reply-To carrying the ticket and its own token.
+void notify_agents(Intake& in, const store::Ticket& t, const std::string& what) {
+  std::vector<notify::Mailbox> to;
+  if (!t.assignee.empty()) to.push_back({"", t.assignee});
+  else if (!in.c.agents.team_address.empty()) to.push_back({"", in.c.agents.team_address});
+  else
+    for (const auto& a : in.tx.agents()) to.push_back({a.name, a.email});
+  if (to.empty()) return;
+  std::string secret = token_secret(in.c);
+  SlaClock clock(in.c);
+  auto sla = clock.evaluate(t, in.tx.pauses(t.id), in.now);
+  auto tpl = notify::load_template(in.c.service.templates_dir, "agent-notification", "en");
+  std::map<std::string, std::string> vars = {
+      {"ticket", ticket_ref(in.c, t.id)},
+      {"event", what},
+      {"subject", t.subject},
+      {"requester", t.requester},
+      {"requester_name", t.requester_name.empty() ? t.requester : t.requester_name},
+      {"unverified", t.unverified ? "  (UNVERIFIED: not a registered contact)" : ""},
+      {"organisation", t.organisation.empty() ? "(none)" : t.organisation},
+      {"priority", t.priority},
+      {"category", t.category.empty() ? "(none)" : t.category},
+      {"status", t.status},
+      {"first_response_due", due_words(clock, t, t.first_response_at ? std::nullopt : sla.first_response_due, "en")},
+      {"resolution_due", due_words(clock, t, sla.resolution_due, "en")},
+      {"text", in.m.new_text.empty() ? in.m.body_text : in.m.new_text}};
+  for (const auto& r : to) {
+    MailToQueue q;
+    q.ticket_id = t.id;
+    q.kind = "agent-notification";
+    q.to = r;
+    q.record = false;  // internal: not part of the customer's thread
+    q.draft.subject = notify::render(tpl.subject, vars);
+    q.draft.body_text = notify::render(tpl.body, vars);
+    q.draft.reply_to = {{in.c.service.name,
+                         secret.empty() ? in.c.service.address : agent_reply_address(in.c, secret, t.id, r.email)}};
+    q.draft.auto_submitted = "auto-generated";
+    thread_on_ticket(in.tx, t.id, q.draft);
+    queue_mail(in.tx, in.c, q, in.now);
+  }
+  in.result.acknowledgement_queued = true;  // (any mail queued: wake the outbox)
+}
+
+// A mail to the customer on their ticket, in their language, threaded.
+void mail_customer(Intake& in, const store::Ticket& t, const std::string& kind, const std::string& text,
+                   const std::string& agent_name) {
+  std::string lang = language_of(in.tx, in.c, t);
+  auto tpl = notify::load_template(in.c.service.templates_dir, kind, lang);
+  std::map<std::string, std::string> vars = {{"ticket", ticket_ref(in.c, t.id)},
+                                             {"subject", t.subject},
+                                             {"requester_name", t.requester_name.empty() ? t.requester : t.requester_name},
+                                             {"agent_name", agent_name.empty() ? in.c.service.name : agent_name},
+                                             {"service_name", in.c.service.name},
+                                             {"text", text.empty() ? "" : text + "\n"}};
+  MailToQueue q;
+  q.ticket_id = t.id;
+  q.kind = kind;
+  q.to = {t.requester_name, t.requester};
+  q.draft.from = {agent_name.empty() ? in.c.service.name : agent_name + " (" + in.c.service.name + ")",
+                  in.c.service.address};
+  q.draft.subject = notify::render(tpl.subject, vars);
+  q.draft.body_text = notify::render(tpl.body, vars);
+  thread_on_ticket(in.tx, t.id, q.draft);
+  queue_mail(in.tx, in.c, q, in.now);
+  event(in, t.id, "system", "customer-notified", kind);
+  in.result.acknowledgement_queued = true;
+}
+
+void handle_agent_mail(Intake& in, const PlusAddress& plus) {
+  auto t = *in.tx.ticket(plus.ticket);
+  std::string ref = ticket_ref(in.c, t.id);
+  in.result.kind = IngestResult::Kind::joined;
+  in.result.ticket_id = t.id;
+  store_message(in, t.id);
+  in.tx.touch_ticket(t.id, in.now);
+  auto agent = in.tx.agent(in.from);
+  std::string secret = token_secret(in.c);
+  bool token_ok = token_valid(secret, ref, in.from, plus.token) ||
+                  (!in.c.agents.team_address.empty() && token_valid(secret, ref, in.c.agents.team_address, plus.token));
+  bool authenticated = agent && (token_ok || authenticated_by_trusted_server(in.c, in.m));
+  if (!authenticated) {
+    std::string why = !agent ? "sender is not a registered agent" : "no valid token and no trusted authentication";
+    event(in, t.id, in.from, "security", "agent mail not applied, kept as a note: " + why);
+    log::warning("security: mail <{}> from {} to ticket {}'s agent address not applied: {}", in.m.message_id, in.from,
+                 ref, why);
+    in.result.note = "not applied: " + why;
+    return;
+  }
+  std::string agent_name = agent->name.empty() ? agent->email : agent->name;
+  auto cmd = parse_agent_commands(in.m.new_text);
+  if (cmd.assign && *cmd.assign != "me" && !in.tx.agent(*cmd.assign))
+    cmd.errors.push_back(fmt::format("'#assign {}': not a registered agent", *cmd.assign));
+  if (!cmd.errors.empty()) {
+    std::string list;
+    for (const auto& e : cmd.errors) list += "  " + e + "\n";
+    auto tpl = notify::load_template(in.c.service.templates_dir, "command-error", "en");
+    std::map<std::string, std::string> vars = {{"ticket", ref}, {"subject", t.subject}, {"text", list}};
+    MailToQueue q;
+    q.ticket_id = t.id;
+    q.kind = "command-error";
+    q.to = {agent->name, agent->email};
+    q.record = false;
+    q.draft.subject = notify::render(tpl.subject, vars);
+    q.draft.body_text = notify::render(tpl.body, vars);
+    q.draft.auto_submitted = "auto-replied";
+    q.draft.in_reply_to = in.m.message_id;
+    queue_mail(in.tx, in.c, q, in.now);
+    event(in, t.id, in.from, "commands-refused", list);
+    in.result.acknowledgement_queued = true;
+    in.result.note = "commands refused";
+    return;
+  }
+
+  std::string old_status = t.status;
+  auto change = [&](const char* kind, const std::string& from, const std::string& to) {
+    event(in, t.id, in.from, kind, fmt::format("{} -> {}", from.empty() ? "(none)" : from, to));
+  };
+  if (cmd.priority && *cmd.priority != t.priority) {
+    in.tx.set_priority(t.id, *cmd.priority, in.now);
+    change("priority", t.priority, *cmd.priority);
+  }
+  if (cmd.category && *cmd.category != t.category) {
+    in.tx.set_category(t.id, *cmd.category, in.now);
+    change("category", t.category, *cmd.category);
+  }
+  if (cmd.assign) {
+    std::string who = *cmd.assign == "me" ? in.from : *cmd.assign;
+    if (who != t.assignee) {
+      in.tx.set_assignee(t.id, who, in.now);
+      change("assign", t.assignee, who);
+    }
+  }
+  if (cmd.time_s > 0) {
+    in.tx.add_time({t.id, in.now, in.from, cmd.time_s, "", ""});
+    event(in, t.id, in.from, "time", fmt::format("{} min", cmd.time_s / 60));
+  }
+  bool sends_text = !cmd.note && !cmd.text.empty();
+  std::string new_status = cmd.status.value_or(old_status == "new" && sends_text ? "open" : old_status);
+  if (new_status != old_status) {
+    in.tx.set_status(t.id, new_status, in.now);
+    change("status", old_status, new_status);
+  }
+  if (cmd.note) event(in, t.id, in.from, "note", cmd.text.substr(0, 200));
+  t = *in.tx.ticket(t.id);
+  if (cmd.note) return;
+  if (sends_text) {
+    std::string kind = new_status == "pending"  ? "status-pending"
+                       : new_status == "resolved" ? "status-resolved"
+                       : old_status == "new"      ? "status-open"
+                                                  : "reply";
+    mail_customer(in, t, kind, cmd.text, agent_name);
+    in.tx.set_first_response(t.id, in.now);
+    event(in, t.id, in.from, "reply", "answer mailed to " + t.requester);
+  } else if (new_status != old_status) {
+    mail_customer(in, t, "status-" + new_status, "", agent_name);
+  }
+}
+
+void handle_customer_mail(Intake& in) {
+  const auto& c = in.c;
+  const auto& m = in.m;
+  auto agent = in.tx.agent(in.from);
+  auto contact = in.tx.contact(in.from);
+
+  // Threading: the subject's tag, else the Message-IDs this mail answers.
+  std::optional<store::Ticket> t;
+  if (auto tagged = ticket_tag_in(c, m.subject)) t = in.tx.ticket(*tagged);
+  if (!t) {
+    std::vector<std::string> parents = m.references;
+    if (!m.in_reply_to.empty()) parents.push_back(m.in_reply_to);
+    if (auto id = in.tx.ticket_by_message_ids(parents)) t = in.tx.ticket(*id);
+  }
+  // A customer sees only their organisation's tickets.
+  if (t && !agent && !(contact && !t->organisation.empty() && contact->organisation == t->organisation) &&
+      !on_thread(in.tx, *t, in.from)) {
+    log::warning("security: {} refers to ticket {} but is not on its thread: opening a new ticket", in.from,
+                 ticket_ref(c, t->id));
+    t.reset();
+  }
+  std::optional<std::int64_t> refers_to;
+  if (t && t->status == "closed") {
+    refers_to = t->id;
+    t.reset();
+  }
+
+  if (t) {
+    in.result.kind = IngestResult::Kind::joined;
+    in.result.ticket_id = t->id;
+    store_message(in, t->id);
+    in.tx.touch_ticket(t->id, in.now);
+    event(in, t->id, in.from, "message", m.message_id.empty() ? "" : "<" + m.message_id + ">");
+    if (m.automatic || agent) return;  // an auto-reply changes nothing; an agent's mail here runs no commands
+    if (t->status == "pending") {
+      in.tx.set_status(t->id, "open", in.now);
+      event(in, t->id, in.from, "status", "pending -> open (customer replied)");
+    } else if (t->status == "resolved") {
+      in.tx.set_status(t->id, "open", in.now);
+      event(in, t->id, in.from, "reopened", "resolved -> open (customer replied)");
+      mail_customer(in, *in.tx.ticket(t->id), "status-reopened", "", "");
+    }
+    notify_agents(in, *in.tx.ticket(t->id), "Customer reply");
+    return;
+  }
+
+  const Config::Rule* rule = matching_rule(c, m);
+  std::string alert_key = rule ? alert_key_of(*rule, m.subject) : "";
+  if (!alert_key.empty()) {
+    if (auto open = in.tx.open_ticket_with_alert(in.from, alert_key)) {
+      in.result.kind = IngestResult::Kind::joined;
+      in.result.ticket_id = *open;
+      store_message(in, *open);
+      in.tx.count_repeat(*open, in.now);
+      event(in, *open, in.from, "alert-repeated", alert_key);
+      in.result.note = "repeated alert " + alert_key;
+      return;
+    }
+  }
+
+  std::string org_name = rule && !rule->organisation.empty() ? rule->organisation : contact ? contact->organisation : "";
+  bool known = contact || agent || rule;
+  if (!known && c.intake.unknown_sender == "reject") {
+    in.result.kind = IngestResult::Kind::rejected;
+    std::string reason = no_ack_reason(c, m);
+    if (reason.empty() &&
+        in.tx.count_sent_or_queued("unknown-sender", in.from, in.now - 3600) >= c.intake.acks_per_address_per_hour)
+      reason = "rate limit";
+    if (reason.empty()) {
+      auto tpl = notify::load_template(c.service.templates_dir, "unknown-sender", c.service.language);
+      std::map<std::string, std::string> vars = {{"subject", m.subject}, {"service_name", c.service.name}};
+      MailToQueue q;
+      q.kind = "unknown-sender";
+      q.to = {m.from.name, in.from};
+      q.draft.subject = notify::render(tpl.subject, vars);
+      q.draft.body_text = notify::render(tpl.body, vars);
+      q.draft.auto_submitted = "auto-replied";
+      q.draft.in_reply_to = m.message_id;
+      queue_mail(in.tx, c, q, in.now);
+      in.result.acknowledgement_queued = true;
+    }
+    in.result.note = "rejected: " + in.from + " is no registered contact" + (reason.empty() ? "" : "; no reply: " + reason);
+    return;
+  }
+
+  store::NewTicket nt;
+  nt.subject = m.subject.empty() ? std::string("(no subject)") : m.subject;
+  nt.requester = in.from;
+  nt.requester_name = m.from.name;
+  nt.created_at = in.now;
+  nt.sla = c.sla.default_sla;
+  nt.organisation = org_name;
+  nt.unverified = !known;
+  nt.alert_key = alert_key;
+  nt.refers_to = refers_to;
+  if (rule) {
+    if (!rule->priority.empty()) nt.priority = rule->priority;
+    nt.category = rule->category;
+    nt.assignee = lower(rule->assignee);
+  }
+  if (!org_name.empty()) {
+    if (auto org = in.tx.organisation(org_name)) {
+      if (!org->sla.empty() && c.slas.count(org->sla)) nt.sla = org->sla;
+      nt.hypercare = in_hypercare(*org, in.now);
+      if (nt.hypercare && nt.category == "incident" && c.slas.count("hypercare")) nt.sla = "hypercare";
+    } else {
+      log::warning("{}: organisation '{}' does not exist; ticket opened without one", rule ? rule->name : in.from, org_name);
+      nt.organisation.clear();
+    }
+  }
+  auto id = in.tx.create_ticket(nt);
+  in.result.kind = IngestResult::Kind::created;
+  in.result.ticket_id = id;
+  store_message(in, id);
+  event(in, id, in.from.empty() ? "unknown" : in.from, "created", m.message_id.empty() ? "" : "<" + m.message_id + ">");
+  if (rule) event(in, id, "system", "rule", rule->name);
+  if (refers_to) event(in, id, "system", "refers-to", ticket_ref(c, *refers_to) + " (closed)");
+  if (nt.unverified) event(in, id, "system", "unverified", in.from + " is no registered contact");
+  if (nt.hypercare) event(in, id, "system", "hypercare", org_name);
+  auto ticket = *in.tx.ticket(id);
+
+  // The acknowledgement: only to a person, at a bounded rate.
+  std::string reason = no_ack_reason(c, m);
+  const auto& to_list = m.reply_to.empty() ? std::vector<parser::Address>{m.from} : m.reply_to;
+  std::string to = lower(to_list.front().email);
+  if (reason.empty() && (to.empty() || is_own_address(c, to))) reason = "reply address is our own";
+  if (reason.empty() && in.tx.count_sent_or_queued("acknowledgement", to, in.now - 3600) >= c.intake.acks_per_address_per_hour)
+    reason = fmt::format("rate limit: {} acknowledgements to {} within the hour", c.intake.acks_per_address_per_hour, to);
+  if (reason.empty()) {
+    std::string lang = language_of(in.tx, c, ticket);
+    SlaClock clock(c);
+    auto due = clock.evaluate(ticket, {}, in.now).first_response_due;
+    std::string first_response_line;
+    if (due) {
+      auto when = due_words(clock, ticket, due, lang);
+      first_response_line = lang == "sv"   ? "Du får ett första svar senast " + when + ".\n"
+                            : lang == "da" ? "Du får et første svar senest " + when + ".\n"
+                                           : "You will have a first response by " + when + ".\n";
+    }
+    auto tpl = notify::load_template(c.service.templates_dir, "acknowledgement", lang);
+    std::string ref = ticket_ref(c, id);
+    std::map<std::string, std::string> vars = {
+        {"ticket", ref},
+        {"subject", ticket.subject},
+        {"requester_name", to_list.front().name.empty() ? to : to_list.front().name},
+        {"service_name", c.service.name},
+        {"first_response_line", first_response_line}};
+    MailToQueue q;
+    q.ticket_id = id;
+    q.kind = "acknowledgement";
+    q.to = {to_list.front().name, to};
+    q.draft.subject = notify::render(tpl.subject, vars);
+    q.draft.body_text = notify::render(tpl.body, vars);
+    q.draft.in_reply_to = m.message_id;
+    q.draft.references = m.references;
+    if (!m.message_id.empty()) q.draft.references.push_back(m.message_id);
+    q.draft.auto_submitted = "auto-replied";
+    queue_mail(in.tx, c, q, in.now);
+    event(in, id, "system", "acknowledgement-queued", to);
+    in.result.acknowledgement_queued = true;
+  } else {
+    in.result.note = "no acknowledgement: " + reason;
+  }
+  notify_agents(in, ticket, "New ticket");
+}
+
+}  // namespace
+
 IngestResult ingest(store::Store& st, const Config& c, std::string_view raw,
                     const std::optional<store::MailOrigin>& origin, store::Time now) {
   // Parse outside the transaction: it is pure and may take a while on a big mail.
@@ -155,126 +596,15 @@ IngestResult ingest(store::Store& st, const Config& c, std::string_view raw,
     return result;
   }
 
+  // Raw bytes first: nothing derived is written before the mail itself.
   store::RawMail rawrow{now, origin, m.message_id, hash, std::string(raw), join(m.problems, "\n"), quarantined};
-  std::int64_t raw_id = tx->add_raw(rawrow);
+  Intake in{*tx, c, m, tx->add_raw(rawrow), now, result, lower(m.from.email)};
 
-  // Threading: the subject's tag, else the Message-IDs this mail answers.
-  std::optional<std::int64_t> ticket_id;
-  if (auto tagged = ticket_tag_in(c, m.subject); tagged && tx->ticket(*tagged)) ticket_id = tagged;
-  if (!ticket_id) {
-    std::vector<std::string> parents = m.references;
-    if (!m.in_reply_to.empty()) parents.push_back(m.in_reply_to);
-    ticket_id = tx->ticket_by_message_ids(parents);
-  }
+  if (auto plus = find_plus_address(c, m); plus && tx->ticket(plus->ticket)) handle_agent_mail(in, *plus);
+  else handle_customer_mail(in);
 
-  std::string subject = m.subject.empty() ? std::string("(no subject)") : m.subject;
-  if (ticket_id) {
-    result.kind = IngestResult::Kind::joined;
-    tx->touch_ticket(*ticket_id, now);
-  } else {
-    result.kind = IngestResult::Kind::created;
-    ticket_id = tx->create_ticket(store::NewTicket{subject, lower(m.from.email), m.from.name, now, c.sla.default_sla, "medium"});
-  }
-  result.ticket_id = *ticket_id;
-
-  store::MessageRecord rec;
-  rec.ticket_id = *ticket_id;
-  rec.direction = "in";
-  rec.raw_id = raw_id;
-  rec.message_id = m.message_id;
-  rec.from_addr = lower(m.from.email);
-  rec.from_name = m.from.name;
-  for (const auto& a : m.to) rec.to.push_back(a.email);
-  for (const auto& a : m.cc) rec.cc.push_back(a.email);
-  rec.subject = m.subject;
-  rec.date = m.date_unix;
-  rec.body_text = m.body_text;
-  rec.new_text = m.new_text;
-  rec.automatic = m.automatic.value_or("");
-  rec.created_at = now;
-  for (const auto& a : m.attachments)
-    rec.attachments.push_back({a.filename, a.content_type, static_cast<std::int64_t>(a.size), a.data});
-  tx->add_message(rec);
-  tx->add_event({*ticket_id, now, rec.from_addr.empty() ? "unknown" : rec.from_addr,
-                 result.kind == IngestResult::Kind::created ? "created" : "message",
-                 m.message_id.empty() ? "" : "<" + m.message_id + ">"});
-  if (!m.problems.empty())
-    tx->add_event({*ticket_id, now, "system", quarantined ? "quarantined" : "parse-problems", join(m.problems, "; ")});
-
-  // The acknowledgement: only for a new ticket, only to a person, at a bounded rate.
-  if (result.kind == IngestResult::Kind::created) {
-    std::string reason = no_ack_reason(c, m);
-    const auto& to_list = m.reply_to.empty() ? std::vector<parser::Address>{m.from} : m.reply_to;
-    std::string to = lower(to_list.front().email);
-    if (reason.empty() && (to.empty() || is_own_address(c, to))) reason = "reply address is our own";
-    if (reason.empty() &&
-        tx->count_sent_or_queued("acknowledgement", to, now - 3600) >= c.intake.acks_per_address_per_hour)
-      reason = fmt::format("rate limit: {} acknowledgements to {} within the hour", c.intake.acks_per_address_per_hour, to);
-    if (reason.empty()) {
-      std::string ref = ticket_ref(c, *ticket_id);
-      SlaClock clock(c);
-      auto ticket = tx->ticket(*ticket_id).value();
-      auto due = clock.evaluate(ticket, {}, now).first_response_due;
-      std::string first_response_line;
-      if (due) {
-        auto when = clock.calendar(ticket.sla).format_local(sla::Instant(std::chrono::seconds(*due)), c.service.language);
-        first_response_line = c.service.language == "sv"   ? "Du får ett första svar senast " + when + ".\n"
-                              : c.service.language == "da" ? "Du får et første svar senest " + when + ".\n"
-                                                           : "You will have a first response by " + when + ".\n";
-      }
-      auto tpl = notify::builtin_template("acknowledgement", c.service.language);
-      std::map<std::string, std::string> vars = {{"ticket", ref},
-                                                 {"subject", subject},
-                                                 {"requester_name", to_list.front().name.empty() ? to : to_list.front().name},
-                                                 {"service_name", c.service.name},
-                                                 {"first_response_line", first_response_line}};
-      notify::Draft d;
-      d.from = {c.service.name, c.service.address};
-      d.to = {{to_list.front().name, to}};
-      d.subject = notify::render(tpl.subject, vars);
-      d.body_text = notify::render(tpl.body, vars);
-      d.in_reply_to = m.message_id;
-      d.references = m.references;
-      if (!m.message_id.empty()) d.references.push_back(m.message_id);
-      d.auto_submitted = "auto-replied";
-      d.date = now;
-      d.message_id_domain = domain_of(c.service.address);
-      d.extra_headers = {{"X-Servicedesk-Ticket", ref}};
-      auto mail = notify::compose(d);
-
-      store::OutboxItem o;
-      o.ticket_id = *ticket_id;
-      o.kind = "acknowledgement";
-      o.mail_from = c.service.address;
-      o.recipients = {to};
-      o.message_id = mail.message_id;
-      o.bytes = mail.bytes;
-      o.next_attempt_at = now;
-      o.created_at = now;
-      std::int64_t outbox_id = tx->enqueue(o);
-
-      store::MessageRecord out;
-      out.ticket_id = *ticket_id;
-      out.direction = "out";
-      out.outbox_id = outbox_id;
-      out.message_id = mail.message_id;
-      out.from_addr = c.service.address;
-      out.from_name = c.service.name;
-      out.to = {to};
-      out.subject = d.subject;
-      out.date = now;
-      out.body_text = d.body_text;
-      out.new_text = d.body_text;
-      out.automatic = "auto-replied";
-      out.created_at = now;
-      tx->add_message(out);
-      tx->add_event({*ticket_id, now, "system", "acknowledgement-queued", to});
-      result.acknowledgement_queued = true;
-    } else {
-      result.note = "no acknowledgement: " + reason;
-    }
-  }
-
+  if (result.ticket_id && !m.problems.empty())
+    tx->add_event({result.ticket_id, now, "system", quarantined ? "quarantined" : "parse-problems", join(m.problems, "; ")});
   advance_watermark();
   tx->commit();
   if (!m.problems.empty())

@@ -20,9 +20,9 @@
 namespace sd {
 
 struct IngestResult {
-  enum class Kind { created, joined, duplicate } kind = Kind::created;
+  enum class Kind { created, joined, duplicate, rejected } kind = Kind::created;
   std::int64_t ticket_id = 0;  // 0 when a repeat had no ticket
-  bool acknowledgement_queued = false;
+  bool acknowledgement_queued = false;  // any mail was queued (acknowledgement, notifications)
   std::string message_id;
   std::string note;  // why no acknowledgement, what the parser could not read
 };

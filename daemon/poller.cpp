@@ -68,6 +68,9 @@ PollResult poll_mailbox(ImapClient& imap, store::Store& st, const Config& c, con
         log::info("ticket {} got a message from UID {} <{}>{}{}", ref, uid, res.message_id, res.note.empty() ? "" : "; ",
                   res.note);
         break;
+      case IngestResult::Kind::rejected:
+        log::notice("UID {} <{}> stored without a ticket: {}", uid, res.message_id, res.note);
+        break;
       case IngestResult::Kind::duplicate:
         ++r.duplicates;
         log::info("UID {} <{}> is already stored (ticket {}): not stored again", uid, res.message_id, ref);

@@ -3,7 +3,7 @@
 
 #include "daemon/ingest.h"
 #include "daemon/log.h"
-#include "notify/compose.h"
+#include "daemon/mailer.h"
 
 #include <fmt/format.h>
 
@@ -129,30 +129,20 @@ SlaFireResult fire_due_sla_events(store::Store& st, const Config& c, const SlaCl
       log::notice("ticket {}: SLA {} for {} (due {}){}", ref, d.kind, target_words, due_words,
                   to.empty() ? "; no address configured to tell" : "; mailing " + to);
       if (to.empty()) continue;
-      notify::Draft m;
-      m.from = {c.service.name, c.service.address};
-      m.to = {{"", to}};
-      m.subject = d.kind == "breach" ? fmt::format("[{}] SLA breached: {} was due {}", ref, target_words, due_words)
-                                     : fmt::format("[{}] SLA warning: {} due {}", ref, target_words, due_words);
-      m.body_text = fmt::format(
-          "Ticket {}: {}\nRequester: {} <{}>\nPriority: {}\nStatus: {}\n{} due: {}\n\n{}\n", ref, t.subject,
-          t.requester_name, t.requester, t.priority, t.status, target_words, due_words,
+      MailToQueue q;
+      q.ticket_id = t.id;
+      q.kind = "sla-" + d.kind;
+      q.to = {"", to};
+      q.record = false;  // internal: not part of the customer's thread
+      q.draft.subject = d.kind == "breach" ? fmt::format("[{}] SLA breached: {} was due {}", ref, target_words, due_words)
+                                           : fmt::format("[{}] SLA warning: {} due {}", ref, target_words, due_words);
+      q.draft.body_text = fmt::format(
+          "Ticket {}: {}\nRequester: {} <{}>\nOrganisation: {}\nPriority: {}\nStatus: {}\n{} due: {}\n\n{}\n", ref,
+          t.subject, t.requester_name, t.requester, t.organisation.empty() ? "(none)" : t.organisation, t.priority,
+          t.status, target_words, due_words,
           d.kind == "breach" ? "The target has been missed. Please act now." : "The target is near. Please act.");
-      m.auto_submitted = "auto-generated";
-      m.date = now;
-      m.message_id_domain = c.service.address.substr(c.service.address.find('@') + 1);
-      m.extra_headers = {{"X-Servicedesk-Ticket", ref}};
-      auto mail = notify::compose(m);
-      store::OutboxItem o;
-      o.ticket_id = t.id;
-      o.kind = "sla-" + d.kind;
-      o.mail_from = c.service.address;
-      o.recipients = {to};
-      o.message_id = mail.message_id;
-      o.bytes = mail.bytes;
-      o.next_attempt_at = now;
-      o.created_at = now;
-      tx->enqueue(o);
+      q.draft.auto_submitted = "auto-generated";
+      queue_mail(*tx, c, q, now);
       res.mail_queued = true;
     }
   }

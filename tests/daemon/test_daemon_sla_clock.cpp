@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "daemon/sla_clock.h"
+#include "tests/support/new_ticket.h"
 #include "tests/support/tempdir.h"
 
 using namespace sd;
@@ -82,8 +83,8 @@ TEST_CASE("Warnings and breaches fire once each and a late start fires only the 
   auto st = store::open_sqlite_store({c.store.path});
   {
     auto tx = st->begin(store::Store::Mode::write);
-    tx->create_ticket({"Down", "k@kund.dk", "", at("2026-11-23T09:00:00+01:00"), "standard", "highest"});
-    tx->create_ticket({"Also down", "k@kund.dk", "", at("2026-11-23T09:00:00+01:00"), "standard", "highest"});
+    tx->create_ticket(sd::test::new_ticket("Down", "k@kund.dk", "", at("2026-11-23T09:00:00+01:00"), "highest"));
+    tx->create_ticket(sd::test::new_ticket("Also down", "k@kund.dk", "", at("2026-11-23T09:00:00+01:00"), "highest"));
     tx->commit();
   }
   auto r = fire_due_sla_events(*st, c, clock, at("2026-11-23T09:10:00+01:00"));
@@ -113,7 +114,7 @@ TEST_CASE("What fell due while the daemon was down fires once at start without a
   auto st = store::open_sqlite_store({c.store.path});
   {
     auto tx = st->begin(store::Store::Mode::write);
-    tx->create_ticket({"Down", "k@kund.dk", "", at("2026-11-23T09:00:00+01:00"), "standard", "highest"});
+    tx->create_ticket(sd::test::new_ticket("Down", "k@kund.dk", "", at("2026-11-23T09:00:00+01:00"), "highest"));
     tx->commit();
   }
   auto r = fire_due_sla_events(*st, c, clock, at("2026-11-23T12:00:00+01:00"));

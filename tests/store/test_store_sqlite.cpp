@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "store/store.h"
+#include "tests/support/new_ticket.h"
 #include "tests/support/tempdir.h"
 
 using namespace sd::store;
@@ -18,7 +19,7 @@ TEST_CASE("A new store is created, migrated and reopened without losing data") {
   {
     auto st = open_sqlite_store({path});
     auto tx = st->begin(Store::Mode::write);
-    auto id = tx->create_ticket({"Printer on fire", "anna@example.com", "Anna", 100, "standard", "medium"});
+    auto id = tx->create_ticket(sd::test::new_ticket("Printer on fire", "anna@example.com", "Anna", 100, "medium"));
     CHECK(id == 1);
     tx->commit();
   }
@@ -36,7 +37,7 @@ TEST_CASE("A transaction destroyed without commit leaves nothing behind") {
   auto st = open_sqlite_store({dir.file("sd.db")});
   {
     auto tx = st->begin(Store::Mode::write);
-    tx->create_ticket({"lost", "a@example.com", "", 1, "standard", "medium"});
+    tx->create_ticket(sd::test::new_ticket("lost", "a@example.com", "", 1, "medium"));
     tx->add_raw(raw("m1@x", "h1"));
   }
   auto tx = st->begin(Store::Mode::read);
@@ -50,15 +51,15 @@ TEST_CASE("Ticket numbers are never reused, even after the newest ticket's row i
   auto st = open_sqlite_store({path});
   {
     auto tx = st->begin(Store::Mode::write);
-    CHECK(tx->create_ticket({"one", "a@example.com", "", 1, "standard", "medium"}) == 1);
-    CHECK(tx->create_ticket({"two", "a@example.com", "", 2, "standard", "medium"}) == 2);
+    CHECK(tx->create_ticket(sd::test::new_ticket("one", "a@example.com", "", 1, "medium")) == 1);
+    CHECK(tx->create_ticket(sd::test::new_ticket("two", "a@example.com", "", 2, "medium")) == 2);
     tx->commit();
   }
   // An operator purges the newest ticket by hand.
   std::string cmd = "sqlite3 " + path + " 'DELETE FROM tickets WHERE id = 2'";
   REQUIRE(std::system(cmd.c_str()) == 0);
   auto tx = st->begin(Store::Mode::write);
-  CHECK(tx->create_ticket({"three", "a@example.com", "", 3, "standard", "medium"}) == 3);
+  CHECK(tx->create_ticket(sd::test::new_ticket("three", "a@example.com", "", 3, "medium")) == 3);
   auto all = tx->tickets();
   REQUIRE(all.size() == 2);
   CHECK(all.front().id == 3);  // newest first
@@ -94,8 +95,8 @@ TEST_CASE("Messages thread by their Message-IDs, in or out") {
   sd::test::TempDir dir;
   auto st = open_sqlite_store({dir.file("sd.db")});
   auto tx = st->begin(Store::Mode::write);
-  auto t1 = tx->create_ticket({"one", "a@example.com", "", 1, "standard", "medium"});
-  auto t2 = tx->create_ticket({"two", "b@example.com", "", 2, "standard", "medium"});
+  auto t1 = tx->create_ticket(sd::test::new_ticket("one", "a@example.com", "", 1, "medium"));
+  auto t2 = tx->create_ticket(sd::test::new_ticket("two", "b@example.com", "", 2, "medium"));
   MessageRecord m;
   m.ticket_id = t1;
   m.direction = "in";
@@ -124,7 +125,7 @@ TEST_CASE("The outbox hands out due mail and records sent, retried and failed de
   sd::test::TempDir dir;
   auto st = open_sqlite_store({dir.file("sd.db")});
   auto tx = st->begin(Store::Mode::write);
-  auto t = tx->create_ticket({"one", "a@example.com", "", 1, "standard", "medium"});
+  auto t = tx->create_ticket(sd::test::new_ticket("one", "a@example.com", "", 1, "medium"));
   OutboxItem o;
   o.ticket_id = t;
   o.kind = "acknowledgement";

@@ -1,0 +1,64 @@
+// daemon/mailer.cpp: see mailer.h.
+#include "daemon/mailer.h"
+
+#include "daemon/ingest.h"
+
+namespace sd {
+
+std::string domain_of(const std::string& addr) {
+  auto at = addr.find('@');
+  return at == std::string::npos ? "localhost" : addr.substr(at + 1);
+}
+
+void thread_on_ticket(store::Transaction& tx, std::int64_t ticket_id, notify::Draft& d) {
+  auto msgs = tx.messages(ticket_id);
+  std::vector<std::string> ids;
+  for (const auto& m : msgs)
+    if (!m.message_id.empty()) ids.push_back(m.message_id);
+  if (ids.empty()) return;
+  d.in_reply_to = ids.back();
+  d.references = {ids.front()};
+  if (ids.size() > 1) d.references.push_back(ids.back());
+}
+
+QueuedMail queue_mail(store::Transaction& tx, const Config& c, MailToQueue mail, store::Time now) {
+  auto& d = mail.draft;
+  d.to = {mail.to};
+  d.date = now;
+  if (d.from.email.empty()) d.from = {c.service.name, c.service.address};
+  d.message_id_domain = domain_of(c.service.address);
+  if (mail.ticket_id) d.extra_headers.emplace_back("X-Servicedesk-Ticket", ticket_ref(c, *mail.ticket_id));
+  auto composed = notify::compose(d);
+
+  store::OutboxItem o;
+  o.ticket_id = mail.ticket_id;
+  o.kind = mail.kind;
+  o.mail_from = c.service.address;
+  o.recipients = {mail.to.email};
+  o.message_id = composed.message_id;
+  o.bytes = composed.bytes;
+  o.next_attempt_at = now;
+  o.created_at = now;
+  QueuedMail q{composed.message_id, tx.enqueue(o)};
+
+  if (mail.ticket_id && mail.record) {
+    store::MessageRecord out;
+    out.ticket_id = *mail.ticket_id;
+    out.direction = "out";
+    out.outbox_id = q.outbox_id;
+    out.message_id = composed.message_id;
+    out.from_addr = d.from.email;
+    out.from_name = d.from.name;
+    out.to = {mail.to.email};
+    out.subject = d.subject;
+    out.date = now;
+    out.body_text = d.body_text;
+    out.new_text = d.body_text;
+    out.automatic = d.auto_submitted;
+    out.created_at = now;
+    tx.add_message(out);
+  }
+  return q;
+}
+
+}  // namespace sd

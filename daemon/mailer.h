@@ -1,0 +1,38 @@
+// daemon/mailer.h: queues the service desk's outgoing mails in the outbox, inside the
+// caller's transaction, so a mail goes out if and only if the change that causes it commits.
+//
+// Contract: queue_mail() composes (notify/), writes the outbox row and, when the mail
+// belongs to a ticket and `record` is set, an "out" message on the ticket, whose
+// Message-ID later replies thread on. Nothing is sent here: the outbox worker sends.
+#pragma once
+
+#include "daemon/config.h"
+#include "notify/compose.h"
+#include "store/store.h"
+
+#include <optional>
+#include <string>
+
+namespace sd {
+
+struct QueuedMail {
+  std::string message_id;
+  std::int64_t outbox_id = 0;
+};
+
+struct MailToQueue {
+  std::optional<std::int64_t> ticket_id;
+  std::string kind;        // outbox kind: acknowledgement, agent-notification, status-open, reply, ...
+  notify::Mailbox to;
+  notify::Draft draft;     // from, subject, body, threading; `to` and date are filled in here
+  bool record = true;      // keep an "out" message on the ticket
+};
+
+QueuedMail queue_mail(store::Transaction& tx, const Config& c, MailToQueue mail, store::Time now);
+
+// The Message-IDs a new mail on this ticket should thread on: the first message and the latest one.
+void thread_on_ticket(store::Transaction& tx, std::int64_t ticket_id, notify::Draft& draft);
+
+std::string domain_of(const std::string& address);
+
+}  // namespace sd
