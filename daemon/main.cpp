@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sysexits.h>
 
 #include <algorithm>
@@ -218,6 +219,180 @@ int cmd_ticket_set(const Config& c, const std::string& ref, const TicketChanges&
   return 0;
 }
 
+// --- organisations, contacts, agents -------------------------------------------------
+
+constexpr std::size_t kMaxContacts = 10;  // per organisation (the seeds' limit)
+
+std::string lower(std::string v) {
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  return v;
+}
+
+bool plausible_address(const std::string& a) {
+  auto at = a.find('@');
+  return at != std::string::npos && at > 0 && at + 1 < a.size() && a.find_first_of(" <>,;\r\n") == std::string::npos;
+}
+
+nlohmann::json org_json(const store::Organisation& o, const std::vector<store::Contact>& contacts, store::Time now) {
+  auto cs = nlohmann::json::array();
+  for (const auto& c : contacts) cs.push_back({{"email", c.email}, {"name", c.name}});
+  bool hypercare = false;
+  if (!o.hypercare_start.empty() && o.hypercare_weeks > 0)
+    if (auto s = sla::parse_rfc3339(o.hypercare_start + "T00:00:00Z")) {
+      auto start = s->time_since_epoch().count();
+      hypercare = now >= start && now < start + o.hypercare_weeks * 7 * 86400;
+    }
+  return {{"name", o.name},
+          {"domains", o.domains},
+          {"sla", o.sla.empty() ? nlohmann::json() : nlohmann::json(o.sla)},
+          {"language", o.language.empty() ? nlohmann::json() : nlohmann::json(o.language)},
+          {"hypercare_start", o.hypercare_start.empty() ? nlohmann::json() : nlohmann::json(o.hypercare_start)},
+          {"hypercare_weeks", o.hypercare_weeks},
+          {"in_hypercare", hypercare},
+          {"contacts", cs}};
+}
+
+struct DirectoryArgs {
+  std::string name, email, contact_name, org, sla, language, hypercare_start;
+  std::vector<std::string> domains;
+  int hypercare_weeks = -1;
+};
+
+int refuse(const std::string& why) {
+  std::cerr << "servicedesk: " << why << "\n";
+  return EX_DATAERR;
+}
+
+int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, bool as_json) {
+  auto st = open_store(c);
+  auto tx = st->begin(action == "list" || action == "show" ? store::Store::Mode::read : store::Store::Mode::write);
+  auto now = clock_now(c);
+  if (action == "add" || action == "set") {
+    if (!a.sla.empty() && !c.slas.count(a.sla)) return refuse(fmt::format("no SLA named '{}' in the config", a.sla));
+    if (!a.language.empty() && a.language != "en" && a.language != "sv" && a.language != "da")
+      return refuse("--language must be en, sv or da");
+    if (!a.hypercare_start.empty() && !sla::parse_rfc3339(a.hypercare_start + "T00:00:00Z"))
+      return refuse("--hypercare-start must be a date like 2026-11-01");
+  }
+  if (action == "add") {
+    if (a.domains.empty()) return refuse("an organisation needs at least one --domain");
+    store::Organisation o;
+    o.name = a.name;
+    for (const auto& d : a.domains) o.domains.push_back(lower(d));
+    o.sla = a.sla;
+    o.language = a.language;
+    o.hypercare_start = a.hypercare_start;
+    o.hypercare_weeks = std::max(a.hypercare_weeks, 0);
+    tx->add_organisation(o);
+    tx->commit();
+    std::cout << "organisation " << a.name << " added\n";
+    return 0;
+  }
+  if (action == "set") {
+    auto o = tx->organisation(a.name);
+    if (!o) return refuse(fmt::format("no organisation '{}'", a.name));
+    auto before = *o;
+    if (!a.sla.empty()) o->sla = a.sla;
+    if (!a.language.empty()) o->language = a.language;
+    if (!a.hypercare_start.empty()) o->hypercare_start = a.hypercare_start;
+    if (a.hypercare_weeks >= 0) o->hypercare_weeks = a.hypercare_weeks;
+    tx->update_organisation(*o);
+    tx->commit();
+    if (o->hypercare_start != before.hypercare_start || o->hypercare_weeks != before.hypercare_weeks)
+      log::notice("organisation {}: hypercare from {} for {} weeks", o->name, o->hypercare_start, o->hypercare_weeks);
+    std::cout << "organisation " << a.name << " updated\n";
+    return 0;
+  }
+  if (action == "show") {
+    auto o = tx->organisation(a.name);
+    if (!o) return refuse(fmt::format("no organisation '{}'", a.name));
+    auto j = org_json(*o, tx->contacts(o->name), now);
+    if (as_json) {
+      std::cout << j.dump(2) << "\n";
+      return 0;
+    }
+    std::cout << fmt::format("{}\ndomains: {}\nsla: {}\nlanguage: {}\nhypercare: {}\ncontacts ({} of {}):\n", o->name,
+                             fmt::join(o->domains, ", "), o->sla.empty() ? c.sla.default_sla : o->sla,
+                             o->language.empty() ? c.service.language : o->language,
+                             o->hypercare_start.empty() ? std::string("none")
+                                                        : fmt::format("{} for {} weeks{}", o->hypercare_start,
+                                                                      o->hypercare_weeks,
+                                                                      j["in_hypercare"].get<bool>() ? " (now)" : ""),
+                             j["contacts"].size(), kMaxContacts);
+    for (const auto& ct : tx->contacts(o->name)) std::cout << "  " << ct.email << "  " << ct.name << "\n";
+    return 0;
+  }
+  // list
+  auto arr = nlohmann::json::array();
+  for (const auto& o : tx->organisations()) {
+    auto contacts = tx->contacts(o.name);
+    if (as_json) arr.push_back(org_json(o, contacts, now));
+    else
+      std::cout << fmt::format("{:<24} {:<30} {:>2} contacts  sla {}\n", o.name, fmt::join(o.domains, ","), contacts.size(),
+                               o.sla.empty() ? c.sla.default_sla : o.sla);
+  }
+  if (as_json) std::cout << arr.dump(2) << "\n";
+  return 0;
+}
+
+int cmd_contact(const Config& c, const std::string& action, const DirectoryArgs& a, bool as_json) {
+  auto st = open_store(c);
+  auto tx = st->begin(action == "list" ? store::Store::Mode::read : store::Store::Mode::write);
+  std::string email = lower(a.email);
+  if (action == "add") {
+    if (!plausible_address(email)) return refuse(fmt::format("'{}' is not a mail address", a.email));
+    if (!tx->organisation(a.org)) return refuse(fmt::format("no organisation '{}'", a.org));
+    if (tx->contacts(a.org).size() >= kMaxContacts)
+      return refuse(fmt::format("organisation '{}' has {} contacts already, the most allowed; remove one first "
+                                "(servicedesk contact remove EMAIL)",
+                                a.org, kMaxContacts));
+    tx->add_contact({email, a.contact_name, a.org});
+    tx->commit();
+    std::cout << fmt::format("contact {} added to {}\n", email, a.org);
+    return 0;
+  }
+  if (action == "remove") {
+    if (!tx->remove_contact(email)) return refuse(fmt::format("no contact {}", email));
+    tx->commit();
+    std::cout << fmt::format("contact {} removed\n", email);
+    return 0;
+  }
+  if (!a.org.empty() && !tx->organisation(a.org)) return refuse(fmt::format("no organisation '{}'", a.org));
+  auto arr = nlohmann::json::array();
+  for (const auto& ct : tx->contacts(a.org)) {
+    if (as_json) arr.push_back({{"email", ct.email}, {"name", ct.name}, {"organisation", ct.organisation}});
+    else std::cout << fmt::format("{:<32} {:<24} {}\n", ct.email, ct.name, ct.organisation);
+  }
+  if (as_json) std::cout << arr.dump(2) << "\n";
+  return 0;
+}
+
+int cmd_agent(const Config& c, const std::string& action, const DirectoryArgs& a, bool as_json) {
+  auto st = open_store(c);
+  auto tx = st->begin(action == "list" ? store::Store::Mode::read : store::Store::Mode::write);
+  std::string email = lower(a.email);
+  if (action == "add") {
+    if (!plausible_address(email)) return refuse(fmt::format("'{}' is not a mail address", a.email));
+    tx->add_agent({email, a.contact_name});
+    tx->commit();
+    std::cout << fmt::format("agent {} added\n", email);
+    return 0;
+  }
+  if (action == "remove") {
+    if (!tx->remove_agent(email)) return refuse(fmt::format("no agent {}", email));
+    tx->commit();
+    std::cout << fmt::format("agent {} removed\n", email);
+    return 0;
+  }
+  auto arr = nlohmann::json::array();
+  for (const auto& ag : tx->agents()) {
+    if (as_json) arr.push_back({{"email", ag.email}, {"name", ag.name}});
+    else std::cout << fmt::format("{:<32} {}\n", ag.email, ag.name);
+  }
+  if (as_json) std::cout << arr.dump(2) << "\n";
+  return 0;
+}
+
 int cmd_parse(const parser::Limits& limits, const std::string& file, bool as_json) {
   std::string raw = file == "-" ? read_all(std::cin) : read_file(file);
   auto m = parser::parse(raw, limits);
@@ -288,6 +463,48 @@ int main(int argc, char** argv) {
   set->add_option("--assign", changes.assign, "agent address, or - to unassign");
   set->add_option("--operator", changes.operator_name, "who makes the change (default: $SUDO_USER or $USER)");
 
+  DirectoryArgs dir;
+  std::string dir_action;
+  auto* org = app.add_subcommand("org", "organisations: add, set, list, show");
+  org->require_subcommand(1);
+  auto* org_add = org->add_subcommand("add", "add an organisation");
+  auto* org_set = org->add_subcommand("set", "change an organisation's SLA, language or hypercare period");
+  for (auto* sc : {org_add, org_set}) {
+    sc->add_option("name", dir.name, "organisation name")->required();
+    sc->add_option("--sla", dir.sla, "SLA name from the config");
+    sc->add_option("--language", dir.language, "language of mails to its contacts: en, sv, da");
+    sc->add_option("--hypercare-start", dir.hypercare_start, "first day of hypercare, YYYY-MM-DD");
+    sc->add_option("--hypercare-weeks", dir.hypercare_weeks, "length of hypercare in weeks");
+  }
+  org_add->add_option("--domain", dir.domains, "mail domain (repeatable)");
+  auto* org_list = org->add_subcommand("list", "list organisations");
+  org_list->add_flag("--json", as_json, "print JSON");
+  auto* org_show = org->add_subcommand("show", "show one organisation with its contacts");
+  org_show->add_option("name", dir.name, "organisation name")->required();
+  org_show->add_flag("--json", as_json, "print JSON");
+
+  auto* contact = app.add_subcommand("contact", "an organisation's contact persons (at most 10): add, remove, list");
+  contact->require_subcommand(1);
+  auto* contact_add = contact->add_subcommand("add", "register a contact person");
+  contact_add->add_option("--org", dir.org, "organisation")->required();
+  contact_add->add_option("email", dir.email, "mail address")->required();
+  contact_add->add_option("--name", dir.contact_name, "name");
+  auto* contact_remove = contact->add_subcommand("remove", "remove a contact person");
+  contact_remove->add_option("email", dir.email, "mail address")->required();
+  auto* contact_list = contact->add_subcommand("list", "list contact persons");
+  contact_list->add_option("--org", dir.org, "only this organisation's");
+  contact_list->add_flag("--json", as_json, "print JSON");
+
+  auto* agent = app.add_subcommand("agent", "agents who work tickets by mail: add, remove, list");
+  agent->require_subcommand(1);
+  auto* agent_add = agent->add_subcommand("add", "register an agent");
+  agent_add->add_option("email", dir.email, "mail address")->required();
+  agent_add->add_option("--name", dir.contact_name, "name shown to customers");
+  auto* agent_remove = agent->add_subcommand("remove", "remove an agent");
+  agent_remove->add_option("email", dir.email, "mail address")->required();
+  auto* agent_list = agent->add_subcommand("list", "list agents");
+  agent_list->add_flag("--json", as_json, "print JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -311,11 +528,17 @@ int main(int argc, char** argv) {
     if (tickets->parsed()) return cmd_tickets(config, as_json);
     if (show->parsed()) return cmd_show(config, ref, as_json);
     if (set->parsed()) return cmd_ticket_set(config, ref, changes);
+    auto action_of = [](CLI::App* parent) { return parent->get_subcommands().front()->get_name(); };
+    if (org->parsed()) return cmd_org(config, action_of(org), dir, as_json);
+    if (contact->parsed()) return cmd_contact(config, action_of(contact), dir, as_json);
+    if (agent->parsed()) return cmd_agent(config, action_of(agent), dir, as_json);
   } catch (const ConfigError& e) {
     std::cerr << "servicedesk: configuration error: " << e.what() << "\n";
     return EX_CONFIG;
   } catch (const store::StoreError& e) {
     std::cerr << "servicedesk: " << e.what() << "\n";
+    // A refused change (a name that exists) is bad input; the rest is the store's trouble.
+    if (e.refused) return EX_DATAERR;
     return e.transient ? EX_TEMPFAIL : EX_IOERR;
   } catch (const std::exception& e) {
     std::cerr << "servicedesk: " << e.what() << "\n";

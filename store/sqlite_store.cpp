@@ -418,7 +418,7 @@ class SqliteTransaction final : public Transaction {
 
   void set_status(std::int64_t id, const std::string& status, Time at) override {
     auto t = ticket(id);
-    if (!t) throw StoreError(fmt::format("store: no ticket {}", id), false);
+    if (!t) throw StoreError(fmt::format("store: no ticket {}", id), false, true);
     bool was_paused = t->status == "pending" || t->status == "resolved" || t->status == "closed";
     bool paused = status == "pending" || status == "resolved" || status == "closed";
     if (was_paused && !paused) {
@@ -524,7 +524,7 @@ class SqliteTransaction final : public Transaction {
   }
 
   std::int64_t add_organisation(const Organisation& o) override {
-    if (organisation(o.name)) throw StoreError(fmt::format("organisation '{}' exists already", o.name), false);
+    if (organisation(o.name)) throw StoreError(fmt::format("organisation '{}' exists already", o.name), false, true);
     Statement s(c_,
                 "INSERT INTO organisations(name, sla, language, hypercare_start, hypercare_weeks) VALUES (?,?,?,?,?)",
                 "add organisation");
@@ -533,7 +533,7 @@ class SqliteTransaction final : public Transaction {
     Statement d(c_, "INSERT INTO org_domains(domain, org_id) VALUES (?,?)", "add organisation domain");
     for (const auto& dom : o.domains) {
       if (auto other = organisation_of_domain(dom))
-        throw StoreError(fmt::format("domain {} belongs to organisation '{}' already", dom, *other), false);
+        throw StoreError(fmt::format("domain {} belongs to organisation '{}' already", dom, *other), false, true);
       d.reset();
       d.bind(1, dom).bind(2, id).run();
     }
@@ -571,9 +571,9 @@ class SqliteTransaction final : public Transaction {
 
   void add_contact(const Contact& c) override {
     auto org = organisation(c.organisation);
-    if (!org) throw StoreError(fmt::format("no organisation '{}'", c.organisation), false);
+    if (!org) throw StoreError(fmt::format("no organisation '{}'", c.organisation), false, true);
     if (auto existing = contact(c.email))
-      throw StoreError(fmt::format("{} is a contact of '{}' already", c.email, existing->organisation), false);
+      throw StoreError(fmt::format("{} is a contact of '{}' already", c.email, existing->organisation), false, true);
     Statement s(c_, "INSERT INTO contacts(email, name, org_id) VALUES (?,?,?)", "add contact");
     s.bind(1, c.email).bind(2, c.name).bind(3, org->id).run();
   }
@@ -600,7 +600,7 @@ class SqliteTransaction final : public Transaction {
   }
 
   void add_agent(const Agent& a) override {
-    if (agent(a.email)) throw StoreError(fmt::format("{} is an agent already", a.email), false);
+    if (agent(a.email)) throw StoreError(fmt::format("{} is an agent already", a.email), false, true);
     Statement s(c_, "INSERT INTO agents(email, name) VALUES (?,?)", "add agent");
     s.bind(1, a.email).bind(2, a.name).run();
   }

@@ -24,8 +24,10 @@ namespace sd::store {
 using Time = std::int64_t;  // seconds since the epoch, UTC
 
 struct StoreError : std::runtime_error {
-  StoreError(const std::string& what, bool transient_) : std::runtime_error(what), transient(transient_) {}
+  StoreError(const std::string& what, bool transient_, bool refused_ = false)
+      : std::runtime_error(what), transient(transient_), refused(refused_) {}
   bool transient;
+  bool refused;  // the change contradicts what is stored (a name that exists): bad input, not a broken store
 };
 
 struct MailboxState {
