@@ -1,0 +1,562 @@
+"""A throwaway mail stack for end-to-end tests and the demo: a real Dovecot IMAP server
+and a real aiosmtpd SMTP server on free loopback ports, plus a driver for the
+servicedesk binary.
+
+Contract:
+- MailStack is a context manager. It owns one temporary directory (removed on exit
+  unless keep=True or SERVICEDESK_E2E_KEEP=1) and every process it starts; stop() ends
+  them even when the test failed, and is safe to call twice.
+- Mail is delivered the way an MTA's local delivery does it (`doveadm save`), so it
+  arrives unseen. What the servicedesk sends is read back from aiosmtpd's Maildir.
+- Daemon runs `servicedesk --config FILE run` with stderr in a log file, so a failing
+  test can print what the daemon said.
+
+Diagnostics: a start that times out raises MailStackError with the tail of the
+server's log. Security: the stack listens on 127.0.0.1 only; Dovecot is started as
+root (as the notes say) and drops to nobody/dovecot/dovenull itself; passwords are
+throwaway and live in the temporary directory.
+
+Standard library only (plus aiosmtpd, run as a separate process with Debian's python3).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Callable, Iterable
+
+PYTHON = "/usr/bin/python3"  # Debian's: the one that has aiosmtpd
+IMAP_USER = "servicedesk"
+SERVICE_ADDRESS = "servicedesk@example.com"
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+class MailStackError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    """A port the kernel says is free now. Another process could take it before we
+    bind it again; on a test machine that race is rare enough."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.1,
+               what: str = "condition") -> Any:
+    """Polls predicate until it returns something truthy, and returns that value.
+    Raises TimeoutError naming `what` when the timeout passes."""
+    deadline = time.monotonic() + timeout
+    last_exc: BaseException | None = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # the predicate may fail while things start up
+            last_exc = exc
+        if time.monotonic() >= deadline:
+            detail = f" (last error: {last_exc!r})" if last_exc else ""
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+def tail(path: pathlib.Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return f"({path} not readable)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    raise TypeError(f"no TOML form for {v!r}")
+
+
+class MailStack:
+    """Dovecot (IMAP) + aiosmtpd (SMTP) in one temporary directory.
+
+    Attributes once started: dir, imap_port, smtp_port, imap_password, dovecot_conf,
+    smtp_maildir.
+    """
+
+    def __init__(self, keep: bool | None = None, prefix: str = "sd-e2e-"):
+        self.keep = keep if keep is not None else os.environ.get("SERVICEDESK_E2E_KEEP") == "1"
+        self.prefix = prefix
+        self.dir: pathlib.Path | None = None
+        self.imap_port = 0
+        self.smtp_port = 0
+        self.imap_password = "imap-secret-" + os.urandom(4).hex()
+        self._smtp_proc: subprocess.Popen | None = None
+        self._dovecot_started = False
+        self._daemons: list[Daemon] = []
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    def __enter__(self) -> "MailStack":
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix=self.prefix))
+        # mkdtemp makes 0700; Dovecot's auth process runs as user dovecot and must
+        # traverse down to the passwd-file.
+        os.chmod(self.dir, 0o755)
+        self.dovecot_conf = self.dir / "dovecot" / "dovecot.conf"
+        self.smtp_maildir = self.dir / "smtp-received"
+        self._start_dovecot()
+        for sub in ("cur", "new", "tmp"):
+            (self.smtp_maildir / sub).mkdir(parents=True, exist_ok=True)
+        self.smtp_port = free_port()
+        self.start_smtp()
+
+    def stop(self) -> None:
+        for d in list(self._daemons):
+            try:
+                d.stop()
+            except Exception:
+                d.kill()
+        self._daemons.clear()
+        self.stop_smtp()
+        if self._dovecot_started:
+            subprocess.run(["doveadm", "-c", str(self.dovecot_conf), "stop"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+            self._wait_dovecot_gone()
+            self._dovecot_started = False
+        if self.dir is not None and not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # ---- Dovecot ---------------------------------------------------------------------
+
+    def _start_dovecot(self) -> None:
+        assert self.dir is not None
+        d = self.dir / "dovecot"
+        self.dovecot_base = d / "run"
+        self.dovecot_state = d / "state"
+        self.dovecot_log = d / "dovecot.log"
+        self.mail_root = d / "mail"
+        for p in (d, self.dovecot_base, self.dovecot_state):
+            p.mkdir(mode=0o755, parents=True, exist_ok=True)
+            os.chmod(p, 0o755)
+        # Mail is written as the static userdb's nobody:nogroup.
+        self.mail_root.mkdir(mode=0o755, exist_ok=True)
+        shutil.chown(self.mail_root, "nobody", "nogroup")
+        users = d / "users"
+        users.write_text(f"{IMAP_USER}:{{PLAIN}}{self.imap_password}::::::\n")
+        os.chmod(users, 0o644)
+        self.imap_port = free_port()
+        self.dovecot_conf.write_text(f"""\
+# Written by tests/e2e/mailstack.py for one test run.
+protocols = imap
+listen = 127.0.0.1
+base_dir = {self.dovecot_base}
+state_dir = {self.dovecot_state}
+log_path = {self.dovecot_log}
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{self.mail_root}/%u
+first_valid_uid = 1
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {users}
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={self.mail_root}/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.imap_port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service stats {{
+  unix_listener stats-reader {{
+    mode = 0666
+  }}
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+""")
+        # Dovecot forks into the background and its children keep the parent's
+        # stdout/stderr: give it a file, not a pipe we would wait on forever.
+        start_log = d / "dovecot-start.log"
+        with open(start_log, "wb") as out:
+            r = subprocess.run(["dovecot", "-c", str(self.dovecot_conf)],
+                               stdin=subprocess.DEVNULL, stdout=out, stderr=out, timeout=30)
+        if r.returncode != 0:
+            raise MailStackError(f"dovecot did not start (exit {r.returncode}): "
+                                 f"{tail(start_log)}\n{tail(self.dovecot_log)}")
+        self._dovecot_started = True
+        try:
+            wait_until(lambda: port_accepts(self.imap_port), 15, what="Dovecot's IMAP port")
+        except TimeoutError as exc:
+            raise MailStackError(f"{exc}\n{tail(self.dovecot_log)}") from None
+
+    def _wait_dovecot_gone(self) -> None:
+        pidfile = self.dovecot_base / "master.pid"
+        try:
+            pid = int(pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def doveadm(self, *args: str, input: bytes | None = None, check: bool = True) -> str:
+        r = subprocess.run(["doveadm", "-c", str(self.dovecot_conf), *args],
+                           input=input, capture_output=True, timeout=30)
+        if check and r.returncode != 0:
+            raise MailStackError(f"doveadm {' '.join(args)} failed ({r.returncode}): "
+                                 f"{r.stderr.decode(errors='replace').strip()}")
+        return r.stdout.decode(errors="replace")
+
+    def deliver(self, raw: bytes | str, mailbox: str = "INBOX") -> None:
+        """Stores a message unseen, as an MTA's local delivery does."""
+        if isinstance(raw, str):
+            raw = raw.encode()
+        self.doveadm("save", "-u", IMAP_USER, "-m", mailbox, input=raw)
+
+    def create_mailbox(self, name: str) -> None:
+        self.doveadm("mailbox", "create", "-u", IMAP_USER, name)
+
+    def mailboxes(self) -> list[str]:
+        return self.doveadm("mailbox", "list", "-u", IMAP_USER).split()
+
+    def imap_uids_and_flags(self, mailbox: str = "INBOX") -> list[tuple[int, set[str]]]:
+        """[(uid, {flags})] of every message in the mailbox, expunged ones excluded."""
+        out = self.doveadm("-f", "flow", "fetch", "-u", IMAP_USER, "uid flags",
+                           "mailbox", mailbox, "all")
+        result = []
+        for line in out.splitlines():
+            # flow format: "uid=1 flags=\Seen \Recent"; flags may hold spaces
+            if not line.startswith("uid="):
+                continue
+            uid_part, _, flags_part = line.partition(" flags=")
+            uid = int(uid_part[len("uid="):])
+            result.append((uid, set(flags_part.split())))
+        return sorted(result)
+
+    def message_ids_in(self, mailbox: str = "INBOX") -> list[str]:
+        out = self.doveadm("-f", "flow", "fetch", "-u", IMAP_USER, "hdr.message-id",
+                           "mailbox", mailbox, "all")
+        return [line.partition("=")[2].strip() for line in out.splitlines() if "=" in line]
+
+    def uidvalidity(self, mailbox: str = "INBOX") -> int:
+        out = self.doveadm("-f", "flow", "mailbox", "status", "-u", IMAP_USER,
+                           "uidvalidity", mailbox)
+        return int(out.strip().partition("=")[2])
+
+    def set_uidvalidity(self, value: int, mailbox: str = "INBOX") -> None:
+        """Gives the mailbox a new UIDVALIDITY, as a restored or recreated mailbox has.
+        Checks that Dovecot really reports the new value."""
+        self.doveadm("mailbox", "update", "-u", IMAP_USER, "--uid-validity", str(value),
+                     mailbox)
+        now = self.uidvalidity(mailbox)
+        if now != value:
+            raise MailStackError(f"UIDVALIDITY of {mailbox} is {now}, wanted {value}")
+
+    def renumber_mailbox(self, mailbox: str = "INBOX") -> int:
+        """Forgets the mailbox's UID list and indexes, the way a rebuilt or restored
+        Maildir does: Dovecot hands out a new UIDVALIDITY and numbers the messages
+        afresh from 1. Returns the new UIDVALIDITY (checked to differ)."""
+        before = self.uidvalidity(mailbox)
+        box = self.mail_root / IMAP_USER
+        if mailbox != "INBOX":
+            box = box / ("." + mailbox)
+        # Dovecot derives a fresh UIDVALIDITY from the clock (seconds); a value set
+        # by set_uidvalidity() may lie anywhere, so wait at most one second.
+        time.sleep(min(1.1, max(0.0, before + 1 - time.time())))
+        for name in os.listdir(box):
+            if name.startswith("dovecot-uidlist") or name.startswith("dovecot.index"):
+                os.unlink(box / name)
+        after = self.uidvalidity(mailbox)
+        if after == before:
+            raise MailStackError(f"UIDVALIDITY of {mailbox} stayed {before}")
+        return after
+
+    # ---- SMTP ------------------------------------------------------------------------
+
+    def start_smtp(self) -> None:
+        if self._smtp_proc is not None:
+            return
+        assert self.dir is not None
+        self.smtp_log = self.dir / "aiosmtpd.log"
+        log = open(self.smtp_log, "ab")
+        self._smtp_proc = subprocess.Popen(
+            [PYTHON, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.smtp_port}",
+             "-c", "aiosmtpd.handlers.Mailbox", str(self.smtp_maildir)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        log.close()
+        try:
+            wait_until(lambda: self._smtp_proc.poll() is not None or port_accepts(self.smtp_port),
+                       15, what="aiosmtpd's port")
+        except TimeoutError as exc:
+            self.stop_smtp()
+            raise MailStackError(f"{exc}\n{tail(self.smtp_log)}") from None
+        if self._smtp_proc.poll() is not None:
+            self._smtp_proc = None
+            raise MailStackError(f"aiosmtpd exited at start:\n{tail(self.smtp_log)}")
+
+    def stop_smtp(self) -> None:
+        """Stops the SMTP server; the port then refuses connections until start_smtp()."""
+        p, self._smtp_proc = self._smtp_proc, None
+        if p is None:
+            return
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(10)
+
+    @property
+    def smtp_running(self) -> bool:
+        return self._smtp_proc is not None
+
+    def smtp_raw_messages(self) -> list[bytes]:
+        """Every message aiosmtpd accepted, oldest first, as stored (aiosmtpd adds
+        X-Peer, X-MailFrom and X-RcptTo)."""
+        files = []
+        for sub in ("new", "cur"):
+            for f in (self.smtp_maildir / sub).iterdir():
+                files.append(f)
+        # Maildir names start with the delivery time in seconds; mtime breaks ties.
+        files.sort(key=lambda f: (f.stat().st_mtime_ns, f.name))
+        return [f.read_bytes() for f in files]
+
+    def smtp_messages(self) -> list[email.message.EmailMessage]:
+        return [email.message_from_bytes(raw, policy=email.policy.default)
+                for raw in self.smtp_raw_messages()]
+
+    # ---- servicedesk configuration ----------------------------------------------------
+
+    def config_sections(self, workdir: pathlib.Path | None = None) -> dict[str, dict[str, Any]]:
+        workdir = pathlib.Path(workdir or self.dir)
+        pass_file = workdir / "imap.pass"
+        if not pass_file.exists():
+            pass_file.write_text(self.imap_password + "\n")
+        os.chmod(pass_file, 0o600)
+        return {
+            "service": {"name": "Example Servicedesk", "address": SERVICE_ADDRESS,
+                        "ticket_prefix": "SD"},
+            "imap": {"url": f"imap://127.0.0.1:{self.imap_port}/INBOX",
+                     "username": IMAP_USER, "password_file": str(pass_file),
+                     "poll_interval_s": 1, "after_ingest": "seen"},
+            "smtp": {"url": f"smtp://127.0.0.1:{self.smtp_port}", "username": "",
+                     "password_file": ""},
+            "store": {"path": str(workdir / "servicedesk.db")},
+            "test": {"fault": ""},
+        }
+
+    def write_config(self, path: str | os.PathLike | None = None, extra: str = "",
+                     **overrides: dict[str, Any]) -> pathlib.Path:
+        """Writes the servicedesk TOML config. Each keyword names a section and holds
+        the keys to change there, e.g. imap={"after_ingest": "delete"}; a value of None
+        leaves the key out; a whole section given as None is left out. `extra` is
+        appended verbatim. Returns the path."""
+        path = pathlib.Path(path) if path else self.dir / "servicedesk.toml"
+        sections = self.config_sections(path.parent)
+        for name, keys in overrides.items():
+            if keys is None:
+                sections.pop(name, None)
+                continue
+            sections.setdefault(name, {}).update(keys)
+        lines = []
+        for name, keys in sections.items():
+            lines.append(f"[{name}]")
+            for k, v in keys.items():
+                if v is not None:
+                    lines.append(f"{k} = {toml_value(v)}")
+            lines.append("")
+        text = "\n".join(lines) + extra
+        path.write_text(text)
+        return path
+
+
+def servicedesk_bin() -> pathlib.Path:
+    return pathlib.Path(os.environ.get("SERVICEDESK_BIN")
+                        or REPO / "build" / "daemon" / "servicedesk")
+
+
+class Daemon:
+    """`servicedesk --config FILE run` as a child process, and the CLI beside it."""
+
+    def __init__(self, config: str | os.PathLike, binary: str | os.PathLike | None = None,
+                 stack: MailStack | None = None, log: str | os.PathLike | None = None):
+        self.config = pathlib.Path(config)
+        self.binary = pathlib.Path(binary) if binary else servicedesk_bin()
+        self.stack = stack
+        self.log = pathlib.Path(log) if log else self.config.parent / "daemon.log"
+        self.proc: subprocess.Popen | None = None
+        self.returncode: int | None = None
+
+    def start(self) -> "Daemon":
+        assert self.proc is None, "already running"
+        with open(self.log, "ab") as log:
+            log.write(f"--- start {time.strftime('%H:%M:%S')}\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(
+                [str(self.binary), "--config", str(self.config), "run"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        self.returncode = None
+        if self.stack is not None and self not in self.stack._daemons:
+            self.stack._daemons.append(self)
+        return self
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_exit(self, timeout: float) -> int:
+        assert self.proc is not None
+        self.returncode = self.proc.wait(timeout)
+        self.proc = None
+        return self.returncode
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int | None:
+        """Sends sig (SIGTERM) and returns the exit code; kills with SIGKILL (and
+        raises) if the daemon has not exited after timeout seconds."""
+        if self.proc is None:
+            return self.returncode
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.wait_exit(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise TimeoutError(f"servicedesk did not exit within {timeout}s of signal {sig}")
+
+    def kill(self) -> None:
+        """kill -9: no chance to clean up."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.returncode = self.proc.wait(10)
+        self.proc = None
+
+    def wait_until(self, predicate: Callable[[], Any], timeout: float = 30,
+                   what: str = "condition") -> Any:
+        """Like wait_until(), but fails early, with the log, if the daemon died."""
+        def check():
+            value = predicate()
+            if value:
+                return value
+            if self.proc is not None and self.proc.poll() is not None:
+                raise _DaemonDied(self.proc.returncode)
+            return value
+        try:
+            return wait_until(check, timeout, what=what)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}\n--- daemon log:\n{self.log_tail()}") from None
+
+    def log_tail(self, lines: int = 40) -> str:
+        return tail(self.log, lines)
+
+    # ---- the CLI --------------------------------------------------------------------
+
+    def cli(self, *args: str, input: bytes | None = None,
+            timeout: float = 30) -> subprocess.CompletedProcess:
+        return subprocess.run([str(self.binary), "--config", str(self.config), *args],
+                              input=input, capture_output=True, timeout=timeout)
+
+    def cli_json(self, *args: str) -> Any:
+        r = self.cli(*args, "--json")
+        if r.returncode != 0:
+            raise RuntimeError(f"servicedesk {' '.join(args)} --json exited {r.returncode}: "
+                               f"{r.stderr.decode(errors='replace')}")
+        return json.loads(r.stdout)
+
+    def tickets(self) -> list[dict[str, Any]]:
+        return self.cli_json("tickets")
+
+    def show(self, ticket_id: str) -> dict[str, Any]:
+        return self.cli_json("show", ticket_id)
+
+    def ingest(self, *files: str, input: bytes | None = None) -> subprocess.CompletedProcess:
+        return self.cli("ingest", *files, input=input)
+
+
+class _DaemonDied(Exception):
+    def __init__(self, code: int):
+        super().__init__(f"servicedesk exited with {code}")
+
+
+# ---- CLI: scripts/mailstack -------------------------------------------------------------
+
+def _main(argv: Iterable[str]) -> int:
+    import argparse
+    ap = argparse.ArgumentParser(
+        prog="mailstack",
+        description="Run a throwaway Dovecot + aiosmtpd until Ctrl-C, for trying "
+                    "servicedesk by hand.")
+    ap.add_argument("--config", help="also write a servicedesk config here")
+    ap.add_argument("--keep", action="store_true", help="keep the directory afterwards")
+    args = ap.parse_args(list(argv))
+    with MailStack(keep=args.keep) as stack:
+        cfg = stack.write_config(args.config) if args.config else stack.write_config()
+        print(f"directory:  {stack.dir}")
+        print(f"IMAP:       imap://127.0.0.1:{stack.imap_port}/INBOX  "
+              f"user {IMAP_USER} password {stack.imap_password}")
+        print(f"SMTP:       smtp://127.0.0.1:{stack.smtp_port}  (received mail: {stack.smtp_maildir})")
+        print(f"config:     {cfg}")
+        print(f"deliver:    doveadm -c {stack.dovecot_conf} save -u {IMAP_USER} < mail.eml")
+        print("Ctrl-C stops everything.", flush=True)
+        try:
+            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
