@@ -86,7 +86,7 @@ TEST_CASE("multipart/related shows its HTML root, and lists the images", "[parse
   CHECK(m.attachments[0].size == 8);
 }
 
-TEST_CASE("A mail without MIME headers is plain text; several inline parts are joined", "[parser][body]") {
+TEST_CASE("A mail without MIME headers is plain text and several inline parts are joined", "[parser][body]") {
   CHECK(parse("Subject: x\n\nline one\nline two\n").body_text == "line one\nline two\n");
   const auto m = parse(
       "Content-Type: multipart/mixed; boundary=b\r\n\r\npreamble\r\n--b\r\n\r\nfirst\r\n"

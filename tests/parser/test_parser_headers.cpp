@@ -89,7 +89,7 @@ TEST_CASE("RFC 2231 parameters are decoded, continuations joined", "[parser][hea
   CHECK(c[0].second == "F\xC3\xB8rste del og anden.txt");
 }
 
-TEST_CASE("A quoted parameter containing ';' is kept whole", "[parser][headers]") {
+TEST_CASE("A quoted parameter containing a semicolon is kept whole", "[parser][headers]") {
   const auto ct = detail::parse_content_type(
       "application/pdf; name=\"invoice; March.pdf\"; x-extra=1");
   CHECK(ct.type == "application");

@@ -42,7 +42,7 @@ TEST_CASE("Original-message separators in three languages start the history", "[
   }
 }
 
-TEST_CASE("Quoted lines and the signature are not new text; body_text keeps everything", "[parser][reply]") {
+TEST_CASE("Quoted lines and the signature are not new text while body_text keeps everything", "[parser][reply]") {
   const std::string body = "> you asked\nMy answer\n> more\nSecond line\n-- \nAnna Agent\nIT Support\n";
   CHECK(reply_new_part(body) == "My answer\nSecond line\n");
   const auto m = parse("Content-Type: text/plain\r\n\r\n" + body);
