@@ -136,6 +136,23 @@ std::vector<sla::Pause> sla_pauses(const std::vector<store::PausePeriod>& ps) {
   return out;
 }
 
+// The due time a ticket's target is held to. A target still running: as the daemon has it
+// (no due while the clock stands still). A target met: counted against the pauses before it
+// only, so resolving a ticket (which pauses it) does not hide the due it was met against.
+std::optional<Time> due_of(const sla::Calendar& cal, Time created, const std::optional<sla::Seconds>& goal,
+                           const std::vector<sla::Pause>& pauses, const std::optional<Time>& done,
+                           const std::optional<Time>& running_due) {
+  if (!goal) return std::nullopt;
+  if (!done) return running_due;
+  std::vector<sla::Pause> before;
+  for (const auto& p : pauses) {
+    if (p.from >= instant(*done)) continue;
+    before.push_back({p.from, !p.to || *p.to > instant(*done) ? instant(*done) : *p.to});
+  }
+  auto due = sla::due_with_pauses(cal, instant(created), *goal, before);
+  return due ? std::optional<Time>(due->time_since_epoch().count()) : std::nullopt;
+}
+
 std::size_t priority_index(const std::string& p) {
   return static_cast<std::size_t>(sla::parse_priority(p).value_or(sla::Priority::medium));
 }
@@ -243,8 +260,10 @@ void build_sla(Report& rep, Source& src) {
       auto s = sla::elapsed_with_pauses(cal, instant(t.created_at), instant(*at), ps);
       return static_cast<double>(s.count()) / 3600.0;
     };
-    auto fr = outcome(policy.first_response[p].has_value(), eval.first_response_due, t.first_response_at, src.now);
-    auto res = outcome(policy.resolution[p].has_value(), eval.resolution_due, t.resolved_at, src.now);
+    auto fr_due = due_of(cal, t.created_at, policy.first_response[p], ps, t.first_response_at, eval.first_response_due);
+    auto res_due = due_of(cal, t.created_at, policy.resolution[p], ps, t.resolved_at, eval.resolution_due);
+    auto fr = outcome(policy.first_response[p].has_value(), fr_due, t.first_response_at, src.now);
+    auto res = outcome(policy.resolution[p].has_value(), res_due, t.resolved_at, src.now);
     auto fr_h = business_hours(t.first_response_at);
     auto res_h = business_hours(t.resolved_at);
     for (SlaGroup* g : {&by_priority[p], &by_org[t.organisation], &total}) {
@@ -295,7 +314,7 @@ void build_sla(Report& rep, Source& src) {
       "Met: the first response (resolution) came at or before its due time. Breached: it came later, or has not "
       "come and the due time has passed. Open: not yet due, or the clock stands still (pending).",
       "Due times are those of the ticket's SLA on its business calendar, pushed out by the time the ticket was "
-      "pending, as the daemon computes them.",
+      "pending, as the daemon computes them; a target that was met is held against the pauses before it only.",
       "Median and 90th percentile (nearest rank) in business hours of the ticket's calendar from creation to the "
       "first response (resolution), without the time the ticket was pending or resolved.",
       "Resolution times are over all resolved tickets; met/breached/open only over tickets whose SLA has a "
@@ -464,18 +483,22 @@ void build_incidents(Report& rep, Source& src) {
     if (!src.wanted(t) || t.category != "incident") continue;
     auto pauses = src.tx.pauses(t.id);
     auto eval = src.clock.evaluate(t, pauses, src.now);
+    const auto& policy = src.clock.sla(t.sla);
     const auto& cal = src.clock.calendar(t.sla);
     auto ps = sla_pauses(pauses);
+    auto p = priority_index(t.priority);
+    auto fr_due = due_of(cal, t.created_at, policy.first_response[p], ps, t.first_response_at, eval.first_response_due);
+    auto res_due = due_of(cal, t.created_at, policy.resolution[p], ps, t.resolved_at, eval.resolution_due);
     auto business_hours = [&](const std::optional<Time>& at) -> Value {
       if (!at) return {};
       auto s = sla::elapsed_with_pauses(cal, instant(t.created_at), instant(*at), ps);
       return round_to(static_cast<double>(s.count()) / 3600.0, 2);
     };
     std::string ref = ticket_ref(src.config, t.id);
-    ++per_priority[priority_index(t.priority)];
+    ++per_priority[p];
     rep.table.rows.push_back({ref, t.subject, org_label(t.organisation), t.requester, t.priority, t.status, t.sla,
-                              eval.state, rfc3339_utc(t.created_at), opt_time_value(eval.first_response_due),
-                              opt_time_value(t.first_response_at), opt_time_value(eval.resolution_due),
+                              eval.state, rfc3339_utc(t.created_at), opt_time_value(fr_due),
+                              opt_time_value(t.first_response_at), opt_time_value(res_due),
                               opt_time_value(t.resolved_at), business_hours(t.first_response_at),
                               business_hours(t.resolved_at), minutes(t.time_spent_s)});
 
@@ -494,8 +517,8 @@ void build_incidents(Report& rep, Source& src) {
       return due ? fmt::format("{} (due {})", at <= *due ? "met" : "breached", rfc3339_utc(*due)) : std::string();
     };
     if (t.first_response_at)
-      line.push_back({*t.first_response_at, "system", "first-response", against(*t.first_response_at, eval.first_response_due)});
-    if (t.resolved_at) line.push_back({*t.resolved_at, "system", "resolved", against(*t.resolved_at, eval.resolution_due)});
+      line.push_back({*t.first_response_at, "system", "first-response", against(*t.first_response_at, fr_due)});
+    if (t.resolved_at) line.push_back({*t.resolved_at, "system", "resolved", against(*t.resolved_at, res_due)});
     std::stable_sort(line.begin(), line.end(), [](const Entry& a, const Entry& b) { return a.at < b.at; });
     Table detail;
     detail.columns = {text_col("at", "At"), text_col("actor", "Actor"), text_col("kind", "What"),
