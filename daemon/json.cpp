@@ -38,7 +38,13 @@ nlohmann::json ticket_json(const Config& c, const store::Ticket& t, const Ticket
           {"first_response_at", opt_time(t.first_response_at)},
           {"resolution_due", opt_time(sla.resolution_due)},
           {"resolved_at", opt_time(t.resolved_at)},
-          {"sla", sla.state}};
+          {"sla", sla.state},
+          {"organisation", t.organisation.empty() ? nlohmann::json() : nlohmann::json(t.organisation)},
+          {"unverified", t.unverified},
+          {"hypercare", t.hypercare},
+          {"time_spent_s", t.time_spent_s},
+          {"repeat_count", t.repeat_count},
+          {"refers_to", t.refers_to ? nlohmann::json(ticket_ref(c, *t.refers_to)) : nlohmann::json()}};
 }
 
 nlohmann::json ticket_detail_json(const Config& c, const store::Ticket& t, const TicketSla& sla,
