@@ -41,6 +41,7 @@ struct Column {
   bool numeric = false;
   int decimals = 0;   // for double values
   std::size_t text_width = 0;  // text format only: longer values are cut (0: never)
+  int part = 0;  // text and html: 0 = in every part (the row's name), n = in part n only
 };
 
 Column text_col(std::string key, std::string title, std::size_t width = 0) {
@@ -55,7 +56,30 @@ struct Table {
   std::vector<Column> columns;
   std::vector<std::vector<Value>> rows;
   bool last_is_total = false;  // the last row sums the others (shown bold in html)
+  // Text and html show a wide table as one narrower table per part (columns of part n
+  // with those of part 0); csv and json keep it whole.
+  std::vector<std::string> part_titles;  // of parts 1, 2, ...
 };
+
+std::vector<std::pair<std::string, Table>> parts_of(const Table& t) {
+  if (t.part_titles.empty()) return {{"", t}};
+  std::vector<std::pair<std::string, Table>> out;
+  for (std::size_t p = 1; p <= t.part_titles.size(); ++p) {
+    Table part;
+    part.last_is_total = t.last_is_total;
+    std::vector<std::size_t> keep;
+    for (std::size_t i = 0; i < t.columns.size(); ++i)
+      if (t.columns[i].part == 0 || static_cast<std::size_t>(t.columns[i].part) == p) keep.push_back(i);
+    for (auto i : keep) part.columns.push_back(t.columns[i]);
+    for (const auto& r : t.rows) {
+      std::vector<Value> row;
+      for (auto i : keep) row.push_back(r[i]);
+      part.rows.push_back(std::move(row));
+    }
+    out.emplace_back(t.part_titles[p - 1], std::move(part));
+  }
+  return out;
+}
 
 // Horizontal grouped bars: one group per label, one bar per series.
 struct Chart {
@@ -64,7 +88,7 @@ struct Chart {
   int decimals = 0;
   std::vector<std::string> series, colours;
   std::vector<std::string> labels;
-  std::vector<std::vector<double>> values;  // [label][series]
+  std::vector<std::vector<double>> values;  // [label][series]; NaN: no such figure (no bar, "none")
 };
 
 struct Report {
@@ -273,22 +297,27 @@ void build_sla(Report& rep, Source& src) {
     }
   }
 
+  auto in_part = [](Column c, int part) {
+    c.part = part;
+    return c;
+  };
   rep.table.columns = {text_col("group", "Group"),
                        text_col("name", "Name"),
                        int_col("tickets", "Tickets"),
-                       int_col("first_response_met", "FR met"),
-                       int_col("first_response_breached", "FR breached"),
-                       int_col("first_response_open", "FR open"),
-                       num_col("first_response_compliance_pct", "FR met %", 1),
-                       num_col("first_response_median_hours", "FR median h", 2),
-                       num_col("first_response_p90_hours", "FR p90 h", 2),
-                       int_col("resolution_targets", "Res targets"),
-                       int_col("resolution_met", "Res met"),
-                       int_col("resolution_breached", "Res breached"),
-                       int_col("resolution_open", "Res open"),
-                       num_col("resolution_compliance_pct", "Res met %", 1),
-                       num_col("resolution_median_hours", "Res median h", 2),
-                       num_col("resolution_p90_hours", "Res p90 h", 2)};
+                       in_part(int_col("first_response_met", "Met"), 1),
+                       in_part(int_col("first_response_breached", "Breached"), 1),
+                       in_part(int_col("first_response_open", "Open"), 1),
+                       in_part(num_col("first_response_compliance_pct", "Met %", 1), 1),
+                       in_part(num_col("first_response_median_hours", "Median h", 2), 1),
+                       in_part(num_col("first_response_p90_hours", "90th pct h", 2), 1),
+                       in_part(int_col("resolution_targets", "With target"), 2),
+                       in_part(int_col("resolution_met", "Met"), 2),
+                       in_part(int_col("resolution_breached", "Breached"), 2),
+                       in_part(int_col("resolution_open", "Open"), 2),
+                       in_part(num_col("resolution_compliance_pct", "Met %", 1), 2),
+                       in_part(num_col("resolution_median_hours", "Median h", 2), 2),
+                       in_part(num_col("resolution_p90_hours", "90th pct h", 2), 2)};
+  rep.table.part_titles = {"First response", "Resolution"};
   Chart by_p{"First response per priority", "", 0, {"met", "breached", "open"}, {"#2e7d32", "#c62828", "#9e9e9e"}, {}, {}};
   for (std::size_t i = 0; i < by_priority.size(); ++i) {
     std::string name(sla::to_string(static_cast<sla::Priority>(i)));
@@ -318,7 +347,7 @@ void build_sla(Report& rep, Source& src) {
       "Median and 90th percentile (nearest rank) in business hours of the ticket's calendar from creation to the "
       "first response (resolution), without the time the ticket was pending or resolved.",
       "Resolution times are over all resolved tickets; met/breached/open only over tickets whose SLA has a "
-      "resolution target for their priority (Res targets).",
+      "resolution target for their priority (With target).",
       "Met % = met / (met + breached)."};
 }
 
@@ -439,7 +468,7 @@ void build_time(Report& rep, Source& src) {
                               over ? Value(minutes(*over)) : Value(), minutes(s.incident_s),
                               minutes(s.counted_s + s.incident_s), std::int64_t(s.tickets.size()), s.entries});
     chart.labels.push_back(org_label(org));
-    chart.values.push_back({minutes(s.counted_s), included ? minutes(*included) : 0.0, minutes(s.incident_s)});
+    chart.values.push_back({minutes(s.counted_s), included ? minutes(*included) : std::nan(""), minutes(s.incident_s)});
   }
   rep.table.rows.push_back({std::string("all"), Value(), minutes(inc_sum), minutes(counted_sum), minutes(over_sum),
                             minutes(incident_sum), minutes(counted_sum + incident_sum),
@@ -473,9 +502,9 @@ void build_incidents(Report& rep, Source& src) {
                        text_col("first_response_at", "First response"),
                        text_col("resolution_due", "Resolution due"),
                        text_col("resolved_at", "Resolved"),
-                       num_col("first_response_hours", "FR business h", 2),
-                       num_col("resolution_hours", "Res business h", 2),
-                       num_col("time_spent_minutes", "Time min", 1)};
+                       num_col("first_response_hours", "First response business h", 2),
+                       num_col("resolution_hours", "Resolution business h", 2),
+                       num_col("time_spent_minutes", "Time spent min", 1)};
   rep.detail_key = "timeline";
   Chart chart{"Incidents per priority", "", 0, {"incidents"}, {"#c62828"}, {}, {}};
   std::array<double, 5> per_priority{};
@@ -632,11 +661,28 @@ void text_table(std::ostream& out, const Table& t, const std::string& indent) {
 
 void render_text(std::ostream& out, const Report& r) {
   out << printable(r.title) << ": " << r.month << ", " << printable(org_words(r)) << '\n';
-  out << "Generated " << rfc3339_utc(r.generated_at) << " (months in UTC)\n\n";
-  if (r.table.rows.empty()) out << "Nothing in this month.\n";
-  else text_table(out, r.table, "");
+  out << "Generated " << rfc3339_utc(r.generated_at) << " (months in UTC)\n";
+  if (r.table.rows.empty()) out << "\nNothing in this month.\n";
+  if (r.details.empty()) {
+    for (const auto& [title, part] : parts_of(r.table)) {
+      if (r.table.rows.empty()) break;
+      out << '\n';
+      if (!title.empty()) out << title << '\n';
+      text_table(out, part, "");
+    }
+  }
+  // Rows with details (incidents) are too wide for a line: one block each, the row's
+  // fields one a line, then its detail table.
   for (std::size_t i = 0; i < r.details.size(); ++i) {
     out << '\n' << printable(r.detail_titles[i]) << '\n';
+    std::size_t width = 0;
+    for (const auto& c : r.table.columns) width = std::max(width, utf8_length(c.title));
+    for (std::size_t k = 0; k < r.table.columns.size(); ++k) {
+      const auto& c = r.table.columns[k];
+      const auto& v = r.table.rows[i][k];
+      std::string s = std::holds_alternative<std::monostate>(v) ? "-" : printable(format_value(v, c));
+      out << "  " << c.title << ':' << std::string(width - utf8_length(c.title) + 1, ' ') << s << '\n';
+    }
     text_table(out, r.details[i], "  ");
   }
   out << "\nNotes:\n";
@@ -737,7 +783,8 @@ void svg_chart(std::ostream& out, const Chart& c) {
   const int n = static_cast<int>(c.series.size());
   double max = 0;
   for (const auto& v : c.values)
-    for (double x : v) max = std::max(max, x);
+    for (double x : v)
+      if (!std::isnan(x)) max = std::max(max, x);
   const int height = top + static_cast<int>(c.labels.size()) * (n * bar_h + group_gap) + 4;
   out << fmt::format("<figure><figcaption>{}</figcaption>\n", html(c.title));
   out << fmt::format(R"(<svg width="{0}" height="{1}" viewBox="0 0 {0} {1}" role="img" aria-label="{2}" )"
@@ -758,8 +805,8 @@ void svg_chart(std::ostream& out, const Chart& c) {
                        label_w - 8, y0 + n * bar_h / 2 + 4, html(cut(c.labels[g], 24)));
     for (int s = 0; s < n; ++s) {
       double v = c.values[g][static_cast<std::size_t>(s)];
-      int w = max > 0 ? static_cast<int>(std::lround(v / max * bar_area)) : 0;
-      std::string shown = fmt::format("{:.{}f}{}", v + 0.0, c.decimals, c.unit);
+      int w = max > 0 && !std::isnan(v) ? static_cast<int>(std::lround(v / max * bar_area)) : 0;
+      std::string shown = std::isnan(v) ? std::string("none") : fmt::format("{:.{}f}{}", v + 0.0, c.decimals, c.unit);
       int y = y0 + s * bar_h;
       out << fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{} {}: {}</title></rect>)"
                          R"(<text x="{}" y="{}" font-size="11">{}</text>)"
@@ -808,7 +855,11 @@ void render_html(std::ostream& out, const Report& r) {
       << html(rfc3339_utc(r.to)) << " &#183; generated " << html(rfc3339_utc(r.generated_at)) << "</p>\n";
   for (const auto& c : r.charts) svg_chart(out, c);
   if (r.table.rows.empty()) out << "<p>Nothing in this month.</p>\n";
-  else html_table(out, r.table);
+  else
+    for (const auto& [title, part] : parts_of(r.table)) {
+      if (!title.empty()) out << "<h2>" << html(title) << "</h2>\n";
+      html_table(out, part);
+    }
   for (std::size_t i = 0; i < r.details.size(); ++i) {
     out << "<h2>" << html(r.detail_titles[i]) << "</h2>\n";
     html_table(out, r.details[i]);
