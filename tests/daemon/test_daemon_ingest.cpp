@@ -232,3 +232,119 @@ TEST_CASE("Ticket references are read with or without prefix, in any case") {
   CHECK(ticket_tag_in(c, "[SD-x] [SD-8]") == 8);
   CHECK_FALSE(ticket_tag_in(c, "SD-7 without brackets"));
 }
+
+TEST_CASE("A monitoring rule opens an incident with its priority and repeated alerts join it") {
+  test::TempDir dir;
+  auto c = config_for(dir);
+  Config::Rule r;
+  r.name = "nagios";
+  r.from = "*@monitor.example.com";
+  r.subject = "re:^PROBLEM";
+  r.category = "incident";
+  r.priority = "high";
+  r.alert_key = R"(re:^PROBLEM: (\S+))";
+  c.intake.rules.push_back(r);
+  auto st = store::open_sqlite_store({c.store.path});
+  auto a1 = ingest(*st, c, mail("nagios@monitor.example.com", "PROBLEM: db1 is DOWN", "n1@m"), std::nullopt, 1);
+  auto a2 = ingest(*st, c, mail("nagios@monitor.example.com", "PROBLEM: db1 is DOWN", "n2@m"), std::nullopt, 2);
+  auto b1 = ingest(*st, c, mail("nagios@monitor.example.com", "PROBLEM: web2 is DOWN", "n3@m"), std::nullopt, 3);
+  auto other = ingest(*st, c, mail("anna@kund.se", "PROBLEM: db1 is DOWN", "x@k"), std::nullopt, 4);
+  CHECK(a1.kind == IngestResult::Kind::created);
+  CHECK(a2.kind == IngestResult::Kind::joined);
+  CHECK(a2.ticket_id == a1.ticket_id);
+  CHECK(b1.ticket_id != a1.ticket_id);
+  CHECK(other.ticket_id != a1.ticket_id);
+  auto tx = st->begin(store::Store::Mode::read);
+  auto t = tx->ticket(a1.ticket_id).value();
+  CHECK(t.category == "incident");
+  CHECK(t.priority == "high");
+  CHECK(t.alert_key == "db1");
+  CHECK(t.repeat_count == 1);
+  CHECK_FALSE(t.unverified);
+  CHECK(tx->ticket(other.ticket_id)->priority == "medium");
+}
+
+TEST_CASE("Rules match by glob or regular expression ignoring case") {
+  test::TempDir dir;
+  auto c = config_for(dir);
+  Config::Rule r;
+  r.name = "orders";
+  r.subject = "*ORDER*";
+  r.category = "order";
+  c.intake.rules.push_back(r);
+  auto st = store::open_sqlite_store({c.store.path});
+  auto a = ingest(*st, c, mail("a@kund.se", "New order for licences", "o1@k"), std::nullopt, 1);
+  auto b = ingest(*st, c, mail("a@kund.se", "Printer", "o2@k"), std::nullopt, 2);
+  auto tx = st->begin(store::Store::Mode::read);
+  CHECK(tx->ticket(a.ticket_id)->category == "order");
+  CHECK(tx->ticket(b.ticket_id)->category == "");
+}
+
+TEST_CASE("With unknown_sender reject a stranger's mail is stored and answered once but opens no ticket") {
+  test::TempDir dir;
+  auto c = config_for(dir);
+  c.intake.unknown_sender = "reject";
+  c.intake.acks_per_address_per_hour = 1;
+  auto st = store::open_sqlite_store({c.store.path});
+  {
+    auto tx = st->begin(store::Store::Mode::write);
+    tx->add_organisation({0, "Acme", {"acme.se"}, "", "", "", 0});
+    tx->add_contact({"anna@acme.se", "Anna", "Acme"});
+    tx->commit();
+  }
+  auto r1 = ingest(*st, c, mail("stranger@else.com", "Hi", "s1@e"), std::nullopt, 1);
+  auto r2 = ingest(*st, c, mail("stranger@else.com", "Hi again", "s2@e"), std::nullopt, 2);
+  CHECK(r1.kind == IngestResult::Kind::rejected);
+  CHECK(r2.kind == IngestResult::Kind::rejected);
+  CHECK(ingest(*st, c, mail("stranger@else.com", "Hi", "s1@e"), std::nullopt, 3).kind == IngestResult::Kind::duplicate);
+  auto ok = ingest(*st, c, mail("Anna@Acme.se", "Real problem", "a1@acme"), std::nullopt, 4);
+  CHECK(ok.kind == IngestResult::Kind::created);
+  auto tx = st->begin(store::Store::Mode::read);
+  CHECK(tx->tickets().size() == 1);
+  CHECK(tx->ticket(ok.ticket_id)->organisation == "Acme");
+  auto out = tx->due_outbox(100, 100);
+  CHECK(std::count_if(out.begin(), out.end(), [](auto& o) { return o.kind == "unknown-sender"; }) == 1);
+}
+
+TEST_CASE("A reply to a resolved ticket reopens it and one to a closed ticket opens a new one that refers to it") {
+  test::TempDir dir;
+  auto c = config_for(dir);
+  auto st = store::open_sqlite_store({c.store.path});
+  auto first = ingest(*st, c, mail("a@kund.se", "Broken", "b1@k"), std::nullopt, 1);
+  {
+    auto tx = st->begin(store::Store::Mode::write);
+    tx->set_status(first.ticket_id, "resolved", 2);
+    tx->commit();
+  }
+  auto r = ingest(*st, c, mail("a@kund.se", "Re: [SD-1] Broken", "b2@k"), std::nullopt, 3);
+  CHECK(r.ticket_id == first.ticket_id);
+  {
+    auto tx = st->begin(store::Store::Mode::write);
+    CHECK(tx->ticket(first.ticket_id)->status == "open");
+    CHECK_FALSE(tx->ticket(first.ticket_id)->resolved_at);
+    tx->set_status(first.ticket_id, "closed", 4);
+    tx->commit();
+  }
+  auto n = ingest(*st, c, mail("a@kund.se", "Re: [SD-1] Broken", "b3@k"), std::nullopt, 5);
+  CHECK(n.kind == IngestResult::Kind::created);
+  auto tx = st->begin(store::Store::Mode::read);
+  CHECK(tx->ticket(n.ticket_id)->refers_to == first.ticket_id);
+  CHECK(tx->ticket(first.ticket_id)->status == "closed");
+}
+
+TEST_CASE("An automatic reply on a resolved ticket does not reopen it") {
+  test::TempDir dir;
+  auto c = config_for(dir);
+  auto st = store::open_sqlite_store({c.store.path});
+  auto first = ingest(*st, c, mail("a@kund.se", "Broken", "b1@k"), std::nullopt, 1);
+  {
+    auto tx = st->begin(store::Store::Mode::write);
+    tx->set_status(first.ticket_id, "resolved", 2);
+    tx->commit();
+  }
+  auto r = ingest(*st, c, mail("a@kund.se", "Out of office: [SD-1] Broken", "ooo@k", "Auto-Submitted: auto-replied\r\n"),
+                  std::nullopt, 3);
+  CHECK(r.ticket_id == first.ticket_id);
+  auto tx = st->begin(store::Store::Mode::read);
+  CHECK(tx->ticket(first.ticket_id)->status == "resolved");
+}
