@@ -1,0 +1,114 @@
+"""The servicedesk demo (run by scripts/demo after the build): a throwaway Dovecot and
+SMTP server, the daemon polling the mailbox, one customer mail in, one ticket and one
+acknowledgement out. Everything is stopped and removed at the end, also on Ctrl-C or an
+error; --keep leaves the directory (logs, database) for a look.
+
+Usage: /usr/bin/python3 tests/e2e/demo.py --bin build/daemon/servicedesk [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import email.policy
+import os
+import pathlib
+import shlex
+import sys
+import textwrap
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mailstack import IMAP_USER, Daemon, MailStack  # noqa: E402
+
+SAMPLE = pathlib.Path(__file__).resolve().parent / "samples" / "customer.eml"
+TTY = sys.stdout.isatty()
+
+
+def heading(text: str) -> None:
+    line = f"== {text} "
+    line += "=" * max(0, 78 - len(line))
+    print(f"\n\033[1m{line}\033[0m" if TTY else f"\n{line}", flush=True)
+
+
+def run_cli(daemon: Daemon, *args: str) -> None:
+    print(f"$ servicedesk --config {daemon.config} {shlex.join(args)}", flush=True)
+    r = daemon.cli(*args)
+    sys.stdout.write(r.stdout.decode(errors="replace"))
+    if r.returncode != 0:
+        sys.stdout.write(r.stderr.decode(errors="replace"))
+        raise SystemExit(f"servicedesk {' '.join(args)} exited {r.returncode}")
+    sys.stdout.flush()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bin", required=True, help="the servicedesk binary")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--mail", default=str(SAMPLE), help="the customer mail to deliver")
+    args = ap.parse_args()
+    binary = pathlib.Path(args.bin).resolve()
+    if not binary.exists():
+        raise SystemExit(f"no servicedesk binary at {binary}: build first")
+    raw = pathlib.Path(args.mail).read_bytes()
+
+    heading("Mail stack: Dovecot (IMAP) and aiosmtpd (SMTP) on loopback")
+    with MailStack(keep=args.keep, prefix="sd-demo-") as stack:
+        print(f"directory  {stack.dir}")
+        print(f"IMAP       imap://127.0.0.1:{stack.imap_port}/INBOX  (user {IMAP_USER})")
+        print(f"SMTP       smtp://127.0.0.1:{stack.smtp_port}  (accepted mail kept in {stack.smtp_maildir})")
+        config = stack.write_config(service={"language": "sv"})
+        print(f"config     {config}\n")
+        print(textwrap.indent(config.read_text().rstrip(), "  "))
+
+        heading("Daemon: servicedesk run (polls INBOX every second)")
+        daemon = Daemon(config, binary=binary, stack=stack).start()
+        print(f"started, pid {daemon.proc.pid}, log {daemon.log}")
+
+        heading("A customer mail arrives in INBOX (as the MTA delivers it: unseen)")
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        for h in ("From", "To", "Subject", "Message-ID", "Date"):
+            print(f"{h}: {msg[h]}")
+        print(f"({len(raw)} bytes, {sum(1 for _ in msg.iter_attachments())} attachment(s))")
+        stack.deliver(raw)
+
+        heading("Waiting for the ticket and the acknowledgement")
+        tickets = daemon.wait_until(lambda: daemon.tickets(), 30, what="the ticket")
+        ticket_id = tickets[0]["id"]
+        print(f"ticket {ticket_id} stored")
+        daemon.wait_until(lambda: any(f"[{ticket_id}]" in str(m["Subject"]) for m in stack.smtp_messages()),
+                          60, what="the acknowledgement")
+        print("acknowledgement accepted by the SMTP server")
+        flags = stack.imap_uids_and_flags()
+        print("INBOX on the IMAP server: " + ", ".join(f"UID {u} {' '.join(sorted(f)) or '(no flags)'}"
+                                                       for u, f in flags))
+
+        heading("servicedesk tickets")
+        run_cli(daemon, "tickets")
+        heading(f"servicedesk show {ticket_id}")
+        run_cli(daemon, "show", ticket_id)
+
+        heading("The acknowledgement as the SMTP server received it")
+        ack = next(m for m in stack.smtp_messages() if f"[{ticket_id}]" in str(m["Subject"]))
+        print("-- headers (decoded; X-Peer, X-MailFrom and X-RcptTo were added by aiosmtpd)")
+        for k, v in ack.items():
+            print(f"{k}: {v}")
+        body = ack.get_body(("plain",))
+        print(f"-- body ({body['Content-Type']}; {body['Content-Transfer-Encoding']}), decoded:")
+        print(body.get_content().rstrip())
+
+        heading("Stopping")
+        code = daemon.stop()
+        print(f"servicedesk exited {code} on SIGTERM")
+        tail = daemon.log_tail(20)
+        print("-- daemon log:")
+        print(tail)
+        if code != 0:
+            return 1
+    print(f"\nmail stack stopped{'; kept ' + str(stack.dir) if args.keep else ' and removed'}.")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
