@@ -171,12 +171,14 @@ if(BUILD_TESTING)
   set(_sd_check ${PROJECT_SOURCE_DIR}/tests/packaging/check_packaging.sh)
   add_test(NAME systemd_unit_verify
            COMMAND ${_sd_check} unit ${CMAKE_BINARY_DIR} ${PROJECT_SOURCE_DIR} $<TARGET_FILE:servicedesk>)
-  add_test(NAME packaging_deb
-           COMMAND ${_sd_check} deb ${CMAKE_BINARY_DIR} ${PROJECT_SOURCE_DIR} $<TARGET_FILE:servicedesk>)
+  # A sanitizer build is no package anyone ships; its .deb would depend on libasan.
+  if(NOT SD_SANITIZE)
+    add_test(NAME packaging_deb
+             COMMAND ${_sd_check} deb ${CMAKE_BINARY_DIR} ${PROJECT_SOURCE_DIR} $<TARGET_FILE:servicedesk>)
+    set_tests_properties(packaging_deb PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77 LABELS packaging)
+  endif()
   add_test(NAME manpage_subcommands
            COMMAND ${_sd_check} manpage ${CMAKE_BINARY_DIR} ${PROJECT_SOURCE_DIR} $<TARGET_FILE:servicedesk>)
   # 77: a tool is missing on this machine (systemd-analyze, dpkg-deb, cpack).
-  set_tests_properties(systemd_unit_verify packaging_deb manpage_subcommands PROPERTIES
-                       SKIP_RETURN_CODE 77 LABELS packaging)
-  set_tests_properties(packaging_deb PROPERTIES TIMEOUT 180 RUN_SERIAL ON)
+  set_tests_properties(systemd_unit_verify manpage_subcommands PROPERTIES SKIP_RETURN_CODE 77 LABELS packaging)
 endif()

@@ -111,7 +111,7 @@ field_names() {
 }
 
 check_deb() {
-  need cpack dpkg-deb systemd-analyze
+  need cpack dpkg-deb dpkg-shlibdeps systemd-analyze
   (cd "$build_dir" && cpack -G DEB -B "$tmp/out" >"$tmp/cpack.log" 2>&1) || {
     cat "$tmp/cpack.log"
     fail "cpack -G DEB"
