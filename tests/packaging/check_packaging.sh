@@ -4,8 +4,10 @@
 #
 #   check_packaging.sh unit    BUILD_DIR SOURCE_DIR BINARY   (CTest: systemd_unit_verify)
 #     systemd-analyze verify of systemd/servicedesk.service in a throwaway root that holds
-#     the built binary at ExecStart's path, and `systemd-analyze security --offline` at an
-#     exposure of at most SD_MAX_EXPOSURE (default 2.0; docs/operations.md records it).
+#     the built binary at ExecStart's path, `systemd-analyze security --offline` at an
+#     exposure of at most SD_MAX_EXPOSURE (default 2.0; docs/operations.md records it), and
+#     the unit `cmake --install --prefix /usr/local` stages, whose ExecStart must
+#     follow the prefix.
 #   check_packaging.sh deb     BUILD_DIR SOURCE_DIR BINARY   (CTest: packaging_deb)
 #     cpack -G DEB into a temporary directory, dpkg-deb -x into a throwaway root, then: the
 #     files sit where the unit and the config expect them, the shipped config loads, the
@@ -102,6 +104,24 @@ check_unit() {
   prepare_verify_root "$root" "$unit"
   verify_unit "$root" "$unit" "$root/usr/share/man"
   security_unit "$unit"
+
+  # `cmake --install` under another prefix points ExecStart at that prefix's binary.
+  need cmake
+  staged=$tmp/staged
+  prefix=/usr/local
+  if DESTDIR=$staged cmake --install "$build_dir" --prefix "$prefix" >"$tmp/install.log" 2>&1; then
+    unit=$staged$prefix/lib/systemd/system/$unit_name
+    start=$(exec_path ExecStart "$unit" 2>/dev/null || true)
+    [ "$start" = "$prefix/bin/servicedesk" ] && [ -x "$staged$start" ] &&
+      ok "cmake --install --prefix $prefix: ExecStart=$start" ||
+      fail "cmake --install --prefix $prefix: unit's ExecStart is '$start'"
+    [ ! -e "$staged/etc/servicedesk/servicedesk.toml" ] || fail "cmake --install --prefix $prefix wrote to /etc"
+    prepare_verify_root "$staged" "$unit"
+    verify_unit "$staged" "$unit" "$staged$prefix/share/man"
+  else
+    cat "$tmp/install.log"
+    fail "cmake --install --prefix $prefix"
+  fi
 }
 
 # A Depends/Recommends field's package names: alternatives split, versions and arch
