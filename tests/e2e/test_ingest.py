@@ -80,7 +80,7 @@ class EndToEnd(unittest.TestCase):
             self.fail(f"SERVICEDESK_REQUIRE_BIN=1 but {BIN} does not exist")
         self.stack = MailStack()
         self.stack.start()
-        self.addCleanup(self.stack.stop)
+        self.addCleanup(self.stack.stop, wait=False)
         self.config = self.write_config()
         self.daemon = Daemon(self.config, binary=BIN, stack=self.stack)
         self.addCleanup(self._show_log_on_failure)
