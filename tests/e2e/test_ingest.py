@@ -18,7 +18,7 @@ from __future__ import annotations
 import email.utils
 import os
 import pathlib
-import re
+import random
 import signal
 import sys
 import time
@@ -374,23 +374,35 @@ class Crashes(EndToEnd):
         self.assertIn("\\Seen", self.stack.imap_uids_and_flags()[0][1])
         self.stop_daemon()
 
-    def test_kill_9_while_ingesting_then_restart_makes_no_duplicates(self):
-        n = 8
-        for i in range(1, n + 1):
-            self.stack.deliver(make_mail(f"user{i}@kund.example", f"Ärende nummer {i}", f"k9-{i}@kund.example"))
+    def test_kill_9_at_random_moments_then_restart_makes_no_duplicate_tickets(self):
+        # kill -9 may land anywhere: mid-fetch, mid-transaction, between SMTP's 250 and
+        # the outbox recording it. Tickets must never double; every mail must be
+        # acknowledged at least once (at-least-once delivery: a kill in that last
+        # window may send one twice, which is allowed here and reported).
+        seed = int(os.environ.get("SERVICEDESK_E2E_SEED", time.time_ns() % 100000))
+        rng = random.Random(seed)
+        rounds, per_round = 4, 3
+        n = 0
+        for _ in range(rounds):
+            for _ in range(per_round):
+                n += 1
+                self.stack.deliver(make_mail(f"user{n}@kund.example", f"Ärende nummer {n}", f"k9-{n}@kund.example"))
+            self.daemon.start()
+            time.sleep(rng.uniform(0.05, 1.5))
+            self.daemon.kill()
         self.daemon.start()
-        self.wait_for(lambda: len(self.tickets()) >= 1, "the first ticket")
-        self.daemon.kill()
-        self.daemon.start()
-        self.wait_for(lambda: len(self.tickets()) >= n, f"{n} tickets")
-        self.wait_for(lambda: len(self.stack.smtp_messages()) >= n, f"{n} acknowledgements")
-        self.assertTrue(self.stays(lambda: len(self.stack.smtp_messages()) == n and len(self.tickets()) == n),
-                        f"{len(self.tickets())} tickets, {len(self.stack.smtp_messages())} acknowledgements")
+        self.wait_for(lambda: len(self.tickets()) >= n, f"{n} tickets (seed {seed})")
+        want = sorted(f"user{i}@kund.example" for i in range(1, n + 1))
+        self.wait_for(lambda: sorted(set(addr(m["X-RcptTo"]) for m in self.stack.smtp_messages())) == want,
+                      f"an acknowledgement to each of the {n} senders (seed {seed})")
+        self.assertTrue(self.stays(lambda: len(self.tickets()) == n),
+                        f"{len(self.tickets())} tickets for {n} mails (seed {seed})")
         where = self.stored_in()
         self.assertEqual(sorted(where), sorted(f"k9-{i}@kund.example" for i in range(1, n + 1)))
-        self.assertTrue(all(len(v) == 1 for v in where.values()), where)
-        recipients = sorted(addr(m["X-RcptTo"]) for m in self.stack.smtp_messages())
-        self.assertEqual(recipients, sorted(f"user{i}@kund.example" for i in range(1, n + 1)))
+        self.assertTrue(all(len(v) == 1 for v in where.values()), f"stored twice: {where} (seed {seed})")
+        sent = len(self.stack.smtp_messages())
+        if sent != n:
+            sys.stderr.write(f"\nnote: {sent} acknowledgements for {n} tickets after kill -9 (seed {seed})\n")
         self.stop_daemon()
 
 
