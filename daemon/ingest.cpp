@@ -272,28 +272,9 @@ void notify_agents(Intake& in, const store::Ticket& t, const std::string& what) 
   in.result.acknowledgement_queued = true;  // (any mail queued: wake the outbox)
 }
 
-// A mail to the customer on their ticket, in their language, threaded.
 void mail_customer(Intake& in, const store::Ticket& t, const std::string& kind, const std::string& text,
                    const std::string& agent_name) {
-  std::string lang = language_of(in.tx, in.c, t);
-  auto tpl = notify::load_template(in.c.service.templates_dir, kind, lang);
-  std::map<std::string, std::string> vars = {{"ticket", ticket_ref(in.c, t.id)},
-                                             {"subject", t.subject},
-                                             {"requester_name", t.requester_name.empty() ? t.requester : t.requester_name},
-                                             {"agent_name", agent_name.empty() ? in.c.service.name : agent_name},
-                                             {"service_name", in.c.service.name},
-                                             {"text", text.empty() ? "" : text + "\n"}};
-  MailToQueue q;
-  q.ticket_id = t.id;
-  q.kind = kind;
-  q.to = {t.requester_name, t.requester};
-  q.draft.from = {agent_name.empty() ? in.c.service.name : agent_name + " (" + in.c.service.name + ")",
-                  in.c.service.address};
-  q.draft.subject = notify::render(tpl.subject, vars);
-  q.draft.body_text = notify::render(tpl.body, vars);
-  thread_on_ticket(in.tx, t.id, q.draft);
-  queue_mail(in.tx, in.c, q, in.now);
-  event(in, t.id, "system", "customer-notified", kind);
+  sd::mail_customer(in.tx, in.c, t, kind, text, agent_name, in.now);
   in.result.acknowledgement_queued = true;
 }
 

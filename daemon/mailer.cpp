@@ -2,6 +2,7 @@
 #include "daemon/mailer.h"
 
 #include "daemon/ingest.h"
+#include "notify/templates.h"
 
 namespace sd {
 
@@ -59,6 +60,30 @@ QueuedMail queue_mail(store::Transaction& tx, const Config& c, MailToQueue mail,
     tx.add_message(out);
   }
   return q;
+}
+
+void mail_customer(store::Transaction& tx, const Config& c, const store::Ticket& t, const std::string& kind,
+                   const std::string& text, const std::string& agent_name, store::Time now) {
+  std::string lang = c.service.language;
+  if (!t.organisation.empty())
+    if (auto org = tx.organisation(t.organisation); org && !org->language.empty()) lang = org->language;
+  auto tpl = notify::load_template(c.service.templates_dir, kind, lang);
+  std::map<std::string, std::string> vars = {{"ticket", ticket_ref(c, t.id)},
+                                             {"subject", t.subject},
+                                             {"requester_name", t.requester_name.empty() ? t.requester : t.requester_name},
+                                             {"agent_name", agent_name.empty() ? c.service.name : agent_name},
+                                             {"service_name", c.service.name},
+                                             {"text", text.empty() ? "" : text + "\n"}};
+  MailToQueue q;
+  q.ticket_id = t.id;
+  q.kind = kind;
+  q.to = {t.requester_name, t.requester};
+  q.draft.from = {agent_name.empty() ? c.service.name : agent_name + " (" + c.service.name + ")", c.service.address};
+  q.draft.subject = notify::render(tpl.subject, vars);
+  q.draft.body_text = notify::render(tpl.body, vars);
+  thread_on_ticket(tx, t.id, q.draft);
+  queue_mail(tx, c, q, now);
+  tx.add_event({t.id, now, "system", "customer-notified", kind});
 }
 
 }  // namespace sd

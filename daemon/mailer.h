@@ -35,4 +35,9 @@ void thread_on_ticket(store::Transaction& tx, std::int64_t ticket_id, notify::Dr
 
 std::string domain_of(const std::string& address);
 
+// The customer's mail of `kind` (a template: status-open, status-pending, ..., reply) on
+// their ticket, in their organisation's language, from the agent by name where given.
+void mail_customer(store::Transaction& tx, const Config& c, const store::Ticket& t, const std::string& kind,
+                   const std::string& text, const std::string& agent_name, store::Time now);
+
 }  // namespace sd

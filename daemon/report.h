@@ -12,7 +12,7 @@
 // ConfigError when an SLA names no calendar.
 // Security: every text that came from mail (subjects, names, event details) is escaped for
 // the format it goes into: HTML/SVG entities, RFC 4180 quoting (and a leading ' before
-// = + - @ so a spreadsheet does not run it as a formula), control characters dropped from
+// = + - @ so a spreadsheet does not run it as a formula), control characters replaced in
 // text output so a subject cannot drive the terminal. The HTML page loads nothing and runs
 // no script.
 #pragma once
@@ -33,6 +33,7 @@ struct ReportRequest {
 };
 
 // Writes one report. Throws std::invalid_argument naming what is wrong (bad kind, month or format).
+// An empty format is text; an organisation that does not exist is refused the same way.
 void write_report(store::Store& store, const Config& config, const ReportRequest& request, std::ostream& out, store::Time now);
 
 }  // namespace sd

@@ -49,7 +49,7 @@ const sla::Calendar* SlaClock::calendar_named(const std::string& name) const {
 }
 
 TicketSla SlaClock::evaluate(const store::Ticket& t, const std::vector<store::PausePeriod>& pauses,
-                             store::Time now) const {
+                             store::Time now, std::optional<store::Time> last_update) const {
   const auto& policy = sla(t.sla);
   const auto& cal = calendar(t.sla);
   auto p = priority_index(t.priority);
@@ -84,6 +84,15 @@ TicketSla SlaClock::evaluate(const store::Ticket& t, const std::vector<store::Pa
   };
   run("first_response", policy.first_response[p], t.first_response_at, r.first_response_due);
   run("resolution", policy.resolution[p], t.resolved_at, r.resolution_due);
+  // Keeping the customer informed: a reminder once the customer has waited this long for news.
+  if (policy.update[p] && !paused && t.status != "resolved" && t.status != "closed") {
+    store::Time since = std::max(last_update.value_or(t.created_at), t.created_at);
+    std::vector<sla::Pause> later;
+    for (const auto& x : ps)
+      if (!x.to || *x.to > instant(since)) later.push_back(x);
+    if (auto due = sla::due_with_pauses(cal, instant(since), *policy.update[p], later))
+      r.deadlines.push_back({fmt::format("update:{}", since), "reminder", seconds(*due), seconds(*due)});
+  }
   std::sort(r.deadlines.begin(), r.deadlines.end(), [](auto& a, auto& b) { return a.at < b.at; });
 
   if (any_breach) r.state = "breached";
@@ -97,8 +106,22 @@ TicketSla SlaClock::evaluate(const store::Ticket& t, const std::vector<store::Pa
 SlaFireResult fire_due_sla_events(store::Store& st, const Config& c, const SlaClock& clock, store::Time now) {
   SlaFireResult res;
   auto tx = st.begin(store::Store::Mode::write);
+  // Resolved tickets close by themselves after auto_close_days.
+  if (c.intake.auto_close_days > 0)
+    for (const auto& t : tx->resolved_before(now - c.intake.auto_close_days * 86400LL)) {
+      tx->set_status(t.id, "closed", now);
+      tx->add_event({t.id, now, "system", "status", fmt::format("resolved -> closed (after {} days)", c.intake.auto_close_days)});
+      mail_customer(*tx, c, *tx->ticket(t.id), "status-closed", "", "", now);
+      res.mail_queued = true;
+    }
   for (const auto& t : tx->open_tickets()) {
-    auto eval = clock.evaluate(t, tx->pauses(t.id), now);
+    std::optional<store::Time> last_update;
+    const auto& update_target = clock.sla(t.sla).update[static_cast<std::size_t>(
+        sla::parse_priority(t.priority).value_or(sla::Priority::medium))];
+    if (update_target)
+      for (const auto& msg : tx->messages(t.id))
+        if (msg.direction == "out" && msg.automatic.empty()) last_update = msg.created_at;
+    auto eval = clock.evaluate(t, tx->pauses(t.id), now, last_update);
     if (eval.deadlines.empty()) continue;
     auto fired = tx->sla_events(t.id);
     auto has_fired = [&](const SlaDeadline& d) {
@@ -120,7 +143,9 @@ SlaFireResult fire_due_sla_events(store::Store& st, const Config& c, const SlaCl
       const auto& policy = clock.sla(t.sla);
       const auto& cal = clock.calendar(t.sla);
       std::string ref = ticket_ref(c, t.id);
-      std::string target_words = d.target == "first_response" ? "first response" : "resolution";
+      std::string target_words = d.target == "first_response" ? "first response"
+                                 : d.target == "resolution"   ? "resolution"
+                                                              : "an update to the customer";
       std::string due_words = cal.format_local(sla::Instant(std::chrono::seconds(d.due)), "en");
       std::string to = d.kind == "breach" && !policy.escalation_address.empty() ? policy.escalation_address
                        : !t.assignee.empty()                                    ? t.assignee
@@ -134,13 +159,16 @@ SlaFireResult fire_due_sla_events(store::Store& st, const Config& c, const SlaCl
       q.kind = "sla-" + d.kind;
       q.to = {"", to};
       q.record = false;  // internal: not part of the customer's thread
-      q.draft.subject = d.kind == "breach" ? fmt::format("[{}] SLA breached: {} was due {}", ref, target_words, due_words)
-                                           : fmt::format("[{}] SLA warning: {} due {}", ref, target_words, due_words);
+      q.draft.subject = d.kind == "breach"    ? fmt::format("[{}] SLA breached: {} was due {}", ref, target_words, due_words)
+                        : d.kind == "reminder" ? fmt::format("[{}] Reminder: {} was due {}", ref, target_words, due_words)
+                                               : fmt::format("[{}] SLA warning: {} due {}", ref, target_words, due_words);
       q.draft.body_text = fmt::format(
           "Ticket {}: {}\nRequester: {} <{}>\nOrganisation: {}\nPriority: {}\nStatus: {}\n{} due: {}\n\n{}\n", ref,
           t.subject, t.requester_name, t.requester, t.organisation.empty() ? "(none)" : t.organisation, t.priority,
           t.status, target_words, due_words,
-          d.kind == "breach" ? "The target has been missed. Please act now." : "The target is near. Please act.");
+          d.kind == "breach"     ? "The target has been missed. Please act now."
+          : d.kind == "reminder" ? "The customer has heard nothing for a while: please send them the latest status."
+                                 : "The target is near. Please act.");
       q.draft.auto_submitted = "auto-generated";
       queue_mail(*tx, c, q, now);
       res.mail_queued = true;

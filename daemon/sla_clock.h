@@ -21,8 +21,8 @@ namespace sd {
 
 // A point at which the clock must act.
 struct SlaDeadline {
-  std::string target;  // "first_response" or "resolution"
-  std::string kind;    // "warning" or "breach"
+  std::string target;  // "first_response", "resolution", or "update:<time of the last update>"
+  std::string kind;    // "warning", "breach" or "reminder"
   store::Time at = 0;  // when to act
   store::Time due = 0;  // the target's due time
 };
@@ -40,7 +40,9 @@ class SlaClock {
   const Config::Sla& sla(const std::string& name) const;  // unknown names: the default SLA
   const sla::Calendar& calendar(const std::string& sla_name) const;
   const sla::Calendar* calendar_named(const std::string& calendar_name) const;  // nullptr if none
-  TicketSla evaluate(const store::Ticket& t, const std::vector<store::PausePeriod>& pauses, store::Time now) const;
+  // last_update: when the customer last had a mail from an agent (for update reminders).
+  TicketSla evaluate(const store::Ticket& t, const std::vector<store::PausePeriod>& pauses, store::Time now,
+                     std::optional<store::Time> last_update = std::nullopt) const;
 
  private:
   const Config& config_;
@@ -53,8 +55,8 @@ struct SlaFireResult {
   std::optional<store::Time> next_at;  // earliest deadline still to come
 };
 
-// Fires every deadline that has come (recording it and queuing its mail), in one
-// transaction, and says when the next one comes.
+// Fires every deadline that has come (recording it and queuing its mail), closes resolved
+// tickets past intake.auto_close_days, in one transaction, and says when the next comes.
 SlaFireResult fire_due_sla_events(store::Store& store, const Config& config, const SlaClock& clock, store::Time now);
 
 // The clock the daemon and the commands go by: the system clock plus the test offset.

@@ -125,3 +125,58 @@ TEST_CASE("What fell due while the daemon was down fires once at start without a
   CHECK(out[0].kind == "sla-breach");
   CHECK(out[0].bytes.find("Monday 23 November 2026, 10:00 CET") != std::string::npos);
 }
+
+TEST_CASE("An agent is reminded to update the customer after the configured business hours of silence") {
+  test::TempDir dir;
+  auto c = builtin_config();
+  c.service.address = "servicedesk@example.com";
+  c.sla.agents_address = "agents@example.com";
+  c.store.path = dir.file("sd.db");
+  c.slas["standard"].update[static_cast<std::size_t>(sla::Priority::medium)] = sla::Seconds(4 * 3600);
+  SlaClock clock(c);
+  auto st = store::open_sqlite_store({c.store.path});
+  {
+    auto tx = st->begin(store::Store::Mode::write);
+    auto id = tx->create_ticket(sd::test::new_ticket("Slow", "k@kund.dk", "", at("2026-11-23T09:00:00+01:00")));
+    tx->set_status(id, "open", at("2026-11-23T09:00:00+01:00"));
+    tx->commit();
+  }
+  auto r = fire_due_sla_events(*st, c, clock, at("2026-11-23T12:59:00+01:00"));
+  CHECK(r.fired == 0);
+  r = fire_due_sla_events(*st, c, clock, at("2026-11-23T13:01:00+01:00"));
+  CHECK(r.fired == 1);
+  CHECK(fire_due_sla_events(*st, c, clock, at("2026-11-23T14:00:00+01:00")).fired == 0);
+  auto tx = st->begin(store::Store::Mode::read);
+  auto out = tx->due_outbox(at("2026-11-24T00:00:00+01:00"), 100);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].kind == "sla-reminder");
+}
+
+TEST_CASE("Resolved tickets close by themselves after the configured days and the customer is told") {
+  test::TempDir dir;
+  auto c = builtin_config();
+  c.service.address = "servicedesk@example.com";
+  c.store.path = dir.file("sd.db");
+  c.intake.auto_close_days = 7;
+  SlaClock clock(c);
+  auto st = store::open_sqlite_store({c.store.path});
+  {
+    auto tx = st->begin(store::Store::Mode::write);
+    auto id = tx->create_ticket(sd::test::new_ticket("Done", "k@kund.dk", "Kunde", at("2026-11-02T09:00:00+01:00")));
+    tx->set_status(id, "resolved", at("2026-11-03T09:00:00+01:00"));
+    tx->commit();
+  }
+  fire_due_sla_events(*st, c, clock, at("2026-11-09T09:00:00+01:00"));
+  {
+    auto tx = st->begin(store::Store::Mode::read);
+    CHECK(tx->ticket(1)->status == "resolved");
+  }
+  auto r = fire_due_sla_events(*st, c, clock, at("2026-11-10T09:01:00+01:00"));
+  CHECK(r.mail_queued);
+  auto tx = st->begin(store::Store::Mode::read);
+  CHECK(tx->ticket(1)->status == "closed");
+  auto out = tx->due_outbox(at("2026-11-11T00:00:00+01:00"), 100);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].kind == "status-closed");
+  CHECK(out[0].recipients == std::vector<std::string>{"k@kund.dk"});
+}
