@@ -21,6 +21,7 @@ Standard library only (plus aiosmtpd, run as a separate process with Debian's py
 
 from __future__ import annotations
 
+import ctypes
 import email
 import email.policy
 import json
@@ -44,6 +45,19 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 
 class MailStackError(RuntimeError):
     pass
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """preexec_fn: the child gets SIGTERM when the process that started it ends, so
+    no server outlives a killed test run. (Linux; a no-op where prctl is missing.)"""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def free_port() -> int:
@@ -116,6 +130,7 @@ class MailStack:
         self.smtp_port = 0
         self.imap_password = "imap-secret-" + os.urandom(4).hex()
         self._smtp_proc: subprocess.Popen | None = None
+        self._dovecot_proc: subprocess.Popen | None = None
         self._dovecot_started = False
         self._dir_removed = False
         self._daemons: list[Daemon] = []
@@ -233,38 +248,31 @@ service stats {{
   }}
 }}
 """)
-        # Dovecot forks into the background and its children keep the parent's
-        # stdout/stderr: give it a file, not a pipe we would wait on forever.
+        # Foreground (-F) as our child, so it dies with us (see _die_with_parent) even
+        # when a test runner kills this process before stop() runs.
         start_log = d / "dovecot-start.log"
         with open(start_log, "wb") as out:
-            r = subprocess.run(["dovecot", "-c", str(self.dovecot_conf)],
-                               stdin=subprocess.DEVNULL, stdout=out, stderr=out, timeout=30)
-        if r.returncode != 0:
-            raise MailStackError(f"dovecot did not start (exit {r.returncode}): "
-                                 f"{tail(start_log)}\n{tail(self.dovecot_log)}")
+            self._dovecot_proc = subprocess.Popen(
+                ["dovecot", "-F", "-c", str(self.dovecot_conf)],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=out, preexec_fn=_die_with_parent)
         self._dovecot_started = True
         try:
-            wait_until(lambda: port_accepts(self.imap_port), 15, what="Dovecot's IMAP port")
+            wait_until(lambda: self._dovecot_proc.poll() is not None or port_accepts(self.imap_port),
+                       15, what="Dovecot's IMAP port")
         except TimeoutError as exc:
             raise MailStackError(f"{exc}\n{tail(self.dovecot_log)}") from None
+        if self._dovecot_proc.poll() is not None:
+            self._dovecot_started = False
+            raise MailStackError(f"dovecot exited at start ({self._dovecot_proc.returncode}): "
+                                 f"{tail(start_log)}\n{tail(self.dovecot_log)}")
 
     def _wait_dovecot_gone(self) -> None:
-        pidfile = self.dovecot_base / "master.pid"
+        p = self._dovecot_proc
         try:
-            pid = int(pidfile.read_text().strip())
-        except (OSError, ValueError):
-            return
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.05)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(10)
 
     def doveadm(self, *args: str, input: bytes | None = None, check: bool = True) -> str:
         r = subprocess.run(["doveadm", "-c", str(self.dovecot_conf), *args],
@@ -349,7 +357,7 @@ service stats {{
         self._smtp_proc = subprocess.Popen(
             [PYTHON, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.smtp_port}",
              "-c", "aiosmtpd.handlers.Mailbox", str(self.smtp_maildir)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_die_with_parent)
         log.close()
         try:
             wait_until(lambda: self._smtp_proc.poll() is not None or port_accepts(self.smtp_port),
@@ -461,7 +469,7 @@ class Daemon:
             log.flush()
             self.proc = subprocess.Popen(
                 [str(self.binary), "--config", str(self.config), "run"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_die_with_parent)
         self.returncode = None
         if self.stack is not None and self not in self.stack._daemons:
             self.stack._daemons.append(self)
