@@ -440,11 +440,19 @@ class UidValidity(EndToEnd):
                          {"uv-1@kund.example": 1, "uv-2@kund.example": 1, "uv-3@kund.example": 1})
 
     def test_uidvalidity_change_while_running_rescans_without_duplicates(self):
+        # The change happens under the daemon's open IMAP session. Dovecot then answers
+        # STATUS and UID SEARCH from the session's old view until a command that syncs
+        # (NOOP, SELECT, EXAMINE), which gets "* BYE IMAP session state is inconsistent,
+        # please relogin." A client that never syncs sees no new mail from then on.
         self.deliver_two()
         self.daemon.start()
         self.wait_for(lambda: len(self.stack.smtp_messages()) == 2, "two acknowledgements")
         self.stack.set_uidvalidity(self.stack.uidvalidity() + 1000)
-        self.check_after_change()
+        try:
+            self.check_after_change()
+        except TimeoutError as exc:
+            self.fail(f"no mail ingested after UIDVALIDITY changed under the open IMAP session "
+                      f"(does the daemon sync with NOOP/SELECT or reconnect?): {exc}")
         self.assertTrue(self.daemon.running())
         self.stop_daemon()
 
