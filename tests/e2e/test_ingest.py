@@ -20,6 +20,7 @@ import os
 import pathlib
 import random
 import signal
+import sqlite3
 import sys
 import time
 import unittest
@@ -548,6 +549,20 @@ class IngestCommand(EndToEnd):
         self.assertEqual(r.stdout.decode().split(), ["SD-1"])
         self.assertEqual(sorted(t["id"] for t in self.tickets()), ["SD-1", "SD-2"])
         self.assertEqual(len([m for m in self.daemon.show("SD-1")["messages"] if m["direction"] == "in"]), 1)
+
+    def test_ingest_exits_75_while_the_store_is_locked_and_0_after(self):
+        self.assertEqual(self.daemon.ingest(input=sample("customer.eml")).returncode, EX_OK)
+        db = sqlite3.connect(self.stack.dir / "servicedesk.db", isolation_level=None)
+        self.addCleanup(db.close)
+        db.execute("BEGIN EXCLUSIVE")  # another writer holds the store
+        r = self.daemon.ingest(input=sample("latin1-subject.eml"))
+        self.assertEqual(r.returncode, EX_TEMPFAIL, r.stderr.decode(errors="replace"))
+        self.assertEqual(r.stdout, b"")
+        db.execute("ROLLBACK")
+        r = self.daemon.ingest(input=sample("latin1-subject.eml"))  # the MTA retries
+        self.assertEqual(r.returncode, EX_OK, r.stderr.decode(errors="replace"))
+        self.assertEqual(r.stdout.decode().split(), ["SD-2"])
+        self.assertEqual(len(self.tickets()), 2)
 
     def test_show_of_an_unknown_ticket_fails(self):
         self.daemon.ingest(input=sample("customer.eml"))
