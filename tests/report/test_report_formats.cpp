@@ -108,6 +108,26 @@ TEST_CASE("Text output drops control characters a subject could drive a terminal
   CHECK(has(text, "red  [31malert [0m"));
 }
 
+TEST_CASE("Json replaces bytes that are no UTF-8 instead of failing the report") {
+  Desk desk(false);
+  {
+    auto tx = desk.write();
+    store::NewTicket t;
+    t.subject = "Fel i \xE5tkomst";  // Latin-1, not UTF-8
+    t.requester = "anna@kund.se";
+    t.created_at = at("2026-11-02T07:00:00Z");
+    t.sla = "standard";
+    t.category = "incident";
+    t.organisation = "Kund AB";
+    tx->create_ticket(t);
+    tx->commit();
+  }
+  auto j = desk.json("incidents");
+  REQUIRE(j.at("rows").size() == 1);
+  CHECK(j.at("rows")[0].at("subject") == "Fel i \xEF\xBF\xBDtkomst");
+  CHECK(j.at("rows")[0].at("timeline")[0].at("kind") == "created");  // no event: the report adds it
+}
+
 TEST_CASE("A month without tickets gives empty reports, not errors") {
   Desk desk;
   CHECK(desk.json("incidents", "2027-03").at("rows").empty());
