@@ -10,6 +10,7 @@
 #include "daemon/log.h"
 #include "daemon/outbox.h"
 #include "daemon/poller.h"
+#include "daemon/sd_notify.h"
 #include "daemon/sla_clock.h"
 #include "notify/smtp.h"
 #include "store/store.h"
@@ -74,13 +75,16 @@ class Service {
         signals_(io_, SIGINT, SIGTERM, SIGHUP),
         poll_timer_(io_),
         outbox_timer_(io_),
-        sla_timer_(io_) {}
+        sla_timer_(io_),
+        watchdog_timer_(io_) {}
 
   int run() {
     log::notice("servicedesk starting: mailbox {}, store {}", config_->imap.url, config_->store.path);
     // Open the store once here so a broken store stops the start with a clear error.
     store::open_sqlite_store({config_->store.path});
+    systemd::notify("STATUS=store open; logging in to the IMAP server");
     wait_signal();
+    watchdog();
     schedule_poll(0s);
     schedule_outbox(0s);
     start_sla();  // what fell due while the daemon was down fires now, once
@@ -102,7 +106,9 @@ class Service {
         return;
       }
       log::notice("signal {}: finishing the mail in hand and stopping", sig);
+      systemd::notify("STOPPING=1\nSTATUS=stopping: finishing the mail in hand");
       stopping_ = true;
+      watchdog_timer_.cancel();
       poll_timer_.cancel();
       outbox_timer_.cancel();
       sla_timer_.cancel();
@@ -110,7 +116,23 @@ class Service {
     });
   }
 
+  // WATCHDOG=1 from the event loop itself: a loop that hangs stops the pings and systemd
+  // restarts the service.
+  void watchdog() {
+    auto interval = systemd::watchdog_interval();
+    if (interval.count() <= 0 || stopping_) return;
+    systemd::notify("WATCHDOG=1");
+    watchdog_timer_.expires_after(interval);
+    watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) watchdog();
+    });
+  }
+
   void reload() {
+    systemd::notify("RELOADING=1");
+    struct Done {
+      ~Done() { systemd::notify("READY=1"); }
+    } done;
     try {
       auto fresh = std::make_shared<const Config>(load_config(config_->path));
       log::set_level(fresh->service.log_level);
@@ -174,6 +196,14 @@ class Service {
   void poll_done(const PollResult& r, const std::string& error) {
     poll_running_ = false;
     if (stopping_) return;
+    if (!ready_) {
+      // READY once the store is open and the first IMAP login has been tried, whatever came of it.
+      systemd::notify("READY=1");
+      ready_ = true;
+    }
+    systemd::notify(error.empty() ? fmt::format("STATUS=mailbox polled: {} new, {} replies, {} repeats; next poll in {} s",
+                                                r.created, r.joined, r.duplicates, config_->imap.poll_interval_s)
+                                  : "STATUS=IMAP failing, retrying: " + error);
     auto interval = std::chrono::seconds(config_->imap.poll_interval_s);
     if (error.empty()) {
       if (!imap_error_.empty()) log::notice("IMAP: working again after: {}", imap_error_);
@@ -309,7 +339,8 @@ class Service {
   std::shared_ptr<const Config> config_;
   asio::io_context io_;
   asio::signal_set signals_;
-  asio::steady_timer poll_timer_, outbox_timer_, sla_timer_;
+  asio::steady_timer poll_timer_, outbox_timer_, sla_timer_, watchdog_timer_;
+  bool ready_ = false;
   std::atomic<bool> stopping_{false};
   bool poll_running_ = false, outbox_running_ = false, outbox_again_ = false, sla_running_ = false, sla_again_ = false;
   int imap_failures_ = 0;

@@ -7,6 +7,7 @@
 #include "daemon/ingest.h"
 #include "daemon/json.h"
 #include "daemon/log.h"
+#include "daemon/ops.h"
 #include "daemon/sla_clock.h"
 #include "parser/parse.h"
 #include "store/store.h"
@@ -505,6 +506,26 @@ int main(int argc, char** argv) {
   auto* agent_list = agent->add_subcommand("list", "list agents");
   agent_list->add_flag("--json", as_json, "print JSON");
 
+  app.add_subcommand("check-config", "validate the config, open the store, log in to IMAP and SMTP, say what to fix");
+  auto* status = app.add_subcommand("status", "the daemon's state from the store: poll, watermark, outbox, quarantine, SLAs");
+  status->add_flag("--json", as_json, "print JSON");
+  std::int64_t item_id = 0;
+  auto* outbox = app.add_subcommand("outbox", "mail waiting to be sent: list, retry ID, drop ID");
+  outbox->require_subcommand(1);
+  outbox->add_subcommand("list", "unsent and failed mail")->add_flag("--json", as_json, "print JSON");
+  outbox->add_subcommand("retry", "send a failed or waiting mail again now")->add_option("id", item_id)->required();
+  outbox->add_subcommand("drop", "give up on a waiting mail")->add_option("id", item_id)->required();
+  auto* quarantine = app.add_subcommand("quarantine", "mails the parser had trouble with: list, show ID, retry ID");
+  quarantine->require_subcommand(1);
+  quarantine->add_subcommand("list", "mails with parse problems")->add_flag("--json", as_json, "print JSON");
+  quarantine->add_subcommand("show", "print the raw mail as received")->add_option("id", item_id)->required();
+  quarantine->add_subcommand("retry", "parse the mail again and replace what the ticket shows")
+      ->add_option("id", item_id)
+      ->required();
+  std::string backup_path;
+  auto* backup = app.add_subcommand("backup", "a consistent copy of the store while the daemon runs");
+  backup->add_option("file", backup_path, "new file to write")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -523,7 +544,16 @@ int main(int argc, char** argv) {
     }
     Config config = load_config(config_path);
     log::set_level(config.service.log_level);
-    if (run->parsed()) return run_daemon(config);
+    if (run->parsed()) {
+      check_config_file_mode(config_path);
+      return run_daemon(config);
+    }
+    if (app.got_subcommand("check-config")) return cmd_check_config(config);
+    if (status->parsed()) return cmd_status(config, as_json);
+    if (outbox->parsed()) return cmd_outbox(config, outbox->get_subcommands().front()->get_name(), item_id, as_json);
+    if (quarantine->parsed())
+      return cmd_quarantine(config, quarantine->get_subcommands().front()->get_name(), item_id, as_json);
+    if (backup->parsed()) return cmd_backup(config, backup_path);
     if (ingest_cmd->parsed()) return cmd_ingest(config, files);
     if (tickets->parsed()) return cmd_tickets(config, as_json);
     if (show->parsed()) return cmd_show(config, ref, as_json);

@@ -80,4 +80,31 @@ SendResult SmtpClient::send(const std::string& mail_from, const std::vector<std:
   return {permanent ? SendResult::Outcome::permanent : SendResult::Outcome::transient, code, what};
 }
 
+SendResult SmtpClient::check() {
+  if (!curl_) curl_ = curl_easy_init();
+  CURL* c = static_cast<CURL*>(curl_);
+  if (!c) return {SendResult::Outcome::transient, 0, "curl_easy_init failed"};
+  curl_easy_reset(c);
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  std::string sink;
+  curl_easy_setopt(c, CURLOPT_URL, settings_.url.c_str());
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "NOOP");
+  curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, settings_.timeout_s);
+  if (!settings_.username.empty()) {
+    curl_easy_setopt(c, CURLOPT_USERNAME, settings_.username.c_str());
+    curl_easy_setopt(c, CURLOPT_PASSWORD, settings_.password.c_str());
+    if (settings_.url.rfind("smtp://", 0) == 0) curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+  }
+  CURLcode rc = curl_easy_perform(c);
+  long code = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+  if (rc == CURLE_OK) return {SendResult::Outcome::sent, code, ""};
+  return {SendResult::Outcome::transient, code,
+          fmt::format("{} (SMTP {}): {}", curl_easy_strerror(rc), code, errbuf[0] ? errbuf : "no detail")};
+}
+
 }  // namespace sd::notify

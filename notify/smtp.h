@@ -32,6 +32,8 @@ class SmtpClient {
   SmtpClient& operator=(const SmtpClient&) = delete;
 
   SendResult send(const std::string& mail_from, const std::vector<std::string>& recipients, const std::string& bytes);
+  // Connects, logs in where configured, and says NOOP: does the server take our mail?
+  SendResult check();
 
  private:
   SmtpSettings settings_;

@@ -471,6 +471,64 @@ class SqliteTransaction final : public Transaction {
     return out;
   }
 
+  std::vector<OutboxItem> outbox(const std::string& status) override {
+    Statement s(c_,
+                "SELECT id, ticket_id, kind, mail_from, recipients, message_id, '', status, attempts, next_attempt_at, "
+                "last_error, created_at, sent_at FROM outbox WHERE status = ? ORDER BY id DESC LIMIT 1000",
+                "list outbox");
+    s.bind(1, status);
+    std::vector<OutboxItem> out;
+    while (s.step()) out.push_back(read_outbox(s));
+    return out;
+  }
+
+  bool retry_outbox(std::int64_t id, Time at) override {
+    Statement s(c_,
+                "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = '' WHERE id = ? AND "
+                "status != 'sent'",
+                "retry outgoing mail");
+    s.bind(1, at).bind(2, id).run();
+    return sqlite3_changes(c_.get()) > 0;
+  }
+
+  std::vector<QuarantinedMail> quarantined_mails() override {
+    Statement s(c_, std::string(kQuarantineSql) + " WHERE r.problems != '' OR r.quarantined ORDER BY r.id DESC LIMIT 1000",
+                "list quarantined mails");
+    std::vector<QuarantinedMail> out;
+    while (s.step()) out.push_back(read_quarantined(s, false));
+    return out;
+  }
+
+  std::optional<QuarantinedMail> quarantined_mail(std::int64_t raw_id) override {
+    Statement s(c_, std::string(kQuarantineSql) + " WHERE r.id = ?", "read quarantined mail");
+    s.bind(1, raw_id);
+    if (!s.step()) return std::nullopt;
+    return read_quarantined(s, true);
+  }
+
+  void replace_parsed(std::int64_t raw_id, const MessageRecord& m, const std::string& problems) override {
+    Statement r(c_, "UPDATE raw_mails SET problems = ?, quarantined = 0 WHERE id = ?", "update raw mail");
+    r.bind(1, problems).bind(2, raw_id).run();
+    Statement find(c_, "SELECT id FROM messages WHERE raw_id = ?", "find parsed message");
+    find.bind(1, raw_id);
+    if (!find.step()) return;
+    std::int64_t id = find.i64(0);
+    Statement u(c_,
+                "UPDATE messages SET message_id = ?, from_addr = ?, from_name = ?, to_addrs = ?, cc_addrs = ?, "
+                "subject = ?, date = ?, body_text = ?, new_text = ?, automatic = ? WHERE id = ?",
+                "replace parsed message");
+    u.bind(1, m.message_id).bind(2, m.from_addr).bind(3, m.from_name).bind(4, join_lines(m.to)).bind(5, join_lines(m.cc));
+    u.bind(6, m.subject).bind(7, m.date).bind(8, m.body_text).bind(9, m.new_text).bind(10, m.automatic).bind(11, id).run();
+    Statement d(c_, "DELETE FROM attachments WHERE message_id = ?", "drop old attachments");
+    d.bind(1, id).run();
+    Statement a(c_, "INSERT INTO attachments(message_id, filename, content_type, size, data) VALUES (?,?,?,?,?)",
+                "store attachment");
+    for (const auto& att : m.attachments) {
+      a.reset();
+      a.bind(1, id).bind(2, att.filename).bind(3, att.content_type).bind(4, att.size).bind_blob(5, att.data).run();
+    }
+  }
+
   std::optional<std::int64_t> open_ticket_with_alert(const std::string& requester, const std::string& key) override {
     Statement s(c_,
                 "SELECT id FROM tickets WHERE requester = ? AND alert_key = ? AND alert_key != '' AND "
@@ -781,6 +839,13 @@ class SqliteTransaction final : public Transaction {
                 "update ticket");
     s.bind(1, value).bind(2, at).bind(3, id).run();
   }
+  static constexpr const char* kQuarantineSql =
+      "SELECT r.id, r.received_at, r.message_id, r.problems, r.quarantined, "
+      "(SELECT m.ticket_id FROM messages m WHERE m.raw_id = r.id LIMIT 1), r.bytes FROM raw_mails r";
+  static QuarantinedMail read_quarantined(const Statement& s, bool with_bytes) {
+    return QuarantinedMail{s.i64(0), s.i64(1), s.text(2), s.text(3), s.i64(4) != 0, s.opt_i64(5),
+                           with_bytes ? s.text(6) : std::string()};
+  }
   static constexpr const char* kOrgSql =
       "SELECT id, name, sla, language, hypercare_start, hypercare_weeks, "
       "(SELECT group_concat(domain, char(10)) FROM org_domains d WHERE d.org_id = organisations.id) FROM organisations";
@@ -862,6 +927,27 @@ class SqliteStore final : public Store {
   }
 
   std::unique_ptr<Transaction> begin(Mode mode) override { return std::make_unique<SqliteTransaction>(c_, mode); }
+
+  void backup(const std::string& path) override {
+    sqlite3* dest = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    if (rc == SQLITE_OK) {
+      sqlite3_backup* b = sqlite3_backup_init(dest, "main", c_.get(), "main");
+      if (b) {
+        // Copy in steps so a writer is held up for moments, not for the whole copy.
+        do {
+          rc = sqlite3_backup_step(b, 256);
+          if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) sqlite3_sleep(20);
+        } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+        sqlite3_backup_finish(b);
+      }
+      rc = sqlite3_errcode(dest);
+    }
+    std::string msg = dest ? sqlite3_errmsg(dest) : sqlite3_errstr(rc);
+    sqlite3_close(dest);
+    if (rc != SQLITE_OK && rc != SQLITE_DONE)
+      throw StoreError(fmt::format("store: backup to {} failed: {}", path, msg), is_transient(rc));
+  }
 
  private:
   void migrate() {

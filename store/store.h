@@ -183,6 +183,17 @@ struct Event {
   std::string detail;
 };
 
+// A stored mail the parser had trouble with (or could not read at all).
+struct QuarantinedMail {
+  std::int64_t raw_id = 0;
+  Time received_at = 0;
+  std::string message_id;
+  std::string problems;
+  bool quarantined = false;  // parsing failed outright
+  std::optional<std::int64_t> ticket_id;
+  std::string bytes;  // filled by quarantined_mail() only
+};
+
 struct DuplicateHit {
   std::int64_t raw_id = 0;
   std::optional<std::int64_t> ticket_id;
@@ -258,6 +269,14 @@ class Transaction {
   virtual void mark_sent(std::int64_t id, Time at) = 0;
   virtual void mark_retry(std::int64_t id, Time next_attempt_at, const std::string& error) = 0;
   virtual void mark_failed(std::int64_t id, const std::string& error) = 0;
+  virtual std::vector<OutboxItem> outbox(const std::string& status) = 0;  // "pending", "failed", "sent"; bytes left empty
+  virtual bool retry_outbox(std::int64_t id, Time at) = 0;                 // pending again, due at `at`
+
+  // Mails with parse problems, newest first; one with its bytes; and replacing a mail's
+  // parsed form after a parser upgrade (the message keeps its id and ticket).
+  virtual std::vector<QuarantinedMail> quarantined_mails() = 0;
+  virtual std::optional<QuarantinedMail> quarantined_mail(std::int64_t raw_id) = 0;
+  virtual void replace_parsed(std::int64_t raw_id, const MessageRecord& parsed, const std::string& problems) = 0;
 };
 
 class Store {
@@ -265,6 +284,8 @@ class Store {
   virtual ~Store() = default;
   enum class Mode { read, write };
   virtual std::unique_ptr<Transaction> begin(Mode mode) = 0;
+  // A consistent copy of the whole store at `path` while others keep using it (online backup).
+  virtual void backup(const std::string& path) = 0;
 };
 
 struct StoreOptions {
