@@ -442,6 +442,7 @@ service stats {{
             lines.append("")
         text = "\n".join(lines) + extra
         path.write_text(text)
+        os.chmod(path, 0o600)  # the daemon refuses a config others may read
         return path
 
 
