@@ -8,7 +8,8 @@
 # Where things go depends on the install prefix, decided at install time because
 # `cmake --install --prefix P` and CPack choose it after configuring:
 #   prefix /usr (the .deb):   /lib/systemd/system/servicedesk.service, ExecStart=/usr/bin/...,
-#                             /etc/servicedesk/servicedesk.toml (a dpkg conffile)
+#                             /etc/servicedesk/servicedesk.toml, 0640 (a dpkg conffile; postinst
+#                             makes it root:servicedesk)
 #   any other prefix P:       P/lib/systemd/system/servicedesk.service with ExecStart
 #                             rewritten to P/bin/servicedesk; no file in /etc (copy the example)
 # An existing /etc/servicedesk/servicedesk.toml is never overwritten by `cmake --install`.
@@ -61,14 +62,14 @@ install(CODE [[
   file(INSTALL DESTINATION "${_unitdir}" TYPE FILE PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
        FILES "${_unit}")
 
-  # The config holds no secrets (those are credentials), so 0644 lets the servicedesk user
-  # and operators read it.
+  # 0640: `servicedesk run` refuses a config others may read or change. The group is made
+  # servicedesk after the user exists (postinst: dpkg-statoverride; by hand otherwise).
   if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
     if(EXISTS "$ENV{DESTDIR}/etc/servicedesk/servicedesk.toml")
       message(STATUS "Keeping existing: $ENV{DESTDIR}/etc/servicedesk/servicedesk.toml")
     else()
       file(INSTALL DESTINATION "/etc/servicedesk" TYPE FILE RENAME servicedesk.toml
-           PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
+           PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ
            FILES "${SD_SOURCE_DIR}/config/servicedesk.example.toml")
     endif()
   endif()
@@ -90,6 +91,11 @@ if [ "$1" = configure ]; then
     systemd-sysusers servicedesk.conf
   elif ! getent passwd servicedesk >/dev/null; then
     adduser --system --group --home /var/lib/servicedesk --no-create-home servicedesk
+  fi
+  # The daemon refuses a config others may read; its group lets the daemon, the MTA pipe
+  # and operators (sudo -u servicedesk) read it. dpkg keeps the override across upgrades.
+  if ! dpkg-statoverride --list /etc/servicedesk/servicedesk.toml >/dev/null 2>&1; then
+    dpkg-statoverride --update --add root servicedesk 0640 /etc/servicedesk/servicedesk.toml
   fi
   if command -v systemd-tmpfiles >/dev/null 2>&1; then
     systemd-tmpfiles --create servicedesk.conf
@@ -119,6 +125,9 @@ file(WRITE ${SD_DEB_CONTROL_DIR}/postrm [[#!/bin/sh
 # servicedesk postrm: forget the unit. The store in /var/lib/servicedesk and the user stay,
 # also on purge: the store holds every ticket and customer mail; delete it by hand.
 set -e
+if [ "$1" = purge ] && dpkg-statoverride --list /etc/servicedesk/servicedesk.toml >/dev/null 2>&1; then
+  dpkg-statoverride --remove /etc/servicedesk/servicedesk.toml
+fi
 if [ "$1" = remove ] || [ "$1" = purge ]; then
   if [ -d /run/systemd/system ]; then
     systemctl daemon-reload || true

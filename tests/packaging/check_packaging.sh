@@ -157,6 +157,8 @@ check_deb() {
   cmp -s "$root/etc/servicedesk/servicedesk.toml" "$root/usr/share/doc/servicedesk/examples/servicedesk.example.toml" ||
     fail "/etc/servicedesk/servicedesk.toml differs from the example"
   conf=$root/etc/servicedesk/servicedesk.toml
+  # `servicedesk run` refuses a config others may read or change.
+  [ "$(stat -c %a "$conf")" = 640 ] && ok "config is mode 0640" || fail "config is mode $(stat -c %a "$conf"), not 0640"
 
   # The config names its secrets under /run/credentials/servicedesk.service/; each must be
   # a credential the unit loads, and the store must sit in the unit's StateDirectory.
@@ -183,6 +185,9 @@ check_deb() {
   while read -r f; do
     [ -f "$root$f" ] || fail "conffile $f is not in the package"
   done <"$tmp/control/conffiles"
+  grep -q 'dpkg-statoverride --update --add root servicedesk 0640 /etc/servicedesk/servicedesk.toml' \
+    "$tmp/control/postinst" && ok "postinst gives the config to group servicedesk" ||
+    fail "postinst does not make the config root:servicedesk 0640"
   for s in postinst prerm postrm; do
     [ -x "$tmp/control/$s" ] && sh -n "$tmp/control/$s" && ok "$s" || fail "$s missing, not executable or not valid sh"
   done
