@@ -8,6 +8,7 @@
 #include "daemon/json.h"
 #include "daemon/log.h"
 #include "daemon/ops.h"
+#include "daemon/report.h"
 #include "daemon/sla_clock.h"
 #include "parser/parse.h"
 #include "store/store.h"
@@ -522,6 +523,17 @@ int main(int argc, char** argv) {
   quarantine->add_subcommand("retry", "parse the mail again and replace what the ticket shows")
       ->add_option("id", item_id)
       ->required();
+  ReportRequest report_req;
+  report_req.format = "text";
+  auto* report = app.add_subcommand("report", "reports for managers: sla, categories, time, incidents");
+  report->add_option("kind", report_req.kind, "sla, categories, time or incidents")
+      ->required()
+      ->check(CLI::IsMember({"sla", "categories", "time", "incidents"}));
+  report->add_option("--month", report_req.month, "YYYY-MM")->required();
+  report->add_option("--org", report_req.org, "only this organisation");
+  report->add_option("--format", report_req.format, "text, csv, json or html")
+      ->check(CLI::IsMember({"text", "csv", "json", "html"}))
+      ->capture_default_str();
   std::string backup_path;
   auto* backup = app.add_subcommand("backup", "a consistent copy of the store while the daemon runs");
   backup->add_option("file", backup_path, "new file to write")->required();
@@ -554,6 +566,16 @@ int main(int argc, char** argv) {
     if (quarantine->parsed())
       return cmd_quarantine(config, quarantine->get_subcommands().front()->get_name(), item_id, as_json);
     if (backup->parsed()) return cmd_backup(config, backup_path);
+    if (report->parsed()) {
+      auto st = open_store(config);
+      try {
+        write_report(*st, config, report_req, std::cout, clock_now(config));
+      } catch (const std::invalid_argument& e) {
+        std::cerr << "servicedesk: " << e.what() << "\n";
+        return EX_USAGE;
+      }
+      return 0;
+    }
     if (ingest_cmd->parsed()) return cmd_ingest(config, files);
     if (tickets->parsed()) return cmd_tickets(config, as_json);
     if (show->parsed()) return cmd_show(config, ref, as_json);
