@@ -452,8 +452,9 @@ class UidValidity(EndToEnd):
         try:
             self.check_after_change()
         except TimeoutError as exc:
-            self.fail(f"no mail ingested after UIDVALIDITY changed under the open IMAP session "
-                      f"(does the daemon sync with NOOP/SELECT or reconnect?): {exc}")
+            raise self.failureException(
+                f"no mail ingested after UIDVALIDITY changed under the open IMAP session "
+                f"(does the daemon sync with NOOP/SELECT or reconnect?): {exc}") from None
         self.assertTrue(self.daemon.running())
         self.stop_daemon()
 

@@ -23,7 +23,7 @@ class MailStackTest(unittest.TestCase):
     def setUp(self):
         self.stack = MailStack()
         self.stack.__enter__()
-        self.addCleanup(self.stack.stop)
+        self.addCleanup(self.stack.stop, wait=False)
 
     def curl_imap(self, path: str) -> subprocess.CompletedProcess:
         return subprocess.run(
