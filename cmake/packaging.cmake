@@ -31,6 +31,12 @@ add_custom_command(
 add_custom_target(sd_manpage ALL DEPENDS ${SD_MANPAGE_GZ})
 install(FILES ${SD_MANPAGE_GZ} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES docs/operations.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The man page points at these for how reports and SLA figures are computed.
+foreach(doc reports.md sla.md)
+  if(EXISTS ${PROJECT_SOURCE_DIR}/docs/${doc})
+    install(FILES docs/${doc} DESTINATION ${CMAKE_INSTALL_DOCDIR})
+  endif()
+endforeach()
 
 # sysusers.d and tmpfiles.d live under lib/ (not the multiarch libdir) below any prefix;
 # systemd reads /usr/lib/... and /usr/local/lib/... alike.

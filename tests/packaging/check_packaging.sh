@@ -238,7 +238,9 @@ check_deb() {
 }
 
 check_manpage() {
-  page=$source_dir/docs/servicedesk.1
+  # Section names as written, with roff's \- read as a hyphen.
+  page=$tmp/servicedesk.1
+  sed 's/\\-/-/g' "$source_dir/docs/servicedesk.1" >"$page"
   # Subcommands as CLI11 lists them: the lines after "Subcommands:", first word each.
   subcommands() { "$binary" "$@" --help 2>/dev/null | sed -n '/^Subcommands:/,$p' | sed -n 's/^  \([a-z][a-z0-9-]*\) .*/\1/p'; }
   for top in $(subcommands); do
@@ -253,7 +255,7 @@ check_manpage() {
     fi
   done
   if command -v groff >/dev/null 2>&1; then
-    warnings=$(LC_ALL=C.UTF-8 groff -man -ww -z -Tutf8 "$page" 2>&1)
+    warnings=$(LC_ALL=C.UTF-8 groff -man -ww -z -Tutf8 "$source_dir/docs/servicedesk.1" 2>&1)
     [ -z "$warnings" ] && ok "groff: no warnings" || { fail "groff warns:"; echo "$warnings"; }
   fi
 }
