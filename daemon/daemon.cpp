@@ -177,6 +177,10 @@ class Service {
       imap_.config = cfg;
     }
     if (!imap_.store) imap_.store = store::open_sqlite_store({cfg->store.path});
+    // A fresh IMAP session per pass: a server's open session may keep an old view of the
+    // mailbox (Dovecot after a UIDVALIDITY change answers STATUS from it until relogin),
+    // and a login every poll interval costs little.
+    imap_.client.reset();
     if (!imap_.client)
       imap_.client = std::make_unique<ImapClient>(ImapSettings{
           cfg->imap.url, cfg->imap.username, read_secret(cfg->imap.password_file, "IMAP password file"),
@@ -185,12 +189,7 @@ class Service {
       if (auto folder = cfg->move_target(); !folder.empty()) imap_.client->create_folder(folder);
       imap_.folder_ready = true;
     }
-    try {
-      return poll_mailbox(*imap_.client, *imap_.store, *cfg, [&cfg] { return clock_now(*cfg); }, stopping_);
-    } catch (...) {
-      imap_.client.reset();  // start the next pass on a fresh connection
-      throw;
-    }
+    return poll_mailbox(*imap_.client, *imap_.store, *cfg, [&cfg] { return clock_now(*cfg); }, stopping_);
   }
 
   void poll_done(const PollResult& r, const std::string& error) {
