@@ -149,6 +149,9 @@ class MailStack:
         self.stop()
 
     def start(self) -> None:
+        if os.geteuid() != 0:
+            # Dovecot's master must start as root to drop to nobody/dovecot/dovenull.
+            raise MailStackError("the mail stack starts Dovecot and needs root (run as root or with sudo)")
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix=self.prefix))
         # mkdtemp makes 0700; Dovecot's auth process runs as user dovecot and must
         # traverse down to the passwd-file.

@@ -40,6 +40,12 @@ QUIET = 3.0
 
 EX_OK, EX_TEMPFAIL, EX_CONFIG = 0, 75, 78
 
+# The JSON contract of `tickets --json` and `show ID --json` (more keys are allowed).
+TICKET_KEYS = {"id", "subject", "status", "requester", "requester_name", "created_at", "updated_at",
+               "message_count"}
+MESSAGE_KEYS = {"direction", "message_id", "from", "from_name", "to", "subject", "date", "body_text",
+                "attachments"}
+
 
 def sample(name: str) -> bytes:
     return (SAMPLES / name).read_bytes()
@@ -163,8 +169,7 @@ class NewTicket(EndToEnd):
         self.assertEqual(t["subject"], "Fakturan för oktober går inte att öppna")
         self.assertEqual(t["requester"], "asa.lindqvist@lindqvistbygg.example")
         self.assertEqual(t["requester_name"], "Åsa Lindqvist")
-        for key in ("status", "created_at", "updated_at", "message_count"):
-            self.assertIn(key, t)
+        self.assertLessEqual(TICKET_KEYS, t.keys(), "tickets --json lacks contract keys")
 
         acks = self.wait_for(lambda: self.acks_for("SD-1"), "the acknowledgement of SD-1")
         ack = acks[0]
@@ -195,6 +200,11 @@ class NewTicket(EndToEnd):
 
         shown = self.daemon.show("SD-1")
         self.assertEqual(shown["id"], "SD-1")
+        self.assertLessEqual(TICKET_KEYS | {"messages"}, shown.keys(), "show --json lacks contract keys")
+        for m in shown["messages"]:
+            self.assertLessEqual(MESSAGE_KEYS, m.keys(), f"a {m.get('direction')} message lacks contract keys")
+            for a in m["attachments"]:
+                self.assertLessEqual({"filename", "content_type", "size"}, a.keys())
         ins = [m for m in shown["messages"] if m["direction"] == "in"]
         outs = [m for m in shown["messages"] if m["direction"] == "out"]
         self.assertEqual(len(ins), 1)
@@ -544,6 +554,7 @@ class IngestCommand(EndToEnd):
         r = self.daemon.ingest(str(a), str(b))
         self.assertEqual(r.returncode, EX_OK, r.stderr.decode(errors="replace"))
         self.assertEqual(r.stdout.decode().split(), ["SD-1", "SD-2"])
+        self.assertEqual([t["id"] for t in self.tickets()], ["SD-2", "SD-1"], "tickets are not newest first")
         # At least once everywhere: the same mail again is the same ticket, not a new one.
         r = self.daemon.ingest(str(a))
         self.assertEqual(r.returncode, EX_OK, r.stderr.decode(errors="replace"))
