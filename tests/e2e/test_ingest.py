@@ -15,6 +15,8 @@ Run: cd tests/e2e && SERVICEDESK_BIN=../../build/daemon/servicedesk \
 
 from __future__ import annotations
 
+import email.message
+import email.policy
 import email.utils
 import os
 import pathlib
@@ -534,6 +536,53 @@ class EncodedHeaders(EndToEnd):
                 self.assertEqual(str(acks[0]["Subject"]), f"[{tid}] {subject}")
         for raw in self.stack.smtp_raw_messages():
             self.assert_seven_bit(raw)
+        self.stop_daemon()
+
+
+class Robustness(EndToEnd):
+    def test_unparseable_mail_does_not_block_the_mailbox_and_a_rescan_recognises_it(self):
+        junk = b"\x00\xff\xfe not a mail \x01\x02\r\n\r\n\xff\xff"
+        huge_header = b"From: x\r\nSubject: " + b"A" * 200_000 + b"\r\n\r\nbody\r\n"
+        no_id = (b"From: Kalle <kalle@kund.example>\r\nTo: servicedesk@example.com\r\n"
+                 b"Subject: Utan Message-ID\r\nDate: Sun, 22 Nov 2026 08:00:00 +0100\r\n\r\nHej\r\n")
+        for raw in (junk, huge_header, no_id, make_mail("ok@kund.example", "Efter skräpet", "ok-1@kund.example")):
+            self.stack.deliver(raw)
+        self.daemon.start()
+        self.wait_for(lambda: self.acks_to("ok@kund.example"), "the mail after the junk to be acknowledged")
+        self.wait_for(lambda: len(self.tickets()) == 4, "every mail stored (raw first, whatever parses)")
+        self.assertEqual(len(self.acks_to("kalle@kund.example")), 1)
+        self.assertTrue(self.stays(lambda: len(self.stack.smtp_messages()) == 2),
+                        "mail without a usable sender was answered: "
+                        f"{[str(m['X-RcptTo']) for m in self.stack.smtp_messages()]}")
+        self.assertTrue(all("\\Seen" in f for _, f in self.stack.imap_uids_and_flags()))
+        # Mails without a Message-ID are recognised by their content after a rescan.
+        self.stop_daemon()
+        self.stack.renumber_mailbox()
+        self.daemon.start()
+        self.stack.deliver(make_mail("sist@kund.example", "Sist", "last-1@kund.example"))
+        self.wait_for(lambda: self.acks_to("sist@kund.example"), "the next mail after the rescan")
+        self.assertTrue(self.stays(lambda: len(self.tickets()) == 5 and len(self.stack.smtp_messages()) == 3),
+                        f"{len(self.tickets())} tickets and {len(self.stack.smtp_messages())} acknowledgements "
+                        "after the rescan (want 5 and 3)")
+        self.stop_daemon()
+
+    def test_large_attachment_is_stored_with_its_size(self):
+        payload = bytes(range(256)) * (3 * 1024 * 1024 // 256)  # 3 MiB
+        msg = email.message.EmailMessage()
+        msg["From"] = "Foto <foto@kund.example>"
+        msg["To"] = SERVICE_ADDRESS
+        msg["Subject"] = "Skärmbild av felet"
+        msg["Message-ID"] = "<big-1@kund.example>"
+        msg["Date"] = email.utils.formatdate(localtime=True)
+        msg.set_content("Se bifogad fil.\n")
+        msg.add_attachment(payload, maintype="application", subtype="octet-stream", filename="dump.bin")
+        self.daemon.start()
+        self.stack.deliver(msg.as_bytes(policy=email.policy.SMTP))
+        self.wait_for(lambda: self.acks_for("SD-1"), "the acknowledgement", 60)
+        m = next(m for m in self.daemon.show("SD-1")["messages"] if m["direction"] == "in")
+        self.assertEqual(m["attachments"], [{"filename": "dump.bin", "content_type": "application/octet-stream",
+                                             "size": len(payload)}])
+        self.assertIn("Se bifogad fil.", m["body_text"])
         self.stop_daemon()
 
 
