@@ -42,6 +42,18 @@ inline store::Time at(const char* rfc3339) {
   return t->time_since_epoch().count();
 }
 
+// Named fields rather than aggregate braces: the store's structs grow.
+inline void note(store::Transaction& tx, std::int64_t ticket, store::Time when, const std::string& actor,
+                 const std::string& detail) {
+  store::Event e;
+  e.ticket_id = ticket;
+  e.at = when;
+  e.actor = actor;
+  e.kind = "note";
+  e.detail = detail;
+  tx.add_event(e);
+}
+
 inline constexpr const char* kAcme = "Acme <Tools> & Co";
 inline constexpr const char* kScriptSubject = "Export fails <script>alert(\"x\")</script>, again";
 
@@ -61,11 +73,25 @@ class Desk {
     store = store::open_sqlite_store({config.store.path});
     {
       auto tx = store->begin(store::Store::Mode::write);
-      tx->add_organisation({0, "Kund AB", {"kund.se"}, "", "", "", 0});
-      tx->add_organisation({0, kAcme, {"acme.example"}, "gold", "", "", 0});
-      tx->add_organisation({0, "Tomma AB", {"tomma.example"}, "", "", "", 0});
-      tx->add_contact({"anna@kund.se", "Anna Berg", "Kund AB"});
-      tx->add_contact({"bo@acme.example", "Bo Ek", kAcme});
+      auto organisation = [&](const std::string& name, const std::string& domain, const std::string& sla) {
+        store::Organisation o;
+        o.name = name;
+        o.domains = {domain};
+        o.sla = sla;
+        tx->add_organisation(o);
+      };
+      organisation("Kund AB", "kund.se", "");
+      organisation(kAcme, "acme.example", "gold");
+      organisation("Tomma AB", "tomma.example", "");
+      auto contact = [&](const std::string& email, const std::string& name, const std::string& org) {
+        store::Contact c;
+        c.email = email;
+        c.name = name;
+        c.organisation = org;
+        tx->add_contact(c);
+      };
+      contact("anna@kund.se", "Anna Berg", "Kund AB");
+      contact("bo@acme.example", "Bo Ek", kAcme);
       tx->commit();
     }
     if (seed) fill();
@@ -123,7 +149,7 @@ class Desk {
 
     tx->set_category(t5, "incident", at("2026-11-02T07:05:00Z"));
     tx->set_priority(t5, "high", at("2026-11-02T07:05:00Z"));
-    tx->add_event({t5, at("2026-11-02T07:45:00Z"), "operator:lena", "note", "Restarted the <b>service</b>"});
+    note(*tx, t5, at("2026-11-02T07:45:00Z"), "operator:lena", "Restarted the <b>service</b>");
     tx->set_first_response(t5, at("2026-11-02T08:00:00Z"));
 
     tx->set_category(t6, "support", at("2026-11-02T08:05:00Z"));
@@ -141,7 +167,12 @@ class Desk {
     tx->set_category(d11, "support", at("2026-12-01T00:05:00Z"));
 
     auto minutes = [&](std::int64_t ticket, const char* when, std::int64_t m) {
-      tx->add_time({ticket, at(when), "lena@example.com", m * 60, "", ""});
+      store::TimeEntry e;
+      e.ticket_id = ticket;
+      e.at = at(when);
+      e.agent = "lena@example.com";
+      e.seconds = m * 60;
+      tx->add_time(e);
     };
     minutes(t5, "2026-11-02T08:00:00Z", 30);  // incident
     minutes(t7, "2026-11-02T13:00:00Z", 5);   // incident

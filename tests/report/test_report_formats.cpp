@@ -100,7 +100,7 @@ TEST_CASE("Text output drops control characters a subject could drive a terminal
   {
     auto tx = desk.write();
     tx->set_category(id, "incident", at("2026-11-02T07:00:00Z"));
-    tx->add_event({id, at("2026-11-02T07:10:00Z"), "operator:x", "note", "red \x1b[31malert\x1b[0m"});
+    note(*tx, id, at("2026-11-02T07:10:00Z"), "operator:x", "red \x1b[31malert\x1b[0m");
     tx->commit();
   }
   auto text = desk.report("incidents", "2026-11", "text");
