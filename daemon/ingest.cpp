@@ -363,9 +363,9 @@ void handle_agent_mail(Intake& in, const PlusAddress& plus) {
     mail_customer(in, t, kind, cmd.text, agent_name);
     in.tx.set_first_response(t.id, in.now);
     event(in, t.id, in.from, "reply", "answer mailed to " + t.requester);
-  } else if (new_status != old_status) {
-    mail_customer(in, t, "status-" + new_status, "", agent_name);
   }
+  // A reply with only commands sends nothing to the customer: the status mails carry the
+  // agent's words, so an agent who wants the customer told writes a line for them.
 }
 
 void handle_customer_mail(Intake& in) {

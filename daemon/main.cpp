@@ -298,6 +298,8 @@ int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, 
     if (!a.language.empty()) o->language = a.language;
     if (!a.hypercare_start.empty()) o->hypercare_start = a.hypercare_start;
     if (a.hypercare_weeks >= 0) o->hypercare_weeks = a.hypercare_weeks;
+    if (o->hypercare_start != before.hypercare_start || o->hypercare_weeks != before.hypercare_weeks)
+      o->hypercare_ended_at.reset();  // a new period ends (and is logged) anew
     tx->update_organisation(*o);
     tx->commit();
     if (o->hypercare_start != before.hypercare_start || o->hypercare_weeks != before.hypercare_weeks)

@@ -106,6 +106,21 @@ TicketSla SlaClock::evaluate(const store::Ticket& t, const std::vector<store::Pa
 SlaFireResult fire_due_sla_events(store::Store& st, const Config& c, const SlaClock& clock, store::Time now) {
   SlaFireResult res;
   auto tx = st.begin(store::Store::Mode::write);
+  // A hypercare period ends by itself; the end is logged once.
+  for (auto org : tx->organisations()) {
+    if (org.hypercare_start.empty() || org.hypercare_weeks <= 0 || org.hypercare_ended_at) continue;
+    auto start = sla::parse_rfc3339(org.hypercare_start + "T00:00:00Z");
+    if (!start) continue;
+    store::Time end = start->time_since_epoch().count() + org.hypercare_weeks * 7 * 86400;
+    if (end > now) {
+      res.next_at = res.next_at ? std::min(*res.next_at, end) : end;
+      continue;
+    }
+    log::notice("organisation {}: hypercare ended ({} weeks from {}); its new tickets run on the standard SLA",
+                org.name, org.hypercare_weeks, org.hypercare_start);
+    org.hypercare_ended_at = now;
+    tx->update_organisation(org);
+  }
   // Resolved tickets close by themselves after auto_close_days.
   if (c.intake.auto_close_days > 0)
     for (const auto& t : tx->resolved_before(now - c.intake.auto_close_days * 86400LL)) {

@@ -22,7 +22,7 @@
 namespace sd::store {
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 // Each entry migrates from version i to i+1.
 constexpr std::string_view kMigrations[] = {
@@ -175,6 +175,10 @@ ALTER TABLE tickets ADD COLUMN alert_key TEXT NOT NULL DEFAULT '';
 ALTER TABLE tickets ADD COLUMN repeat_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tickets ADD COLUMN refers_to INTEGER REFERENCES tickets(id);
 CREATE INDEX tickets_created ON tickets(created_at);
+)sql",
+    // 4: the end of a hypercare period is logged once.
+    R"sql(
+ALTER TABLE organisations ADD COLUMN hypercare_ended_at INTEGER;
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -600,9 +604,11 @@ class SqliteTransaction final : public Transaction {
 
   void update_organisation(const Organisation& o) override {
     Statement s(c_,
-                "UPDATE organisations SET sla = ?, language = ?, hypercare_start = ?, hypercare_weeks = ? WHERE name = ?",
+                "UPDATE organisations SET sla = ?, language = ?, hypercare_start = ?, hypercare_weeks = ?, "
+                "hypercare_ended_at = ? WHERE name = ?",
                 "update organisation");
-    s.bind(1, o.sla).bind(2, o.language).bind(3, o.hypercare_start).bind(4, o.hypercare_weeks).bind(5, o.name).run();
+    s.bind(1, o.sla).bind(2, o.language).bind(3, o.hypercare_start).bind(4, o.hypercare_weeks);
+    s.bind(5, o.hypercare_ended_at).bind(6, o.name).run();
   }
 
   std::optional<Organisation> organisation(const std::string& name) override {
@@ -848,7 +854,8 @@ class SqliteTransaction final : public Transaction {
   }
   static constexpr const char* kOrgSql =
       "SELECT id, name, sla, language, hypercare_start, hypercare_weeks, "
-      "(SELECT group_concat(domain, char(10)) FROM org_domains d WHERE d.org_id = organisations.id) FROM organisations";
+      "(SELECT group_concat(domain, char(10)) FROM org_domains d WHERE d.org_id = organisations.id), "
+      "hypercare_ended_at FROM organisations";
   static constexpr const char* kContactSql =
       "SELECT c.email, c.name, o.name FROM contacts c JOIN organisations o ON o.id = c.org_id";
   static Organisation read_org(const Statement& s) {
@@ -860,6 +867,7 @@ class SqliteTransaction final : public Transaction {
     o.hypercare_start = s.text(4);
     o.hypercare_weeks = s.i64(5);
     o.domains = split_lines(s.text(6));
+    o.hypercare_ended_at = s.opt_i64(7);
     return o;
   }
   static constexpr const char* kOutboxSql =

@@ -107,6 +107,7 @@ struct Organisation {
   std::string language;              // en, sv, da; empty: the service's
   std::string hypercare_start;       // YYYY-MM-DD; empty: none
   std::int64_t hypercare_weeks = 0;
+  std::optional<Time> hypercare_ended_at;  // when the end of the period was noticed and logged
 };
 
 struct Contact {

@@ -288,7 +288,7 @@ TEST_CASE("With unknown_sender reject a stranger's mail is stored and answered o
   auto st = store::open_sqlite_store({c.store.path});
   {
     auto tx = st->begin(store::Store::Mode::write);
-    tx->add_organisation({0, "Acme", {"acme.se"}, "", "", "", 0});
+    tx->add_organisation({0, "Acme", {"acme.se"}, "", "", "", 0, std::nullopt});
     tx->add_contact({"anna@acme.se", "Anna", "Acme"});
     tx->commit();
   }

@@ -180,3 +180,34 @@ TEST_CASE("Resolved tickets close by themselves after the configured days and th
   CHECK(out[0].kind == "status-closed");
   CHECK(out[0].recipients == std::vector<std::string>{"k@kund.dk"});
 }
+
+TEST_CASE("A hypercare period ends by itself and the end is logged once") {
+  test::TempDir dir;
+  auto c = builtin_config();
+  c.service.address = "servicedesk@example.com";
+  c.store.path = dir.file("sd.db");
+  SlaClock clock(c);
+  auto st = store::open_sqlite_store({c.store.path});
+  {
+    auto tx = st->begin(store::Store::Mode::write);
+    store::Organisation o;
+    o.name = "Acme";
+    o.domains = {"acme.se"};
+    o.hypercare_start = "2026-11-02";
+    o.hypercare_weeks = 2;
+    tx->add_organisation(o);
+    tx->commit();
+  }
+  auto r = fire_due_sla_events(*st, c, clock, at("2026-11-10T12:00:00+01:00"));
+  CHECK(r.next_at == at("2026-11-16T00:00:00Z"));
+  fire_due_sla_events(*st, c, clock, at("2026-11-16T00:00:01Z"));
+  std::optional<store::Time> ended;
+  {
+    auto tx = st->begin(store::Store::Mode::read);
+    ended = tx->organisation("Acme")->hypercare_ended_at;
+  }
+  CHECK(ended == at("2026-11-16T00:00:01Z"));
+  CHECK_FALSE(fire_due_sla_events(*st, c, clock, at("2026-11-17T00:00:00Z")).next_at);
+  auto tx = st->begin(store::Store::Mode::read);
+  CHECK(tx->organisation("Acme")->hypercare_ended_at == ended);
+}
