@@ -65,7 +65,11 @@ TicketSla SlaClock::evaluate(const store::Ticket& t, const std::vector<store::Pa
     if (!goal) return;
     any_target = true;
     // A target met counts against the pauses before it only; one still running against all.
-    auto due = sla::due_with_pauses(cal, instant(t.created_at), *goal, ps);
+    std::vector<sla::Pause> before_met;
+    if (met)
+      for (const auto& x : ps)
+        if (x.from < instant(*met)) before_met.push_back({x.from, std::min(x.to.value_or(instant(*met)), instant(*met))});
+    auto due = sla::due_with_pauses(cal, instant(t.created_at), *goal, met ? before_met : ps);
     if (due) due_out = seconds(*due);
     if (met) {
       if (due_out && *met > *due_out) any_breach = true;

@@ -211,3 +211,18 @@ TEST_CASE("A hypercare period ends by itself and the end is logged once") {
   auto tx = st->begin(store::Store::Mode::read);
   CHECK(tx->organisation("Acme")->hypercare_ended_at == ended);
 }
+
+TEST_CASE("A ticket resolved in time keeps its resolution due and counts as met") {
+  auto c = builtin_config();
+  c.slas["standard"].resolution[static_cast<std::size_t>(sla::Priority::high)] = sla::Seconds(8 * 3600);
+  SlaClock clock(c);
+  auto t = ticket(at("2026-11-23T09:00:00+01:00"), "high");
+  t.status = "resolved";
+  t.first_response_at = at("2026-11-23T09:30:00+01:00");
+  t.resolved_at = at("2026-11-23T15:00:00+01:00");
+  std::vector<store::PausePeriod> pauses = {{at("2026-11-23T15:00:00+01:00"), std::nullopt}};
+  auto r = clock.evaluate(t, pauses, at("2026-11-25T09:00:00+01:00"));
+  REQUIRE(r.resolution_due);
+  CHECK(*r.resolution_due == at("2026-11-24T09:00:00+01:00"));
+  CHECK(r.state == "met");
+}
