@@ -172,7 +172,8 @@ TEST_CASE("A mail the parser cannot read is still stored and becomes a ticket") 
   test::TempDir dir;
   auto c = config_for(dir);
   auto st = store::open_sqlite_store({c.store.path});
-  std::string garbage("\0\xff\xfe not a mail at all\r\n\r\n\x01\x02", 30);
+  static constexpr char kGarbage[] = "\0\xff\xfe not a mail at all\r\n\r\n\x01\x02";
+  std::string garbage(kGarbage, sizeof kGarbage - 1);  // NULs included
   auto r = ingest(*st, c, garbage, std::nullopt, 1);
   CHECK(r.kind == IngestResult::Kind::created);
   CHECK_FALSE(r.acknowledgement_queued);
