@@ -87,6 +87,8 @@ def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0
             value = predicate()
             if value:
                 return value
+        except _DaemonDied:
+            raise
         except Exception as exc:  # the predicate may fail while things start up
             last_exc = exc
         if time.monotonic() >= deadline:
@@ -524,6 +526,8 @@ class Daemon:
             return wait_until(check, timeout, what=what)
         except TimeoutError as exc:
             raise TimeoutError(f"{exc}\n--- daemon log:\n{self.log_tail()}") from None
+        except _DaemonDied as exc:
+            raise _DaemonDied(exc.code, f"while waiting for {what}\n--- daemon log:\n{self.log_tail()}") from None
 
     def log_tail(self, lines: int = 40) -> str:
         return tail(self.log, lines)
@@ -552,9 +556,12 @@ class Daemon:
         return self.cli("ingest", *files, input=input)
 
 
-class _DaemonDied(Exception):
-    def __init__(self, code: int):
-        super().__init__(f"servicedesk exited with {code}")
+class _DaemonDied(AssertionError):
+    """The daemon exited while a test waited on it: fail at once, not at the timeout."""
+
+    def __init__(self, code: int, detail: str = ""):
+        super().__init__(f"servicedesk exited with {code} {detail}".rstrip())
+        self.code = code
 
 
 # ---- CLI: scripts/mailstack -------------------------------------------------------------
