@@ -34,25 +34,13 @@ SmtpClient::~SmtpClient() {
   if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
 }
 
-SendResult SmtpClient::send(const std::string& mail_from, const std::vector<std::string>& recipients,
-                            const std::string& bytes) {
+void* SmtpClient::prepare(char* errbuf) {
   if (!curl_) curl_ = curl_easy_init();
   CURL* c = static_cast<CURL*>(curl_);
-  if (!c) return {SendResult::Outcome::transient, 0, "curl_easy_init failed"};
+  if (!c) return nullptr;
+  // Options are set afresh per request; the connection cache survives curl_easy_reset.
   curl_easy_reset(c);
-
-  Reader reader{&bytes};
-  curl_slist* rcpt = nullptr;
-  for (const auto& r : recipients) rcpt = curl_slist_append(rcpt, ("<" + r + ">").c_str());
-  std::string from = "<" + mail_from + ">";
-  char errbuf[CURL_ERROR_SIZE] = {0};
-
   curl_easy_setopt(c, CURLOPT_URL, settings_.url.c_str());
-  curl_easy_setopt(c, CURLOPT_MAIL_FROM, from.c_str());
-  curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
-  curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
-  curl_easy_setopt(c, CURLOPT_READDATA, &reader);
-  curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
@@ -62,6 +50,23 @@ SendResult SmtpClient::send(const std::string& mail_from, const std::vector<std:
     curl_easy_setopt(c, CURLOPT_PASSWORD, settings_.password.c_str());
     if (settings_.url.rfind("smtp://", 0) == 0) curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
   }
+  return c;
+}
+
+SendResult SmtpClient::send(const std::string& mail_from, const std::vector<std::string>& recipients,
+                            const std::string& bytes) {
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  CURL* c = static_cast<CURL*>(prepare(errbuf));
+  if (!c) return {SendResult::Outcome::transient, 0, "curl_easy_init failed"};
+  Reader reader{&bytes};
+  curl_slist* rcpt = nullptr;
+  for (const auto& r : recipients) rcpt = curl_slist_append(rcpt, ("<" + r + ">").c_str());
+  std::string from = "<" + mail_from + ">";
+  curl_easy_setopt(c, CURLOPT_MAIL_FROM, from.c_str());
+  curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+  curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+  curl_easy_setopt(c, CURLOPT_READDATA, &reader);
+  curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(rcpt);
@@ -71,34 +76,20 @@ SendResult SmtpClient::send(const std::string& mail_from, const std::vector<std:
   if (rc == CURLE_OK) return {SendResult::Outcome::sent, code, ""};
   std::string what = fmt::format("{} (SMTP {}): {}", curl_easy_strerror(rc), code, errbuf[0] ? errbuf : "no detail");
   // A 5xx reply to MAIL FROM, RCPT TO or DATA is the server's final word on this mail.
-  bool permanent = code >= 500 && code < 600 &&
+  // An authentication refusal is a configuration problem: keep the mail and retry.
+  bool permanent = code >= 500 && code < 600 && rc != CURLE_LOGIN_DENIED &&
                    (rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_UPLOAD_FAILED ||
                     rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_QUOTE_ERROR || rc == CURLE_FTP_WEIRD_SERVER_REPLY ||
-                    rc == CURLE_LOGIN_DENIED || rc == CURLE_REMOTE_ACCESS_DENIED);
-  // An authentication refusal is a configuration problem: keep the mail and retry.
-  if (rc == CURLE_LOGIN_DENIED) permanent = false;
+                    rc == CURLE_REMOTE_ACCESS_DENIED);
   return {permanent ? SendResult::Outcome::permanent : SendResult::Outcome::transient, code, what};
 }
 
 SendResult SmtpClient::check() {
-  if (!curl_) curl_ = curl_easy_init();
-  CURL* c = static_cast<CURL*>(curl_);
-  if (!c) return {SendResult::Outcome::transient, 0, "curl_easy_init failed"};
-  curl_easy_reset(c);
   char errbuf[CURL_ERROR_SIZE] = {0};
-  std::string sink;
-  curl_easy_setopt(c, CURLOPT_URL, settings_.url.c_str());
+  CURL* c = static_cast<CURL*>(prepare(errbuf));
+  if (!c) return {SendResult::Outcome::transient, 0, "curl_easy_init failed"};
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "NOOP");
   curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, settings_.timeout_s);
-  if (!settings_.username.empty()) {
-    curl_easy_setopt(c, CURLOPT_USERNAME, settings_.username.c_str());
-    curl_easy_setopt(c, CURLOPT_PASSWORD, settings_.password.c_str());
-    if (settings_.url.rfind("smtp://", 0) == 0) curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-  }
   CURLcode rc = curl_easy_perform(c);
   long code = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);

@@ -36,6 +36,8 @@ class SmtpClient {
   SendResult check();
 
  private:
+  void* prepare(char* errbuf);  // the reused handle with URL, timeouts and login set; nullptr on failure
+
   SmtpSettings settings_;
   void* curl_ = nullptr;  // CURL*, reused so the connection is too
 };
