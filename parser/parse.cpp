@@ -1,6 +1,6 @@
 // parser/parse.cpp: parse(): one RFC 5322 / MIME message into a ParsedMail.
 //
-// How: (1) the MIME tree is built breadth-first with an explicit work list: each entity's
+// How: (1) the MIME tree is built with an explicit work list (no recursion): each entity's
 // header block is split off (header.cpp), a multipart body is cut at its boundary lines in
 // one forward pass, a message/rfc822 body becomes a child entity. Entities are views into
 // the input (or into an arena for a base64-encoded embedded message), so building the tree
