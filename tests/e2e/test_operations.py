@@ -83,9 +83,10 @@ class Operations(unittest.TestCase):
         self.assertIn(b"chmod 640", r.stderr)
         os.chmod(self.config, 0o600)
         os.chmod(self.stack.dir / "imap.pass", 0o644)
-        self.daemon.start()
-        self.daemon.wait_until(lambda: b"readable by others" in self.daemon.log.read_bytes(), 20,
-                               what="the daemon to refuse the password file")
+        r = subprocess.run([str(servicedesk_bin()), "--config", str(self.config), "run"], capture_output=True, timeout=20)
+        self.assertEqual(r.returncode, 78)
+        self.assertIn(b"readable by others", r.stderr)
+        self.assertIn(b"chmod 600", r.stderr)
 
     def test_status_backup_and_outbox_while_the_daemon_runs(self):
         self.stack.stop_smtp()
