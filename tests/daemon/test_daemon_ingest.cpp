@@ -1,19 +1,12 @@
 #include <catch2/catch.hpp>
 
 #include "daemon/ingest.h"
+#include "tests/support/desk_config.h"
 #include "tests/support/tempdir.h"
 
 using namespace sd;
 
 namespace {
-
-Config config_for(const test::TempDir& dir) {
-  Config c = builtin_config();
-  c.service.name = "Example Servicedesk";
-  c.service.address = "servicedesk@example.com";
-  c.store.path = dir.file("sd.db");
-  return c;
-}
 
 std::string mail(const std::string& from, const std::string& subject, const std::string& msgid,
                  const std::string& extra_headers = "", const std::string& body = "Hello\r\n") {
@@ -40,7 +33,7 @@ Counts counts(store::Store& st) {
 
 TEST_CASE("A customer's mail opens a ticket and queues one acknowledgement to the sender") {
   test::TempDir dir;
-  auto c = config_for(dir);
+  auto c = test::desk_config(dir);
   auto st = store::open_sqlite_store({c.store.path});
   auto r = ingest(*st, c, mail("Anna Berg <Anna@Kund.se>", "Printer broken", "m1@kund.se"), std::nullopt, 1000);
   CHECK(r.kind == IngestResult::Kind::created);
@@ -67,7 +60,7 @@ TEST_CASE("A customer's mail opens a ticket and queues one acknowledgement to th
 
 TEST_CASE("The acknowledgement goes to Reply-To when the mail has one") {
   test::TempDir dir;
-  auto c = config_for(dir);
+  auto c = test::desk_config(dir);
   auto st = store::open_sqlite_store({c.store.path});
   ingest(*st, c, mail("noreply@portal.example", "Help", "m1@x", "Reply-To: Bo <bo@kund.se>\r\n"), std::nullopt, 1);
   auto tx = st->begin(store::Store::Mode::read);
@@ -78,7 +71,7 @@ TEST_CASE("The acknowledgement goes to Reply-To when the mail has one") {
 
 TEST_CASE("Replies join their ticket by subject tag and by In-Reply-To of the acknowledgement") {
   test::TempDir dir;
-  auto c = config_for(dir);
+  auto c = test::desk_config(dir);
   auto st = store::open_sqlite_store({c.store.path});
   ingest(*st, c, mail("a@kund.se", "First", "m1@kund.se"), std::nullopt, 1);
   ingest(*st, c, mail("b@kund.se", "Second", "m2@kund.se"), std::nullopt, 2);
@@ -102,7 +95,7 @@ TEST_CASE("Replies join their ticket by subject tag and by In-Reply-To of the ac
 
 TEST_CASE("Automatic mail is stored but never acknowledged") {
   test::TempDir dir;
-  auto c = config_for(dir);
+  auto c = test::desk_config(dir);
   auto st = store::open_sqlite_store({c.store.path});
   struct Case {
     std::string from, headers;
@@ -133,7 +126,7 @@ TEST_CASE("Automatic mail is stored but never acknowledged") {
 
 TEST_CASE("Acknowledgements to one address are rate-limited per hour") {
   test::TempDir dir;
-  auto c = config_for(dir);
+  auto c = test::desk_config(dir);
   c.intake.acks_per_address_per_hour = 2;
   auto st = store::open_sqlite_store({c.store.path});
   for (int i = 0; i < 4; ++i) ingest(*st, c, mail("loop@kund.se", "Hi", "r" + std::to_string(i) + "@x"), std::nullopt, 100 + i);
@@ -144,7 +137,7 @@ TEST_CASE("Acknowledgements to one address are rate-limited per hour") {
 
 TEST_CASE("The same mail twice is stored once, by mailbox position or by content") {
   test::TempDir dir;
-  auto c = config_for(dir);
+  auto c = test::desk_config(dir);
   auto st = store::open_sqlite_store({c.store.path});
   auto m = mail("a@kund.se", "Once", "once@kund.se");
   store::MailOrigin o{"INBOX", 1, 5};
@@ -170,7 +163,7 @@ TEST_CASE("The same mail twice is stored once, by mailbox position or by content
 
 TEST_CASE("A mail the parser cannot read is still stored and becomes a ticket") {
   test::TempDir dir;
-  auto c = config_for(dir);
+  auto c = test::desk_config(dir);
   auto st = store::open_sqlite_store({c.store.path});
   static constexpr char kGarbage[] = "\0\xff\xfe not a mail at all\r\n\r\n\x01\x02";
   std::string garbage(kGarbage, sizeof kGarbage - 1);  // NULs included
@@ -190,7 +183,7 @@ TEST_CASE("A mail the parser cannot read is still stored and becomes a ticket") 
 TEST_CASE("A store failure at any step of ingest leaves nothing half-done, and a retry stores the mail once") {
   // Fault injection: make the Nth SQL step fail, for every N until ingest gets through.
   test::TempDir dir;
-  auto c = config_for(dir);
+  auto c = test::desk_config(dir);
   { store::open_sqlite_store({c.store.path}); }  // create and migrate outside the count
   auto m = mail("a@kund.se", "Fragile", "fragile@kund.se");
   store::MailOrigin o{"INBOX", 1, 1};
@@ -236,7 +229,7 @@ TEST_CASE("Ticket references are read with or without prefix, in any case") {
 
 TEST_CASE("A monitoring rule opens an incident with its priority and repeated alerts join it") {
   test::TempDir dir;
-  auto c = config_for(dir);
+  auto c = test::desk_config(dir);
   Config::Rule r;
   r.name = "nagios";
   r.from = "*@monitor.example.com";
@@ -267,7 +260,7 @@ TEST_CASE("A monitoring rule opens an incident with its priority and repeated al
 
 TEST_CASE("Rules match by glob or regular expression ignoring case") {
   test::TempDir dir;
-  auto c = config_for(dir);
+  auto c = test::desk_config(dir);
   Config::Rule r;
   r.name = "orders";
   r.subject = "*ORDER*";
@@ -283,7 +276,7 @@ TEST_CASE("Rules match by glob or regular expression ignoring case") {
 
 TEST_CASE("With unknown_sender reject a stranger's mail is stored and answered once but opens no ticket") {
   test::TempDir dir;
-  auto c = config_for(dir);
+  auto c = test::desk_config(dir);
   c.intake.unknown_sender = "reject";
   c.intake.acks_per_address_per_hour = 1;
   auto st = store::open_sqlite_store({c.store.path});
@@ -309,7 +302,7 @@ TEST_CASE("With unknown_sender reject a stranger's mail is stored and answered o
 
 TEST_CASE("A reply to a resolved ticket reopens it and one to a closed ticket opens a new one that refers to it") {
   test::TempDir dir;
-  auto c = config_for(dir);
+  auto c = test::desk_config(dir);
   auto st = store::open_sqlite_store({c.store.path});
   auto first = ingest(*st, c, mail("a@kund.se", "Broken", "b1@k"), std::nullopt, 1);
   {
@@ -335,7 +328,7 @@ TEST_CASE("A reply to a resolved ticket reopens it and one to a closed ticket op
 
 TEST_CASE("An automatic reply on a resolved ticket does not reopen it") {
   test::TempDir dir;
-  auto c = config_for(dir);
+  auto c = test::desk_config(dir);
   auto st = store::open_sqlite_store({c.store.path});
   auto first = ingest(*st, c, mail("a@kund.se", "Broken", "b1@k"), std::nullopt, 1);
   {

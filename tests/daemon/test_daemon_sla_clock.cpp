@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "daemon/sla_clock.h"
+#include "tests/support/desk_config.h"
 #include "tests/support/new_ticket.h"
 #include "tests/support/tempdir.h"
 
@@ -75,10 +76,7 @@ TEST_CASE("A first response in time is met and leaves nothing to fire") {
 
 TEST_CASE("Warnings and breaches fire once each and a late start fires only the breach") {
   test::TempDir dir;
-  auto c = builtin_config();
-  c.service.address = "servicedesk@example.com";
-  c.sla.agents_address = "agents@example.com";
-  c.store.path = dir.file("sd.db");
+  auto c = test::desk_config(dir);
   SlaClock clock(c);
   auto st = store::open_sqlite_store({c.store.path});
   {
@@ -106,10 +104,7 @@ TEST_CASE("Warnings and breaches fire once each and a late start fires only the 
 
 TEST_CASE("What fell due while the daemon was down fires once at start without a stale warning") {
   test::TempDir dir;
-  auto c = builtin_config();
-  c.service.address = "servicedesk@example.com";
-  c.sla.agents_address = "agents@example.com";
-  c.store.path = dir.file("sd.db");
+  auto c = test::desk_config(dir);
   SlaClock clock(c);
   auto st = store::open_sqlite_store({c.store.path});
   {
@@ -128,10 +123,7 @@ TEST_CASE("What fell due while the daemon was down fires once at start without a
 
 TEST_CASE("An agent is reminded to update the customer after the configured business hours of silence") {
   test::TempDir dir;
-  auto c = builtin_config();
-  c.service.address = "servicedesk@example.com";
-  c.sla.agents_address = "agents@example.com";
-  c.store.path = dir.file("sd.db");
+  auto c = test::desk_config(dir);
   c.slas["standard"].update[static_cast<std::size_t>(sla::Priority::medium)] = sla::Seconds(4 * 3600);
   SlaClock clock(c);
   auto st = store::open_sqlite_store({c.store.path});
@@ -154,9 +146,7 @@ TEST_CASE("An agent is reminded to update the customer after the configured busi
 
 TEST_CASE("Resolved tickets close by themselves after the configured days and the customer is told") {
   test::TempDir dir;
-  auto c = builtin_config();
-  c.service.address = "servicedesk@example.com";
-  c.store.path = dir.file("sd.db");
+  auto c = test::desk_config(dir);
   c.intake.auto_close_days = 7;
   SlaClock clock(c);
   auto st = store::open_sqlite_store({c.store.path});
@@ -183,9 +173,7 @@ TEST_CASE("Resolved tickets close by themselves after the configured days and th
 
 TEST_CASE("A hypercare period ends by itself and the end is logged once") {
   test::TempDir dir;
-  auto c = builtin_config();
-  c.service.address = "servicedesk@example.com";
-  c.store.path = dir.file("sd.db");
+  auto c = test::desk_config(dir);
   SlaClock clock(c);
   auto st = store::open_sqlite_store({c.store.path});
   {
