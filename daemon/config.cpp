@@ -1,7 +1,7 @@
 // daemon/config.cpp: TOML configuration (toml++), see config.h.
 //
 // Diagnostics: every refusal reads "FILE:LINE: key 'section.key': what is wrong".
-// Security: credential files must not be readable by group or others.
+// Security: credential files must not be readable by others nor writable by the group.
 #include "daemon/config.h"
 
 #include <fmt/format.h>
@@ -403,7 +403,9 @@ std::string read_secret(const std::string& path, const std::string& what) {
   struct stat st{};
   if (::stat(path.c_str(), &st) != 0)
     throw ConfigError(fmt::format("{}: cannot read {} (file missing?)", path, what));
-  if (st.st_mode & (S_IRWXG | S_IRWXO))
+  // Group read is allowed: systemd may grant the service's credentials by group or ACL
+  // (mode 0440); any access for others, or write access for the group, is refused.
+  if (st.st_mode & (S_IRWXO | S_IWGRP))
     throw ConfigError(fmt::format("{}: {} is readable by others (mode {:o}); run: chmod 600 {}", path, what,
                                   st.st_mode & 0777, path));
   std::ifstream in(path);

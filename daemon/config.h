@@ -122,7 +122,7 @@ Config load_config(const std::string& path);
 Config builtin_config();
 
 // Reads a credential file (first line, trailing newline removed). Throws ConfigError when
-// it cannot be read or is readable by group or others.
+// it cannot be read, is readable by others or writable by its group.
 std::string read_secret(const std::string& path, const std::string& what);
 
 }  // namespace sd

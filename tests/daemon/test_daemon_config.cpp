@@ -93,6 +93,10 @@ TEST_CASE("A credential file readable by others is refused with the fix") {
   } catch (const ConfigError& e) {
     CHECK(std::string(e.what()).find("chmod 600") != std::string::npos);
   }
+  chmod(path.c_str(), 0660);
+  CHECK_THROWS_AS(read_secret(path, "IMAP password file"), ConfigError);
+  chmod(path.c_str(), 0440);  // systemd's credentials granted by group or ACL
+  CHECK(read_secret(path, "IMAP password file") == "secret");
   chmod(path.c_str(), 0600);
   CHECK(read_secret(path, "IMAP password file") == "secret");
   CHECK_THROWS_AS(read_secret(dir.file("missing"), "x"), ConfigError);
