@@ -1,6 +1,8 @@
 // daemon/agent_mail.cpp: see agent_mail.h.
 #include "daemon/agent_mail.h"
 
+#include "daemon/text.h"
+
 #include "daemon/ingest.h"
 
 #include <fmt/format.h>
@@ -14,17 +16,6 @@
 
 namespace sd {
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  return s;
-}
-
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
-}
 
 // "1h30m", "15m", "2h", "90" (minutes) -> seconds; nullopt when malformed.
 std::optional<std::int64_t> parse_duration(const std::string& s) {

@@ -5,6 +5,8 @@
 // a ticket without the mail it came from.
 #include "daemon/ingest.h"
 
+#include "daemon/text.h"
+
 #include "daemon/agent_mail.h"
 #include "daemon/log.h"
 #include "daemon/mailer.h"
@@ -22,11 +24,6 @@
 
 namespace sd {
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 bool iequals_prefix(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;

@@ -2,6 +2,7 @@
 //
 // Exit codes follow sysexits.h so that an MTA pipe does the right thing: 0 done,
 // 64 usage, 65 bad input, 74 store broken, 75 try again later (EX_TEMPFAIL), 78 bad config.
+#include "daemon/text.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/ingest.h"
@@ -224,11 +225,6 @@ int cmd_ticket_set(const Config& c, const std::string& ref, const TicketChanges&
 // --- organisations, contacts, agents -------------------------------------------------
 
 constexpr std::size_t kMaxContacts = 10;  // per organisation (the seeds' limit)
-
-std::string lower(std::string v) {
-  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  return v;
-}
 
 bool plausible_address(const std::string& a) {
   auto at = a.find('@');

@@ -1,6 +1,8 @@
 // daemon/ops.cpp: see ops.h.
 #include "daemon/ops.h"
 
+#include "daemon/text.h"
+
 #include "daemon/agent_mail.h"
 #include "daemon/imap.h"
 #include "daemon/ingest.h"
@@ -23,11 +25,6 @@ namespace sd {
 namespace {
 
 std::unique_ptr<store::Store> open_store(const Config& c) { return store::open_sqlite_store({c.store.path}); }
-
-std::string lower(std::string s) {
-  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return s;
-}
 
 }  // namespace
 
