@@ -1,9 +1,8 @@
 // daemon/agent_mail.cpp: see agent_mail.h.
 #include "daemon/agent_mail.h"
 
-#include "daemon/text.h"
-
 #include "daemon/ingest.h"
+#include "daemon/text.h"
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>

@@ -5,12 +5,11 @@
 // a ticket without the mail it came from.
 #include "daemon/ingest.h"
 
-#include "daemon/text.h"
-
 #include "daemon/agent_mail.h"
 #include "daemon/log.h"
 #include "daemon/mailer.h"
 #include "daemon/sla_clock.h"
+#include "daemon/text.h"
 #include "notify/compose.h"
 #include "notify/templates.h"
 #include "parser/parse.h"

@@ -1,13 +1,12 @@
 // daemon/ops.cpp: see ops.h.
 #include "daemon/ops.h"
 
-#include "daemon/text.h"
-
 #include "daemon/agent_mail.h"
 #include "daemon/imap.h"
 #include "daemon/ingest.h"
 #include "daemon/json.h"
 #include "daemon/sla_clock.h"
+#include "daemon/text.h"
 #include "notify/smtp.h"
 #include "parser/parse.h"
 #include "store/store.h"
