@@ -1,6 +1,7 @@
 // daemon/outbox.cpp: see outbox.h.
 #include "daemon/outbox.h"
 
+#include "daemon/ingest.h"
 #include "daemon/log.h"
 
 #include <algorithm>
@@ -28,7 +29,7 @@ OutboxRun deliver_due(store::Store& st, notify::SmtpClient& smtp, const Config& 
     if (stopping) break;
     auto res = server_down ? *server_down : smtp.send(item.mail_from, item.recipients, item.bytes);
     auto tx = st.begin(store::Store::Mode::write);
-    std::string ticket = item.ticket_id ? std::to_string(*item.ticket_id) : "-";
+    std::string ticket = item.ticket_id ? ticket_ref(c, *item.ticket_id) : "-";
     switch (res.outcome) {
       case notify::SendResult::Outcome::sent:
         tx->mark_sent(item.id, now());
