@@ -327,10 +327,7 @@ void handle_agent_mail(Intake& in, const PlusAddress& plus) {
     in.tx.set_priority(t.id, *cmd.priority, in.now);
     change("priority", t.priority, *cmd.priority);
   }
-  if (cmd.category && *cmd.category != t.category) {
-    in.tx.set_category(t.id, *cmd.category, in.now);
-    change("category", t.category, *cmd.category);
-  }
+  if (cmd.category) change_category(in.tx, in.c, t, *cmd.category, in.from, in.now);
   if (cmd.assign) {
     std::string who = *cmd.assign == "me" ? in.from : *cmd.assign;
     if (who != t.assignee) {

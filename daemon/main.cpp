@@ -209,10 +209,7 @@ int cmd_ticket_set(const Config& c, const std::string& ref, const TicketChanges&
     tx->set_priority(*id, ch.priority, now);
     record("priority", t->priority, ch.priority);
   }
-  if (!ch.category.empty() && ch.category != t->category) {
-    tx->set_category(*id, ch.category, now);
-    record("category", t->category, ch.category);
-  }
+  if (!ch.category.empty()) change_category(*tx, c, *t, ch.category, actor, now);
   if (!ch.assign.empty() && ch.assign != t->assignee) {
     tx->set_assignee(*id, ch.assign == "-" ? "" : ch.assign, now);
     record("assign", t->assignee, ch.assign);

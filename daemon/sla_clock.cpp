@@ -107,6 +107,17 @@ TicketSla SlaClock::evaluate(const store::Ticket& t, const std::vector<store::Pa
   return r;
 }
 
+void change_category(store::Transaction& tx, const Config& c, const store::Ticket& t, const std::string& category,
+                     const std::string& actor, store::Time now) {
+  if (category == t.category) return;
+  tx.set_category(t.id, category, now);
+  tx.add_event({t.id, now, actor, "category", fmt::format("{} -> {}", t.category.empty() ? "(none)" : t.category, category)});
+  if (t.hypercare && category == "incident" && t.sla != "hypercare" && c.slas.count("hypercare")) {
+    tx.set_sla(t.id, "hypercare", now);
+    tx.add_event({t.id, now, "system", "sla", fmt::format("{} -> hypercare (an incident in hypercare)", t.sla)});
+  }
+}
+
 SlaFireResult fire_due_sla_events(store::Store& st, const Config& c, const SlaClock& clock, store::Time now) {
   SlaFireResult res;
   auto tx = st.begin(store::Store::Mode::write);

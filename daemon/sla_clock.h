@@ -59,6 +59,11 @@ struct SlaFireResult {
 // tickets past intake.auto_close_days, in one transaction, and says when the next comes.
 SlaFireResult fire_due_sla_events(store::Store& store, const Config& config, const SlaClock& clock, store::Time now);
 
+// Sets a ticket's category; a hypercare ticket that becomes an incident moves to the
+// hypercare SLA (its targets recomputed from the ticket's start). Records both as events.
+void change_category(store::Transaction& tx, const Config& c, const store::Ticket& t, const std::string& category,
+                     const std::string& actor, store::Time now);
+
 // The clock the daemon and the commands go by: the system clock plus the test offset.
 store::Time clock_now(const Config& config);
 

@@ -442,6 +442,7 @@ class SqliteTransaction final : public Transaction {
   void set_priority(std::int64_t id, const std::string& v, Time at) override { set_column("priority", id, v, at); }
   void set_category(std::int64_t id, const std::string& v, Time at) override { set_column("category", id, v, at); }
   void set_assignee(std::int64_t id, const std::string& v, Time at) override { set_column("assignee", id, v, at); }
+  void set_sla(std::int64_t id, const std::string& v, Time at) override { set_column("sla", id, v, at); }
 
   void set_first_response(std::int64_t id, Time at) override {
     Statement s(c_, "UPDATE tickets SET first_response_at = coalesce(first_response_at, ?) WHERE id = ?",

@@ -225,6 +225,7 @@ class Transaction {
   virtual void set_priority(std::int64_t id, const std::string& priority, Time at) = 0;
   virtual void set_category(std::int64_t id, const std::string& category, Time at) = 0;
   virtual void set_assignee(std::int64_t id, const std::string& assignee, Time at) = 0;
+  virtual void set_sla(std::int64_t id, const std::string& sla, Time at) = 0;
   virtual void set_first_response(std::int64_t id, Time at) = 0;  // keeps the first one
   virtual std::vector<PausePeriod> pauses(std::int64_t ticket_id) = 0;
   // Records a fired SLA event; false when it had fired before (nothing changes then).

@@ -214,3 +214,21 @@ TEST_CASE("A ticket resolved in time keeps its resolution due and counts as met"
   CHECK(*r.resolution_due == at("2026-11-24T09:00:00+01:00"));
   CHECK(r.state == "met");
 }
+
+TEST_CASE("A hypercare ticket that becomes an incident runs on the hypercare SLA") {
+  test::TempDir dir;
+  auto c = test::desk_config(dir);
+  SlaClock clock(c);
+  auto st = store::open_sqlite_store({c.store.path});
+  auto tx = st->begin(store::Store::Mode::write);
+  auto nt = sd::test::new_ticket("Down", "k@acme.se", "", at("2026-11-23T09:00:00+01:00"));
+  nt.hypercare = true;
+  auto id = tx->create_ticket(nt);
+  auto before = clock.evaluate(*tx->ticket(id), {}, nt.created_at).first_response_due;
+  CHECK(before == at("2026-11-24T09:00:00+01:00"));  // medium: 8 business hours of Mon-Fri 08-16
+  change_category(*tx, c, *tx->ticket(id), "incident", "eva@example.com", nt.created_at);
+  auto t = *tx->ticket(id);
+  CHECK(t.sla == "hypercare");
+  CHECK(t.category == "incident");
+  CHECK(clock.evaluate(t, {}, nt.created_at).first_response_due == at("2026-11-23T13:00:00+01:00"));  // high's 4 h
+}
