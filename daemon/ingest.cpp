@@ -265,13 +265,13 @@ void notify_agents(Intake& in, const store::Ticket& t, const std::string& what) 
     thread_on_ticket(in.tx, t.id, q.draft);
     queue_mail(in.tx, in.c, q, in.now);
   }
-  in.result.acknowledgement_queued = true;  // (any mail queued: wake the outbox)
+  in.result.mail_queued = true;
 }
 
 void mail_customer(Intake& in, const store::Ticket& t, const std::string& kind, const std::string& text,
                    const std::string& agent_name) {
   sd::mail_customer(in.tx, in.c, t, kind, text, agent_name, in.now);
-  in.result.acknowledgement_queued = true;
+  in.result.mail_queued = true;
 }
 
 void handle_agent_mail(Intake& in, const PlusAddress& plus) {
@@ -314,7 +314,7 @@ void handle_agent_mail(Intake& in, const PlusAddress& plus) {
     q.draft.in_reply_to = in.m.message_id;
     queue_mail(in.tx, in.c, q, in.now);
     event(in, t.id, in.from, "commands-refused", list);
-    in.result.acknowledgement_queued = true;
+    in.result.mail_queued = true;
     in.result.note = "commands refused";
     return;
   }
@@ -440,7 +440,7 @@ void handle_customer_mail(Intake& in) {
       q.draft.auto_submitted = "auto-replied";
       q.draft.in_reply_to = m.message_id;
       queue_mail(in.tx, c, q, in.now);
-      in.result.acknowledgement_queued = true;
+      in.result.mail_queued = true;
     }
     in.result.note = "rejected: " + in.from + " is no registered contact" + (reason.empty() ? "" : "; no reply: " + reason);
     return;
@@ -520,7 +520,7 @@ void handle_customer_mail(Intake& in) {
     q.draft.auto_submitted = "auto-replied";
     queue_mail(in.tx, c, q, in.now);
     event(in, id, "system", "acknowledgement-queued", to);
-    in.result.acknowledgement_queued = true;
+    in.result.acknowledgement_queued = in.result.mail_queued = true;
   } else {
     in.result.note = "no acknowledgement: " + reason;
   }

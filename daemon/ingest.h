@@ -22,7 +22,8 @@ namespace sd {
 struct IngestResult {
   enum class Kind { created, joined, duplicate, rejected } kind = Kind::created;
   std::int64_t ticket_id = 0;  // 0 when a repeat had no ticket
-  bool acknowledgement_queued = false;  // any mail was queued (acknowledgement, notifications)
+  bool acknowledgement_queued = false;  // the customer's acknowledgement
+  bool mail_queued = false;             // any mail at all (acknowledgement, notifications): wake the outbox
   std::string message_id;
   std::string note;  // why no acknowledgement, what the parser could not read
 };

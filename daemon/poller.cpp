@@ -76,7 +76,7 @@ PollResult poll_mailbox(ImapClient& imap, store::Store& st, const Config& c, con
         log::info("UID {} <{}> is already stored (ticket {}): not stored again", uid, res.message_id, ref);
         break;
     }
-    r.mail_queued = r.mail_queued || res.acknowledgement_queued;
+    r.mail_queued = r.mail_queued || res.mail_queued;
     if (c.test.fault == "crash_after_commit") {
       log::warning("test fault crash_after_commit: killing the daemon after the COMMIT of UID {}", uid);
       std::raise(SIGKILL);
