@@ -160,23 +160,6 @@ std::vector<sla::Pause> sla_pauses(const std::vector<store::PausePeriod>& ps) {
   return out;
 }
 
-// The due time a ticket's target is held to. A target still running: as the daemon has it
-// (no due while the clock stands still). A target met: counted against the pauses before it
-// only, so resolving a ticket (which pauses it) does not hide the due it was met against.
-std::optional<Time> due_of(const sla::Calendar& cal, Time created, const std::optional<sla::Seconds>& goal,
-                           const std::vector<sla::Pause>& pauses, const std::optional<Time>& done,
-                           const std::optional<Time>& running_due) {
-  if (!goal) return std::nullopt;
-  if (!done) return running_due;
-  std::vector<sla::Pause> before;
-  for (const auto& p : pauses) {
-    if (p.from >= instant(*done)) continue;
-    before.push_back({p.from, !p.to || *p.to > instant(*done) ? instant(*done) : *p.to});
-  }
-  auto due = sla::due_with_pauses(cal, instant(created), *goal, before);
-  return due ? std::optional<Time>(due->time_since_epoch().count()) : std::nullopt;
-}
-
 std::size_t priority_index(const std::string& p) {
   return static_cast<std::size_t>(sla::parse_priority(p).value_or(sla::Priority::medium));
 }
@@ -228,6 +211,31 @@ struct Source {
   bool wanted(const store::Ticket& t) const { return org.empty() || t.organisation == org; }
 };
 
+// What the reports need of one ticket's SLA: its evaluation (due times count only the
+// pauses before a met target) and business hours from its start, pauses excluded.
+struct TicketFacts {
+  TicketFacts(const Source& src, const store::Ticket& t)
+      : ticket(t),
+        stored_pauses(src.tx.pauses(t.id)),
+        eval(src.clock.evaluate(t, stored_pauses, src.now)),
+        cal(src.clock.calendar(t.sla)),
+        pauses(sla_pauses(stored_pauses)),
+        priority(priority_index(t.priority)) {}
+
+  std::optional<double> business_hours(const std::optional<Time>& at) const {
+    if (!at) return std::nullopt;
+    auto s = sla::elapsed_with_pauses(cal, instant(ticket.created_at), instant(*at), pauses);
+    return static_cast<double>(s.count()) / 3600.0;
+  }
+
+  const store::Ticket& ticket;
+  std::vector<store::PausePeriod> stored_pauses;
+  TicketSla eval;
+  const sla::Calendar& cal;
+  std::vector<sla::Pause> pauses;
+  std::size_t priority;
+};
+
 // ---- sla ----
 
 // How a ticket stands against one target.
@@ -273,23 +281,13 @@ void build_sla(Report& rep, Source& src) {
   if (!src.org.empty()) by_org[src.org];
   for (const auto& t : src.tx.tickets_created(rep.from, rep.to)) {
     if (!src.wanted(t)) continue;
-    auto pauses = src.tx.pauses(t.id);
-    auto eval = src.clock.evaluate(t, pauses, src.now);
+    TicketFacts f(src, t);
     const auto& policy = src.clock.sla(t.sla);
-    const auto& cal = src.clock.calendar(t.sla);
-    auto ps = sla_pauses(pauses);
-    auto p = priority_index(t.priority);
-    auto business_hours = [&](const std::optional<Time>& at) -> std::optional<double> {
-      if (!at) return std::nullopt;
-      auto s = sla::elapsed_with_pauses(cal, instant(t.created_at), instant(*at), ps);
-      return static_cast<double>(s.count()) / 3600.0;
-    };
-    auto fr_due = due_of(cal, t.created_at, policy.first_response[p], ps, t.first_response_at, eval.first_response_due);
-    auto res_due = due_of(cal, t.created_at, policy.resolution[p], ps, t.resolved_at, eval.resolution_due);
-    auto fr = outcome(policy.first_response[p].has_value(), fr_due, t.first_response_at, src.now);
-    auto res = outcome(policy.resolution[p].has_value(), res_due, t.resolved_at, src.now);
-    auto fr_h = business_hours(t.first_response_at);
-    auto res_h = business_hours(t.resolved_at);
+    auto p = f.priority;
+    auto fr = outcome(policy.first_response[p].has_value(), f.eval.first_response_due, t.first_response_at, src.now);
+    auto res = outcome(policy.resolution[p].has_value(), f.eval.resolution_due, t.resolved_at, src.now);
+    auto fr_h = f.business_hours(t.first_response_at);
+    auto res_h = f.business_hours(t.resolved_at);
     for (SlaGroup* g : {&by_priority[p], &by_org[t.organisation], &total}) {
       ++g->tickets;
       g->first_response.add(fr, fr_h);
@@ -510,18 +508,14 @@ void build_incidents(Report& rep, Source& src) {
   std::array<double, 5> per_priority{};
   for (const auto& t : src.tx.tickets_created(rep.from, rep.to)) {
     if (!src.wanted(t) || t.category != "incident") continue;
-    auto pauses = src.tx.pauses(t.id);
-    auto eval = src.clock.evaluate(t, pauses, src.now);
-    const auto& policy = src.clock.sla(t.sla);
-    const auto& cal = src.clock.calendar(t.sla);
-    auto ps = sla_pauses(pauses);
-    auto p = priority_index(t.priority);
-    auto fr_due = due_of(cal, t.created_at, policy.first_response[p], ps, t.first_response_at, eval.first_response_due);
-    auto res_due = due_of(cal, t.created_at, policy.resolution[p], ps, t.resolved_at, eval.resolution_due);
+    TicketFacts f(src, t);
+    const auto& eval = f.eval;
+    auto p = f.priority;
+    auto fr_due = eval.first_response_due;
+    auto res_due = eval.resolution_due;
     auto business_hours = [&](const std::optional<Time>& at) -> Value {
-      if (!at) return {};
-      auto s = sla::elapsed_with_pauses(cal, instant(t.created_at), instant(*at), ps);
-      return round_to(static_cast<double>(s.count()) / 3600.0, 2);
+      auto h = f.business_hours(at);
+      return h ? Value(round_to(*h, 2)) : Value{};
     };
     std::string ref = ticket_ref(src.config, t.id);
     ++per_priority[p];
