@@ -54,7 +54,6 @@ class Worker {
 struct ImapSide {
   std::shared_ptr<const Config> config;
   std::unique_ptr<store::Store> store;
-  std::unique_ptr<ImapClient> client;
   bool folder_ready = false;
 };
 struct ClockSide {
@@ -171,7 +170,6 @@ class Service {
 
   PollResult poll_job(const std::shared_ptr<const Config>& cfg) {
     if (imap_.config != cfg) {
-      imap_.client.reset();
       imap_.store.reset();
       imap_.folder_ready = false;
       imap_.config = cfg;
@@ -180,16 +178,13 @@ class Service {
     // A fresh IMAP session per pass: a server's open session may keep an old view of the
     // mailbox (Dovecot after a UIDVALIDITY change answers STATUS from it until relogin),
     // and a login every poll interval costs little.
-    imap_.client.reset();
-    if (!imap_.client)
-      imap_.client = std::make_unique<ImapClient>(ImapSettings{
-          cfg->imap.url, cfg->imap.username, read_secret(cfg->imap.password_file, "IMAP password file"),
-          cfg->imap.timeout_s});
+    ImapClient client({cfg->imap.url, cfg->imap.username, read_secret(cfg->imap.password_file, "IMAP password file"),
+                       cfg->imap.timeout_s});
     if (!imap_.folder_ready) {
-      if (auto folder = cfg->move_target(); !folder.empty()) imap_.client->create_folder(folder);
+      if (auto folder = cfg->move_target(); !folder.empty()) client.create_folder(folder);
       imap_.folder_ready = true;
     }
-    return poll_mailbox(*imap_.client, *imap_.store, *cfg, [&cfg] { return clock_now(*cfg); }, stopping_);
+    return poll_mailbox(client, *imap_.store, *cfg, [&cfg] { return clock_now(*cfg); }, stopping_);
   }
 
   void poll_done(const PollResult& r, const std::string& error) {
