@@ -108,7 +108,8 @@ int cmd_status(const Config& c, bool as_json) {
   auto now = clock_now(c);
   nlohmann::json j;
   auto mailboxes = nlohmann::json::array();
-  std::string mailbox_name = c.imap.url.substr(c.imap.url.find('/', c.imap.url.find("://") + 3) + 1);
+  // The mailbox's name as the poller stores it (decoded from the URL; no connection made).
+  std::string mailbox_name = ImapClient(ImapSettings{c.imap.url, "", "", 1}).mailbox();
   if (auto box = tx->mailbox(mailbox_name))
     mailboxes.push_back({{"mailbox", box->name},
                          {"uidvalidity", box->uidvalidity},
