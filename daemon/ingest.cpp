@@ -185,14 +185,6 @@ std::string language_of(store::Transaction& tx, const Config& c, const store::Ti
   return c.service.language;
 }
 
-bool in_hypercare(const store::Organisation& org, store::Time now) {
-  if (org.hypercare_start.empty() || org.hypercare_weeks <= 0) return false;
-  auto start = sla::parse_rfc3339(org.hypercare_start + "T00:00:00Z");
-  if (!start) return false;
-  auto s = start->time_since_epoch().count();
-  return now >= s && now < s + org.hypercare_weeks * 7 * 86400;
-}
-
 void store_message(Intake& in, std::int64_t ticket_id) {
   store::MessageRecord rec;
   rec.ticket_id = ticket_id;
@@ -464,7 +456,8 @@ void handle_customer_mail(Intake& in) {
   if (!org_name.empty()) {
     if (auto org = in.tx.organisation(org_name)) {
       if (!org->sla.empty() && c.slas.count(org->sla)) nt.sla = org->sla;
-      nt.hypercare = in_hypercare(*org, in.now);
+      auto period = hypercare_period(*org);
+      nt.hypercare = period && period->covers(in.now);
       if (nt.hypercare && nt.category == "incident" && c.slas.count("hypercare")) nt.sla = "hypercare";
     } else {
       log::warning("{}: organisation '{}' does not exist; ticket opened without one", rule ? rule->name : in.from, org_name);

@@ -231,12 +231,8 @@ bool plausible_address(const std::string& a) {
 nlohmann::json org_json(const store::Organisation& o, const std::vector<store::Contact>& contacts, store::Time now) {
   auto cs = nlohmann::json::array();
   for (const auto& c : contacts) cs.push_back({{"email", c.email}, {"name", c.name}});
-  bool hypercare = false;
-  if (!o.hypercare_start.empty() && o.hypercare_weeks > 0)
-    if (auto s = sla::parse_rfc3339(o.hypercare_start + "T00:00:00Z")) {
-      auto start = s->time_since_epoch().count();
-      hypercare = now >= start && now < start + o.hypercare_weeks * 7 * 86400;
-    }
+  auto period = hypercare_period(o);
+  bool hypercare = period && period->covers(now);
   return {{"name", o.name},
           {"domains", o.domains},
           {"sla", o.sla.empty() ? nlohmann::json() : nlohmann::json(o.sla)},

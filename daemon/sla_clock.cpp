@@ -107,6 +107,14 @@ TicketSla SlaClock::evaluate(const store::Ticket& t, const std::vector<store::Pa
   return r;
 }
 
+std::optional<HypercarePeriod> hypercare_period(const store::Organisation& org) {
+  if (org.hypercare_start.empty() || org.hypercare_weeks <= 0) return std::nullopt;
+  auto start = sla::parse_rfc3339(org.hypercare_start + "T00:00:00Z");
+  if (!start) return std::nullopt;
+  store::Time s = start->time_since_epoch().count();
+  return HypercarePeriod{s, s + org.hypercare_weeks * 7 * 86400};
+}
+
 void change_category(store::Transaction& tx, const Config& c, const store::Ticket& t, const std::string& category,
                      const std::string& actor, store::Time now) {
   if (category == t.category) return;
@@ -123,10 +131,9 @@ SlaFireResult fire_due_sla_events(store::Store& st, const Config& c, const SlaCl
   auto tx = st.begin(store::Store::Mode::write);
   // A hypercare period ends by itself; the end is logged once.
   for (auto org : tx->organisations()) {
-    if (org.hypercare_start.empty() || org.hypercare_weeks <= 0 || org.hypercare_ended_at) continue;
-    auto start = sla::parse_rfc3339(org.hypercare_start + "T00:00:00Z");
-    if (!start) continue;
-    store::Time end = start->time_since_epoch().count() + org.hypercare_weeks * 7 * 86400;
+    auto period = hypercare_period(org);
+    if (!period || org.hypercare_ended_at) continue;
+    store::Time end = period->end;
     if (end > now) {
       res.next_at = res.next_at ? std::min(*res.next_at, end) : end;
       continue;

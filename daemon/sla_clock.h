@@ -64,6 +64,13 @@ SlaFireResult fire_due_sla_events(store::Store& store, const Config& config, con
 void change_category(store::Transaction& tx, const Config& c, const store::Ticket& t, const std::string& category,
                      const std::string& actor, store::Time now);
 
+// An organisation's hypercare period [start, end) in UTC days, or nullopt when it has none.
+struct HypercarePeriod {
+  store::Time start = 0, end = 0;
+  bool covers(store::Time t) const { return t >= start && t < end; }
+};
+std::optional<HypercarePeriod> hypercare_period(const store::Organisation& org);
+
 // The clock the daemon and the commands go by: the system clock plus the test offset.
 store::Time clock_now(const Config& config);
 

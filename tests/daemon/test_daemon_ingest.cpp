@@ -342,3 +342,34 @@ TEST_CASE("An automatic reply on a resolved ticket does not reopen it") {
   auto tx = st->begin(store::Store::Mode::read);
   CHECK(tx->ticket(first.ticket_id)->status == "resolved");
 }
+
+TEST_CASE("A contact's ticket opened during the organisation's hypercare is marked and its incidents use the hypercare SLA") {
+  test::TempDir dir;
+  auto c = test::desk_config(dir);
+  Config::Rule r;
+  r.subject = "*DOWN*";
+  r.category = "incident";
+  c.intake.rules.push_back(r);
+  auto st = store::open_sqlite_store({c.store.path});
+  {
+    auto tx = st->begin(store::Store::Mode::write);
+    store::Organisation o;
+    o.name = "Acme";
+    o.domains = {"acme.se"};
+    o.hypercare_start = "2026-11-16";
+    o.hypercare_weeks = 2;
+    tx->add_organisation(o);
+    tx->add_contact({"anna@acme.se", "Anna", "Acme"});
+    tx->commit();
+  }
+  const store::Time during = 1795330800;  // 2026-11-22T05:00:00Z
+  auto in = ingest(*st, c, mail("anna@acme.se", "Question", "h1@acme"), std::nullopt, during);
+  auto down = ingest(*st, c, mail("anna@acme.se", "Site DOWN", "h2@acme"), std::nullopt, during + 1);
+  auto after = ingest(*st, c, mail("anna@acme.se", "Site DOWN again", "h3@acme"), std::nullopt, during + 14 * 86400);
+  auto tx = st->begin(store::Store::Mode::read);
+  CHECK(tx->ticket(in.ticket_id)->hypercare);
+  CHECK(tx->ticket(in.ticket_id)->sla == "standard");
+  CHECK(tx->ticket(down.ticket_id)->sla == "hypercare");
+  CHECK_FALSE(tx->ticket(after.ticket_id)->hypercare);
+  CHECK(tx->ticket(after.ticket_id)->sla == "standard");
+}
