@@ -402,9 +402,7 @@ class SqliteTransaction final : public Transaction {
 
   std::vector<Ticket> tickets() override {
     Statement s(c_, kTicketSql + std::string(" ORDER BY t.created_at DESC, t.id DESC"), "list tickets");
-    std::vector<Ticket> out;
-    while (s.step()) out.push_back(read_ticket(s));
-    return out;
+    return read_tickets(s);
   }
 
   void touch_ticket(std::int64_t id, Time at) override {
@@ -415,9 +413,7 @@ class SqliteTransaction final : public Transaction {
   std::vector<Ticket> open_tickets() override {
     Statement s(c_, kTicketSql + std::string(" WHERE t.status IN ('new','open','pending') ORDER BY t.id"),
                 "list open tickets");
-    std::vector<Ticket> out;
-    while (s.step()) out.push_back(read_ticket(s));
-    return out;
+    return read_tickets(s);
   }
 
   void set_status(std::int64_t id, const std::string& status, Time at) override {
@@ -572,18 +568,14 @@ class SqliteTransaction final : public Transaction {
     Statement s(c_, kTicketSql + std::string(" WHERE t.created_at >= ? AND t.created_at < ? ORDER BY t.created_at, t.id"),
                 "list tickets by creation");
     s.bind(1, from).bind(2, to);
-    std::vector<Ticket> out;
-    while (s.step()) out.push_back(read_ticket(s));
-    return out;
+    return read_tickets(s);
   }
 
   std::vector<Ticket> resolved_before(Time before) override {
     Statement s(c_, kTicketSql + std::string(" WHERE t.status = 'resolved' AND t.resolved_at < ? ORDER BY t.id"),
                 "list resolved tickets");
     s.bind(1, before);
-    std::vector<Ticket> out;
-    while (s.step()) out.push_back(read_ticket(s));
-    return out;
+    return read_tickets(s);
   }
 
   std::int64_t add_organisation(const Organisation& o) override {
@@ -878,6 +870,11 @@ class SqliteTransaction final : public Transaction {
   static std::optional<DuplicateHit> hit(Statement& s) {
     if (!s.step()) return std::nullopt;
     return DuplicateHit{s.i64(0), s.opt_i64(1)};
+  }
+  static std::vector<Ticket> read_tickets(Statement& s) {
+    std::vector<Ticket> out;
+    while (s.step()) out.push_back(read_ticket(s));
+    return out;
   }
   static Ticket read_ticket(const Statement& s) {
     Ticket t;
