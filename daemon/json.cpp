@@ -2,20 +2,13 @@
 #include "daemon/json.h"
 
 #include "daemon/ingest.h"
+#include "sla/calendar.h"
 
 #include <fmt/format.h>
 
-#include <ctime>
-
 namespace sd {
 
-std::string rfc3339_utc(store::Time t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
+std::string rfc3339_utc(store::Time t) { return sla::rfc3339_utc(sla::Instant(std::chrono::seconds(t))); }
 
 namespace {
 nlohmann::json opt_time(const std::optional<store::Time>& t) { return t ? nlohmann::json(rfc3339_utc(*t)) : nlohmann::json(); }
