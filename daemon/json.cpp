@@ -4,7 +4,6 @@
 #include "daemon/ingest.h"
 #include "sla/calendar.h"
 
-#include <fmt/format.h>
 
 namespace sd {
 
