@@ -926,7 +926,7 @@ class SqliteTransaction final : public Transaction {
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(const StoreOptions& o) : c_(o) {
-    c_.exec("PRAGMA journal_mode = WAL", "enable WAL");
+    enable_wal(o.busy_timeout_ms);
     c_.exec("PRAGMA synchronous = FULL", "set synchronous=FULL");
     c_.exec("PRAGMA foreign_keys = ON", "enable foreign keys");
     migrate();
@@ -956,6 +956,26 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // Switching a new database to WAL needs it to itself, and SQLite answers "locked" at once
+  // (no busy handler) when another process opens it at the same moment, e.g. the daemon's
+  // workers and an operator's command on a fresh store. A store already in WAL stays so.
+  void enable_wal(int timeout_ms) {
+    {
+      Statement mode(c_, "PRAGMA journal_mode", "read journal mode");
+      if (mode.step() && mode.text(0) == "wal") return;
+    }
+    for (int waited = 0;; waited += 20) {
+      Statement s(c_, "PRAGMA journal_mode = WAL", "enable WAL");
+      try {
+        if (s.step() && s.text(0) == "wal") return;
+        throw StoreError("store: enable WAL: the database refused WAL mode", false);
+      } catch (const StoreError& e) {
+        if (!e.transient || waited >= timeout_ms) throw;
+      }
+      sqlite3_sleep(20);
+    }
+  }
+
   void migrate() {
     SqliteTransaction tx(c_, Mode::write);
     std::int64_t version = 0;

@@ -2,6 +2,9 @@
 #include <catch2/catch.hpp>
 
 #include "store/store.h"
+
+#include <atomic>
+#include <thread>
 #include "tests/support/new_ticket.h"
 #include "tests/support/tempdir.h"
 
@@ -202,5 +205,28 @@ TEST_CASE("A locked database is a transient error") {
     FAIL("second writer got in");
   } catch (const StoreError& e) {
     CHECK(e.transient);
+  }
+}
+
+TEST_CASE("Many openers of a new store at the same moment all get in") {
+  // The daemon's workers and an operator's command may open a fresh store together.
+  for (int round = 0; round < 20; ++round) {
+    sd::test::TempDir dir;
+    auto path = dir.file("sd.db");
+    std::atomic<int> ready{0}, failed{0};
+    std::vector<std::thread> openers;
+    for (int i = 0; i < 6; ++i)
+      openers.emplace_back([&] {
+        ++ready;
+        while (ready < 6) std::this_thread::yield();
+        try {
+          auto st = open_sqlite_store({path, 5000});
+          st->begin(Store::Mode::read)->tickets();
+        } catch (const StoreError&) {
+          ++failed;
+        }
+      });
+    for (auto& t : openers) t.join();
+    REQUIRE(failed == 0);
   }
 }
