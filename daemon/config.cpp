@@ -55,6 +55,13 @@ class Section {
       out = static_cast<int>(v);
     }
   }
+  void boolean(std::string_view key, bool& out) {
+    known_.insert(std::string(key));
+    if (auto* n = get(key, false)) {
+      if (!n->is_boolean()) fail(*n, key, "must be true or false");
+      out = n->value<bool>().value();
+    }
+  }
   void size(std::string_view key, std::size_t& out) {
     known_.insert(std::string(key));
     if (auto* n = get(key, false)) {
@@ -250,6 +257,11 @@ Config load_config(const std::string& path) {
   imap.str("password_file", c.imap.password_file, true);
   imap.integer("poll_interval_s", c.imap.poll_interval_s, 1, 86400);
   imap.integer("timeout_s", c.imap.timeout_s, 1, 3600);
+  imap.one_of("fetch", c.imap.fetch, [](auto& v) { return v == "range" || v == "per_uid"; }, "\"range\" or \"per_uid\"");
+  imap.boolean("idle", c.imap.idle);
+  imap.integer("idle_renew_s", c.imap.idle_renew_s, 10, 1740);  // RFC 2177: the server may drop an IDLE after 29 minutes
+  imap.integer("batch_max_mails", c.imap.batch_max_mails, 1, 100000);
+  imap.size("batch_max_bytes", c.imap.batch_max_bytes);
   imap.one_of(
       "after_ingest", c.imap.after_ingest,
       [](auto& v) { return v == "seen" || v == "delete" || (v.rfind("move:", 0) == 0 && v.size() > 5); },

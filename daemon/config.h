@@ -40,6 +40,13 @@ struct Config {
     int poll_interval_s = 30;
     std::string after_ingest = "seen";  // "seen", "move:FOLDER" or "delete"
     int timeout_s = 60;
+    // "range": our own IMAP session (libcurl CONNECT_ONLY) fetches a batch of mails with one
+    // UID FETCH ... BODY.PEEK[]; "per_uid": libcurl's URL form, one request per mail.
+    std::string fetch = "range";
+    bool idle = true;           // IMAP IDLE wakes the poll the moment mail arrives (polling stays)
+    int idle_renew_s = 1500;    // IDLE is re-issued this often, before the server's 29-minute limit
+    int batch_max_mails = 500;  // mails per store transaction and per UID FETCH
+    std::size_t batch_max_bytes = 16 << 20;  // and their bytes (one bigger mail is a batch alone)
   } imap;
 
   struct Smtp {
