@@ -1,0 +1,667 @@
+#!/usr/bin/python3
+"""Benchmarks of the whole daemon on a real local mail stack (tests/e2e/mailstack.py:
+Dovecot + aiosmtpd on loopback). Figures and the commands that made them: docs/PERFORMANCE.md.
+
+    bench/mailstack_bench.py ingest  [--mails 10000] [--fetch range|per_uid] [--batch N] [--perf FILE]
+    bench/mailstack_bench.py latency [--mails 1000] [--idle on|off] [--poll-interval 60] [--gap-ms 10] [--wait-ack]
+    bench/mailstack_bench.py bigmail [--mib 25]
+
+ingest   A backlog of N mails of a mixed corpus is put into Dovecot's Maildir (and indexed
+         by Dovecot) before the daemon starts; then `servicedesk run` is timed from its
+         start until every mail is stored (a mail's raw bytes, ticket and queued
+         acknowledgement are one transaction). SMTP points at a closed port, so the
+         acknowledgements stay queued and sending does not compete. The store is polled
+         read-only with sqlite3 every --sample-s; the daemon's VmHWM is read at the end.
+latency  The daemon runs with a working SMTP server (aiosmtpd). N small mails are
+         delivered one by one into the Maildir, --gap-ms apart (open loop) or each after
+         the previous one's acknowledgement (--wait-ack); each latency is from the
+         delivery (the rename into new/) to the moment the acknowledgement, In-Reply-To the
+         mail's Message-ID, is first seen in aiosmtpd's Maildir (a tight polling loop).
+bigmail  One mail with an attachment of --mib MiB (decoded, base64 in the mail); the
+         daemon's VmHWM before and after, checked against 3 x the message size + 30 MiB,
+         and the stored attachment checked byte for byte.
+
+Run as root (Dovecot) with Debian's /usr/bin/python3 (aiosmtpd). --bin names the
+servicedesk binary (default $SERVICEDESK_BIN or build/daemon/servicedesk). --json FILE
+also writes the figures (and the samples) as JSON. Standard library only.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import email.utils
+import hashlib
+import json
+import os
+import pathlib
+import platform
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+import mailstack  # noqa: E402  (tests/e2e/mailstack.py: MailStack, Daemon)
+
+MiB = 1024 * 1024
+DESK = "Service Desk <servicedesk@example.com>"
+
+
+# ---- the machine ---------------------------------------------------------------------------
+
+def machine() -> dict:
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        load = open("/proc/loadavg").read().split()[:3]
+    except OSError:
+        load = []
+    return {"nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "loadavg_before": " ".join(load)}
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """VmRSS, VmHWM ... of a process in KiB."""
+    out = {}
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            k, _, v = line.partition(":")
+            if k.startswith("Vm"):
+                out[k] = int(v.split()[0])
+    except (OSError, ValueError):
+        pass
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return float("nan")
+    k = max(0, min(len(sorted_values) - 1, int(-(-p * len(sorted_values) // 100)) - 1))
+    return sorted_values[k]
+
+
+# ---- mails ---------------------------------------------------------------------------------
+
+WORDS = ("printer vpn password reset laptop screen invoice ticket please thanks urgent "
+         "meeting office network access account mailbox license update server backup "
+         "restore login error again today since yesterday monitor docking station "
+         "tack hej skrivare lösenord kontor möte adgangskode venlig hilsen fejl åbne").split()
+DOMAINS = [f"kunde{n}.{tld}" for n in range(40) for tld in ("se", "dk", "com")][:60]
+
+
+class MailMaker:
+    """Deterministic mails with distinct senders and Message-IDs (so each opens a ticket)."""
+
+    def __init__(self, seed: int, run: str):
+        self.rnd = random.Random(seed)
+        self.run = run
+        self.corpus = sorted(REPO.glob("tests/corpus/mail-parser/**/*.eml")) + \
+            sorted(REPO.glob("tests/e2e/samples/*.eml"))
+        self.corpus_bytes = [p.read_bytes() for p in self.corpus]
+        self.corpus_next = 0
+
+    def sentence(self, n: int) -> str:
+        return " ".join(self.rnd.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+    def paragraphs(self, lo: int, hi: int) -> list[str]:
+        out = []
+        for _ in range(self.rnd.randint(lo, hi)):
+            s = " ".join(self.sentence(self.rnd.randint(6, 16)) for _ in range(self.rnd.randint(2, 6)))
+            out.append(wrap(s))
+        return out
+
+    def headers(self, i: int, subject: str, extra: list[str]) -> tuple[list[str], str]:
+        domain = DOMAINS[i % len(DOMAINS)]
+        msgid = f"<bench.{self.run}.{i}@{domain}>"
+        h = [f"From: Kund {i} <kund{i}.{self.run}@{domain}>",
+             f"To: {DESK}",
+             f"Subject: {subject}",
+             f"Date: {email.utils.formatdate(localtime=False)}",
+             f"Message-ID: {msgid}",
+             "MIME-Version: 1.0"] + extra
+        return h, msgid
+
+    def plain_reply(self, i: int) -> tuple[bytes, str]:
+        """A customer's reply quoting an earlier mail (that the store never saw)."""
+        new = self.paragraphs(1, 3)
+        quoted = self.paragraphs(2, 10)
+        body = "\n\n".join(new) + f"\n\nKund {i}\n\nOn Mon, 30 Nov 2026 09:12, Support wrote:\n" + \
+            "\n".join("> " + line if line else ">" for line in "\n\n".join(quoted).split("\n")) + "\n"
+        thread = f"<thread.{self.run}.{i}@example.com>"
+        h, msgid = self.headers(i, f"Re: {self.sentence(5)[:-1]}",
+                                [f"In-Reply-To: {thread}", f"References: {thread}",
+                                 "Content-Type: text/plain; charset=utf-8",
+                                 "Content-Transfer-Encoding: 8bit"])
+        return crlf("\n".join(h) + "\n\n" + body), msgid
+
+    def html_alternative(self, i: int) -> tuple[bytes, str]:
+        paras = self.paragraphs(2, 12)
+        text = "\n\n".join(paras) + "\n"
+        html = ("<html><head><style>p{margin:0 0 1em 0} .sig{color:#888}</style></head><body>"
+                + "".join(f"<p>{p.replace(chr(10), ' ')}</p>\n" for p in paras)
+                + "<p class=\"sig\">--<br>Kund</p></body></html>\n")
+        b = f"=_alt_{self.run}_{i}"
+        h, msgid = self.headers(i, self.sentence(6)[:-1],
+                                [f"Content-Type: multipart/alternative; boundary=\"{b}\""])
+        body = (f"--{b}\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n{text}\n"
+                f"--{b}\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n{html}\n"
+                f"--{b}--\n")
+        return crlf("\n".join(h) + "\n\n" + body), msgid
+
+    def with_attachment(self, i: int, size: int | None = None, kind: str | None = None) -> tuple[bytes, str, bytes]:
+        """Plain text plus a base64 PDF or PNG of `size` bytes (50-500 KB when not given)."""
+        size = size if size is not None else self.rnd.randint(50_000, 500_000)
+        kind = kind or self.rnd.choice(("pdf", "png"))
+        magic = b"%PDF-1.4\n" if kind == "pdf" else b"\x89PNG\r\n\x1a\n"
+        data = magic + self.rnd.randbytes(size - len(magic))
+        ctype = "application/pdf" if kind == "pdf" else "image/png"
+        name = f"{'faktura' if kind == 'pdf' else 'skärmbild'}-{i}.{kind}"
+        b = f"=_mix_{self.run}_{i}"
+        h, msgid = self.headers(i, self.sentence(5)[:-1],
+                                [f"Content-Type: multipart/mixed; boundary=\"{b}\""])
+        text = "\n\n".join(self.paragraphs(1, 4)) + "\n"
+        head = (f"--{b}\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n{text}\n"
+                f"--{b}\nContent-Type: {ctype}; name=\"{name}\"\n"
+                f"Content-Disposition: attachment; filename=\"{name}\"\n"
+                f"Content-Transfer-Encoding: base64\n\n")
+        raw = crlf("\n".join(h) + "\n\n" + head) + base64.encodebytes(data).replace(b"\n", b"\r\n") + \
+            crlf(f"\n--{b}--\n")
+        return raw, msgid, data
+
+    def from_corpus(self, i: int) -> tuple[bytes, str, str]:
+        """The next corpus mail with From, Sender, Reply-To and Message-ID replaced."""
+        k = self.corpus_next % len(self.corpus)
+        self.corpus_next += 1
+        domain = DOMAINS[i % len(DOMAINS)]
+        msgid = f"<bench.{self.run}.{i}@{domain}>"
+        raw = replace_headers(self.corpus_bytes[k], {"from", "sender", "reply-to", "message-id"},
+                              [f"From: Kund {i} <kund{i}.{self.run}@{domain}>", f"Message-ID: {msgid}"])
+        return raw, msgid, str(self.corpus[k].relative_to(REPO))
+
+    def small(self, i: int) -> tuple[bytes, str]:
+        """A short first mail (the latency benchmark's)."""
+        h, msgid = self.headers(i, f"Printer on floor {i % 9} does not print",
+                                ["Content-Type: text/plain; charset=utf-8",
+                                 "Content-Transfer-Encoding: 8bit"])
+        return crlf("\n".join(h) + "\n\n" + "\n\n".join(self.paragraphs(1, 3)) + "\n\nKund\n"), msgid
+
+
+def wrap(s: str, width: int = 72) -> str:
+    lines, line = [], ""
+    for w in s.split():
+        if line and len(line) + 1 + len(w) > width:
+            lines.append(line)
+            line = w
+        else:
+            line = f"{line} {w}" if line else w
+    if line:
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def crlf(s: str) -> bytes:
+    return s.replace("\n", "\r\n").encode()
+
+
+def replace_headers(raw: bytes, drop: set[str], add: list[str]) -> bytes:
+    """Drops the header fields named in `drop` (with their folded lines) from the first
+    header block and puts `add` on top, in the mail's own line ending."""
+    ends = [p for p in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if p >= 0]
+    cut = min(ends) if ends else len(raw)
+    head, rest = raw[:cut], raw[cut:]
+    eol = b"\r\n" if b"\r\n" in raw[:cut + 2] else b"\n"
+    kept, skipping = [], False
+    for line in head.splitlines(keepends=True):
+        if line[:1] in (b" ", b"\t"):
+            if not skipping:
+                kept.append(line)
+            continue
+        name = line.split(b":", 1)[0].strip().lower().decode("latin-1")
+        skipping = name in drop
+        if not skipping:
+            kept.append(line)
+    top = eol.join(a.encode() for a in add) + eol
+    if not kept and rest.startswith(eol + eol):
+        rest = rest[len(eol):]  # the old block was all dropped: keep one blank line
+    return top + b"".join(kept) + rest
+
+
+def ingest_corpus(n: int, attach_share: float, corpus_share: float, html_share: float,
+                  seed: int, run: str) -> tuple[list[bytes], dict]:
+    mk = MailMaker(seed, run)
+    mails, kinds = [], {"corpus": 0, "plain reply": 0, "html+plain": 0, "attachment": 0}
+    attach_bytes = 0
+    for i in range(n):
+        r = mk.rnd.random()
+        if r < corpus_share:
+            raw = mk.from_corpus(i)[0]
+            kinds["corpus"] += 1
+        elif r < corpus_share + attach_share:
+            raw, _, data = mk.with_attachment(i)
+            attach_bytes += len(data)
+            kinds["attachment"] += 1
+        elif r < corpus_share + attach_share + html_share:
+            raw = mk.html_alternative(i)[0]
+            kinds["html+plain"] += 1
+        else:
+            raw = mk.plain_reply(i)[0]
+            kinds["plain reply"] += 1
+        mails.append(raw)
+    sizes = sorted(len(m) for m in mails)
+    info = {"mails": n, "kinds": kinds, "corpus_files": len(mk.corpus),
+            "bytes": sum(sizes), "avg_kib": sum(sizes) / n / 1024,
+            "median_kib": sizes[n // 2] / 1024, "max_kib": sizes[-1] / 1024,
+            "attachment_decoded_bytes": attach_bytes}
+    return mails, info
+
+
+# ---- the store -----------------------------------------------------------------------------
+
+class StoreReader:
+    """Read-only sqlite3 view of the daemon's store (WAL: readers never block the writer)."""
+
+    def __init__(self, path: pathlib.Path):
+        self.path = path
+        self.db: sqlite3.Connection | None = None
+
+    def _open(self) -> sqlite3.Connection | None:
+        if self.db is None:
+            if not self.path.exists():
+                return None
+            self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5)
+        return self.db
+
+    def one(self, sql: str, *args):
+        db = self._open()
+        if db is None:
+            return None
+        try:
+            return db.execute(sql, args).fetchone()
+        except sqlite3.OperationalError:  # the schema is not there yet
+            return None
+
+    def counts(self) -> tuple[int, int, int]:
+        """(raw mails, tickets, outbox rows); count(*) walks the smallest index."""
+        row = self.one("SELECT (SELECT count(*) FROM raw_mails), (SELECT count(*) FROM tickets), "
+                       "(SELECT count(*) FROM outbox)")
+        return tuple(row) if row else (0, 0, 0)
+
+    def close(self):
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+
+def daemon_config(stack: mailstack.MailStack, args, smtp_url: str | None, imap: dict) -> pathlib.Path:
+    keys = {"poll_interval_s": 1, "after_ingest": "seen"}
+    if getattr(args, "fetch", None):
+        keys["fetch"] = args.fetch
+    if getattr(args, "batch", None):
+        keys["batch_max_mails"] = args.batch
+    keys.update(imap)
+    smtp = {"url": smtp_url} if smtp_url else {}
+    return stack.write_config(service={"log_level": args.log_level}, imap=keys, smtp=smtp)
+
+
+def start_perf(pid: int, out: str, system: bool) -> subprocess.Popen:
+    cmd = ["perf", "record", "-F", str(499), "-g", "-o", out]
+    cmd += ["-a"] if system else ["--call-graph", "dwarf,32768", "-p", str(pid)]
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=open(out + ".log", "wb"))
+    return p
+
+
+def stop_perf(p: subprocess.Popen | None) -> None:
+    if p is None:
+        return
+    p.send_signal(signal.SIGINT)
+    try:
+        p.wait(120)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
+def show_config(cfg: pathlib.Path) -> str:
+    text = cfg.read_text()
+    return "\n".join(l for l in text.splitlines() if "password" not in l)
+
+
+# ---- ingest --------------------------------------------------------------------------------
+
+def cmd_ingest(args) -> dict:
+    result = {"benchmark": "ingest", "machine": machine(), "binary": str(args.bin)}
+    t = time.monotonic()
+    mails, info = ingest_corpus(args.mails, args.attach_share, args.corpus_share, args.html_share,
+                                args.seed, f"i{os.getpid()}")
+    result["corpus"] = info
+    print(f"corpus: {info['mails']} mails, {info['bytes'] / MiB:.1f} MiB, avg {info['avg_kib']:.1f} KiB, "
+          f"median {info['median_kib']:.1f} KiB, max {info['max_kib']:.0f} KiB; "
+          + ", ".join(f"{k} {v}" for k, v in info["kinds"].items())
+          + f" (made in {time.monotonic() - t:.1f} s)", flush=True)
+    with mailstack.MailStack(keep=args.keep, prefix="sd-bench-") as stack:
+        t = time.monotonic()
+        stack.deliver_many(mails)
+        del mails
+        # Dovecot indexes the new mails (assigns UIDs) now, as its LDA/LMTP would at
+        # delivery: the daemon's clock then measures the daemon, not Dovecot's first scan.
+        status = stack.doveadm("-f", "flow", "mailbox", "status", "-u", mailstack.IMAP_USER,
+                               "messages", "INBOX")
+        if re.search(r"messages=(\d+)", status) is None or \
+                int(re.search(r"messages=(\d+)", status).group(1)) != args.mails:
+            raise SystemExit(f"Dovecot reports {status}, wanted {args.mails}")
+        print(f"delivered and indexed by Dovecot in {time.monotonic() - t:.1f} s", flush=True)
+        cfg = daemon_config(stack, args, "smtp://127.0.0.1:1", args.imap_extra)
+        result["config"] = show_config(cfg)
+        reader = StoreReader(stack.dir / "servicedesk.db")
+        subprocess.run(["sync"])
+        daemon = mailstack.Daemon(cfg, binary=args.bin, stack=stack)
+        t0 = time.monotonic()
+        daemon.start()
+        pid = daemon.proc.pid
+        perf = start_perf(pid, args.perf, args.perf_system) if args.perf else None
+        samples = []  # (seconds since start, raw mails, tickets, outbox rows, VmRSS KiB)
+        peak_rss = 0
+        deadline = t0 + args.timeout
+        while True:
+            time.sleep(args.sample_s)
+            now = time.monotonic() - t0
+            raw, tickets, outbox = reader.counts()
+            rss = proc_status(pid).get("VmRSS", 0)
+            peak_rss = max(peak_rss, rss)
+            samples.append((round(now, 3), raw, tickets, outbox, rss))
+            if raw >= args.mails:
+                break
+            if not daemon.running():
+                raise SystemExit(f"the daemon exited:\n{daemon.log_tail()}")
+            if time.monotonic() > deadline:
+                raise SystemExit(f"only {raw} of {args.mails} stored after {args.timeout} s")
+        t_end = samples[-1][0]
+        status = proc_status(pid)
+        cpu = cpu_seconds(pid)
+        stop_perf(perf)
+        daemon.stop(timeout=60)
+        reader.close()
+        db = sqlite3.connect(f"file:{stack.dir / 'servicedesk.db'}?mode=ro", uri=True)
+        acks = db.execute("SELECT count(*) FROM outbox WHERE kind = 'acknowledgement'").fetchone()[0]
+        kinds = dict(db.execute("SELECT kind, count(*) FROM outbox GROUP BY kind").fetchall())
+        raw, tickets, outbox = db.execute(
+            "SELECT (SELECT count(*) FROM raw_mails), (SELECT count(*) FROM tickets), "
+            "(SELECT count(*) FROM outbox)").fetchone()
+        db_bytes = sum(p.stat().st_size for p in stack.dir.glob("servicedesk.db*"))
+        db.close()
+        seen = stack.imap_uids_and_flags()
+        seen_count = sum(1 for _, flags in seen if "\\Seen" in flags)
+        first = next((s for s in samples if s[1] > 0), samples[-1])
+        after1 = next((s for s in samples if s[0] >= 1.0), samples[0])
+        excl = (args.mails - after1[1]) / (t_end - after1[0]) if t_end > after1[0] else float("nan")
+        log_lines = sum(1 for _ in open(daemon.log, errors="replace"))
+        result.update({
+            "mails": args.mails, "seconds": t_end, "mails_per_s": args.mails / t_end,
+            "mails_per_s_after_1s": excl, "first_mail_stored_s": first[0],
+            "raw_mails": raw, "tickets": tickets, "acknowledgements": acks, "outbox": kinds,
+            "vm_hwm_kib": status.get("VmHWM"), "vm_rss_end_kib": status.get("VmRSS"),
+            "vm_rss_peak_sampled_kib": peak_rss, "daemon_cpu_s": cpu,
+            "store_bytes": db_bytes, "imap_seen": seen_count, "daemon_log_lines": log_lines,
+            "samples": samples})
+    print(f"ingest: {args.mails} mails in {t_end:.2f} s from start = {args.mails / t_end:.0f} mails/s; "
+          f"{excl:.0f} mails/s after the first second (first mail stored at {first[0]:.2f} s)")
+    print(f"store: {raw} raw mails, {tickets} tickets, {acks} acknowledgements queued, outbox {kinds}, "
+          f"{db_bytes / MiB:.0f} MiB on disk; \\Seen on the server: {seen_count}")
+    print(f"daemon: VmHWM {status.get('VmHWM', 0) / 1024:.1f} MiB (peak RSS sampled "
+          f"{peak_rss / 1024:.1f} MiB), CPU {cpu:.2f} s = {cpu / args.mails * 1e6:.0f} us/mail; "
+          f"{log_lines} log lines")
+    return result
+
+
+# ---- latency -------------------------------------------------------------------------------
+
+class AckWatcher(threading.Thread):
+    """Polls aiosmtpd's Maildir new/ in a tight loop; records the monotonic time each
+    message is first seen, keyed by its In-Reply-To, and moves it to cur/ (so new/ stays
+    short and each scan cheap)."""
+
+    IRT = re.compile(rb"^In-Reply-To:[ \t]*(<[^>\r\n]*>)", re.I | re.M)
+
+    def __init__(self, maildir: pathlib.Path, interval: float = 0.0005):
+        super().__init__(daemon=True, name="ack-watcher")
+        self.new, self.cur = maildir / "new", maildir / "cur"
+        self.interval = interval
+        self.seen: dict[str, float] = {}
+        self.others = 0
+        self.stop_flag = False
+        self.cond = threading.Condition()
+
+    def run(self):
+        while not self.stop_flag:
+            names = os.listdir(self.new)
+            if names:
+                now = time.monotonic()
+                for name in names:
+                    src = self.new / name
+                    try:
+                        head = src.read_bytes()[:16384]
+                        os.rename(src, self.cur / (name + ":2,"))
+                    except FileNotFoundError:
+                        continue
+                    m = self.IRT.search(head.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0])
+                    with self.cond:
+                        if m and m.group(1).decode() not in self.seen:
+                            self.seen[m.group(1).decode()] = now
+                        else:
+                            self.others += 1
+                        self.cond.notify_all()
+            time.sleep(self.interval)
+
+    def wait_for(self, msgid: str, timeout: float) -> float | None:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while msgid not in self.seen:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cond.wait(left)
+            return self.seen[msgid]
+
+
+def cmd_latency(args) -> dict:
+    result = {"benchmark": "latency", "machine": machine(), "binary": str(args.bin)}
+    mk = MailMaker(args.seed, f"l{os.getpid()}")
+    with mailstack.MailStack(keep=args.keep, prefix="sd-bench-") as stack:
+        cfg = daemon_config(stack, args, None, {"idle": args.idle == "on",
+                                                "poll_interval_s": args.poll_interval,
+                                                **args.imap_extra})
+        result["config"] = show_config(cfg)
+        watcher = AckWatcher(stack.smtp_maildir)
+        watcher.start()
+        # A first mail before the start: its acknowledgement shows the daemon is up, logged
+        # in and sending; the measured mails come after.
+        warm, warm_id = mk.small(0)
+        stack.deliver_many([warm])
+        daemon = mailstack.Daemon(cfg, binary=args.bin, stack=stack)
+        daemon.start()
+        if watcher.wait_for(warm_id, 60) is None:
+            raise SystemExit(f"no acknowledgement of the first mail within 60 s:\n{daemon.log_tail()}")
+        time.sleep(args.settle_s)  # the pass after it ends and an IDLE, if any, is in place
+        sent: dict[str, float] = {}
+        order = []
+        t_start = time.monotonic()
+        for i in range(1, args.mails + 1):
+            raw, msgid = mk.small(i)
+            stack.deliver_many([raw])  # the rename into new/ is its last step
+            sent[msgid] = time.monotonic()
+            order.append(msgid)
+            if args.wait_ack:
+                if watcher.wait_for(msgid, args.poll_interval + 60) is None:
+                    print(f"mail {i}: no acknowledgement within {args.poll_interval + 60} s", flush=True)
+                time.sleep(args.gap_ms / 1000)
+            else:
+                next_at = t_start + i * args.gap_ms / 1000
+                time.sleep(max(0.0, next_at - time.monotonic()))
+            if daemon.proc is not None and daemon.proc.poll() is not None:
+                raise SystemExit(f"the daemon exited:\n{daemon.log_tail()}")
+        delivered_s = time.monotonic() - t_start
+        deadline = time.monotonic() + args.poll_interval + 60
+        for msgid in order:
+            if watcher.wait_for(msgid, max(0.0, deadline - time.monotonic())) is None:
+                break
+        watcher.stop_flag = True
+        watcher.join(5)
+        status = proc_status(daemon.proc.pid) if daemon.running() else {}
+        daemon.stop(timeout=60)
+        lat = sorted((watcher.seen[m] - sent[m]) * 1000 for m in order if m in watcher.seen)
+        missing = sum(1 for m in order if m not in watcher.seen)
+        mode = "closed loop (each after the previous acknowledgement)" if args.wait_ack else \
+            f"open loop, one every {args.gap_ms:g} ms"
+        result.update({
+            "mails": args.mails, "mode": mode, "idle": args.idle, "poll_interval_s": args.poll_interval,
+            "delivered_in_s": delivered_s, "missing": missing, "other_mails_seen": watcher.others,
+            "p50_ms": percentile(lat, 50), "p90_ms": percentile(lat, 90),
+            "p99_ms": percentile(lat, 99), "max_ms": lat[-1] if lat else float("nan"),
+            "min_ms": lat[0] if lat else float("nan"),
+            "mean_ms": sum(lat) / len(lat) if lat else float("nan"),
+            "vm_hwm_kib": status.get("VmHWM"), "latencies_ms": [round(x, 2) for x in lat]})
+    print(f"latency: {args.mails} mails, {mode}, delivered in {delivered_s:.1f} s; idle={args.idle}, "
+          f"poll_interval_s={args.poll_interval}")
+    print(f"delivery -> acknowledgement at the SMTP server: p50 {result['p50_ms']:.0f} ms, "
+          f"p90 {result['p90_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, max {result['max_ms']:.0f} ms "
+          f"(min {result['min_ms']:.0f}, mean {result['mean_ms']:.0f}); "
+          f"{missing} without an acknowledgement; {watcher.others} other mails seen")
+    return result
+
+
+# ---- one big mail --------------------------------------------------------------------------
+
+def cmd_bigmail(args) -> dict:
+    result = {"benchmark": "bigmail", "machine": machine(), "binary": str(args.bin)}
+    mk = MailMaker(args.seed, f"b{os.getpid()}")
+    raw, msgid, data = mk.with_attachment(1, size=args.mib * MiB, kind="pdf")
+    digest = hashlib.sha256(data).hexdigest()
+    print(f"one mail of {len(raw) / MiB:.1f} MiB with a {len(data) / MiB:.1f} MiB ({len(data)} bytes) "
+          f"base64 attachment", flush=True)
+    with mailstack.MailStack(keep=args.keep, prefix="sd-bench-") as stack:
+        cfg = daemon_config(stack, args, "smtp://127.0.0.1:1", args.imap_extra)
+        result["config"] = show_config(cfg)
+        reader = StoreReader(stack.dir / "servicedesk.db")
+        daemon = mailstack.Daemon(cfg, binary=args.bin, stack=stack)
+        daemon.start()
+        pid = daemon.proc.pid
+        daemon.wait_until(lambda: (reader.one("SELECT last_poll_at FROM mailboxes") or [None])[0],
+                          30, what="the first poll")
+        time.sleep(1.5)
+        idle = proc_status(pid)
+        t0 = time.monotonic()
+        stack.deliver_many([raw])
+        daemon.wait_until(lambda: reader.counts()[0] >= 1, 120, what="the big mail stored")
+        took = time.monotonic() - t0
+        time.sleep(1.0)
+        status = proc_status(pid)
+        daemon.stop(timeout=60)
+        reader.close()
+        db = sqlite3.connect(f"file:{stack.dir / 'servicedesk.db'}?mode=ro", uri=True)
+        tickets = db.execute("SELECT id, subject, requester FROM tickets").fetchall()
+        raw_len = db.execute("SELECT length(bytes) FROM raw_mails").fetchone()[0]
+        atts = db.execute("SELECT filename, content_type, size, length(data), data FROM attachments").fetchall()
+        db.close()
+    ok_att = len(atts) == 1 and atts[0][2] == len(data) and atts[0][3] == len(data) and \
+        hashlib.sha256(atts[0][4]).hexdigest() == digest
+    limit_kib = (3 * len(raw) + 30 * MiB) / 1024
+    hwm = status.get("VmHWM", 0)
+    result.update({
+        "message_bytes": len(raw), "attachment_bytes": len(data), "stored_raw_bytes": raw_len,
+        "tickets": [list(t) for t in tickets],
+        "attachments": [[a[0], a[1], a[2], a[3]] for a in atts], "attachment_identical": ok_att,
+        "seconds_to_store": took, "vm_hwm_idle_kib": idle.get("VmHWM"), "vm_hwm_kib": hwm,
+        "limit_kib": limit_kib, "within_limit": hwm < limit_kib})
+    print(f"stored in {took:.1f} s after delivery; {len(tickets)} ticket(s) {tickets}; raw mail stored "
+          f"{raw_len} of {len(raw)} bytes; attachment {[a[:4] for a in atts]}, identical: {ok_att}")
+    print(f"daemon VmHWM: {idle.get('VmHWM', 0) / 1024:.1f} MiB before the mail, {hwm / 1024:.1f} MiB after; "
+          f"limit 3 x {len(raw) / MiB:.1f} + 30 = {limit_kib / 1024:.1f} MiB: "
+          f"{'within' if hwm < limit_kib else 'OVER'} ({hwm / limit_kib * 100:.0f}% of it)")
+    return result
+
+
+# ---- command line --------------------------------------------------------------------------
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def common(p):
+        p.add_argument("--bin", type=pathlib.Path, default=mailstack.servicedesk_bin(),
+                       help="the servicedesk binary (default: %(default)s)")
+        p.add_argument("--fetch", choices=("range", "per_uid"), help="imap.fetch (default: the daemon's)")
+        p.add_argument("--batch", type=int, help="imap.batch_max_mails (default: the daemon's)")
+        p.add_argument("--imap", action="append", default=[], metavar="KEY=JSON",
+                       help="another [imap] key, e.g. --imap idle=false (value in JSON)")
+        p.add_argument("--log-level", default="notice", help="service.log_level (default: notice)")
+        p.add_argument("--seed", type=int, default=42)
+        p.add_argument("--json", metavar="FILE", help="also write the figures here")
+        p.add_argument("--keep", action="store_true", help="keep the mail stack's directory")
+
+    p = sub.add_parser("ingest", help="throughput on a backlog")
+    common(p)
+    p.add_argument("--mails", type=int, default=10000)
+    p.add_argument("--attach-share", type=float, default=0.05, help="mails with a 50-500 KB attachment")
+    p.add_argument("--corpus-share", type=float, default=0.05, help="mails from the test corpus")
+    p.add_argument("--html-share", type=float, default=0.40, help="HTML + plain alternatives; the rest plain replies")
+    p.add_argument("--sample-s", type=float, default=0.1, help="store polling interval")
+    p.add_argument("--timeout", type=float, default=900)
+    p.add_argument("--perf", metavar="FILE", help="perf record the daemon into FILE meanwhile")
+    p.add_argument("--perf-system", action="store_true", help="with --perf: the whole machine (-a), not the daemon")
+
+    p = sub.add_parser("latency", help="delivery to acknowledgement, mail by mail")
+    common(p)
+    p.add_argument("--mails", type=int, default=1000)
+    p.add_argument("--idle", choices=("on", "off"), default="on", help="imap.idle")
+    p.add_argument("--poll-interval", type=int, default=60, help="imap.poll_interval_s")
+    p.add_argument("--gap-ms", type=float, default=10, help="between deliveries")
+    p.add_argument("--wait-ack", action="store_true", help="deliver each after the previous acknowledgement")
+    p.add_argument("--settle-s", type=float, default=2.0)
+
+    p = sub.add_parser("bigmail", help="peak memory with one big attachment")
+    common(p)
+    p.add_argument("--mib", type=int, default=25, help="decoded attachment size in MiB")
+
+    args = ap.parse_args()
+    args.imap_extra = {}
+    for kv in args.imap:
+        k, _, v = kv.partition("=")
+        args.imap_extra[k] = json.loads(v)
+    if not args.bin.exists():
+        ap.error(f"no servicedesk binary at {args.bin} (build it, or give --bin)")
+    print(f"servicedesk bench {args.cmd}: {' '.join(sys.argv[1:])}")
+    m = machine()
+    print(f"machine: {m['nproc']} CPUs, {m['cpu']}, kernel {m['kernel']}, {m['date']}, "
+          f"load {m['loadavg_before']}; binary {args.bin}", flush=True)
+    result = {"ingest": cmd_ingest, "latency": cmd_latency, "bigmail": cmd_bigmail}[args.cmd](args)
+    result["argv"] = sys.argv[1:]
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
