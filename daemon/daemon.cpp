@@ -6,7 +6,9 @@
 // the outbox is also scanned on a timer, the mailbox on its poll interval.
 #include "daemon/daemon.h"
 
+#include "daemon/idle_watcher.h"
 #include "daemon/imap.h"
+#include "daemon/imap_session.h"
 #include "daemon/log.h"
 #include "daemon/outbox.h"
 #include "daemon/poller.h"
@@ -19,7 +21,15 @@
 
 #include <boost/asio.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <thread>
 
@@ -29,6 +39,16 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
+
+// Whether two failure texts say the same apart from their figures ("after 0 ms", "after 3 ms"),
+// so a lasting failure is logged once, not once per attempt.
+bool same_failure(const std::string& a, const std::string& b) {
+  auto strip = [](std::string s) {
+    s.erase(std::remove_if(s.begin(), s.end(), [](unsigned char ch) { return std::isdigit(ch); }), s.end());
+    return s;
+  };
+  return a.empty() == b.empty() && strip(a) == strip(b);
+}
 
 // A thread running its own io_context until stopped; jobs posted to it run in order.
 class Worker {
@@ -48,6 +68,38 @@ class Worker {
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   std::thread thread_;
+};
+
+// One daemon per store: an flock on STORE.lock, held for the process's life (the kernel
+// releases it however the process ends, kill -9 included). The file holds the holder's PID.
+class StoreLock {
+ public:
+  explicit StoreLock(const std::string& store_path) : path_(store_path + ".lock") {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) {
+      error_ = fmt::format("cannot open the lock file {}: {}", path_, std::strerror(errno));
+      return;
+    }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      char pid[32] = {0};
+      [[maybe_unused]] auto n = ::pread(fd_, pid, sizeof pid - 1, 0);
+      std::string holder(pid);
+      while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+      error_ = fmt::format("another servicedesk daemon{} is already running on the store {} (it holds {}): not starting",
+                           holder.empty() ? "" : " (pid " + holder + ")", store_path, path_);
+      return;
+    }
+    std::string me = fmt::format("{}\n", ::getpid());
+    if (::ftruncate(fd_, 0) == 0) [[maybe_unused]] auto n = ::pwrite(fd_, me.data(), me.size(), 0);
+  }
+  ~StoreLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  const std::string& error() const { return error_; }  // empty: held
+
+ private:
+  std::string path_, error_;
+  int fd_ = -1;
 };
 
 // What a worker keeps between jobs; rebuilt when the config changes. Worker thread only.
@@ -78,6 +130,11 @@ class Service {
         watchdog_timer_(io_) {}
 
   int run() {
+    StoreLock lock(config_->store.path);
+    if (!lock.error().empty()) {
+      log::error("{}", lock.error());
+      return 75;  // EX_TEMPFAIL: may start once the other one has stopped
+    }
     log::notice("servicedesk starting: mailbox {}, store {}", config_->imap.url, config_->store.path);
     // Open the store once here so a broken store stops the start with a clear error.
     store::open_sqlite_store({config_->store.path});
@@ -87,7 +144,9 @@ class Service {
     schedule_poll(0s);
     schedule_outbox(0s);
     start_sla();  // what fell due while the daemon was down fires now, once
+    start_idle();
     io_.run();
+    idle_.reset();
     imap_worker_.join();
     smtp_worker_.join();
     clock_worker_.join();
@@ -107,6 +166,7 @@ class Service {
       log::notice("signal {}: finishing the mail in hand and stopping", sig);
       systemd::notify("STOPPING=1\nSTATUS=stopping: finishing the mail in hand");
       stopping_ = true;
+      idle_.reset();
       watchdog_timer_.cancel();
       poll_timer_.cancel();
       outbox_timer_.cancel();
@@ -139,9 +199,25 @@ class Service {
       log::notice("configuration reloaded from {}", config_->path);
       schedule_poll(0s);
       start_sla();
+      start_idle();
     } catch (const std::exception& e) {
       log::error("configuration not reloaded, keeping the old one: {}", e.what());
     }
+  }
+
+  // --- IMAP IDLE -----------------------------------------------------------------
+  // A wake-up from IDLE is a hint like the poll timer: it starts a pass now, or one more
+  // right after the pass in hand (which may have listed the mailbox before the mail came).
+  void start_idle() {
+    idle_.reset();
+    if (!config_->imap.idle || stopping_) return;
+    idle_ = std::make_unique<IdleWatcher>(config_, [this] { asio::post(io_, [this] { wake_poll(); }); });
+  }
+
+  void wake_poll() {
+    if (stopping_) return;
+    if (poll_running_) poll_again_ = true;
+    else start_poll();
   }
 
   // --- IMAP poll -----------------------------------------------------------------
@@ -155,16 +231,21 @@ class Service {
   void start_poll() {
     if (poll_running_ || stopping_) return;
     poll_running_ = true;
+    poll_again_ = false;
     auto cfg = config_;
     imap_worker_.post([this, cfg] {
       std::string error;
+      bool store_failed = false;
       PollResult r;
       try {
         r = poll_job(cfg);
+      } catch (const store::StoreError& e) {
+        error = e.what();
+        store_failed = true;
       } catch (const std::exception& e) {
         error = e.what();
       }
-      asio::post(io_, [this, r, error] { poll_done(r, error); });
+      asio::post(io_, [this, r, error, store_failed] { poll_done(r, error, store_failed); });
     });
   }
 
@@ -178,16 +259,23 @@ class Service {
     // A fresh IMAP session per pass: a server's open session may keep an old view of the
     // mailbox (Dovecot after a UIDVALIDITY change answers STATUS from it until relogin),
     // and a login every poll interval costs little.
-    ImapClient client({cfg->imap.url, cfg->imap.username, read_secret(cfg->imap.password_file, "IMAP password file"),
-                       cfg->imap.timeout_s});
+    ImapSettings settings{cfg->imap.url, cfg->imap.username, read_secret(cfg->imap.password_file, "IMAP password file"),
+                          cfg->imap.timeout_s};
+    std::unique_ptr<Mailbox> client;
+    if (cfg->imap.fetch == "per_uid") client = std::make_unique<ImapClient>(settings);
+    else client = std::make_unique<ImapSession>(settings);
     if (!imap_.folder_ready) {
-      if (auto folder = cfg->move_target(); !folder.empty()) client.create_folder(folder);
+      if (auto folder = cfg->move_target(); !folder.empty()) client->create_folder(folder);
       imap_.folder_ready = true;
     }
-    return poll_mailbox(client, *imap_.store, *cfg, [&cfg] { return clock_now(*cfg); }, stopping_);
+    // Acknowledgements go out while later batches of a long backlog are still coming in.
+    auto committed = [this](const PollResult& so_far) {
+      if (so_far.mail_queued) asio::post(io_, [this] { start_outbox(); });
+    };
+    return poll_mailbox(*client, *imap_.store, *cfg, [&cfg] { return clock_now(*cfg); }, stopping_, committed);
   }
 
-  void poll_done(const PollResult& r, const std::string& error) {
+  void poll_done(const PollResult& r, const std::string& error, bool store_failed) {
     poll_running_ = false;
     if (stopping_) return;
     if (!ready_) {
@@ -195,23 +283,36 @@ class Service {
       systemd::notify("READY=1");
       ready_ = true;
     }
-    systemd::notify(error.empty() ? fmt::format("STATUS=mailbox polled: {} new, {} replies, {} repeats; next poll in {} s",
+    if (error.empty() || !store_failed) systemd::notify(error.empty() ? fmt::format("STATUS=mailbox polled: {} new, {} replies, {} repeats; next poll in {} s",
                                                 r.created, r.joined, r.duplicates, config_->imap.poll_interval_s)
                                   : "STATUS=IMAP failing, retrying: " + error);
     auto interval = std::chrono::seconds(config_->imap.poll_interval_s);
     if (error.empty()) {
-      if (!imap_error_.empty()) log::notice("IMAP: working again after: {}", imap_error_);
+      if (!imap_error_.empty()) log::notice("{}: working again after: {}", store_failing_ ? "store" : "IMAP", imap_error_);
+      store_failing_ = false;
       imap_error_.clear();
       imap_failures_ = 0;
       if (r.mail_queued) start_outbox();
       if (r.created + r.joined > 0) start_sla();  // a ticket changed: re-arm the SLA clock
-      schedule_poll(interval);
+      schedule_poll(poll_again_ ? 0s : interval);
       return;
     }
-    if (error != imap_error_) log::error("IMAP: {} (retrying with backoff)", error);
-    imap_error_ = error;
     ++imap_failures_;
     auto delay = std::min<std::chrono::seconds>(interval * (1 << std::min(imap_failures_, 6)), 300s);
+    if (store_failed) {
+      // A full disk or a locked store: nothing of the batch was committed and nothing was
+      // flagged on the server, so the mail waits there. Look again soon: space may return any time.
+      delay = std::min<std::chrono::seconds>(delay, 30s);
+      if (error != imap_error_)
+        log::error("{}: not taking mail from the server until the store accepts writes again; the mail stays on the "
+                   "server (retrying every {} s at most)",
+                   error, 30);
+      systemd::notify("STATUS=store failing, mail waits on the server: " + error);
+    } else if (error != imap_error_) {
+      log::error("IMAP: {} (retrying with backoff)", error);
+    }
+    imap_error_ = error;
+    store_failing_ = store_failed;
     schedule_poll(std::max(delay, interval));
   }
 
@@ -264,7 +365,8 @@ class Service {
     outbox_running_ = false;
     if (stopping_) return;
     std::string state = !error.empty() ? error : r.last_error;
-    if (state != smtp_error_) {
+    if (error.empty() && r.sent + r.retried + r.failed == 0) state = smtp_error_;  // nothing was due: no news
+    if (!same_failure(state, smtp_error_)) {
       if (state.empty()) log::notice("SMTP: working again after: {}", smtp_error_);
       else log::error("SMTP: {} (mail stays queued and is retried with backoff)", state);
       smtp_error_ = state;
@@ -336,7 +438,8 @@ class Service {
   asio::steady_timer poll_timer_, outbox_timer_, sla_timer_, watchdog_timer_;
   bool ready_ = false;
   std::atomic<bool> stopping_{false};
-  bool poll_running_ = false, outbox_running_ = false, outbox_again_ = false, sla_running_ = false, sla_again_ = false;
+  bool store_failing_ = false;  // imap_error_ is the store's
+  bool poll_running_ = false, poll_again_ = false, outbox_running_ = false, outbox_again_ = false, sla_running_ = false, sla_again_ = false;
   int imap_failures_ = 0;
   std::string imap_error_, smtp_error_;
   ImapSide imap_;  // IMAP worker thread only
@@ -344,6 +447,7 @@ class Service {
   ClockSide clock_;  // clock worker thread only
   // Declared last: destroyed first, so their threads end before the state they use.
   Worker imap_worker_, smtp_worker_, clock_worker_;
+  std::unique_ptr<IdleWatcher> idle_;  // main thread only
 };
 
 }  // namespace

@@ -1,8 +1,8 @@
-// daemon/imap.cpp: see imap.h.
+// daemon/imap.cpp: see imap.h. The per-UID client (libcurl's URL form) and what both clients share.
 //
 // Security: imaps:// is verified by libcurl's defaults; on a plain imap:// URL that is not
 // loopback, STARTTLS is required (CURLUSESSL_ALL, never _TRY, which silently falls back to
-// plaintext). Passwords stay in this object.
+// plaintext). Passwords stay in the client objects.
 #include "daemon/imap.h"
 
 #include <curl/curl.h>
@@ -47,48 +47,51 @@ std::string imap_quote(const std::string& s) {
   return out + "\"";
 }
 
-ImapClient::ImapClient(ImapSettings settings) : settings_(std::move(settings)) {
-  const std::string& url = settings_.url;
+std::string uid_set(const std::vector<std::int64_t>& uids) {
+  std::string out;
+  for (std::size_t i = 0; i < uids.size();) {
+    std::size_t j = i;
+    while (j + 1 < uids.size() && uids[j + 1] == uids[j] + 1) ++j;
+    if (!out.empty()) out += ',';
+    out += j == i ? fmt::format("{}", uids[i]) : fmt::format("{}:{}", uids[i], uids[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+ImapUrl parse_imap_url(const std::string& url) {
   auto scheme_end = url.find("://");
   auto path = url.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
   if (scheme_end == std::string::npos || path == std::string::npos || path + 1 >= url.size())
     throw ImapError(ImapError::Kind::protocol, fmt::format("imap.url {} names no mailbox (e.g. imap://host/INBOX)", url));
-  base_url_ = url.substr(0, path + 1);
+  ImapUrl u;
+  u.base = url.substr(0, path + 1);
   std::string encoded = url.substr(path + 1);
   while (!encoded.empty() && encoded.back() == '/') encoded.pop_back();
   int len = 0;
   char* dec = curl_easy_unescape(nullptr, encoded.c_str(), static_cast<int>(encoded.size()), &len);
-  mailbox_.assign(dec, static_cast<std::size_t>(len));
+  u.mailbox.assign(dec, static_cast<std::size_t>(len));
   curl_free(dec);
-  mailbox_url_ = base_url_ + encoded;
+  u.mailbox_url = u.base + encoded;
+  return u;
 }
 
-ImapClient::~ImapClient() {
-  if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
-}
+namespace imap_detail {
 
-std::string ImapClient::perform(const std::string& url, const std::string* request) {
-  if (!curl_) curl_ = curl_easy_init();
-  CURL* c = static_cast<CURL*>(curl_);
-  if (!c) throw ImapError(ImapError::Kind::protocol, "curl_easy_init failed");
-  // Options are set afresh per request; the connection cache survives curl_easy_reset.
-  curl_easy_reset(c);
-  std::string out;
-  char errbuf[CURL_ERROR_SIZE] = {0};
+void set_common_options(void* curl, const ImapSettings& s, const std::string& url, char* errbuf) {
+  CURL* c = static_cast<CURL*>(curl);
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_USERNAME, settings_.username.c_str());
-  curl_easy_setopt(c, CURLOPT_PASSWORD, settings_.password.c_str());
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+  curl_easy_setopt(c, CURLOPT_USERNAME, s.username.c_str());
+  curl_easy_setopt(c, CURLOPT_PASSWORD, s.password.c_str());
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, settings_.timeout_s);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, s.timeout_s);
   if (url.rfind("imap://", 0) == 0 && !is_loopback_url(url)) curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-  if (request) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request->c_str());
+}
 
-  CURLcode rc = curl_easy_perform(c);
-  if (rc == CURLE_OK) return out;
+void throw_curl_error(int curl_code, const char* errbuf) {
+  auto rc = static_cast<CURLcode>(curl_code);
   std::string what = fmt::format("{}{}{}", curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf);
   switch (rc) {
     case CURLE_COULDNT_CONNECT:
@@ -109,18 +112,43 @@ std::string ImapClient::perform(const std::string& url, const std::string* reque
   }
 }
 
+}  // namespace imap_detail
+
+ImapClient::ImapClient(ImapSettings settings) : settings_(std::move(settings)), url_(parse_imap_url(settings_.url)) {}
+
+ImapClient::~ImapClient() {
+  if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
+
+std::string ImapClient::perform(const std::string& url, const std::string* request) {
+  if (!curl_) curl_ = curl_easy_init();
+  CURL* c = static_cast<CURL*>(curl_);
+  if (!c) throw ImapError(ImapError::Kind::protocol, "curl_easy_init failed");
+  // Options are set afresh per request; the connection cache survives curl_easy_reset.
+  curl_easy_reset(c);
+  std::string out;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  imap_detail::set_common_options(c, settings_, url, errbuf);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+  if (request) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request->c_str());
+  CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK) imap_detail::throw_curl_error(rc, errbuf);
+  return out;
+}
+
 std::string ImapClient::command(const std::string& url, const std::string& request) { return perform(url, &request); }
 
 MailboxStatus ImapClient::status() {
-  std::string text = command(base_url_, "STATUS " + imap_quote(mailbox_) + " (UIDVALIDITY UIDNEXT)");
+  std::string text = command(url_.base, "STATUS " + imap_quote(url_.mailbox) + " (UIDVALIDITY UIDNEXT)");
   MailboxStatus s{number_after(text, "UIDVALIDITY"), number_after(text, "UIDNEXT")};
   if (s.uidvalidity <= 0)
-    throw ImapError(ImapError::Kind::protocol, fmt::format("STATUS {} gave no UIDVALIDITY: {}", mailbox_, text));
+    throw ImapError(ImapError::Kind::protocol, fmt::format("STATUS {} gave no UIDVALIDITY: {}", url_.mailbox, text));
   return s;
 }
 
-std::vector<std::int64_t> ImapClient::uids_from(std::int64_t first_uid) {
-  std::string text = command(mailbox_url_, fmt::format("UID SEARCH UID {}:*", std::max<std::int64_t>(first_uid, 1)));
+std::vector<ListedMail> ImapClient::list_from(std::int64_t first_uid) {
+  std::string text = command(url_.mailbox_url, fmt::format("UID SEARCH UID {}:*", std::max<std::int64_t>(first_uid, 1)));
   std::vector<std::int64_t> uids;
   std::istringstream lines(text);
   std::string line;
@@ -133,27 +161,33 @@ std::vector<std::int64_t> ImapClient::uids_from(std::int64_t first_uid) {
   }
   std::sort(uids.begin(), uids.end());
   uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
-  return uids;
+  std::vector<ListedMail> out;
+  for (auto uid : uids) out.push_back({uid, 0});
+  return out;
 }
 
-std::string ImapClient::fetch(std::int64_t uidvalidity, std::int64_t uid) {
-  return perform(fmt::format("{};UIDVALIDITY={}/;UID={}", mailbox_url_, uidvalidity, uid), nullptr);
+void ImapClient::fetch(std::int64_t uidvalidity, const std::vector<std::int64_t>& uids,
+                       const std::function<void(std::int64_t uid, std::string&& raw)>& take) {
+  for (auto uid : uids) take(uid, perform(fmt::format("{};UIDVALIDITY={}/;UID={}", url_.mailbox_url, uidvalidity, uid), nullptr));
 }
 
-void ImapClient::mark_seen(std::int64_t uid) { command(mailbox_url_, fmt::format("UID STORE {} +FLAGS.SILENT (\\Seen)", uid)); }
-
-void ImapClient::move(std::int64_t uid, const std::string& folder) {
-  command(mailbox_url_, fmt::format("UID MOVE {} {}", uid, imap_quote(folder)));
+void ImapClient::mark_seen(const std::vector<std::int64_t>& uids) {
+  if (!uids.empty()) command(url_.mailbox_url, fmt::format("UID STORE {} +FLAGS.SILENT (\\Seen)", uid_set(uids)));
 }
 
-void ImapClient::remove(std::int64_t uid) {
-  command(mailbox_url_, fmt::format("UID STORE {} +FLAGS.SILENT (\\Deleted)", uid));
-  command(mailbox_url_, fmt::format("UID EXPUNGE {}", uid));
+void ImapClient::move(const std::vector<std::int64_t>& uids, const std::string& folder) {
+  if (!uids.empty()) command(url_.mailbox_url, fmt::format("UID MOVE {} {}", uid_set(uids), imap_quote(folder)));
+}
+
+void ImapClient::remove(const std::vector<std::int64_t>& uids) {
+  if (uids.empty()) return;
+  command(url_.mailbox_url, fmt::format("UID STORE {} +FLAGS.SILENT (\\Deleted)", uid_set(uids)));
+  command(url_.mailbox_url, fmt::format("UID EXPUNGE {}", uid_set(uids)));
 }
 
 void ImapClient::create_folder(const std::string& folder) {
   try {
-    command(base_url_, "CREATE " + imap_quote(folder));
+    command(url_.base, "CREATE " + imap_quote(folder));
   } catch (const ImapError& e) {
     if (e.kind != ImapError::Kind::protocol) throw;  // "already exists" comes back as a NO
   }

@@ -1,13 +1,20 @@
-// daemon/imap.h: the service desk's mailbox on the IMAP server, through libcurl.
+// daemon/imap.h: the service desk's mailbox on the IMAP server.
+//
+// Two ways to reach it, one interface (Mailbox) for a poll pass:
+// - ImapSession (daemon/imap_session.h, imap.fetch = "range", the default): libcurl logs in
+//   (CONNECT_ONLY) and we speak IMAP on that connection ourselves, so a batch of mails comes
+//   in one `UID FETCH a:b BODY.PEEK[]` and IDLE can hold the connection.
+// - ImapClient (here, imap.fetch = "per_uid"): libcurl's URL form (`;UIDVALIDITY=v/;UID=n`),
+//   one request per mail. Simple and slow (~800 mails/s on loopback): libcurl sends
+//   BODY[], so the server sets \Seen on the fetch.
+// \Seen is therefore never the record of what was ingested: the store's watermark is.
 //
 // Contract: every call blocks (run it off the event loop) and throws ImapError on failure.
-// One client is used by one thread; it keeps its connection between calls.
-// fetch() uses libcurl's URL form (`;UIDVALIDITY=v/;UID=n`), the only form that returns
-// the whole message (mail-stack-notes.md); it sends BODY[], so the server sets \Seen.
-// \Seen is therefore never the record of what was ingested: the store's watermark is.
+// An object is used by one thread; it keeps its connection between calls.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -32,34 +39,72 @@ struct MailboxStatus {
   std::int64_t uidnext = 0;
 };
 
-class ImapClient {
+struct ListedMail {
+  std::int64_t uid = 0;
+  std::int64_t size = 0;  // RFC822.SIZE; 0 when the client does not know it
+};
+
+// What one poll pass needs of the mailbox.
+class Mailbox {
+ public:
+  virtual ~Mailbox() = default;
+  virtual const std::string& mailbox() const = 0;  // decoded name, as the store keys the watermark
+  virtual MailboxStatus status() = 0;
+  virtual std::vector<ListedMail> list_from(std::int64_t first_uid) = 0;  // ascending, all >= first_uid
+  // Fetches `uids` (ascending) and hands each mail to `take` in UID order. A UID that has
+  // gone from the server meanwhile is skipped. Does not set \Seen where the client can help it.
+  virtual void fetch(std::int64_t uidvalidity, const std::vector<std::int64_t>& uids,
+                     const std::function<void(std::int64_t uid, std::string&& raw)>& take) = 0;
+  virtual void mark_seen(const std::vector<std::int64_t>& uids) = 0;
+  virtual void move(const std::vector<std::int64_t>& uids, const std::string& folder) = 0;
+  virtual void remove(const std::vector<std::int64_t>& uids) = 0;  // \Deleted and UID EXPUNGE
+  virtual void create_folder(const std::string& folder) = 0;       // no error when it exists
+};
+
+// The parts of an imap.url.
+struct ImapUrl {
+  std::string base;         // imap://host:port/
+  std::string mailbox;      // decoded mailbox name
+  std::string mailbox_url;  // base + encoded mailbox
+};
+ImapUrl parse_imap_url(const std::string& url);  // throws ImapError(protocol) when it names no mailbox
+
+class ImapClient final : public Mailbox {
  public:
   explicit ImapClient(ImapSettings settings);
-  ~ImapClient();
+  ~ImapClient() override;
   ImapClient(const ImapClient&) = delete;
   ImapClient& operator=(const ImapClient&) = delete;
 
-  const std::string& mailbox() const { return mailbox_; }
-  MailboxStatus status();
-  std::vector<std::int64_t> uids_from(std::int64_t first_uid);  // ascending, all >= first_uid
-  std::string fetch(std::int64_t uidvalidity, std::int64_t uid);
-  void mark_seen(std::int64_t uid);
-  void move(std::int64_t uid, const std::string& folder);
-  void remove(std::int64_t uid);  // \Deleted and UID EXPUNGE
-  void create_folder(const std::string& folder);  // no error when it exists
+  const std::string& mailbox() const override { return url_.mailbox; }
+  MailboxStatus status() override;
+  std::vector<ListedMail> list_from(std::int64_t first_uid) override;
+  void fetch(std::int64_t uidvalidity, const std::vector<std::int64_t>& uids,
+             const std::function<void(std::int64_t uid, std::string&& raw)>& take) override;
+  void mark_seen(const std::vector<std::int64_t>& uids) override;
+  void move(const std::vector<std::int64_t>& uids, const std::string& folder) override;
+  void remove(const std::vector<std::int64_t>& uids) override;
+  void create_folder(const std::string& folder) override;
 
  private:
   std::string command(const std::string& url, const std::string& request);  // untagged response text
   std::string perform(const std::string& url, const std::string* request);
 
   ImapSettings settings_;
-  std::string base_url_;     // imap://host:port/
-  std::string mailbox_;      // decoded mailbox name
-  std::string mailbox_url_;  // base_url_ + encoded mailbox
+  ImapUrl url_;
   void* curl_ = nullptr;
 };
 
 // "INBOX" -> "\"INBOX\"": an IMAP quoted string.
 std::string imap_quote(const std::string& s);
+// {1,2,3,7,9,10} -> "1:3,7,9:10": an IMAP sequence set of ascending UIDs.
+std::string uid_set(const std::vector<std::int64_t>& uids);
+
+namespace imap_detail {
+// Shared by both clients: libcurl options every IMAP handle gets (login, timeouts, TLS policy)
+// and the mapping of a failed curl call to an ImapError.
+void set_common_options(void* curl, const ImapSettings& settings, const std::string& url, char* errbuf);
+[[noreturn]] void throw_curl_error(int curl_code, const char* errbuf);
+}  // namespace imap_detail
 
 }  // namespace sd

@@ -114,6 +114,7 @@ namespace {
 struct Intake {
   store::Transaction& tx;
   const Config& c;
+  const SlaClock& clock;  // one per batch: building the calendars costs more than a mail's SQL
   const parser::ParsedMail& m;
   std::int64_t raw_id;
   store::Time now;
@@ -226,8 +227,7 @@ void notify_agents(Intake& in, const store::Ticket& t, const std::string& what) 
     for (const auto& a : in.tx.agents()) to.push_back({a.name, a.email});
   if (to.empty()) return;
   std::string secret = token_secret(in.c);
-  SlaClock clock(in.c);
-  auto sla = clock.evaluate(t, in.tx.pauses(t.id), in.now);
+  auto sla = in.clock.evaluate(t, in.tx.pauses(t.id), in.now);
   auto tpl = notify::load_template(in.c.service.templates_dir, "agent-notification", "en");
   std::map<std::string, std::string> vars = {
       {"ticket", ticket_ref(in.c, t.id)},
@@ -240,8 +240,8 @@ void notify_agents(Intake& in, const store::Ticket& t, const std::string& what) 
       {"priority", t.priority},
       {"category", t.category.empty() ? "(none)" : t.category},
       {"status", t.status},
-      {"first_response_due", due_words(clock, t, t.first_response_at ? std::nullopt : sla.first_response_due, "en")},
-      {"resolution_due", due_words(clock, t, sla.resolution_due, "en")},
+      {"first_response_due", due_words(in.clock, t, t.first_response_at ? std::nullopt : sla.first_response_due, "en")},
+      {"resolution_due", due_words(in.clock, t, sla.resolution_due, "en")},
       {"text", in.m.new_text.empty() ? in.m.body_text : in.m.new_text}};
   for (const auto& r : to) {
     MailToQueue q;
@@ -484,11 +484,10 @@ void handle_customer_mail(Intake& in) {
     reason = fmt::format("rate limit: {} acknowledgements to {} within the hour", c.intake.acks_per_address_per_hour, to);
   if (reason.empty()) {
     std::string lang = language_of(in.tx, c, ticket);
-    SlaClock clock(c);
-    auto due = clock.evaluate(ticket, {}, in.now).first_response_due;
+    auto due = in.clock.evaluate(ticket, {}, in.now).first_response_due;
     std::string first_response_line;
     if (due) {
-      auto when = due_words(clock, ticket, due, lang);
+      auto when = due_words(in.clock, ticket, due, lang);
       first_response_line = lang == "sv"   ? "Du får ett första svar senast " + when + ".\n"
                             : lang == "da" ? "Du får et første svar senest " + when + ".\n"
                                            : "You will have a first response by " + when + ".\n";
@@ -522,9 +521,23 @@ void handle_customer_mail(Intake& in) {
 
 }  // namespace
 
-IngestResult ingest(store::Store& st, const Config& c, std::string_view raw,
-                    const std::optional<store::MailOrigin>& origin, store::Time now) {
-  // Parse outside the transaction: it is pure and may take a while on a big mail.
+namespace {
+
+// The mailbox watermark moves up to a committed mail's UID (never down).
+void advance_watermark(store::Transaction& tx, const std::optional<store::MailOrigin>& origin) {
+  if (!origin) return;
+  auto box = tx.mailbox(origin->mailbox).value_or(store::MailboxState{origin->mailbox, origin->uidvalidity, 0, {}});
+  if (box.uidvalidity != origin->uidvalidity) box.last_uid = 0;  // a renumbered mailbox starts over
+  box.uidvalidity = origin->uidvalidity;
+  box.last_uid = std::max(box.last_uid, origin->uid);
+  tx.set_mailbox(box);
+}
+
+// One mail inside the caller's write transaction. Parsing happens here, under the write lock:
+// at the parser's speed (docs/parser.md, hundreds of MB/s) that is short, and it keeps a batch's
+// memory to one parsed mail at a time.
+IngestResult ingest_in(store::Transaction& tx, const Config& c, const SlaClock& clock, std::string_view raw,
+                       const std::optional<store::MailOrigin>& origin, store::Time now) {
   parser::ParsedMail m;
   bool quarantined = false;
   try {
@@ -540,23 +553,12 @@ IngestResult ingest(store::Store& st, const Config& c, std::string_view raw,
 
   IngestResult result;
   result.message_id = m.message_id;
-  auto tx = st.begin(store::Store::Mode::write);
-
-  auto advance_watermark = [&] {
-    if (!origin) return;
-    auto box = tx->mailbox(origin->mailbox).value_or(store::MailboxState{origin->mailbox, origin->uidvalidity, 0, {}});
-    if (box.uidvalidity != origin->uidvalidity) box.last_uid = 0;  // a renumbered mailbox starts over
-    box.uidvalidity = origin->uidvalidity;
-    box.last_uid = std::max(box.last_uid, origin->uid);
-    tx->set_mailbox(box);
-  };
 
   std::optional<store::DuplicateHit> dup;
-  if (origin) dup = tx->raw_at(*origin);
-  if (!dup) dup = tx->raw_with(m.message_id, hash);
+  if (origin) dup = tx.raw_at(*origin);
+  if (!dup) dup = tx.raw_with(m.message_id, hash);
   if (dup) {
-    advance_watermark();
-    tx->commit();
+    advance_watermark(tx, origin);
     result.kind = IngestResult::Kind::duplicate;
     result.ticket_id = dup->ticket_id.value_or(0);
     result.note = "already stored";
@@ -565,18 +567,72 @@ IngestResult ingest(store::Store& st, const Config& c, std::string_view raw,
 
   // Raw bytes first: nothing derived is written before the mail itself.
   store::RawMail rawrow{now, origin, m.message_id, hash, std::string(raw), join(m.problems, "\n"), quarantined};
-  Intake in{*tx, c, m, tx->add_raw(rawrow), now, result, lower(m.from.email)};
+  Intake in{tx, c, clock, m, tx.add_raw(rawrow), now, result, lower(m.from.email)};
 
-  if (auto plus = find_plus_address(c, m); plus && tx->ticket(plus->ticket)) handle_agent_mail(in, *plus);
+  if (auto plus = find_plus_address(c, m); plus && tx.ticket(plus->ticket)) handle_agent_mail(in, *plus);
   else handle_customer_mail(in);
 
   if (result.ticket_id && !m.problems.empty())
-    tx->add_event({result.ticket_id, now, "system", quarantined ? "quarantined" : "parse-problems", join(m.problems, "; ")});
-  advance_watermark();
-  tx->commit();
+    tx.add_event({result.ticket_id, now, "system", quarantined ? "quarantined" : "parse-problems", join(m.problems, "; ")});
+  advance_watermark(tx, origin);
   if (!m.problems.empty())
     result.note += (result.note.empty() ? "" : "; ") + std::string("parser: ") + join(m.problems, "; ");
   return result;
+}
+
+// A mail whose handling failed for a reason that would fail again (a bug, a row the store
+// refuses) is kept raw and quarantined, without a ticket, so it cannot block the mailbox:
+// `servicedesk quarantine list` shows it with the reason.
+IngestResult store_unhandled(store::Store& st, std::string_view raw, const std::optional<store::MailOrigin>& origin,
+                             store::Time now, const std::string& why) {
+  auto tx = st.begin(store::Store::Mode::write);
+  IngestResult result;
+  result.kind = IngestResult::Kind::rejected;
+  result.note = "stored without a ticket: " + why;
+  if (!(origin && tx->raw_at(*origin)))
+    tx->add_raw({now, origin, "", content_hash(raw), std::string(raw), "could not be handled: " + why, true});
+  advance_watermark(*tx, origin);
+  tx->commit();
+  return result;
+}
+
+}  // namespace
+
+std::vector<IngestResult> ingest_batch(store::Store& st, const Config& c, const std::vector<IncomingMail>& mails,
+                                       store::Time now) {
+  std::vector<IngestResult> out;
+  if (mails.empty()) return out;
+  std::string failure;
+  try {
+    SlaClock clock(c);
+    auto tx = st.begin(store::Store::Mode::write);
+    for (const auto& mail : mails) out.push_back(ingest_in(*tx, c, clock, mail.raw, mail.origin, now));
+    tx->commit();
+    return out;
+  } catch (const store::StoreError& e) {
+    if (e.transient) throw;  // nothing of the batch is stored; try it all again later
+    failure = e.what();
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  // Something in the batch fails for good: nothing of it was committed. Take the mails one
+  // by one, so only the one that fails is set aside.
+  out.clear();
+  for (const auto& mail : mails) {
+    if (mails.size() == 1) {
+      log::error("a mail{} could not be handled ({}): stored raw and quarantined, without a ticket",
+                 mail.origin ? fmt::format(" (UID {})", mail.origin->uid) : "", failure);
+      out.push_back(store_unhandled(st, mail.raw, mail.origin, now, failure));
+    } else {
+      out.push_back(ingest_batch(st, c, {mail}, now).front());
+    }
+  }
+  return out;
+}
+
+IngestResult ingest(store::Store& st, const Config& c, std::string_view raw,
+                    const std::optional<store::MailOrigin>& origin, store::Time now) {
+  return ingest_batch(st, c, {IncomingMail{std::string(raw), origin}}, now).front();
 }
 
 }  // namespace sd

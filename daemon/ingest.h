@@ -5,8 +5,8 @@
 // Contract: ingest() returns only after COMMIT (or after recognising a repeat); only then
 // may the caller flag, move or delete the mail on the server. A repeat (same mailbox
 // position, or same Message-ID and content) changes nothing but the watermark. A mail
-// that will not parse is stored raw, flagged, and still becomes a ticket. Store failures
-// propagate as store::StoreError (transient ones: try again later).
+// that will not parse is stored raw, flagged, and still becomes a ticket. Transient store
+// failures propagate as store::StoreError (try again later); see ingest_batch for the rest.
 #pragma once
 
 #include "daemon/config.h"
@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sd {
 
@@ -30,6 +31,18 @@ struct IngestResult {
 
 IngestResult ingest(store::Store& store, const Config& config, std::string_view raw,
                     const std::optional<store::MailOrigin>& origin, store::Time now);
+
+struct IncomingMail {
+  std::string raw;
+  std::optional<store::MailOrigin> origin;
+};
+// Several mails in one transaction (one COMMIT, one fsync), each handled exactly as ingest()
+// would, in order; results in the same order. A transient store failure stores none of them
+// and propagates. Any other failure is contained: the mails are taken one by one, and one that
+// fails alone is stored raw and quarantined without a ticket (Kind::rejected), so a single bad
+// mail can never block the mailbox.
+std::vector<IngestResult> ingest_batch(store::Store& store, const Config& config, const std::vector<IncomingMail>& mails,
+                                       store::Time now);
 
 std::string ticket_ref(const Config& config, std::int64_t id);                     // 42 -> "SD-42"
 std::optional<std::int64_t> parse_ticket_ref(const Config& config, std::string_view ref);  // "SD-42"/"42" -> 42

@@ -109,7 +109,7 @@ int cmd_status(const Config& c, bool as_json) {
   nlohmann::json j;
   auto mailboxes = nlohmann::json::array();
   // The mailbox's name as the poller stores it (decoded from the URL; no connection made).
-  std::string mailbox_name = ImapClient(ImapSettings{c.imap.url, "", "", 1}).mailbox();
+  std::string mailbox_name = parse_imap_url(c.imap.url).mailbox;
   if (auto box = tx->mailbox(mailbox_name))
     mailboxes.push_back({{"mailbox", box->name},
                          {"uidvalidity", box->uidvalidity},

@@ -23,11 +23,12 @@ OutboxRun deliver_due(store::Store& st, notify::SmtpClient& smtp, const Config& 
     due = tx->due_outbox(now(), 50);
   }
   // After a connection-level failure the rest of the batch is not tried: the server is
-  // down for all of them, and each gets its retry time as if it had been.
-  std::optional<notify::SendResult> server_down;
-  for (const auto& item : due) {
-    if (stopping) break;
-    auto res = server_down ? *server_down : smtp.send(item.mail_from, item.recipients, item.bytes);
+  // down for all of them, and each gets its retry time as if it had been, in one transaction.
+  std::size_t i = 0;
+  bool server_down = false;
+  for (; i < due.size() && !stopping && !server_down; ++i) {
+    const auto& item = due[i];
+    auto res = smtp.send(item.mail_from, item.recipients, item.bytes);
     auto tx = st.begin(store::Store::Mode::write);
     std::string ticket = item.ticket_id ? ticket_ref(c, *item.ticket_id) : "-";
     switch (res.outcome) {
@@ -51,7 +52,15 @@ OutboxRun deliver_due(store::Store& st, notify::SmtpClient& smtp, const Config& 
         break;
     }
     tx->commit();
-    if (res.outcome == notify::SendResult::Outcome::transient && res.smtp_code == 0) server_down = res;
+    server_down = res.outcome == notify::SendResult::Outcome::transient && res.smtp_code == 0;
+  }
+  if (server_down && i < due.size()) {
+    auto tx = st.begin(store::Store::Mode::write);
+    for (; i < due.size(); ++i) {
+      tx->mark_retry(due[i].id, now() + retry_delay(c, due[i].attempts + 1), run.last_error);
+      ++run.retried;
+    }
+    tx->commit();
   }
   auto tx = st.begin(store::Store::Mode::read);
   run.next_attempt_at = tx->next_outbox_attempt();

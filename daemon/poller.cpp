@@ -9,22 +9,46 @@
 namespace sd {
 namespace {
 
-// Applies after_ingest to a committed mail. A failure is logged, not thrown: the mail is
+// Applies after_ingest to committed mails. A failure is logged, not thrown: the mails are
 // safely stored, and the next pass tries the action again (move/delete) or it is moot (seen).
-void after_ingest(ImapClient& imap, const Config& c, std::int64_t uid) {
+void after_ingest(Mailbox& imap, const Config& c, const std::vector<std::int64_t>& uids) {
+  if (uids.empty()) return;
   try {
-    if (c.imap.after_ingest == "delete") imap.remove(uid);
-    else if (auto folder = c.move_target(); !folder.empty()) imap.move(uid, folder);
-    else imap.mark_seen(uid);
+    if (c.imap.after_ingest == "delete") imap.remove(uids);
+    else if (auto folder = c.move_target(); !folder.empty()) imap.move(uids, folder);
+    else imap.mark_seen(uids);
   } catch (const ImapError& e) {
-    log::warning("IMAP: {} of UID {} failed (will retry next pass): {}", c.imap.after_ingest, uid, e.what());
+    log::warning("IMAP: {} of UID {} failed (will retry next pass): {}", c.imap.after_ingest, uid_set(uids), e.what());
   }
+}
+
+void log_result(const Config& c, std::int64_t uid, const IngestResult& res, PollResult& r) {
+  std::string ref = res.ticket_id ? ticket_ref(c, res.ticket_id) : "-";
+  const std::string sep = res.note.empty() ? "" : "; ";
+  switch (res.kind) {
+    case IngestResult::Kind::created:
+      ++r.created;
+      log::info("ticket {} opened from UID {} <{}>{}{}", ref, uid, res.message_id, sep, res.note);
+      break;
+    case IngestResult::Kind::joined:
+      ++r.joined;
+      log::info("ticket {} got a message from UID {} <{}>{}{}", ref, uid, res.message_id, sep, res.note);
+      break;
+    case IngestResult::Kind::rejected:
+      log::notice("UID {} <{}> stored without a ticket: {}", uid, res.message_id, res.note);
+      break;
+    case IngestResult::Kind::duplicate:
+      ++r.duplicates;
+      log::info("UID {} <{}> is already stored (ticket {}): not stored again", uid, res.message_id, ref);
+      break;
+  }
+  r.mail_queued = r.mail_queued || res.mail_queued;
 }
 
 }  // namespace
 
-PollResult poll_mailbox(ImapClient& imap, store::Store& st, const Config& c, const std::function<store::Time()>& now,
-                        const std::atomic<bool>& stopping) {
+PollResult poll_mailbox(Mailbox& imap, store::Store& st, const Config& c, const std::function<store::Time()>& now,
+                        const std::atomic<bool>& stopping, const std::function<void(const PollResult&)>& committed) {
   PollResult r;
   auto status = imap.status();
   store::MailboxState box;
@@ -46,42 +70,46 @@ PollResult poll_mailbox(ImapClient& imap, store::Store& st, const Config& c, con
   // With move or delete, a mail below the watermark still in the mailbox is one whose
   // action was cut short (a crash after COMMIT): finish it. With seen there is nothing to do.
   bool removes = c.imap.after_ingest != "seen";
-  auto uids = imap.uids_from(removes ? 1 : box.last_uid + 1);
-  for (auto uid : uids) {
-    if (stopping) break;
-    if (uid <= box.last_uid) {
-      log::info("IMAP: UID {} was stored before; finishing '{}'", uid, c.imap.after_ingest);
-      after_ingest(imap, c, uid);
-      continue;
+  auto listed = imap.list_from(removes ? 1 : box.last_uid + 1);
+  std::vector<std::int64_t> unfinished;
+  std::size_t next = 0;
+  for (; next < listed.size() && listed[next].uid <= box.last_uid; ++next) unfinished.push_back(listed[next].uid);
+  if (!unfinished.empty()) {
+    log::info("IMAP: UID {} stored before; finishing '{}'", uid_set(unfinished), c.imap.after_ingest);
+    after_ingest(imap, c, unfinished);
+  }
+
+  // Batches bound both the memory held (the raw mails of one batch) and the work a crash can
+  // undo (one uncommitted batch, fetched again next time).
+  std::size_t max_mails = c.imap.fetch == "per_uid" ? 1 : static_cast<std::size_t>(c.imap.batch_max_mails);
+  while (next < listed.size() && !stopping) {
+    std::vector<std::int64_t> uids;
+    std::size_t bytes = 0;
+    for (; next < listed.size() && uids.size() < max_mails; ++next) {
+      auto size = static_cast<std::size_t>(listed[next].size);
+      if (!uids.empty() && bytes + size > c.imap.batch_max_bytes) break;
+      uids.push_back(listed[next].uid);
+      bytes += size;
     }
-    std::string raw = imap.fetch(status.uidvalidity, uid);
-    ++r.fetched;
-    auto res = ingest(st, c, raw, store::MailOrigin{imap.mailbox(), status.uidvalidity, uid}, now());
-    std::string ref = res.ticket_id ? ticket_ref(c, res.ticket_id) : "-";
-    switch (res.kind) {
-      case IngestResult::Kind::created:
-        ++r.created;
-        log::info("ticket {} opened from UID {} <{}>{}{}", ref, uid, res.message_id, res.note.empty() ? "" : "; ", res.note);
-        break;
-      case IngestResult::Kind::joined:
-        ++r.joined;
-        log::info("ticket {} got a message from UID {} <{}>{}{}", ref, uid, res.message_id, res.note.empty() ? "" : "; ",
-                  res.note);
-        break;
-      case IngestResult::Kind::rejected:
-        log::notice("UID {} <{}> stored without a ticket: {}", uid, res.message_id, res.note);
-        break;
-      case IngestResult::Kind::duplicate:
-        ++r.duplicates;
-        log::info("UID {} <{}> is already stored (ticket {}): not stored again", uid, res.message_id, ref);
-        break;
+    std::vector<IncomingMail> mails;
+    mails.reserve(uids.size());
+    imap.fetch(status.uidvalidity, uids, [&](std::int64_t uid, std::string&& raw) {
+      mails.push_back({std::move(raw), store::MailOrigin{imap.mailbox(), status.uidvalidity, uid}});
+    });
+    r.fetched += static_cast<int>(mails.size());
+    auto results = ingest_batch(st, c, mails, now());
+    std::vector<std::int64_t> stored;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      log_result(c, mails[i].origin->uid, results[i], r);
+      stored.push_back(mails[i].origin->uid);
     }
-    r.mail_queued = r.mail_queued || res.mail_queued;
+    mails.clear();  // the batch's memory goes before the next one comes
     if (c.test.fault == "crash_after_commit") {
-      log::warning("test fault crash_after_commit: killing the daemon after the COMMIT of UID {}", uid);
+      log::warning("test fault crash_after_commit: killing the daemon after the COMMIT of UID {}", uid_set(stored));
       std::raise(SIGKILL);
     }
-    after_ingest(imap, c, uid);
+    if (committed) committed(r);
+    after_ingest(imap, c, stored);
   }
   return r;
 }

@@ -16,13 +16,15 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <string>
 #include <string_view>
 #include <utility>
 
 namespace sd::store {
 namespace {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 // Each entry migrates from version i to i+1.
 constexpr std::string_view kMigrations[] = {
@@ -180,6 +182,22 @@ CREATE INDEX tickets_created ON tickets(created_at);
     R"sql(
 ALTER TABLE organisations ADD COLUMN hypercare_ended_at INTEGER;
 )sql",
+    // The acknowledgement rate limit looks mail up by recipient: an index instead of a scan of
+    // the whole outbox per incoming mail. Existing rows are split into their recipients.
+    R"sql(
+CREATE TABLE outbox_recipients (
+  outbox_id INTEGER NOT NULL REFERENCES outbox(id),
+  address   TEXT NOT NULL  -- lower case
+);
+CREATE INDEX outbox_recipients_address ON outbox_recipients(address, outbox_id);
+WITH RECURSIVE split(id, rest, address) AS (
+  SELECT id, recipients || char(10), NULL FROM outbox
+  UNION ALL
+  SELECT id, substr(rest, instr(rest, char(10)) + 1), lower(substr(rest, 1, instr(rest, char(10)) - 1))
+  FROM split WHERE rest != ''
+)
+INSERT INTO outbox_recipients(outbox_id, address) SELECT id, address FROM split WHERE address != '';
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -231,7 +249,10 @@ class Connection {
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, o.busy_timeout_ms);
   }
-  ~Connection() { sqlite3_close_v2(db_); }
+  ~Connection() {
+    for (auto& [sql, cached] : statements_) sqlite3_finalize(cached.stmt);
+    sqlite3_close_v2(db_);
+  }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -252,6 +273,32 @@ class Connection {
     }
   }
 
+  struct Cached {
+    sqlite3_stmt* stmt;
+    bool in_use;
+  };
+  // A prepared statement for `sql`, kept for the connection's life: preparing costs more than
+  // running most of our statements. Give a cached one back with release(). A statement already
+  // in use (the same query run inside its own loop) is prepared afresh, uncached (nullptr).
+  Cached* prepare(std::string_view sql, std::string_view what, sqlite3_stmt*& st) {
+    auto it = statements_.find(sql);
+    if (it != statements_.end() && !it->second.in_use) {
+      it->second.in_use = true;
+      st = it->second.stmt;
+      return &it->second;
+    }
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                it == statements_.end() ? SQLITE_PREPARE_PERSISTENT : 0, &st, nullptr);
+    if (rc != SQLITE_OK) fail(rc, what);
+    if (it != statements_.end()) return nullptr;
+    return &statements_.emplace(std::string(sql), Cached{st, true}).first->second;
+  }
+  static void release(Cached& cached) {
+    sqlite3_reset(cached.stmt);
+    sqlite3_clear_bindings(cached.stmt);
+    cached.in_use = false;
+  }
+
   // Counts statement steps for fault injection.
   void tick(std::string_view what) {
     if (fail_at_ > 0 && --fail_at_ == 0)
@@ -261,15 +308,18 @@ class Connection {
  private:
   sqlite3* db_ = nullptr;
   int fail_at_ = 0;
+  std::map<std::string, Cached, std::less<>> statements_;
 };
 
 class Statement {
  public:
   Statement(Connection& c, std::string_view sql, std::string_view what) : c_(c), what_(what) {
-    int rc = sqlite3_prepare_v2(c.get(), sql.data(), static_cast<int>(sql.size()), &st_, nullptr);
-    if (rc != SQLITE_OK) c.fail(rc, what);
+    cached_ = c.prepare(sql, what, st_);
   }
-  ~Statement() { sqlite3_finalize(st_); }
+  ~Statement() {
+    if (cached_) Connection::release(*cached_);
+    else sqlite3_finalize(st_);
+  }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
@@ -322,6 +372,7 @@ class Statement {
   Connection& c_;
   sqlite3_stmt* st_ = nullptr;
   std::string_view what_;
+  Connection::Cached* cached_ = nullptr;  // nullptr: ours to finalize
 };
 
 class SqliteTransaction final : public Transaction {
@@ -773,14 +824,19 @@ class SqliteTransaction final : public Transaction {
                 "queue outgoing mail");
     s.bind(1, o.ticket_id).bind(2, o.kind).bind(3, o.mail_from).bind(4, join_lines(o.recipients));
     s.bind(5, o.message_id).bind_blob(6, o.bytes).bind(7, o.next_attempt_at).bind(8, o.created_at).run();
-    return sqlite3_last_insert_rowid(c_.get());
+    std::int64_t id = sqlite3_last_insert_rowid(c_.get());
+    Statement r(c_, "INSERT INTO outbox_recipients(outbox_id, address) VALUES (?, lower(?))", "queue outgoing mail");
+    for (const auto& address : o.recipients) {
+      r.bind(1, id).bind(2, address).run();
+      r.reset();
+    }
+    return id;
   }
 
   std::int64_t count_sent_or_queued(const std::string& kind, const std::string& recipient, Time since) override {
-    // recipients is one address per line; match a whole line, case-insensitively.
     Statement s(c_,
-                "SELECT count(*) FROM outbox WHERE kind = ? AND created_at >= ? AND status != 'failed' AND "
-                "instr(char(10) || lower(recipients) || char(10), char(10) || lower(?) || char(10)) > 0",
+                "SELECT count(*) FROM outbox_recipients r JOIN outbox o ON o.id = r.outbox_id "
+                "WHERE o.kind = ? AND o.created_at >= ? AND o.status != 'failed' AND r.address = lower(?)",
                 "count recent mail");
     s.bind(1, kind).bind(2, since).bind(3, recipient);
     s.step();

@@ -1,0 +1,84 @@
+// daemon/imap_session.h: one IMAP connection that we speak ourselves, for range fetches and IDLE.
+//
+// libcurl has neither `UID FETCH a:b BODY.PEEK[]` (a custom FETCH request loses the literals)
+// nor IDLE. So libcurl connects, does TLS/STARTTLS and logs in (CURLOPT_CONNECT_ONLY), and
+// this class sends tagged commands over that connection with curl_easy_send/recv and reads
+// the responses, literals included (RFC 3501 4.3, 7.4.2). BODY.PEEK[] leaves \Seen alone,
+// so only mark_seen() sets it, after the store's COMMIT.
+//
+// Contract: blocking, one thread; every read waits at most settings.timeout_s (except in
+// idle(), which waits until its renew time); failures throw ImapError (a tagged NO/BAD is
+// Kind::protocol with the server's text). After an ImapError the session is unusable: make
+// a new one. The mailbox is SELECTed by status(), which every other mailbox call needs first.
+//
+// Security: TLS policy and the login are libcurl's (imap_detail::set_common_options). A
+// literal's length comes from the server: it is read in pieces and capped at max_literal
+// bytes, so a hostile server cannot make us reserve unbounded memory up front.
+#pragma once
+
+#include "daemon/imap.h"
+
+#include <chrono>
+#include <cstddef>
+#include <set>
+#include <string>
+#include <string_view>
+
+namespace sd {
+
+class ImapSession final : public Mailbox {
+ public:
+  // Connects and logs in; throws ImapError.
+  explicit ImapSession(ImapSettings settings, std::size_t max_literal = std::size_t(1) << 30);
+  ~ImapSession() override;
+  ImapSession(const ImapSession&) = delete;
+  ImapSession& operator=(const ImapSession&) = delete;
+
+  bool has_capability(std::string_view name) const;  // e.g. "IDLE", "MOVE", "UIDPLUS"
+
+  const std::string& mailbox() const override { return url_.mailbox; }
+  MailboxStatus status() override;  // SELECT
+  std::vector<ListedMail> list_from(std::int64_t first_uid) override;
+  void fetch(std::int64_t uidvalidity, const std::vector<std::int64_t>& uids,
+             const std::function<void(std::int64_t uid, std::string&& raw)>& take) override;
+  void mark_seen(const std::vector<std::int64_t>& uids) override;
+  void move(const std::vector<std::int64_t>& uids, const std::string& folder) override;
+  void remove(const std::vector<std::int64_t>& uids) override;
+  void create_folder(const std::string& folder) override;
+
+  enum class IdleEnd { new_mail, renew, woken };
+  // IDLE (RFC 2177) until the server reports mail (EXISTS), `renew` has passed, or `wake_fd`
+  // (an eventfd or pipe; -1: none) becomes readable; then DONE. Needs status() first.
+  IdleEnd idle(std::chrono::seconds renew, int wake_fd);
+
+ private:
+  struct Response {           // one untagged or tagged response
+    std::string text;         // its lines joined, each literal replaced by "{n}"
+    std::vector<std::string> literals;
+  };
+  using Untagged = std::function<void(Response&)>;
+
+  void command(const std::string& cmd, const Untagged& on_untagged = {});  // throws on NO/BAD
+  std::string next_tag();
+  void send(std::string_view bytes);
+  Response read_response(std::chrono::steady_clock::time_point deadline);
+  std::string read_line(std::chrono::steady_clock::time_point deadline);
+  void read_exact(std::string& out, std::size_t n, std::chrono::steady_clock::time_point deadline);
+  // Reads what the connection has into in_; false when `wake_fd` woke us first.
+  bool fill(std::chrono::steady_clock::time_point deadline, int wake_fd = -1);
+  std::chrono::steady_clock::time_point deadline() const;
+
+  ImapSettings settings_;
+  ImapUrl url_;
+  std::size_t max_literal_;
+  void* curl_ = nullptr;
+  long socket_ = -1;
+  std::string in_;        // received, not yet consumed from in_pos_
+  std::size_t in_pos_ = 0;
+  unsigned tag_ = 0;
+  std::set<std::string> capabilities_;
+  bool selected_ = false;
+  std::int64_t exists_ = -1;  // the mailbox's message count as last reported
+};
+
+}  // namespace sd
