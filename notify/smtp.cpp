@@ -55,6 +55,11 @@ void* SmtpClient::prepare(char* errbuf) {
 
 SendResult SmtpClient::send(const std::string& mail_from, const std::vector<std::string>& recipients,
                             const std::string& bytes) {
+  if (settings_.fail_at_call > 0 && --settings_.fail_at_call == 0) {
+    long code = settings_.fail_code;
+    return {code >= 500 && code < 600 ? SendResult::Outcome::permanent : SendResult::Outcome::transient, code,
+            fmt::format("injected fault (SMTP {})", code)};
+  }
   char errbuf[CURL_ERROR_SIZE] = {0};
   CURL* c = static_cast<CURL*>(prepare(errbuf));
   if (!c) return {SendResult::Outcome::transient, 0, "curl_easy_init failed"};

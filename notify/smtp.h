@@ -16,6 +16,11 @@ struct SmtpSettings {
   std::string username;  // empty: no AUTH
   std::string password;
   long timeout_s = 60;
+  // Test aid (fault injection): the Nth send() from now fails without touching the network,
+  // answered as if the server had replied `fail_code`: 4xx transient (this mail only), 5xx
+  // permanent, 0 a connection failure (transient, the server is down). 0 = never.
+  int fail_at_call = 0;
+  long fail_code = 451;
 };
 
 struct SendResult {
