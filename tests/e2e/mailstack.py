@@ -10,6 +10,9 @@ Contract:
   arrives unseen. What the servicedesk sends is read back from aiosmtpd's Maildir.
 - Daemon runs `servicedesk --config FILE run` with stderr in a log file, so a failing
   test can print what the daemon said.
+- Faults: stop_imap(abrupt=True) crashes Dovecot (SIGKILL to all its processes);
+  start_smtp(faulty=True) runs smtp_faults.FaultyMailbox, told by smtp_control() to
+  answer 451 or 550, with each answer in smtp_journal().
 
 Diagnostics: a start that times out raises MailStackError with the tail of the
 server's log. Security: the stack listens on 127.0.0.1 only; Dovecot is started as
@@ -64,6 +67,29 @@ def _die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     except (OSError, AttributeError):
         pass
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL to pid and all its descendants (found through /proc), parents first, so
+    no parent can start a new child in between."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = pathlib.Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rpartition(")")[2].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    todo = [pid]
+    while todo:
+        p = todo.pop(0)
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        todo.extend(children.get(p, []))
 
 
 def free_port() -> int:
@@ -143,6 +169,7 @@ class MailStack:
         self._dir_removed = False
         self._daemons: list[Daemon] = []
         self._delivered = 0
+        self._smtp_faulty = False
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -330,14 +357,19 @@ service stats {{
             count += 1
         return count
 
-    def stop_imap(self) -> None:
+    def stop_imap(self, abrupt: bool = False) -> None:
         """Stops Dovecot; its port then refuses connections until start_imap(). The
-        mail directory stays, so the mailbox is as it was."""
+        mail directory stays, so the mailbox is as it was. `doveadm stop` lets open
+        sessions finish the command in hand; abrupt=True is a crash instead: SIGKILL to
+        the master and every process under it, so open sessions drop mid-command."""
         if not self._dovecot_started:
             return
         self._dovecot_started = False
-        subprocess.run(["doveadm", "-c", str(self.dovecot_conf), "stop"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+        if abrupt:
+            _kill_tree(self._dovecot_proc.pid)
+        else:
+            subprocess.run(["doveadm", "-c", str(self.dovecot_conf), "stop"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
         self._wait_dovecot_gone()
         wait_until(lambda: not port_accepts(self.imap_port), 15, what="Dovecot's port to close")
 
@@ -407,16 +439,28 @@ service stats {{
 
     # ---- SMTP ------------------------------------------------------------------------
 
-    def start_smtp(self) -> None:
+    def start_smtp(self, faulty: bool | None = None) -> None:
+        """Starts aiosmtpd. faulty=True runs smtp_faults.FaultyMailbox, which answers RCPT
+        and DATA as smtp_control() says (451s, 550s) and journals each answer;
+        faulty=False the plain Mailbox; None (the default) the same kind as last time."""
+        if faulty is not None and faulty != self._smtp_faulty:
+            self.stop_smtp()
+            self._smtp_faulty = faulty
         if self._smtp_proc is not None:
             return
         assert self.dir is not None
         self.smtp_log = self.dir / "aiosmtpd.log"
+        if self._smtp_faulty:
+            handler = ["-c", "smtp_faults.FaultyMailbox", str(self.smtp_maildir), str(self.smtp_control_file)]
+        else:
+            handler = ["-c", "aiosmtpd.handlers.Mailbox", str(self.smtp_maildir)]
+        env = dict(os.environ)
+        here = str(pathlib.Path(__file__).resolve().parent)
+        env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         log = open(self.smtp_log, "ab")
         self._smtp_proc = subprocess.Popen(
-            [PYTHON, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.smtp_port}",
-             "-c", "aiosmtpd.handlers.Mailbox", str(self.smtp_maildir)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_die_with_parent)
+            [PYTHON, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.smtp_port}", *handler],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, preexec_fn=_die_with_parent)
         log.close()
         try:
             wait_until(lambda: self._smtp_proc.poll() is not None or port_accepts(self.smtp_port),
@@ -427,6 +471,34 @@ service stats {{
         if self._smtp_proc.poll() is not None:
             self._smtp_proc = None
             raise MailStackError(f"aiosmtpd exited at start:\n{tail(self.smtp_log)}")
+
+    @property
+    def smtp_control_file(self) -> pathlib.Path:
+        assert self.dir is not None
+        return self.dir / "smtp-control.json"
+
+    def smtp_control(self, **control: Any) -> None:
+        """Tells the faulty SMTP server (start_smtp(faulty=True)) what to answer from the
+        next RCPT/DATA on, e.g. smtp_control(tempfail_first=2) or
+        smtp_control(reject_rcpt=["bad@kund.example"]); see smtp_faults.py. Replaces the
+        whole previous control."""
+        from smtp_faults import write_control
+        write_control(self.smtp_control_file, control)
+
+    def smtp_control_state(self) -> dict[str, Any]:
+        """The control file as it is now (the server counts tempfail_first down)."""
+        from smtp_faults import read_control
+        return read_control(self.smtp_control_file)
+
+    def smtp_journal(self) -> list[dict[str, Any]]:
+        """Every RCPT and DATA answer of the faulty SMTP server, oldest first:
+        {"at", "stage": "rcpt"|"data", "rcpt": [...], "code", "message_id" (DATA)}."""
+        path = self.smtp_control_file.with_name(self.smtp_control_file.name + ".journal")
+        try:
+            lines = path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in lines if line.strip()]
 
     def stop_smtp(self) -> None:
         """Stops the SMTP server; the port then refuses connections until start_smtp()."""
@@ -585,6 +657,34 @@ class Daemon:
 
     def log_tail(self, lines: int = 40) -> str:
         return tail(self.log, lines)
+
+    def log_mark(self) -> int:
+        """A position in the log; log_since(mark) is what was written after it."""
+        try:
+            return self.log.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def log_since(self, mark: int = 0) -> str:
+        try:
+            with open(self.log, "rb") as f:
+                f.seek(mark)
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def cpu_seconds(self) -> float:
+        """CPU time the running daemon has used so far, all threads, user + system
+        (utime + stime of /proc/PID/stat)."""
+        assert self.proc is not None, "not running"
+        stat = pathlib.Path(f"/proc/{self.proc.pid}/stat").read_text()
+        # After "(comm)" the fields start at field 3 (state); utime and stime are 14, 15.
+        fields = stat.rpartition(")")[2].split()
+        return (int(fields[14 - 3]) + int(fields[15 - 3])) / os.sysconf("SC_CLK_TCK")
 
     # ---- the CLI --------------------------------------------------------------------
 
