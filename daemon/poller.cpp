@@ -9,9 +9,10 @@
 namespace sd {
 namespace {
 
-// Applies after_ingest to committed mails. A failure is logged, not thrown: the mails are
-// safely stored, and the next pass tries the action again (move/delete) or it is moot (seen).
-void after_ingest(Mailbox& imap, const Config& c, const std::vector<std::int64_t>& uids) {
+// Applies after_ingest to committed mails, then records it done (MailboxState::done_uid). A
+// failure is logged, not thrown: the mails are safely stored, and the next pass finds them
+// between done_uid and the watermark (seen) or still in the mailbox (move, delete) and tries again.
+void after_ingest(Mailbox& imap, store::Store& st, const Config& c, const std::vector<std::int64_t>& uids) {
   if (uids.empty()) return;
   try {
     if (c.imap.after_ingest == "delete") imap.remove(uids);
@@ -19,6 +20,13 @@ void after_ingest(Mailbox& imap, const Config& c, const std::vector<std::int64_t
     else imap.mark_seen(uids);
   } catch (const ImapError& e) {
     log::warning("IMAP: {} of UID {} failed (will retry next pass): {}", c.imap.after_ingest, uid_set(uids), e.what());
+    return;
+  }
+  auto tx = st.begin(store::Store::Mode::write);
+  if (auto box = tx->mailbox(imap.mailbox()); box && box->done_uid < uids.back()) {
+    box->done_uid = std::min(uids.back(), box->last_uid);
+    tx->set_mailbox(*box);
+    tx->commit();
   }
 }
 
@@ -60,23 +68,24 @@ PollResult poll_mailbox(Mailbox& imap, store::Store& st, const Config& c, const 
                    "recognised by their content",
                    imap.mailbox(), box.uidvalidity, status.uidvalidity);
       box.uidvalidity = status.uidvalidity;
-      box.last_uid = 0;
+      box.last_uid = box.done_uid = 0;
     }
     box.last_poll_at = now();
     tx->set_mailbox(box);
     tx->commit();
   }
 
-  // With move or delete, a mail below the watermark still in the mailbox is one whose
-  // action was cut short (a crash after COMMIT): finish it. With seen there is nothing to do.
+  // A mail at or below the watermark whose action was cut short (a crash after COMMIT) is
+  // finished first: with move or delete it is one still in the mailbox, with seen one above
+  // done_uid. (Range fetches use BODY.PEEK[], so only our STORE sets \Seen.)
   bool removes = c.imap.after_ingest != "seen";
-  auto listed = imap.list_from(removes ? 1 : box.last_uid + 1);
+  auto listed = imap.list_from(removes ? 1 : std::min(box.done_uid, box.last_uid) + 1);
   std::vector<std::int64_t> unfinished;
   std::size_t next = 0;
   for (; next < listed.size() && listed[next].uid <= box.last_uid; ++next) unfinished.push_back(listed[next].uid);
   if (!unfinished.empty()) {
     log::info("IMAP: UID {} stored before; finishing '{}'", uid_set(unfinished), c.imap.after_ingest);
-    after_ingest(imap, c, unfinished);
+    after_ingest(imap, st, c, unfinished);
   }
 
   // Batches bound both the memory held (the raw mails of one batch) and the work a crash can
@@ -109,7 +118,7 @@ PollResult poll_mailbox(Mailbox& imap, store::Store& st, const Config& c, const 
       std::raise(SIGKILL);
     }
     if (committed) committed(r);
-    after_ingest(imap, c, stored);
+    after_ingest(imap, st, c, stored);
   }
   return r;
 }

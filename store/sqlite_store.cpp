@@ -197,6 +197,10 @@ WITH RECURSIVE split(id, rest, address) AS (
   FROM split WHERE rest != ''
 )
 INSERT INTO outbox_recipients(outbox_id, address) SELECT id, address FROM split WHERE address != '';
+-- Mail fetched with BODY.PEEK[] gets \Seen only after its COMMIT: this records how far that
+-- (or move/delete) is done. Up to version 4 the fetch itself set \Seen.
+ALTER TABLE mailboxes ADD COLUMN done_uid INTEGER NOT NULL DEFAULT 0;
+UPDATE mailboxes SET done_uid = last_uid;
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -390,19 +394,19 @@ class SqliteTransaction final : public Transaction {
   }
 
   std::optional<MailboxState> mailbox(const std::string& name) override {
-    Statement s(c_, "SELECT uidvalidity, last_uid, last_poll_at FROM mailboxes WHERE name = ?", "read mailbox");
+    Statement s(c_, "SELECT uidvalidity, last_uid, last_poll_at, done_uid FROM mailboxes WHERE name = ?", "read mailbox");
     s.bind(1, name);
     if (!s.step()) return std::nullopt;
-    return MailboxState{name, s.i64(0), s.i64(1), s.opt_i64(2)};
+    return MailboxState{name, s.i64(0), s.i64(1), s.opt_i64(2), s.i64(3)};
   }
 
   void set_mailbox(const MailboxState& m) override {
     Statement s(c_,
-                "INSERT INTO mailboxes(name, uidvalidity, last_uid, last_poll_at) VALUES (?,?,?,?) "
+                "INSERT INTO mailboxes(name, uidvalidity, last_uid, last_poll_at, done_uid) VALUES (?,?,?,?,?) "
                 "ON CONFLICT(name) DO UPDATE SET uidvalidity = excluded.uidvalidity, "
-                "last_uid = excluded.last_uid, last_poll_at = excluded.last_poll_at",
+                "last_uid = excluded.last_uid, last_poll_at = excluded.last_poll_at, done_uid = excluded.done_uid",
                 "write mailbox watermark");
-    s.bind(1, m.name).bind(2, m.uidvalidity).bind(3, m.last_uid).bind(4, m.last_poll_at).run();
+    s.bind(1, m.name).bind(2, m.uidvalidity).bind(3, m.last_uid).bind(4, m.last_poll_at).bind(5, m.done_uid).run();
   }
 
   std::optional<DuplicateHit> raw_at(const MailOrigin& o) override {

@@ -35,6 +35,7 @@ struct MailboxState {
   std::int64_t uidvalidity = 0;
   std::int64_t last_uid = 0;  // highest UID whose mail is committed (the watermark)
   std::optional<Time> last_poll_at;
+  std::int64_t done_uid = 0;  // highest UID whose after_ingest action (\Seen, move, delete) is done
 };
 
 // Where a raw mail came from: an IMAP mailbox position, or a pipe/file (no position).

@@ -230,3 +230,35 @@ TEST_CASE("Many openers of a new store at the same moment all get in") {
     REQUIRE(failed == 0);
   }
 }
+
+TEST_CASE("A version 4 store migrated to 5 keeps its rate limit counts and its mailbox flags done") {
+  sd::test::TempDir dir;
+  auto path = dir.file("sd.db");
+  {
+    auto st = open_sqlite_store({path});
+    auto tx = st->begin(Store::Mode::write);
+    OutboxItem o;
+    o.kind = "acknowledgement";
+    o.mail_from = "desk@example.com";
+    o.recipients = {"Anna@Example.com", "bo@example.com"};
+    o.message_id = "m@desk";
+    o.bytes = "x";
+    o.next_attempt_at = o.created_at = 100;
+    tx->enqueue(o);
+    tx->set_mailbox({"INBOX", 5, 10, 99, 10});
+    tx->commit();
+  }
+  // Version 4 had neither the recipients index nor done_uid; the fetch itself set \Seen then.
+  std::string cmd = "sqlite3 " + path +
+                    " 'DROP TABLE outbox_recipients; ALTER TABLE mailboxes DROP COLUMN done_uid; PRAGMA user_version = 4'";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  auto st = open_sqlite_store({path});
+  auto tx = st->begin(Store::Mode::read);
+  CHECK(tx->count_sent_or_queued("acknowledgement", "anna@example.com", 50) == 1);
+  CHECK(tx->count_sent_or_queued("acknowledgement", "BO@example.com", 50) == 1);
+  CHECK(tx->count_sent_or_queued("acknowledgement", "example.com", 50) == 0);
+  auto box = tx->mailbox("INBOX");
+  REQUIRE(box);
+  CHECK(box->last_uid == 10);
+  CHECK(box->done_uid == 10);
+}
