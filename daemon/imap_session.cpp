@@ -306,7 +306,12 @@ ImapSession::IdleEnd ImapSession::idle(std::chrono::seconds renew, int wake_fd) 
         finish(IdleEnd::renew);
         continue;
       }
-      if (woke) finish(IdleEnd::woken);
+      if (woke) {
+        // The watcher is stopping and drops the session: say DONE, but do not wait for the
+        // server's answer, which could hold a shutdown up to timeout_s.
+        send("DONE\r\n");
+        return IdleEnd::woken;
+      }
       continue;
     }
     Response r = read_response(deadline());

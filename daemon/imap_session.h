@@ -48,7 +48,8 @@ class ImapSession final : public Mailbox {
 
   enum class IdleEnd { new_mail, renew, woken };
   // IDLE (RFC 2177) until the server reports mail (EXISTS), `renew` has passed, or `wake_fd`
-  // (an eventfd or pipe; -1: none) becomes readable; then DONE. Needs status() first.
+  // (an eventfd or pipe; -1: none) becomes readable; then DONE. Needs status() first. After
+  // `woken` the session is left mid-response: it is only good for destruction.
   IdleEnd idle(std::chrono::seconds renew, int wake_fd);
 
  private:

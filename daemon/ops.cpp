@@ -3,6 +3,7 @@
 
 #include "daemon/agent_mail.h"
 #include "daemon/imap.h"
+#include "daemon/imap_session.h"
 #include "daemon/ingest.h"
 #include "daemon/json.h"
 #include "daemon/sla_clock.h"
@@ -63,11 +64,18 @@ int cmd_check_config(const Config& c) {
            "create the directory, writable by the service's user (systemd: StateDirectory=servicedesk)");
   }
   try {
-    ImapClient imap({c.imap.url, c.imap.username, read_secret(c.imap.password_file, "IMAP password file"),
-                     std::min(c.imap.timeout_s, 30)});
+    // The session the daemon fetches with (and IDLEs on); the per-UID client logs in the same way.
+    ImapSession imap({c.imap.url, c.imap.username, read_secret(c.imap.password_file, "IMAP password file"),
+                      std::min(c.imap.timeout_s, 30)});
     auto s = imap.status();
     report(true, "IMAP " + c.imap.url, fmt::format("logged in as {}; UIDVALIDITY {}, next UID {}", c.imap.username,
                                                     s.uidvalidity, s.uidnext), "");
+    if (c.imap.idle)
+      report(true, "IMAP IDLE",
+             imap.has_capability("IDLE") ? "offered: new mail is fetched the moment it arrives"
+                                         : fmt::format("not offered by the server: new mail waits for the next poll (every {} s)",
+                                                       c.imap.poll_interval_s),
+             "");
   } catch (const ConfigError& e) {
     report(false, "IMAP password", e.what(), "put the password on the first line of imap.password_file, mode 0600");
   } catch (const ImapError& e) {

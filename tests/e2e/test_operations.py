@@ -66,6 +66,7 @@ class Operations(unittest.TestCase):
         out = r.stdout.decode()
         self.assertEqual(r.returncode, 0, out)
         self.assertIn("ok    IMAP", out)
+        self.assertIn("ok    IMAP IDLE: offered", out)
         self.assertIn("ok    SMTP", out)
         (self.stack.dir / "imap.pass").write_text("wrong\n")
         self.stack.stop_smtp()
