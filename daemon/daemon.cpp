@@ -338,6 +338,10 @@ class Service {
       OutboxRun r;
       try {
         r = outbox_job(cfg);
+      } catch (const store::StoreError& e) {
+        // Not the SMTP server's fault: said as what it is, and the outbox is looked at again soon.
+        log::error("outbox: {} (what was sent is recorded; the rest is tried again)", e.what());
+        r.next_attempt_at = clock_now(*cfg) + cfg->smtp.retry_initial_s;
       } catch (const std::exception& e) {
         error = e.what();
       }

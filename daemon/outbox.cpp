@@ -29,27 +29,37 @@ OutboxRun deliver_due(store::Store& st, notify::SmtpClient& smtp, const Config& 
   for (; i < due.size() && !stopping && !server_down; ++i) {
     const auto& item = due[i];
     auto res = smtp.send(item.mail_from, item.recipients, item.bytes);
-    auto tx = st.begin(store::Store::Mode::write);
     std::string ticket = item.ticket_id ? ticket_ref(c, *item.ticket_id) : "-";
-    switch (res.outcome) {
-      case notify::SendResult::Outcome::sent:
-        tx->mark_sent(item.id, now());
-        if (item.ticket_id) tx->add_event({*item.ticket_id, now(), "system", item.kind + "-sent", "<" + item.message_id + ">"});
-        log::info("sent {} for ticket {} to {} <{}>", item.kind, ticket, item.recipients.empty() ? "" : item.recipients[0],
-                  item.message_id);
-        ++run.sent;
-        break;
-      case notify::SendResult::Outcome::permanent:
-        tx->mark_failed(item.id, res.error);
-        if (item.ticket_id) tx->add_event({*item.ticket_id, now(), "system", "delivery-failed", res.error});
-        log::error("SMTP refused {} for ticket {} <{}>: {}", item.kind, ticket, item.message_id, res.error);
-        ++run.failed;
-        break;
-      case notify::SendResult::Outcome::transient:
-        tx->mark_retry(item.id, now() + retry_delay(c, item.attempts + 1), res.error);
-        run.last_error = res.error;
-        ++run.retried;
-        break;
+    if (res.outcome == notify::SendResult::Outcome::sent) {
+      // The server has the mail: failing to record that sends it again next run. A store
+      // busy beyond its timeout (a big ingest batch) is worth a few more tries first; each
+      // waits up to the busy timeout by itself.
+      for (int attempt = 1;; ++attempt) {
+        try {
+          auto tx = st.begin(store::Store::Mode::write);
+          tx->mark_sent(item.id, now());
+          if (item.ticket_id) tx->add_event({*item.ticket_id, now(), "system", item.kind + "-sent", "<" + item.message_id + ">"});
+          tx->commit();
+          break;
+        } catch (const store::StoreError& e) {
+          if (!e.transient || attempt == 3 || stopping) throw;
+        }
+      }
+      log::info("sent {} for ticket {} to {} <{}>", item.kind, ticket, item.recipients.empty() ? "" : item.recipients[0],
+                item.message_id);
+      ++run.sent;
+      continue;
+    }
+    auto tx = st.begin(store::Store::Mode::write);
+    if (res.outcome == notify::SendResult::Outcome::permanent) {
+      tx->mark_failed(item.id, res.error);
+      if (item.ticket_id) tx->add_event({*item.ticket_id, now(), "system", "delivery-failed", res.error});
+      log::error("SMTP refused {} for ticket {} <{}>: {}", item.kind, ticket, item.message_id, res.error);
+      ++run.failed;
+    } else {
+      tx->mark_retry(item.id, now() + retry_delay(c, item.attempts + 1), res.error);
+      run.last_error = res.error;
+      ++run.retried;
     }
     tx->commit();
     server_down = res.outcome == notify::SendResult::Outcome::transient && res.smtp_code == 0;

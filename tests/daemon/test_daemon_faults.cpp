@@ -404,8 +404,12 @@ TEST_CASE("A store failure at any step of outbox delivery loses no mail and mark
   const auto now = [] { return kNow + 60; };
   std::atomic<bool> stopping{false};
 
-  int faults = 0, faults_after_acceptance = 0, duplicates = 0;
-  for (int n = 1; n < kMaxSteps; ++n) {
+  // A fault between the server's 250 and the COMMIT that records it is absorbed: deliver_due
+  // tries that transaction again, so such a run succeeds, without a duplicate. So the loop
+  // does not stop at the first run that succeeds, only once no fault has hit for longer than
+  // the recording of every mail takes (4 steps each: begin, mark_sent, add_event, commit).
+  int faults = 0, absorbed = 0, duplicates = 0, last_fault = 0;
+  for (int n = 1; n < kMaxSteps && n <= last_fault + 4 * kAcks + 4; ++n) {
     INFO("store fault at step " << n << " of deliver_due");
     server.clear();
     std::string db = copy_of(dir, base, "outbox-" + std::to_string(n));
@@ -418,10 +422,10 @@ TEST_CASE("A store failure at any step of outbox delivery loses no mail and mark
     } catch (const store::StoreError& e) {
       failed = true;
       ++faults;
+      last_fault = n;
       CHECK(e.transient);
     }
     auto check = store::open_sqlite_store({db});  // as in ingest_under_every_fault
-    int accepted_but_pending = 0;
     if (failed) {
       auto s = state_of(*check);
       auto took = accepted_by_id(server);
@@ -434,14 +438,13 @@ TEST_CASE("A store failure at any step of outbox delivery loses no mail and mark
         CHECK(times <= 1);  // one run sends a mail once
         if (o.status == "sent") CHECK(times == 1);  // never sent on the store's word alone
         if (o.status == "pending") {
-          // A store fault postpones nothing: the row is due as it was.
+          // A store fault postpones nothing: the row is due as it was, and was not accepted
+          // (an accepted one would have been recorded on the second try).
           CHECK(o.attempts == 0);
           CHECK(o.next_attempt_at <= now());
-          accepted_but_pending += times;
+          CHECK(times == 0);
         }
       }
-      CHECK(accepted_but_pending <= 1);  // the fault hit between one acceptance and its mark_sent
-      faults_after_acceptance += accepted_but_pending;
       // The daemon keeps its store and its SMTP client after a failed run, and tries again.
       deliver_due(*st, smtp, c, now, stopping);
     }
@@ -455,17 +458,17 @@ TEST_CASE("A store failure at any step of outbox delivery loses no mail and mark
     auto took = accepted_by_id(server);
     for (const auto& o : s.outbox) CHECK(took.count(o.message_id) == 1);
     int dup = static_cast<int>(accepted.size()) - kAcks;
-    CHECK(dup == accepted_but_pending);  // a duplicate only where the store failed after acceptance
+    CHECK(dup == 0);
     duplicates += dup;
     for (std::int64_t t = 1; t <= kAcks; ++t) CHECK(events_of(*check, t, "acknowledgement-sent") == 1);
-    if (!failed) break;
+    if (!failed) ++absorbed;  // or no fault hit at all: the last 4 * kAcks + 4 runs
   }
-  INFO("deliver_due failed at " << faults << " steps, " << faults_after_acceptance
-                                << " of them after the server's acceptance; " << duplicates << " duplicates");
-  CHECK(faults >= 4 * kAcks);                  // 19 when written: each mail's write transaction and the reads around them
-  CHECK(faults_after_acceptance >= kAcks);     // the window between 250 and COMMIT was hit for every mail
-  CHECK(duplicates <= faults_after_acceptance);
-  CHECK(faults_after_acceptance <= faults);
+  absorbed -= 4 * kAcks + 4;  // the runs past every step of delivery, where no fault hit
+  INFO("deliver_due failed at " << faults << " steps and absorbed a fault at " << absorbed << "; " << duplicates
+                                << " duplicates");
+  CHECK(faults >= 5);                // the reads before and after the sends (7 when written)
+  CHECK(absorbed >= 4 * kAcks - 4);  // the recording of each mail (12 when written)
+  CHECK(duplicates == 0);
 }
 
 TEST_CASE("A store failure at any step of rescheduling the outbox after a lost SMTP connection loses no mail") {
