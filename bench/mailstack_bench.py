@@ -382,6 +382,7 @@ def cmd_ingest(args) -> dict:
         pid = daemon.proc.pid
         perf = start_perf(pid, args.perf, args.perf_system) if args.perf else None
         samples = []  # (seconds since start, raw mails, tickets, outbox rows, VmRSS KiB)
+        last_raw, last_change, stalled = -1, 0.0, None
         peak_rss = 0
         deadline = t0 + args.timeout
         while True:
@@ -393,11 +394,20 @@ def cmd_ingest(args) -> dict:
             samples.append((round(now, 3), raw, tickets, outbox, rss))
             if raw >= args.mails:
                 break
+            if raw != last_raw:
+                last_raw, last_change = raw, now
+            elif raw > 0 and now - last_change > args.stall_s:
+                wm = reader.one("SELECT last_uid FROM mailboxes")
+                stalled = {"stored": raw, "watermark_last_uid": wm[0] if wm else None,
+                           "stalled_after_s": last_change}
+                print(f"STALLED: {raw} of {args.mails} stored, nothing more for {args.stall_s:g} s; "
+                      f"the store's watermark is at UID {stalled['watermark_last_uid']}", flush=True)
+                break
             if not daemon.running():
                 raise SystemExit(f"the daemon exited:\n{daemon.log_tail()}")
             if time.monotonic() > deadline:
                 raise SystemExit(f"only {raw} of {args.mails} stored after {args.timeout} s")
-        t_end = samples[-1][0]
+        t_end = samples[-1][0] if stalled is None else stalled["stalled_after_s"]
         status = proc_status(pid)
         cpu = cpu_seconds(pid)
         stop_perf(perf)
@@ -415,22 +425,23 @@ def cmd_ingest(args) -> dict:
         seen_count = sum(1 for _, flags in seen if "\\Seen" in flags)
         first = next((s for s in samples if s[1] > 0), samples[-1])
         after1 = next((s for s in samples if s[0] >= 1.0), samples[0])
-        excl = (args.mails - after1[1]) / (t_end - after1[0]) if t_end > after1[0] else float("nan")
+        done = args.mails if stalled is None else stalled["stored"]
+        excl = (done - after1[1]) / (t_end - after1[0]) if t_end > after1[0] else float("nan")
         log_lines = sum(1 for _ in open(daemon.log, errors="replace"))
         result.update({
-            "mails": args.mails, "seconds": t_end, "mails_per_s": args.mails / t_end,
+            "mails": args.mails, "stalled": stalled, "seconds": t_end, "mails_per_s": done / t_end,
             "mails_per_s_after_1s": excl, "first_mail_stored_s": first[0],
             "raw_mails": raw, "tickets": tickets, "acknowledgements": acks, "outbox": kinds,
             "vm_hwm_kib": status.get("VmHWM"), "vm_rss_end_kib": status.get("VmRSS"),
             "vm_rss_peak_sampled_kib": peak_rss, "daemon_cpu_s": cpu,
             "store_bytes": db_bytes, "imap_seen": seen_count, "daemon_log_lines": log_lines,
             "samples": samples})
-    print(f"ingest: {args.mails} mails in {t_end:.2f} s from start = {args.mails / t_end:.0f} mails/s; "
+    print(f"ingest: {done} mails in {t_end:.2f} s from start = {done / t_end:.0f} mails/s; "
           f"{excl:.0f} mails/s after the first second (first mail stored at {first[0]:.2f} s)")
     print(f"store: {raw} raw mails, {tickets} tickets, {acks} acknowledgements queued, outbox {kinds}, "
           f"{db_bytes / MiB:.0f} MiB on disk; \\Seen on the server: {seen_count}")
     print(f"daemon: VmHWM {status.get('VmHWM', 0) / 1024:.1f} MiB (peak RSS sampled "
-          f"{peak_rss / 1024:.1f} MiB), CPU {cpu:.2f} s = {cpu / args.mails * 1e6:.0f} us/mail; "
+          f"{peak_rss / 1024:.1f} MiB), CPU {cpu:.2f} s = {cpu / max(done, 1) * 1e6:.0f} us/mail; "
           f"{log_lines} log lines")
     return result
 
@@ -602,6 +613,67 @@ def cmd_bigmail(args) -> dict:
     return result
 
 
+# ---- where the time goes: a perf profile, read ----------------------------------------------
+
+# (label, regular expression on a frame "symbol (dso)"); a sample counts once for each label
+# any frame of its stack matches, so the shares are inclusive and overlap.
+PROFILE_PARTS = [
+    ("IMAP worker: poll pass (all of it)", r"sd::poll_mailbox\b"),
+    ("  IMAP: fetching mails (libcurl / socket)", r"sd::ImapClient::fetch|sd::ImapSession::fetch|fetch_range|FetchRange|uid_fetch"),
+    ("  IMAP: flagging \\Seen etc. after ingest", r"sd::ImapClient::(mark_seen|move|remove)|mark_seen|after_ingest"),
+    ("  IMAP: other requests (STATUS, SEARCH, login, IDLE)", r"sd::ImapClient::(status|uids_from|create_folder)|ImapClient::ImapClient|[Ii]dle"),
+    ("  ingest (parse + store transaction)", r"sd::ingest\b|sd::ingest_batch|ingest_one"),
+    ("    parse (sd::parser)", r"sd::parser::"),
+    ("    SHA-256 (content hash)", r"(?i)sha256|sha2|EVP_Digest"),
+    ("    SLA clock built per mail (SlaClock / Calendar ctor)", r"sd::SlaClock::SlaClock|sd::sla::Calendar::Calendar"),
+    ("    SLA evaluation (due times)", r"sd::SlaClock::evaluate|due_words"),
+    ("    ack rate limit query (count_sent_or_queued)", r"count_sent_or_queued"),
+    ("    other store reads/writes (SqliteTransaction, not commit)", r"SqliteTransaction::(?!commit|count_sent_or_queued)"),
+    ("    COMMIT (SQLite WAL write + fdatasync)", r"SqliteTransaction::commit|sqlite3PagerCommitPhaseOne|sqlite3WalFrames"),
+    ("      of which fdatasync/fsync in the kernel", r"do_fsync|__x64_sys_fdatasync|__x64_sys_fsync"),
+    ("SMTP worker: outbox (deliver_due)", r"sd::deliver_due"),
+    ("clock worker: SLA firing", r"sd::fire_due_sla_events"),
+    ("all SQLite code (libsqlite3)", r"\(\S*libsqlite3[^)]*\)$"),
+    ("all libcurl code", r"\(\S*libcurl[^)]*\)$"),
+    ("all kernel code", r"\(\[kernel\.kallsyms\]\)$"),
+    ("malloc/free", r"^(malloc|_int_malloc|_int_free|cfree|free|realloc|operator new|operator delete)\b"),
+]
+
+
+def cmd_profile(args) -> dict:
+    """Reads a perf.data of the daemon (ingest --perf) and says where the samples fell."""
+    out = subprocess.run(["perf", "script", "-i", args.file, "-F", "comm,tid,ip,sym,dso"],
+                         capture_output=True, text=True, errors="replace").stdout
+    samples = []  # list of frame lists, leaf first
+    for block in out.split("\n\n"):
+        lines = [l.strip() for l in block.strip().splitlines()]
+        if len(lines) < 2:
+            continue
+        frames = [l.split(" ", 1)[1] if " " in l else l for l in lines[1:]]
+        samples.append(frames)
+    total = len(samples)
+    parts = [(label, re.compile(rx)) for label, rx in PROFILE_PARTS]
+    counts = {label: 0 for label, _ in parts}
+    self_counts: dict[str, int] = {}
+    for frames in samples:
+        for label, rx in parts:
+            if any(rx.search(f) for f in frames):
+                counts[label] += 1
+        leaf = re.sub(r"\s*\(([^)]*/)?([^/)]*)\)$", r"  [\2]", frames[0]) if frames else "?"
+        self_counts[leaf] = self_counts.get(leaf, 0) + 1
+    print(f"{total} samples (perf cpu-clock; on-CPU time of every thread of the daemon)")
+    print("inclusive shares (a sample counts for every part on its stack):")
+    for label, _ in parts:
+        print(f"  {counts[label] / max(total, 1) * 100:5.1f}%  {label}")
+    print(f"top {args.top} functions by self time:")
+    top = sorted(self_counts.items(), key=lambda kv: -kv[1])[:args.top]
+    for name, n in top:
+        print(f"  {n / max(total, 1) * 100:5.1f}%  {name[:150]}")
+    return {"benchmark": "profile", "file": args.file, "samples": total,
+            "inclusive": {k: v / max(total, 1) for k, v in counts.items()},
+            "self": {k: v / max(total, 1) for k, v in top}}
+
+
 # ---- command line --------------------------------------------------------------------------
 
 def main() -> int:
@@ -628,6 +700,7 @@ def main() -> int:
     p.add_argument("--html-share", type=float, default=0.40, help="HTML + plain alternatives; the rest plain replies")
     p.add_argument("--sample-s", type=float, default=0.1, help="store polling interval")
     p.add_argument("--timeout", type=float, default=900)
+    p.add_argument("--stall-s", type=float, default=15, help="give up when nothing is stored for this long")
     p.add_argument("--perf", metavar="FILE", help="perf record the daemon into FILE meanwhile")
     p.add_argument("--perf-system", action="store_true", help="with --perf: the whole machine (-a), not the daemon")
 
@@ -644,7 +717,18 @@ def main() -> int:
     common(p)
     p.add_argument("--mib", type=int, default=25, help="decoded attachment size in MiB")
 
+    p = sub.add_parser("profile", help="where the samples of an `ingest --perf FILE` run fell")
+    p.add_argument("file")
+    p.add_argument("--top", type=int, default=25)
+    p.add_argument("--json", metavar="FILE")
+
     args = ap.parse_args()
+    if args.cmd == "profile":
+        result = cmd_profile(args)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(result, f, indent=1)
+        return 0
     args.imap_extra = {}
     for kv in args.imap:
         k, _, v = kv.partition("=")
