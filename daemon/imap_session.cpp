@@ -146,7 +146,7 @@ bool ImapSession::fill(Clock::time_point until, int wake_fd) {
   }
 }
 
-std::string ImapSession::read_line(Clock::time_point until) {
+std::string ImapSession::read_line() {
   for (;;) {
     auto eol = in_.find("\r\n", in_pos_);
     if (eol != std::string::npos) {
@@ -156,25 +156,25 @@ std::string ImapSession::read_line(Clock::time_point until) {
     }
     if (in_.size() - in_pos_ > (1 << 20))
       throw ImapError(ImapError::Kind::protocol, "IMAP: a response line longer than 1 MB");
-    fill(until);
+    fill(deadline());
   }
 }
 
-void ImapSession::read_exact(std::string& out, std::size_t n, Clock::time_point until) {
+void ImapSession::read_exact(std::string& out, std::size_t n) {
   out.clear();
   out.reserve(std::min(n, std::size_t(64) << 20));  // grows past that only as the bytes really come
   while (out.size() < n) {
-    if (in_pos_ == in_.size()) fill(until);
+    if (in_pos_ == in_.size()) fill(deadline());
     std::size_t take = std::min(n - out.size(), in_.size() - in_pos_);
     out.append(in_, in_pos_, take);
     in_pos_ += take;
   }
 }
 
-ImapSession::Response ImapSession::read_response(Clock::time_point until) {
+ImapSession::Response ImapSession::read_response() {
   Response r;
   for (;;) {
-    std::string line = read_line(until);
+    std::string line = read_line();
     r.text += line;
     // A line ending in {n} or {n+} announces a literal of n bytes, after which the response goes on.
     if (line.empty() || line.back() != '}') return r;
@@ -188,7 +188,7 @@ ImapSession::Response ImapSession::read_response(Clock::time_point until) {
     if (n > max_literal_)
       throw ImapError(ImapError::Kind::protocol, fmt::format("IMAP: the server announced a literal of {} bytes (limit {})", n, max_literal_));
     r.literals.emplace_back();
-    read_exact(r.literals.back(), n, until);
+    read_exact(r.literals.back(), n);
   }
 }
 
@@ -196,7 +196,7 @@ void ImapSession::command(const std::string& cmd, const Untagged& on_untagged) {
   std::string tag = next_tag();
   send(tag + " " + cmd + "\r\n");
   for (;;) {
-    Response r = read_response(deadline());
+    Response r = read_response();
     if (r.text.size() > tag.size() && r.text.compare(0, tag.size() + 1, tag + " ") == 0) {
       std::string_view status(r.text);
       status.remove_prefix(tag.size() + 1);
@@ -314,7 +314,7 @@ ImapSession::IdleEnd ImapSession::idle(std::chrono::seconds renew, int wake_fd) 
       }
       continue;
     }
-    Response r = read_response(deadline());
+    Response r = read_response();
     if (r.text.rfind(tag + " ", 0) == 0) {
       std::string_view status(r.text);
       status.remove_prefix(tag.size() + 1);

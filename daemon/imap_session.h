@@ -6,8 +6,8 @@
 // the responses, literals included (RFC 3501 4.3, 7.4.2). BODY.PEEK[] leaves \Seen alone,
 // so only mark_seen() sets it, after the store's COMMIT.
 //
-// Contract: blocking, one thread; every read waits at most settings.timeout_s (except in
-// idle(), which waits until its renew time); failures throw ImapError (a tagged NO/BAD is
+// Contract: blocking, one thread; a read fails when the server sends nothing for
+// settings.timeout_s (a big mail may take longer as a whole; idle() waits until its renew time); failures throw ImapError (a tagged NO/BAD is
 // Kind::protocol with the server's text). After an ImapError the session is unusable: make
 // a new one. The mailbox is SELECTed by status(), which every other mailbox call needs first.
 //
@@ -62,12 +62,13 @@ class ImapSession final : public Mailbox {
   void command(const std::string& cmd, const Untagged& on_untagged = {});  // throws on NO/BAD
   std::string next_tag();
   void send(std::string_view bytes);
-  Response read_response(std::chrono::steady_clock::time_point deadline);
-  std::string read_line(std::chrono::steady_clock::time_point deadline);
-  void read_exact(std::string& out, std::size_t n, std::chrono::steady_clock::time_point deadline);
-  // Reads what the connection has into in_; false when `wake_fd` woke us first.
+  Response read_response();
+  std::string read_line();
+  void read_exact(std::string& out, std::size_t n);
+  // Reads what the connection has into in_; false when `wake_fd` woke us first. Throws a
+  // timeout when nothing came by `deadline`.
   bool fill(std::chrono::steady_clock::time_point deadline, int wake_fd = -1);
-  std::chrono::steady_clock::time_point deadline() const;
+  std::chrono::steady_clock::time_point deadline() const;  // now + timeout_s: the wait for the next bytes
 
   ImapSettings settings_;
   ImapUrl url_;

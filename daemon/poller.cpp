@@ -14,13 +14,20 @@ namespace {
 // between done_uid and the watermark (seen) or still in the mailbox (move, delete) and tries again.
 void after_ingest(Mailbox& imap, store::Store& st, const Config& c, const std::vector<std::int64_t>& uids) {
   if (uids.empty()) return;
-  try {
-    if (c.imap.after_ingest == "delete") imap.remove(uids);
-    else if (auto folder = c.move_target(); !folder.empty()) imap.move(uids, folder);
-    else imap.mark_seen(uids);
-  } catch (const ImapError& e) {
-    log::warning("IMAP: {} of UID {} failed (will retry next pass): {}", c.imap.after_ingest, uid_set(uids), e.what());
-    return;
+  // In pieces, so that a long backlog of unfinished actions does not make one command line
+  // longer than servers accept.
+  constexpr std::size_t piece = 1000;
+  for (std::size_t i = 0; i < uids.size(); i += piece) {
+    std::vector<std::int64_t> some(uids.begin() + static_cast<std::ptrdiff_t>(i),
+                                   uids.begin() + static_cast<std::ptrdiff_t>(std::min(uids.size(), i + piece)));
+    try {
+      if (c.imap.after_ingest == "delete") imap.remove(some);
+      else if (auto folder = c.move_target(); !folder.empty()) imap.move(some, folder);
+      else imap.mark_seen(some);
+    } catch (const ImapError& e) {
+      log::warning("IMAP: {} of UID {} failed (will retry next pass): {}", c.imap.after_ingest, uid_set(some), e.what());
+      return;
+    }
   }
   auto tx = st.begin(store::Store::Mode::write);
   if (auto box = tx->mailbox(imap.mailbox()); box && box->done_uid < uids.back()) {
