@@ -283,9 +283,10 @@ class Service {
       systemd::notify("READY=1");
       ready_ = true;
     }
-    if (error.empty() || !store_failed) systemd::notify(error.empty() ? fmt::format("STATUS=mailbox polled: {} new, {} replies, {} repeats; next poll in {} s",
-                                                r.created, r.joined, r.duplicates, config_->imap.poll_interval_s)
-                                  : "STATUS=IMAP failing, retrying: " + error);
+    systemd::notify(error.empty()   ? fmt::format("STATUS=mailbox polled: {} new, {} replies, {} repeats; next poll in {} s",
+                                                  r.created, r.joined, r.duplicates, config_->imap.poll_interval_s)
+                    : store_failed ? "STATUS=store failing, mail waits on the server: " + error
+                                   : "STATUS=IMAP failing, retrying: " + error);
     auto interval = std::chrono::seconds(config_->imap.poll_interval_s);
     if (error.empty()) {
       if (!imap_error_.empty()) log::notice("{}: working again after: {}", store_failing_ ? "store" : "IMAP", imap_error_);
@@ -302,18 +303,19 @@ class Service {
     if (store_failed) {
       // A full disk or a locked store: nothing of the batch was committed and nothing was
       // flagged on the server, so the mail waits there. Look again soon: space may return any time.
-      delay = std::min<std::chrono::seconds>(delay, 30s);
+      constexpr auto store_retry = 30s;
+      delay = std::min<std::chrono::seconds>(delay, store_retry);
       if (error != imap_error_)
         log::error("{}: not taking mail from the server until the store accepts writes again; the mail stays on the "
                    "server (retrying every {} s at most)",
-                   error, 30);
-      systemd::notify("STATUS=store failing, mail waits on the server: " + error);
-    } else if (error != imap_error_) {
-      log::error("IMAP: {} (retrying with backoff)", error);
+                   error, store_retry.count());
+    } else {
+      delay = std::max(delay, interval);
+      if (error != imap_error_) log::error("IMAP: {} (retrying with backoff)", error);
     }
     imap_error_ = error;
     store_failing_ = store_failed;
-    schedule_poll(std::max(delay, interval));
+    schedule_poll(delay);
   }
 
   // --- Outbox --------------------------------------------------------------------
