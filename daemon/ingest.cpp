@@ -519,15 +519,11 @@ void handle_customer_mail(Intake& in) {
   notify_agents(in, ticket, "New ticket");
 }
 
-}  // namespace
-
-namespace {
-
 // The mailbox watermark moves up to a committed mail's UID (never down).
 void advance_watermark(store::Transaction& tx, const std::optional<store::MailOrigin>& origin) {
   if (!origin) return;
   auto box = tx.mailbox(origin->mailbox).value_or(store::MailboxState{origin->mailbox, origin->uidvalidity, 0, {}});
-  if (box.uidvalidity != origin->uidvalidity) box.last_uid = 0;  // a renumbered mailbox starts over
+  if (box.uidvalidity != origin->uidvalidity) box.last_uid = box.done_uid = 0;  // a renumbered mailbox starts over
   box.uidvalidity = origin->uidvalidity;
   box.last_uid = std::max(box.last_uid, origin->uid);
   tx.set_mailbox(box);
