@@ -520,7 +520,10 @@ def cmd_latency(args) -> dict:
         t_start = time.monotonic()
         for i in range(1, args.mails + 1):
             raw, msgid = mk.small(i)
-            stack.deliver_many([raw])  # the rename into new/ is its last step
+            if args.deliver == "doveadm":
+                stack.deliver(raw)  # doveadm save: done when it exits
+            else:
+                stack.deliver_many([raw])  # the rename into new/ is its last step
             sent[msgid] = time.monotonic()
             order.append(msgid)
             if args.wait_ack:
@@ -546,19 +549,71 @@ def cmd_latency(args) -> dict:
         mode = "closed loop (each after the previous acknowledgement)" if args.wait_ack else \
             f"open loop, one every {args.gap_ms:g} ms"
         result.update({
-            "mails": args.mails, "mode": mode, "idle": args.idle, "poll_interval_s": args.poll_interval,
+            "mails": args.mails, "mode": mode, "deliver": args.deliver, "idle": args.idle, "poll_interval_s": args.poll_interval,
             "delivered_in_s": delivered_s, "missing": missing, "other_mails_seen": watcher.others,
             "p50_ms": percentile(lat, 50), "p90_ms": percentile(lat, 90),
             "p99_ms": percentile(lat, 99), "max_ms": lat[-1] if lat else float("nan"),
             "min_ms": lat[0] if lat else float("nan"),
             "mean_ms": sum(lat) / len(lat) if lat else float("nan"),
             "vm_hwm_kib": status.get("VmHWM"), "latencies_ms": [round(x, 2) for x in lat]})
-    print(f"latency: {args.mails} mails, {mode}, delivered in {delivered_s:.1f} s; idle={args.idle}, "
+    print(f"latency: {args.mails} mails, {mode}, {args.deliver} delivery, in {delivered_s:.1f} s; idle={args.idle}, "
           f"poll_interval_s={args.poll_interval}")
     print(f"delivery -> acknowledgement at the SMTP server: p50 {result['p50_ms']:.0f} ms, "
           f"p90 {result['p90_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, max {result['max_ms']:.0f} ms "
           f"(min {result['min_ms']:.0f}, mean {result['mean_ms']:.0f}); "
           f"{missing} without an acknowledgement; {watcher.others} other mails seen")
+    return result
+
+
+def cmd_idle_probe(args) -> dict:
+    """Dovecot's own IDLE latency, without the daemon: a bare client on a raw socket sits
+    in IDLE; each mail is delivered and timed until the server's "* n EXISTS"."""
+    import socket
+    result = {"benchmark": "idle-probe", "machine": machine()}
+    mk = MailMaker(args.seed, f"p{os.getpid()}")
+    lat = []
+    with mailstack.MailStack(keep=args.keep, prefix="sd-bench-") as stack:
+        stack.deliver_many([mk.small(0)[0]])  # the Maildir exists before SELECT
+        stack.doveadm("mailbox", "status", "-u", mailstack.IMAP_USER, "messages", "INBOX")
+        sock = socket.create_connection(("127.0.0.1", stack.imap_port), timeout=30)
+        f = sock.makefile("rb")
+
+        def until(pred) -> bytes:
+            while True:
+                line = f.readline()
+                if not line:
+                    raise SystemExit("the IMAP server closed the connection")
+                if pred(line):
+                    return line
+
+        until(lambda l: l.startswith(b"* OK"))
+        sock.sendall(f"a1 LOGIN {mailstack.IMAP_USER} {stack.imap_password}\r\n".encode())
+        until(lambda l: l.startswith(b"a1 "))
+        sock.sendall(b"a2 SELECT INBOX\r\n")
+        until(lambda l: l.startswith(b"a2 "))
+        for i in range(1, args.mails + 1):
+            sock.sendall(f"i{i} IDLE\r\n".encode())
+            until(lambda l: l.startswith(b"+"))
+            raw = mk.small(i)[0]
+            if args.deliver == "doveadm":
+                stack.deliver(raw)
+            else:
+                stack.deliver_many([raw])
+            t = time.monotonic()
+            until(lambda l: l.startswith(b"* ") and l.rstrip().endswith(b"EXISTS"))
+            lat.append((time.monotonic() - t) * 1000)
+            sock.sendall(b"DONE\r\n")
+            until(lambda l: l.startswith(f"i{i} ".encode()))
+            time.sleep(args.gap_ms / 1000)
+        sock.close()
+    lat.sort()
+    result.update({"mails": args.mails, "deliver": args.deliver,
+                   "p50_ms": percentile(lat, 50), "p90_ms": percentile(lat, 90),
+                   "p99_ms": percentile(lat, 99), "max_ms": lat[-1], "min_ms": lat[0],
+                   "latencies_ms": [round(x, 2) for x in lat]})
+    print(f"Dovecot IDLE alone ({args.deliver} delivery -> '* n EXISTS'), {args.mails} mails: "
+          f"p50 {result['p50_ms']:.0f} ms, p90 {result['p90_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, "
+          f"max {result['max_ms']:.0f} ms, min {result['min_ms']:.0f} ms")
     return result
 
 
@@ -712,6 +767,14 @@ def main() -> int:
     p.add_argument("--gap-ms", type=float, default=10, help="between deliveries")
     p.add_argument("--wait-ack", action="store_true", help="deliver each after the previous acknowledgement")
     p.add_argument("--settle-s", type=float, default=2.0)
+    p.add_argument("--deliver", choices=("maildir", "doveadm"), default="maildir",
+                   help="write into the Maildir (default) or `doveadm save` (Dovecot's own delivery)")
+
+    p = sub.add_parser("idle-probe", help="Dovecot's own IDLE notification delay, no daemon")
+    common(p)
+    p.add_argument("--mails", type=int, default=50)
+    p.add_argument("--gap-ms", type=float, default=50)
+    p.add_argument("--deliver", choices=("maildir", "doveadm"), default="maildir")
 
     p = sub.add_parser("bigmail", help="peak memory with one big attachment")
     common(p)
@@ -739,7 +802,8 @@ def main() -> int:
     m = machine()
     print(f"machine: {m['nproc']} CPUs, {m['cpu']}, kernel {m['kernel']}, {m['date']}, "
           f"load {m['loadavg_before']}; binary {args.bin}", flush=True)
-    result = {"ingest": cmd_ingest, "latency": cmd_latency, "bigmail": cmd_bigmail}[args.cmd](args)
+    result = {"ingest": cmd_ingest, "latency": cmd_latency, "bigmail": cmd_bigmail,
+              "idle-probe": cmd_idle_probe}[args.cmd](args)
     result["argv"] = sys.argv[1:]
     if args.json:
         with open(args.json, "w") as f:
