@@ -15,7 +15,7 @@ integrity_check.
 
 Run: cd tests/e2e && SERVICEDESK_BIN=../../build/daemon/servicedesk \
      /usr/bin/python3 -m unittest -v test_faults
-The whole module takes about three minutes.
+The whole module takes about two minutes.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from mailstack import Daemon, wait_until  # noqa: E402
 from test_ingest import EX_OK, EX_TEMPFAIL, WAIT, EndToEnd, addr, bare, make_mail  # noqa: E402
 
 # A mail body of about 8 KB, a mail with a log excerpt: 300 of them take the daemon a
-# second or two, so an outage started at the first ticket lands mid-ingest.
+# second or so in batches of 10, so an outage started at the first ticket in the log
+# lands mid-ingest.
 BODY_8K = ("Skrivaren skriver ut tomma sidor sedan i morse, se loggen nedan.\n" * 125)
 
 
@@ -97,7 +98,7 @@ class FaultTest(EndToEnd):
         twice = {k: v for k, v in where.items() if len(v) != 1}
         extra = sorted(where.keys() - set(message_ids))
         self.assertEqual((missing, twice, extra), ([], {}, []),
-                         "(not stored, stored more than once, stored but never sent)")
+                         "(not stored, stored more than once, stored but not delivered by the test)")
 
     def assert_acknowledged_once(self, senders) -> None:
         counts = self.ack_counts()

@@ -1,5 +1,6 @@
-"""Long end-to-end fault tests (CTest label `long`, about seven minutes): a thousand mails
-through a daemon killed with SIGKILL at random moments, and SMTP down for minutes.
+"""Long end-to-end fault tests (CTest label `long`, five to six minutes): a thousand mails
+through a daemon killed with SIGKILL at random moments, SMTP down for three minutes, and
+the store's disk full for over a minute.
 
 The crash loop counts, after each kill and before the restart, the acknowledgements the
 SMTP server accepted whose outbox row is still pending: the kill fell between the
