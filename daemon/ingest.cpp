@@ -80,24 +80,36 @@ std::optional<std::int64_t> ticket_tag_in(const Config& c, std::string_view subj
   return std::nullopt;
 }
 
-std::string content_hash(std::string_view raw) {
+namespace {
+
+// SHA-256 (hex) of the mail without its trace fields; with `crlf_as_lf`, line ends are read
+// as LF whether they came as CRLF (IMAP) or LF (an MTA's pipe).
+std::string hash_without_trace(std::string_view raw, bool crlf_as_lf) {
   // Drop the trace fields a second delivery of the same mail would carry differently.
   std::string canon;
   canon.reserve(raw.size());
+  auto append = [&](std::string_view text) {
+    if (!crlf_as_lf) {
+      canon.append(text);
+      return;
+    }
+    for (std::size_t i = 0; i < text.size(); ++i)
+      if (!(text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) canon += text[i];
+  };
   std::size_t pos = 0;
   bool skipping = false;
   while (pos < raw.size()) {
     auto eol = raw.find('\n', pos);
     std::string_view line = raw.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol + 1 - pos);
     if (line == "\n" || line == "\r\n") {  // end of the header block
-      canon.append(raw.substr(pos));
+      append(raw.substr(pos));
       break;
     }
     bool continuation = line[0] == ' ' || line[0] == '\t';
     if (!continuation)
       skipping = iequals_prefix(line, "received:") || iequals_prefix(line, "return-path:") ||
                  iequals_prefix(line, "delivered-to:") || iequals_prefix(line, "x-original-to:");
-    if (!skipping) canon.append(line);
+    if (!skipping) append(line);
     pos += line.size();
   }
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -107,6 +119,12 @@ std::string content_hash(std::string_view raw) {
   for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
   return hex;
 }
+
+}  // namespace
+
+std::string content_hash(std::string_view raw) { return hash_without_trace(raw, true); }
+
+std::string content_hash_v4(std::string_view raw) { return hash_without_trace(raw, false); }
 
 namespace {
 
@@ -553,6 +571,7 @@ IngestResult ingest_in(store::Transaction& tx, const Config& c, const SlaClock& 
   std::optional<store::DuplicateHit> dup;
   if (origin) dup = tx.raw_at(*origin);
   if (!dup) dup = tx.raw_with(m.message_id, hash);
+  if (!dup) dup = tx.raw_with(m.message_id, content_hash_v4(raw));
   if (dup) {
     advance_watermark(tx, origin);
     result.kind = IngestResult::Kind::duplicate;

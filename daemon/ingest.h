@@ -48,7 +48,11 @@ std::string ticket_ref(const Config& config, std::int64_t id);                  
 std::optional<std::int64_t> parse_ticket_ref(const Config& config, std::string_view ref);  // "SD-42"/"42" -> 42
 // The ticket number tagged in a subject ("[SD-42]"), if any.
 std::optional<std::int64_t> ticket_tag_in(const Config& config, std::string_view subject);
-// SHA-256 (hex) of the mail without the trace fields that differ between deliveries.
+// SHA-256 (hex) of the mail without the trace fields that differ between deliveries, its
+// line ends read as LF (IMAP serves CRLF, an MTA's pipe hands over LF: the same mail).
 std::string content_hash(std::string_view raw);
+// The hash stores up to schema version 4 recorded: CRLF and LF told apart. Repeats of mails
+// stored then are still recognised by it.
+std::string content_hash_v4(std::string_view raw);
 
 }  // namespace sd

@@ -161,6 +161,40 @@ TEST_CASE("The same mail twice is stored once, by mailbox position or by content
   CHECK(box->last_uid == 1);
 }
 
+TEST_CASE("A mail piped with LF line ends and the same fetched over IMAP with CRLF are one mail") {
+  test::TempDir dir;
+  auto c = test::desk_config(dir);
+  auto st = store::open_sqlite_store({c.store.path});
+  auto crlf = mail("a@kund.se", "Both ways", "both@kund.se", "", "Line one\r\nLine two\r\n");
+  std::string lf;
+  for (std::size_t i = 0; i < crlf.size(); ++i)
+    if (!(crlf[i] == '\r' && i + 1 < crlf.size() && crlf[i + 1] == '\n')) lf += crlf[i];
+  REQUIRE(lf.find('\r') == std::string::npos);
+  CHECK(content_hash(lf) == content_hash(crlf));
+  CHECK(content_hash(lf) != content_hash(crlf + "\r\nmore\r\n"));
+  CHECK(ingest(*st, c, lf, std::nullopt, 1).kind == IngestResult::Kind::created);  // the MTA's pipe
+  auto r = ingest(*st, c, crlf, store::MailOrigin{"INBOX", 1, 1}, 2);               // the IMAP poll
+  CHECK(r.kind == IngestResult::Kind::duplicate);
+  CHECK(r.ticket_id == 1);
+  CHECK(counts(*st).tickets == 1);
+}
+
+TEST_CASE("A repeat of a mail stored before line ends were read alike is still recognised") {
+  test::TempDir dir;
+  auto c = test::desk_config(dir);
+  auto st = store::open_sqlite_store({c.store.path});
+  auto m = mail("a@kund.se", "Old", "old@kund.se");
+  REQUIRE(content_hash_v4(m) != content_hash(m));
+  {
+    // As servicedesk up to schema version 4 stored it: the hash told CRLF from LF.
+    auto tx = st->begin(store::Store::Mode::write);
+    tx->add_raw({1, store::MailOrigin{"INBOX", 1, 1}, "old@kund.se", content_hash_v4(m), m, "", false});
+    tx->commit();
+  }
+  auto r = ingest(*st, c, m, store::MailOrigin{"INBOX", 2, 1}, 2);  // renumbered mailbox: a new position
+  CHECK(r.kind == IngestResult::Kind::duplicate);
+}
+
 TEST_CASE("A mail the parser cannot read is still stored and becomes a ticket") {
   test::TempDir dir;
   auto c = test::desk_config(dir);
