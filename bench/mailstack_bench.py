@@ -721,12 +721,30 @@ def cmd_profile(args) -> dict:
     print("inclusive shares (a sample counts for every part on its stack):")
     for label, _ in parts:
         print(f"  {counts[label] / max(total, 1) * 100:5.1f}%  {label}")
+    # Each sample once: the outermost store method on its stack, else the first daemon part.
+    once: dict[str, int] = {}
+    store_rx = re.compile(r"SqliteTransaction::(\w+)")
+    part_rx = re.compile(r"sd::(?:\(anonymous namespace\)::)?(parser::parse|content_hash|hash_without_trace|SlaClock::\w+|notify::\w+|"
+                         r"fire_due_sla_events|deliver_due|ImapSession::\w+|ImapClient::\w+|ingest_batch|ingest|"
+                         r"poll_mailbox)\b")
+    for frames in samples:
+        methods = [m.group(1) for m in (store_rx.search(f) for f in frames) if m]
+        if methods:
+            key = "store: " + methods[-1]
+        else:
+            key = next((m.group(1) for m in (part_rx.search(f) for f in frames) if m), "other (main loop, threads)")
+            key = "content_hash" if key == "hash_without_trace" else key
+        once[key] = once.get(key, 0) + 1
+    print("each sample once (the outermost store method on its stack, else the innermost daemon part):")
+    for name, n in sorted(once.items(), key=lambda kv: -kv[1])[:args.top]:
+        print(f"  {n / max(total, 1) * 100:5.1f}%  {name}")
     print(f"top {args.top} functions by self time:")
     top = sorted(self_counts.items(), key=lambda kv: -kv[1])[:args.top]
     for name, n in top:
         print(f"  {n / max(total, 1) * 100:5.1f}%  {name[:150]}")
     return {"benchmark": "profile", "file": args.file, "samples": total,
             "inclusive": {k: v / max(total, 1) for k, v in counts.items()},
+            "once": {k: v / max(total, 1) for k, v in once.items()},
             "self": {k: v / max(total, 1) for k, v in top}}
 
 
