@@ -426,7 +426,8 @@ def cmd_ingest(args) -> dict:
         first = next((s for s in samples if s[1] > 0), samples[-1])
         after1 = next((s for s in samples if s[0] >= 1.0), samples[0])
         done = args.mails if stalled is None else stalled["stored"]
-        excl = (done - after1[1]) / (t_end - after1[0]) if t_end > after1[0] else float("nan")
+        # Over less than a second after the first one, the figure would mean nothing.
+        excl = (done - after1[1]) / (t_end - after1[0]) if t_end - after1[0] >= 1.0 else float("nan")
         log_lines = sum(1 for _ in open(daemon.log, errors="replace"))
         result.update({
             "mails": args.mails, "stalled": stalled, "seconds": t_end, "mails_per_s": done / t_end,
@@ -436,8 +437,9 @@ def cmd_ingest(args) -> dict:
             "vm_rss_peak_sampled_kib": peak_rss, "daemon_cpu_s": cpu,
             "store_bytes": db_bytes, "imap_seen": seen_count, "daemon_log_lines": log_lines,
             "samples": samples})
+    after = f"{excl:.0f}" if excl == excl else "n/a"
     print(f"ingest: {done} mails in {t_end:.2f} s from start = {done / t_end:.0f} mails/s; "
-          f"{excl:.0f} mails/s after the first second (first mail stored at {first[0]:.2f} s)")
+          f"{after} mails/s after the first second (first mail stored at {first[0]:.2f} s)")
     print(f"store: {raw} raw mails, {tickets} tickets, {acks} acknowledgements queued, outbox {kinds}, "
           f"{db_bytes / MiB:.0f} MiB on disk; \\Seen on the server: {seen_count}")
     print(f"daemon: VmHWM {status.get('VmHWM', 0) / 1024:.1f} MiB (peak RSS sampled "
