@@ -148,16 +148,28 @@ MailboxStatus ImapClient::status() {
 }
 
 std::vector<ListedMail> ImapClient::list_from(std::int64_t first_uid) {
-  std::string text = command(url_.mailbox_url, fmt::format("UID SEARCH UID {}:*", std::max<std::int64_t>(first_uid, 1)));
+  // libcurl 7.88 cuts a response line at 16 KB and drops the rest without an error, and
+  // `* SEARCH` is one line: thousands of UIDs in one answer would lose mail silently (the
+  // watermark would then pass over it). So ask in ranges whose answer fits a line, up to the
+  // mailbox's UIDNEXT, the last one open-ended for what arrives meanwhile.
+  constexpr std::int64_t range = 1000;  // at most 1,000 UIDs of up to 10 digits: under 12 KB
+  std::int64_t from = std::max<std::int64_t>(first_uid, 1);
+  std::int64_t uidnext = status().uidnext;
   std::vector<std::int64_t> uids;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.rfind("* SEARCH", 0) != 0) continue;
-    std::istringstream words(line.substr(8));
-    std::int64_t uid;
-    while (words >> uid)
-      if (uid >= first_uid) uids.push_back(uid);  // "n:*" also matches the last UID when it is below n
+  for (;; from += range) {
+    bool last = uidnext <= 0 || from + range >= uidnext;
+    std::string set = last ? fmt::format("{}:*", from) : fmt::format("{}:{}", from, from + range - 1);
+    std::string text = command(url_.mailbox_url, "UID SEARCH UID " + set);
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.rfind("* SEARCH", 0) != 0) continue;
+      std::istringstream words(line.substr(8));
+      std::int64_t uid;
+      while (words >> uid)
+        if (uid >= first_uid) uids.push_back(uid);  // "n:*" also matches the last UID when it is below n
+    }
+    if (last) break;
   }
   std::sort(uids.begin(), uids.end());
   uids.erase(std::unique(uids.begin(), uids.end()), uids.end());

@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <memory>
 #include <cctype>
 #include <regex>
 
@@ -83,40 +84,46 @@ std::optional<std::int64_t> ticket_tag_in(const Config& c, std::string_view subj
 namespace {
 
 // SHA-256 (hex) of the mail without its trace fields; with `crlf_as_lf`, line ends are read
-// as LF whether they came as CRLF (IMAP) or LF (an MTA's pipe).
+// as LF whether they came as CRLF (IMAP) or LF (an MTA's pipe). Hashed piece by piece, as the
+// mail stands: no copy of it is made.
 std::string hash_without_trace(std::string_view raw, bool crlf_as_lf) {
-  // Drop the trace fields a second delivery of the same mail would carry differently.
-  std::string canon;
-  canon.reserve(raw.size());
-  auto append = [&](std::string_view text) {
-    if (!crlf_as_lf) {
-      canon.append(text);
-      return;
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  // Pieces are whole lines or the body: a CRLF never spans two.
+  auto feed = [&](std::string_view text) {
+    for (;;) {
+      auto cr = crlf_as_lf ? text.find("\r\n") : std::string_view::npos;
+      EVP_DigestUpdate(ctx.get(), text.data(), cr == std::string_view::npos ? text.size() : cr);
+      if (cr == std::string_view::npos) return;
+      text.remove_prefix(cr + 1);
     }
-    for (std::size_t i = 0; i < text.size(); ++i)
-      if (!(text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) canon += text[i];
   };
+  // Drop the trace fields a second delivery of the same mail would carry differently.
   std::size_t pos = 0;
   bool skipping = false;
   while (pos < raw.size()) {
     auto eol = raw.find('\n', pos);
     std::string_view line = raw.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol + 1 - pos);
     if (line == "\n" || line == "\r\n") {  // end of the header block
-      append(raw.substr(pos));
+      feed(raw.substr(pos));
       break;
     }
     bool continuation = line[0] == ' ' || line[0] == '\t';
     if (!continuation)
       skipping = iequals_prefix(line, "received:") || iequals_prefix(line, "return-path:") ||
                  iequals_prefix(line, "delivered-to:") || iequals_prefix(line, "x-original-to:");
-    if (!skipping) append(line);
+    if (!skipping) feed(line);
     pos += line.size();
   }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(canon.data(), canon.size(), md, &len, EVP_sha256(), nullptr);
+  EVP_DigestFinal_ex(ctx.get(), md, &len);
+  static constexpr char hexdigits[] = "0123456789abcdef";
   std::string hex;
-  for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
+  for (unsigned i = 0; i < len; ++i) {
+    hex += hexdigits[md[i] >> 4];
+    hex += hexdigits[md[i] & 15];
+  }
   return hex;
 }
 
@@ -571,7 +578,8 @@ IngestResult ingest_in(store::Transaction& tx, const Config& c, const SlaClock& 
   std::optional<store::DuplicateHit> dup;
   if (origin) dup = tx.raw_at(*origin);
   if (!dup) dup = tx.raw_with(m.message_id, hash);
-  if (!dup) dup = tx.raw_with(m.message_id, content_hash_v4(raw));
+  // The old hash is worth computing only when a mail with this Message-ID is stored at all.
+  if (!dup && tx.has_raw_with_message_id(m.message_id)) dup = tx.raw_with(m.message_id, content_hash_v4(raw));
   if (dup) {
     advance_watermark(tx, origin);
     result.kind = IngestResult::Kind::duplicate;

@@ -82,11 +82,10 @@ PollResult poll_mailbox(Mailbox& imap, store::Store& st, const Config& c, const 
     tx->commit();
   }
 
-  // A mail at or below the watermark whose action was cut short (a crash after COMMIT) is
-  // finished first: with move or delete it is one still in the mailbox, with seen one above
-  // done_uid. (Range fetches use BODY.PEEK[], so only our STORE sets \Seen.)
-  bool removes = c.imap.after_ingest != "seen";
-  auto listed = imap.list_from(removes ? 1 : std::min(box.done_uid, box.last_uid) + 1);
+  // A mail at or below the watermark but above done_uid is one whose action was cut short (a
+  // crash after COMMIT, a failed STORE or MOVE): it is finished first. (Range fetches use
+  // BODY.PEEK[], so only our STORE sets \Seen.)
+  auto listed = imap.list_from(std::min(box.done_uid, box.last_uid) + 1);
   std::vector<std::int64_t> unfinished;
   std::size_t next = 0;
   for (; next < listed.size() && listed[next].uid <= box.last_uid; ++next) unfinished.push_back(listed[next].uid);

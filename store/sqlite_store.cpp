@@ -423,6 +423,12 @@ class SqliteTransaction final : public Transaction {
     return hit(s);
   }
 
+  bool has_raw_with_message_id(const std::string& message_id) override {
+    Statement s(c_, "SELECT 1 FROM raw_mails WHERE message_id = ? LIMIT 1", "look up mail by Message-ID");
+    s.bind(1, message_id);
+    return s.step();
+  }
+
   std::int64_t add_raw(const RawMail& r) override {
     Statement s(c_,
                 "INSERT INTO raw_mails(received_at, mailbox, uidvalidity, uid, message_id, content_hash, bytes, "

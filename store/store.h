@@ -213,6 +213,7 @@ class Transaction {
   // Raw mails and de-duplication.
   virtual std::optional<DuplicateHit> raw_at(const MailOrigin& origin) = 0;
   virtual std::optional<DuplicateHit> raw_with(const std::string& message_id, const std::string& content_hash) = 0;
+  virtual bool has_raw_with_message_id(const std::string& message_id) = 0;  // "" asks for one without
   virtual std::int64_t add_raw(const RawMail& raw) = 0;
 
   // Tickets and their messages.
