@@ -140,7 +140,7 @@ struct Intake {
   store::Transaction& tx;
   const Config& c;
   const SlaClock& clock;  // one per batch: building the calendars costs more than a mail's SQL
-  const parser::ParsedMail& m;
+  parser::ParsedMail& m;  // store_message() moves the attachments' bytes out
   std::int64_t raw_id;
   store::Time now;
   IngestResult& result;
@@ -227,8 +227,9 @@ void store_message(Intake& in, std::int64_t ticket_id) {
   rec.new_text = in.m.new_text;
   rec.automatic = in.m.automatic.value_or("");
   rec.created_at = in.now;
-  for (const auto& a : in.m.attachments)
-    rec.attachments.push_back({a.filename, a.content_type, static_cast<std::int64_t>(a.size), a.data});
+  // The bytes move to the record: a big attachment is held once, not twice.
+  for (auto& a : in.m.attachments)
+    rec.attachments.push_back({a.filename, a.content_type, static_cast<std::int64_t>(a.size), std::move(a.data)});
   in.tx.add_message(rec);
 }
 
@@ -589,7 +590,7 @@ IngestResult ingest_in(store::Transaction& tx, const Config& c, const SlaClock& 
   }
 
   // Raw bytes first: nothing derived is written before the mail itself.
-  store::RawMail rawrow{now, origin, m.message_id, hash, std::string(raw), join(m.problems, "\n"), quarantined};
+  store::RawMail rawrow{now, origin, m.message_id, hash, raw, join(m.problems, "\n"), quarantined};
   Intake in{tx, c, clock, m, tx.add_raw(rawrow), now, result, lower(m.from.email)};
 
   if (auto plus = find_plus_address(c, m); plus && tx.ticket(plus->ticket)) handle_agent_mail(in, *plus);
@@ -613,7 +614,7 @@ IngestResult store_unhandled(store::Store& st, std::string_view raw, const std::
   result.kind = IngestResult::Kind::rejected;
   result.note = "stored without a ticket: " + why;
   if (!(origin && tx->raw_at(*origin)))
-    tx->add_raw({now, origin, "", content_hash(raw), std::string(raw), "could not be handled: " + why, true});
+    tx->add_raw({now, origin, "", content_hash(raw), raw, "could not be handled: " + why, true});
   advance_watermark(*tx, origin);
   tx->commit();
   return result;

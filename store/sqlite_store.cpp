@@ -334,8 +334,10 @@ class Statement {
   }
   Statement& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
   Statement& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
+  // Not copied (a mail's bytes or an attachment may be tens of MB): the bytes must live until
+  // the statement has run, i.e. bind and run() them in one expression or from one lvalue.
   Statement& bind_blob(int i, std::string_view v) {
-    return check(sqlite3_bind_blob64(st_, i, v.data(), v.size(), SQLITE_TRANSIENT));
+    return check(sqlite3_bind_blob64(st_, i, v.data(), v.size(), SQLITE_STATIC));
   }
   template <class T>
   Statement& bind(int i, const std::optional<T>& v) {

@@ -17,6 +17,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sd::store {
@@ -50,7 +51,7 @@ struct RawMail {
   std::optional<MailOrigin> origin;
   std::string message_id;    // as parsed; empty if none
   std::string content_hash;  // hex SHA-256 of the mail without its trace fields
-  std::string bytes;
+  std::string_view bytes;    // the caller's, alive until add_raw() returns: a big mail is not copied
   std::string problems;      // what the parser could not read, one per line; empty when clean
   bool quarantined = false;  // parsing failed outright: stored for an operator to look at
 };
