@@ -46,7 +46,7 @@ struct Config {
     bool idle = true;           // IMAP IDLE wakes the poll the moment mail arrives (polling stays)
     int idle_renew_s = 1500;    // IDLE is re-issued this often, before the server's 29-minute limit
     int batch_max_mails = 500;  // mails per store transaction and per UID FETCH
-    std::size_t batch_max_bytes = 16 << 20;  // and their bytes (one bigger mail is a batch alone)
+    std::size_t batch_max_bytes = 8 << 20;  // and their bytes (one bigger mail is a batch alone)
   } imap;
 
   struct Smtp {

@@ -5,6 +5,7 @@
 #include "daemon/log.h"
 
 #include <csignal>
+#include <future>
 
 namespace sd {
 namespace {
@@ -94,10 +95,11 @@ PollResult poll_mailbox(Mailbox& imap, store::Store& st, const Config& c, const 
     after_ingest(imap, st, c, unfinished);
   }
 
-  // Batches bound both the memory held (the raw mails of one batch) and the work a crash can
-  // undo (one uncommitted batch, fetched again next time).
+  // Batches bound both the memory held (the raw mails of two batches: the one being stored
+  // and the next, being fetched meanwhile) and the work a crash can undo (one uncommitted
+  // batch, fetched again next time).
   std::size_t max_mails = c.imap.fetch == "per_uid" ? 1 : static_cast<std::size_t>(c.imap.batch_max_mails);
-  while (next < listed.size() && !stopping) {
+  auto next_uids = [&] {
     std::vector<std::int64_t> uids;
     std::size_t bytes = 0;
     for (; next < listed.size() && uids.size() < max_mails; ++next) {
@@ -106,11 +108,26 @@ PollResult poll_mailbox(Mailbox& imap, store::Store& st, const Config& c, const 
       uids.push_back(listed[next].uid);
       bytes += size;
     }
+    return uids;
+  };
+  const std::string mailbox = imap.mailbox();
+  auto fetch = [&imap, &mailbox, uidvalidity = status.uidvalidity](const std::vector<std::int64_t>& uids) {
     std::vector<IncomingMail> mails;
     mails.reserve(uids.size());
-    imap.fetch(status.uidvalidity, uids, [&](std::int64_t uid, std::string&& raw) {
-      mails.push_back({std::move(raw), store::MailOrigin{imap.mailbox(), status.uidvalidity, uid}});
+    imap.fetch(uidvalidity, uids, [&](std::int64_t uid, std::string&& raw) {
+      mails.push_back({std::move(raw), store::MailOrigin{mailbox, uidvalidity, uid}});
     });
+    return mails;
+  };
+
+  std::vector<IncomingMail> mails;
+  if (next < listed.size() && !stopping) mails = fetch(next_uids());
+  while (!mails.empty()) {
+    // The next batch comes over the IMAP connection while this one is parsed and stored: the
+    // server and the store each get a core. The connection is used by one thread at a time:
+    // the action on this batch waits until the next one is in.
+    std::future<std::vector<IncomingMail>> coming;
+    if (next < listed.size() && !stopping) coming = std::async(std::launch::async, fetch, next_uids());
     r.fetched += static_cast<int>(mails.size());
     auto results = ingest_batch(st, c, mails, now());
     std::vector<std::int64_t> stored;
@@ -118,12 +135,13 @@ PollResult poll_mailbox(Mailbox& imap, store::Store& st, const Config& c, const 
       log_result(c, mails[i].origin->uid, results[i], r);
       stored.push_back(mails[i].origin->uid);
     }
-    mails.clear();  // the batch's memory goes before the next one comes
+    mails.clear();  // the batch's memory goes before the one after next comes
     if (c.test.fault == "crash_after_commit") {
       log::warning("test fault crash_after_commit: killing the daemon after the COMMIT of UID {}", uid_set(stored));
       std::raise(SIGKILL);
     }
     if (committed) committed(r);
+    if (coming.valid()) mails = coming.get();  // a failed fetch throws here, after this batch's COMMIT
     after_ingest(imap, st, c, stored);
   }
   return r;
