@@ -270,7 +270,7 @@ class Service {
     }
     // Acknowledgements go out while later batches of a long backlog are still coming in.
     auto committed = [this](const PollResult& so_far) {
-      if (so_far.mail_queued) asio::post(io_, [this] { start_outbox(); });
+      if (so_far.mail_queued) asio::post(io_, [this] { wake_outbox(); });
     };
     return poll_mailbox(*client, *imap_.store, *cfg, [&cfg] { return clock_now(*cfg); }, stopping_, committed);
   }
@@ -293,7 +293,7 @@ class Service {
       store_failing_ = false;
       imap_error_.clear();
       imap_failures_ = 0;
-      if (r.mail_queued) start_outbox();
+      if (r.mail_queued) wake_outbox();
       if (r.created + r.joined > 0) start_sla();  // a ticket changed: re-arm the SLA clock
       schedule_poll(poll_again_ ? 0s : interval);
       return;
@@ -324,6 +324,13 @@ class Service {
     outbox_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) start_outbox();
     });
+  }
+
+  // New mail queued: send it now, unless the SMTP server is failing; then the outbox's
+  // timer (retry_initial_s at most) tries again, and a stream of new mail does not make a
+  // stream of attempts.
+  void wake_outbox() {
+    if (smtp_error_.empty()) start_outbox();
   }
 
   void start_outbox() {
@@ -424,7 +431,7 @@ class Service {
     sla_running_ = false;
     if (stopping_) return;
     if (!error.empty()) log::error("SLA clock: {} (trying again in a minute)", error);
-    if (r.mail_queued) start_outbox();
+    if (r.mail_queued) wake_outbox();
     if (sla_again_) {
       start_sla();
       return;

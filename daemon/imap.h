@@ -6,7 +6,8 @@
 //   in one `UID FETCH a:b BODY.PEEK[]` and IDLE can hold the connection.
 // - ImapClient (here, imap.fetch = "per_uid"): libcurl's URL form (`;UIDVALIDITY=v/;UID=n`),
 //   one request per mail. Simple and slow (~800 mails/s on loopback): libcurl sends
-//   BODY[], so the server sets \Seen on the fetch.
+//   BODY[], so the server sets \Seen on the fetch, before the COMMIT. Its list of new mail
+//   comes from an ImapSession (libcurl loses parts of long SEARCH answers).
 // \Seen is therefore never the record of what was ingested: the store's watermark is.
 //
 // Contract: every call blocks (run it off the event loop) and throws ImapError on failure.

@@ -87,6 +87,8 @@ PollResult poll_mailbox(Mailbox& imap, store::Store& st, const Config& c, const 
   // crash after COMMIT, a failed STORE or MOVE): it is finished first. (Range fetches use
   // BODY.PEEK[], so only our STORE sets \Seen.)
   auto listed = imap.list_from(std::min(box.done_uid, box.last_uid) + 1);
+  log::debug("IMAP: {} mails listed above UID {}{}", listed.size(), std::min(box.done_uid, box.last_uid),
+             listed.empty() ? "" : fmt::format(" (UID {} to {})", listed.front().uid, listed.back().uid));
   std::vector<std::int64_t> unfinished;
   std::size_t next = 0;
   for (; next < listed.size() && listed[next].uid <= box.last_uid; ++next) unfinished.push_back(listed[next].uid);

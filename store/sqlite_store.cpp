@@ -251,7 +251,8 @@ class Connection {
       throw StoreError(fmt::format("cannot open store {}: {} (does its directory exist, writable by this user?)", o.path, msg), is_transient(rc));
     }
     sqlite3_extended_result_codes(db_, 1);
-    sqlite3_busy_timeout(db_, o.busy_timeout_ms);
+    busy_timeout_ms_ = o.busy_timeout_ms;
+    sqlite3_busy_handler(db_, &Connection::on_busy, this);
   }
   ~Connection() {
     for (auto& [sql, cached] : statements_) sqlite3_finalize(cached.stmt);
@@ -310,8 +311,18 @@ class Connection {
   }
 
  private:
+  // Waits for another connection's write lock in steps of 1 ms, up to the busy timeout.
+  // SQLite's own handler (sqlite3_busy_timeout) sleeps in steps growing to 100 ms, and the
+  // daemon's workers take the lock in turn many times a second: each wait would be long.
+  static int on_busy(void* self, int tries) {
+    if (tries >= static_cast<Connection*>(self)->busy_timeout_ms_) return 0;
+    sqlite3_sleep(1);
+    return 1;
+  }
+
   sqlite3* db_ = nullptr;
   int fail_at_ = 0;
+  int busy_timeout_ms_ = 0;
   std::map<std::string, Cached, std::less<>> statements_;
 };
 

@@ -108,6 +108,25 @@ class Batches(EndToEnd):
         self.deliver_and_check(12, fetch="per_uid")
 
 
+class LongBacklog(EndToEnd):
+    def test_the_per_uid_fallback_takes_a_backlog_longer_than_one_answer_line(self):
+        # libcurl cuts a response line at 16 KB: a one-line `* SEARCH` of 4,000 UIDs would lose
+        # the rest silently, and the watermark would pass over them.
+        count = 4000  # "* SEARCH 1 2 ... 4000" is about 19 KB
+        self.write_config(imap={"fetch": "per_uid"}, smtp={"url": "smtp://127.0.0.1:1"})  # acks stay queued
+        self.stack.deliver_many(make_mail(f"kund{n}@kund.example", f"Ärende {n}", f"long-{n}@kund.example")
+                                for n in range(count))
+        self.daemon.start()
+        self.wait_for(lambda: len(self.tickets()) >= count, f"{count} tickets", 120)
+        self.assertTrue(self.stays(lambda: len(self.tickets()) == count))
+        flags = self.stack.imap_uids_and_flags()
+        self.assertEqual(len(flags), count)
+        self.assertTrue(all("\\Seen" in f for _, f in flags))
+        status = self.daemon.cli_json("status")
+        self.assertEqual(status["mailboxes"][0]["last_uid"], count, status["mailboxes"])
+        self.stop_daemon()
+
+
 class RangeFetchLeavesSeenAlone(EndToEnd):
     def test_a_mail_fetched_but_not_committed_stays_unseen(self):
         # crash_after_commit kills the daemon after the first batch's COMMIT, before the
