@@ -192,20 +192,24 @@ ImapSession::Response ImapSession::read_response() {
   }
 }
 
+bool ImapSession::completes(const Response& r, const std::string& tag, std::string_view verb) {
+  if (r.text.size() > tag.size() && r.text.compare(0, tag.size() + 1, tag + " ") == 0) {
+    std::string_view status(r.text);
+    status.remove_prefix(tag.size() + 1);
+    if (status.size() >= 2 && iequal(status.substr(0, 2), "OK")) return true;
+    throw ImapError(ImapError::Kind::protocol, fmt::format("IMAP {}: {}", verb, status));
+  }
+  if (r.text.rfind("* BYE", 0) == 0)
+    throw ImapError(ImapError::Kind::connect, "IMAP: the server ended the session: " + r.text.substr(2));
+  return false;
+}
+
 void ImapSession::command(const std::string& cmd, const Untagged& on_untagged) {
   std::string tag = next_tag();
   send(tag + " " + cmd + "\r\n");
   for (;;) {
     Response r = read_response();
-    if (r.text.size() > tag.size() && r.text.compare(0, tag.size() + 1, tag + " ") == 0) {
-      std::string_view status(r.text);
-      status.remove_prefix(tag.size() + 1);
-      if (status.size() >= 2 && iequal(status.substr(0, 2), "OK")) return;
-      std::string verb = cmd.substr(0, cmd.find(' ', cmd.rfind("UID ", 0) == 0 ? 4 : 0));
-      throw ImapError(ImapError::Kind::protocol, fmt::format("IMAP {}: {}", verb, status));
-    }
-    if (r.text.rfind("* BYE", 0) == 0)
-      throw ImapError(ImapError::Kind::connect, "IMAP: the server ended the session: " + r.text.substr(2));
+    if (completes(r, tag, cmd.substr(0, cmd.find(' ', cmd.rfind("UID ", 0) == 0 ? 4 : 0)))) return;
     if (auto n = exists_count(r.text); n >= 0) exists_ = n;
     if (on_untagged) on_untagged(r);
   }
@@ -315,14 +319,7 @@ ImapSession::IdleEnd ImapSession::idle(std::chrono::seconds renew, int wake_fd) 
       continue;
     }
     Response r = read_response();
-    if (r.text.rfind(tag + " ", 0) == 0) {
-      std::string_view status(r.text);
-      status.remove_prefix(tag.size() + 1);
-      if (status.size() >= 2 && iequal(status.substr(0, 2), "OK")) return end;
-      throw ImapError(ImapError::Kind::protocol, fmt::format("IMAP IDLE: {}", status));
-    }
-    if (r.text.rfind("* BYE", 0) == 0)
-      throw ImapError(ImapError::Kind::connect, "IMAP: the server ended the session: " + r.text.substr(2));
+    if (completes(r, tag, "IDLE")) return end;
     // Any EXISTS may mean new mail (an expunge and an arrival together can keep the count): a
     // pass too many costs a login, a pass too few would wait for the poll interval.
     if (auto n = exists_count(r.text); n >= 0) {

@@ -60,6 +60,8 @@ class ImapSession final : public Mailbox {
   using Untagged = std::function<void(Response&)>;
 
   void command(const std::string& cmd, const Untagged& on_untagged = {});  // throws on NO/BAD
+  // True for the tagged OK that ends command `tag`; throws on its NO/BAD and on a BYE.
+  static bool completes(const Response& r, const std::string& tag, std::string_view verb);
   std::string next_tag();
   void send(std::string_view bytes);
   Response read_response();
