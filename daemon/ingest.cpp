@@ -604,11 +604,10 @@ IngestResult ingest_in(store::Transaction& tx, const Config& c, const SlaClock& 
   return result;
 }
 
-// A mail whose handling failed for a reason that would fail again (a bug, a row the store
-// refuses) is kept raw and quarantined, without a ticket, so it cannot block the mailbox:
-// `servicedesk quarantine list` shows it with the reason.
-IngestResult store_unhandled(store::Store& st, std::string_view raw, const std::optional<store::MailOrigin>& origin,
-                             store::Time now, const std::string& why) {
+}  // namespace
+
+IngestResult quarantine_unhandled(store::Store& st, std::string_view raw, const std::optional<store::MailOrigin>& origin,
+                                  store::Time now, const std::string& why) {
   auto tx = st.begin(store::Store::Mode::write);
   IngestResult result;
   result.kind = IngestResult::Kind::rejected;
@@ -619,8 +618,6 @@ IngestResult store_unhandled(store::Store& st, std::string_view raw, const std::
   tx->commit();
   return result;
 }
-
-}  // namespace
 
 std::vector<IngestResult> ingest_batch(store::Store& st, const Config& c, const std::vector<IncomingMail>& mails,
                                        store::Time now) {
@@ -646,7 +643,7 @@ std::vector<IngestResult> ingest_batch(store::Store& st, const Config& c, const 
     if (mails.size() == 1) {
       log::error("a mail{} could not be handled ({}): stored raw and quarantined, without a ticket",
                  mail.origin ? fmt::format(" (UID {})", mail.origin->uid) : "", failure);
-      out.push_back(store_unhandled(st, mail.raw, mail.origin, now, failure));
+      out.push_back(quarantine_unhandled(st, mail.raw, mail.origin, now, failure));
     } else {
       out.push_back(ingest_batch(st, c, {mail}, now).front());
     }

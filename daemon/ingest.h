@@ -35,6 +35,10 @@ IngestResult ingest(store::Store& store, const Config& config, std::string_view 
 struct IncomingMail {
   std::string raw;
   std::optional<store::MailOrigin> origin;
+  // > 0: the mail on the server is this many bytes, above limits.max_message_bytes, and was not
+  // fetched whole: `raw` holds only its header (BODY.PEEK[HEADER]). It becomes a quarantined
+  // ticket saying so, and the mail stays on the server untouched.
+  std::int64_t too_large_bytes = 0;
 };
 // Several mails in one transaction (one COMMIT, one fsync), each handled exactly as ingest()
 // would, in order; results in the same order. A transient store failure stores none of them
@@ -43,6 +47,13 @@ struct IncomingMail {
 // mail can never block the mailbox.
 std::vector<IngestResult> ingest_batch(store::Store& store, const Config& config, const std::vector<IncomingMail>& mails,
                                        store::Time now);
+
+// Stores a mail raw and quarantined, without a ticket or parsing, and passes the watermark over
+// it: for a mail whose handling fails for good (a bug, a row the store refuses, a mail that
+// killed the process while it was being handled). `servicedesk quarantine list` shows it with `why`.
+IngestResult quarantine_unhandled(store::Store& store, std::string_view raw,
+                                  const std::optional<store::MailOrigin>& origin, store::Time now,
+                                  const std::string& why);
 
 std::string ticket_ref(const Config& config, std::int64_t id);                     // 42 -> "SD-42"
 std::optional<std::int64_t> parse_ticket_ref(const Config& config, std::string_view ref);  // "SD-42"/"42" -> 42
