@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <map>
 #include <string>
 #include <string_view>
@@ -24,7 +25,7 @@
 namespace sd::store {
 namespace {
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 
 // Each entry migrates from version i to i+1.
 constexpr std::string_view kMigrations[] = {
@@ -201,6 +202,22 @@ INSERT INTO outbox_recipients(outbox_id, address) SELECT id, address FROM split 
 -- (or move/delete) is done. Up to version 4 the fetch itself set \Seen.
 ALTER TABLE mailboxes ADD COLUMN done_uid INTEGER NOT NULL DEFAULT 0;
 UPDATE mailboxes SET done_uid = last_uid;
+)sql",
+    // 6: trust boundaries. An internal message (an agent's note, a mail kept but not applied)
+    // is not part of the customer's thread: its addresses put nobody "on the thread". `meta`
+    // holds store-wide facts; a store that already had tickets accepts Reply-To tokens of the
+    // old format (no issue time) for 30 days from this upgrade. The indexes serve the rate
+    // limits on acknowledgements by domain and in all, and the count of capped mails.
+    R"sql(
+ALTER TABLE messages ADD COLUMN internal INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+INSERT INTO meta(key, value)
+  SELECT 'legacy_tokens_until', CAST(strftime('%s', 'now') AS INTEGER) + 30 * 86400 WHERE EXISTS (SELECT 1 FROM tickets);
+CREATE INDEX outbox_kind_created ON outbox(kind, created_at);
+CREATE INDEX events_kind_at ON events(kind, at);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -772,13 +789,13 @@ class SqliteTransaction final : public Transaction {
   std::int64_t add_message(const MessageRecord& m) override {
     Statement s(c_,
                 "INSERT INTO messages(ticket_id, direction, raw_id, outbox_id, message_id, from_addr, from_name, "
-                "to_addrs, cc_addrs, subject, date, body_text, new_text, automatic, created_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "to_addrs, cc_addrs, subject, date, body_text, new_text, automatic, created_at, internal) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 "store message");
     s.bind(1, m.ticket_id).bind(2, m.direction).bind(3, m.raw_id).bind(4, m.outbox_id).bind(5, m.message_id);
     s.bind(6, m.from_addr).bind(7, m.from_name).bind(8, join_lines(m.to)).bind(9, join_lines(m.cc));
     s.bind(10, m.subject).bind(11, m.date).bind(12, m.body_text).bind(13, m.new_text).bind(14, m.automatic);
-    s.bind(15, m.created_at).run();
+    s.bind(15, m.created_at).bind(16, static_cast<std::int64_t>(m.internal)).run();
     std::int64_t id = sqlite3_last_insert_rowid(c_.get());
     Statement a(c_, "INSERT INTO attachments(message_id, filename, content_type, size, data) VALUES (?,?,?,?,?)",
                 "store attachment");
@@ -792,7 +809,7 @@ class SqliteTransaction final : public Transaction {
   std::vector<MessageRecord> messages(std::int64_t ticket_id) override {
     Statement s(c_,
                 "SELECT id, direction, raw_id, outbox_id, message_id, from_addr, from_name, to_addrs, cc_addrs, "
-                "subject, date, body_text, new_text, automatic, created_at FROM messages WHERE ticket_id = ? "
+                "subject, date, body_text, new_text, automatic, created_at, internal FROM messages WHERE ticket_id = ? "
                 "ORDER BY id",
                 "read messages");
     s.bind(1, ticket_id);
@@ -815,6 +832,7 @@ class SqliteTransaction final : public Transaction {
       m.new_text = s.text(12);
       m.automatic = s.text(13);
       m.created_at = s.i64(14);
+      m.internal = s.i64(15) != 0;
       out.push_back(std::move(m));
     }
     Statement a(c_, "SELECT filename, content_type, size FROM attachments WHERE message_id = ? ORDER BY id",
@@ -864,6 +882,48 @@ class SqliteTransaction final : public Transaction {
     s.bind(1, kind).bind(2, since).bind(3, recipient);
     s.step();
     return s.i64(0);
+  }
+
+  AckCounts count_acknowledgements(const std::string& address, Time since) override {
+    // The canonical address: lower case, without +detail; its domain; and all senders.
+    std::string a = address;
+    for (auto& ch : a) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    auto at = a.rfind('@');
+    std::string local = at == std::string::npos ? a : a.substr(0, at), domain = at == std::string::npos ? "" : a.substr(at + 1);
+    local = local.substr(0, local.find('+'));
+    auto like_escape = [](const std::string& x) {
+      std::string out;
+      for (char ch : x) {
+        if (ch == '%' || ch == '_' || ch == '\\') out += '\\';
+        out += ch;
+      }
+      return out;
+    };
+    Statement s(c_,
+                "SELECT count(DISTINCT o.id), "
+                "  count(DISTINCT CASE WHEN r.address LIKE ? ESCAPE '\\' THEN o.id END), "
+                "  count(DISTINCT CASE WHEN r.address = ? OR r.address LIKE ? ESCAPE '\\' THEN o.id END) "
+                "FROM outbox o JOIN outbox_recipients r ON r.outbox_id = o.id "
+                "WHERE o.kind = 'acknowledgement' AND o.created_at >= ? AND o.status != 'failed'",
+                "count recent acknowledgements");
+    s.bind(1, "%@" + like_escape(domain)).bind(2, local + "@" + domain).bind(3, like_escape(local) + "+%@" + like_escape(domain));
+    s.bind(4, since);
+    s.step();
+    return AckCounts{s.i64(2), s.i64(1), s.i64(0)};
+  }
+
+  std::int64_t count_events(const std::string& kind, const std::string& detail, Time since) override {
+    Statement s(c_, "SELECT count(*) FROM events WHERE kind = ? AND at >= ? AND (? = '' OR detail = ?)", "count events");
+    s.bind(1, kind).bind(2, since).bind(3, detail).bind(4, detail);
+    s.step();
+    return s.i64(0);
+  }
+
+  std::optional<std::string> meta(const std::string& key) override {
+    Statement s(c_, "SELECT value FROM meta WHERE key = ?", "read store fact");
+    s.bind(1, key);
+    if (!s.step()) return std::nullopt;
+    return s.text(0);
   }
 
   std::vector<OutboxItem> due_outbox(Time now, int limit) override {

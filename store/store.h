@@ -79,6 +79,9 @@ struct MessageRecord {
   std::string automatic;  // why it is automatic mail; empty for a person's mail
   Time created_at = 0;
   std::vector<AttachmentRecord> attachments;
+  // Not part of the customer's thread (an agent's note, a mail kept but not applied): its
+  // addresses put nobody on the thread, and customers never see it.
+  bool internal = false;
 };
 
 struct Ticket {
@@ -197,6 +200,12 @@ struct QuarantinedMail {
   std::string bytes;  // filled by quarantined_mail() only
 };
 
+// Acknowledgements queued or sent since a time: to one canonical address (lower case, +detail
+// dropped), to its domain, and to anyone.
+struct AckCounts {
+  std::int64_t address = 0, domain = 0, all = 0;
+};
+
 struct DuplicateHit {
   std::int64_t raw_id = 0;
   std::optional<std::int64_t> ticket_id;
@@ -240,6 +249,10 @@ class Transaction {
   virtual std::vector<MessageRecord> messages(std::int64_t ticket_id) = 0;  // oldest first
   virtual void add_event(const Event& e) = 0;
   virtual std::vector<Event> events(std::int64_t ticket_id) = 0;
+  // Events of `kind` (and `detail`, unless empty) since `since`, over all tickets.
+  virtual std::int64_t count_events(const std::string& kind, const std::string& detail, Time since) = 0;
+  // A store-wide fact (table meta), e.g. "legacy_tokens_until"; nullopt when not recorded.
+  virtual std::optional<std::string> meta(const std::string& key) = 0;
 
   // The open ticket of a repeated monitoring alert (same requester, same key), if any.
   virtual std::optional<std::int64_t> open_ticket_with_alert(const std::string& requester, const std::string& key) = 0;
@@ -269,6 +282,7 @@ class Transaction {
   // Outbox.
   virtual std::int64_t enqueue(const OutboxItem& item) = 0;
   virtual std::int64_t count_sent_or_queued(const std::string& kind, const std::string& recipient, Time since) = 0;
+  virtual AckCounts count_acknowledgements(const std::string& address, Time since) = 0;
   virtual std::vector<OutboxItem> due_outbox(Time now, int limit) = 0;
   virtual std::optional<Time> next_outbox_attempt() = 0;
   virtual void mark_sent(std::int64_t id, Time at) = 0;
