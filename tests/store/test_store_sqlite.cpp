@@ -4,6 +4,7 @@
 #include "store/store.h"
 
 #include <atomic>
+#include <ctime>
 #include <thread>
 #include "tests/support/new_ticket.h"
 #include "tests/support/tempdir.h"
@@ -250,7 +251,9 @@ TEST_CASE("A version 4 store migrated to 5 keeps its rate limit counts and its m
   }
   // Version 4 had neither the recipients index nor done_uid; the fetch itself set \Seen then.
   std::string cmd = "sqlite3 " + path +
-                    " 'DROP TABLE outbox_recipients; ALTER TABLE mailboxes DROP COLUMN done_uid; PRAGMA user_version = 4'";
+                    " 'DROP TABLE outbox_recipients; ALTER TABLE mailboxes DROP COLUMN done_uid; "
+                    "ALTER TABLE messages DROP COLUMN internal; DROP TABLE meta; DROP INDEX outbox_kind_created; "
+                    "DROP INDEX events_kind_at; PRAGMA user_version = 4'";
   REQUIRE(std::system(cmd.c_str()) == 0);
   auto st = open_sqlite_store({path});
   auto tx = st->begin(Store::Mode::read);
@@ -261,4 +264,58 @@ TEST_CASE("A version 4 store migrated to 5 keeps its rate limit counts and its m
   REQUIRE(box);
   CHECK(box->last_uid == 10);
   CHECK(box->done_uid == 10);
+}
+
+TEST_CASE("Acknowledgements are counted by canonical address, by domain and in all") {
+  sd::test::TempDir dir;
+  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto tx = st->begin(Store::Mode::write);
+  auto ack = [&](const std::string& to, Time at, const std::string& kind = "acknowledgement") {
+    OutboxItem o;
+    o.kind = kind;
+    o.mail_from = "desk@example.com";
+    o.recipients = {to};
+    o.message_id = "m" + std::to_string(at) + "@desk";
+    o.bytes = "x";
+    o.next_attempt_at = o.created_at = at;
+    tx->enqueue(o);
+  };
+  ack("victim+1@Kund.se", 100);
+  ack("victim+2@kund.se", 101);
+  ack("Victim@kund.se", 102);
+  ack("other@kund.se", 103);
+  ack("victim@elsewhere.se", 104);
+  ack("victim@kund.se", 10);                          // too old
+  ack("victim@kund.se", 105, "agent-notification");  // not an acknowledgement
+  ack("victim_x@kund.se", 106);                       // '_' is no LIKE wildcard here
+  auto n = tx->count_acknowledgements("VICTIM+9@kund.se", 50);
+  CHECK(n.address == 3);
+  CHECK(n.domain == 5);
+  CHECK(n.all == 6);
+}
+
+TEST_CASE("A store that had tickets accepts old-format tokens for 30 days after the upgrade to 6, a new one never") {
+  sd::test::TempDir dir;
+  auto path = dir.file("sd.db");
+  {
+    auto st = open_sqlite_store({path});
+    CHECK_FALSE(st->begin(Store::Mode::read)->meta("legacy_tokens_until"));
+    auto tx = st->begin(Store::Mode::write);
+    NewTicket t;
+    t.subject = "old";
+    t.requester = "a@b.se";
+    t.sla = "standard";
+    tx->create_ticket(t);
+    tx->commit();
+  }
+  std::string cmd = "sqlite3 " + path +
+                    " 'ALTER TABLE messages DROP COLUMN internal; DROP TABLE meta; DROP INDEX outbox_kind_created; "
+                    "DROP INDEX events_kind_at; PRAGMA user_version = 5'";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  auto st = open_sqlite_store({path});
+  auto until = st->begin(Store::Mode::read)->meta("legacy_tokens_until");
+  REQUIRE(until);
+  auto now = static_cast<Time>(std::time(nullptr));
+  CHECK(std::stoll(*until) >= now + 30 * 86400 - 60);
+  CHECK(std::stoll(*until) <= now + 30 * 86400 + 60);
 }
