@@ -368,7 +368,11 @@ class Builder {
     out_.subject = decode_header_words(header_text(h, "Subject"));
     if (const auto from = parse_address_list(header_text(h, "From")); !from.empty()) {
       out_.from = from.front();
+      out_.from_ambiguous = from.size() > 1;
     }
+    std::size_t from_fields = 0;
+    for (const Header& field : h) from_fields += iequals(field.name, "From") ? 1 : 0;
+    out_.from_ambiguous = out_.from_ambiguous || from_fields > 1;
     out_.to = parse_address_list(header_text(h, "To"));
     out_.cc = parse_address_list(header_text(h, "Cc"));
     out_.reply_to = parse_address_list(header_text(h, "Reply-To"));
@@ -415,14 +419,19 @@ class Builder {
       }
       if (const std::string* v = find_header(h, "Precedence")) {
         const std::string word = ascii_lower(trim(*v));
-        if (word == "bulk" || word == "junk" || word == "list") return "precedence: " + word;
+        if (word == "bulk" || word == "junk" || word == "list" || word == "auto_reply") return "precedence: " + word;
       }
+      // Vacation scripts and ticket systems that predate RFC 3834 mark their answers so.
+      for (const char* name : {"X-Autoreply", "X-Autorespond", "X-Autoresponder"})
+        if (find_header(h, name)) return ascii_lower(name);
+      if (find_header(h, "Feedback-ID")) return "feedback-id";
       if (find_header(h, "List-Id")) return "list-id";
       if (find_header(h, "List-Unsubscribe")) return "list-unsubscribe";
       if (find_header(h, "X-Auto-Response-Suppress")) return "x-auto-response-suppress";
       const std::string from_local = local_part_lower(out_.from.email);
       if (from_local == "mailer-daemon" || from_local == "postmaster") return "sender " + from_local;
       if (const std::string* v = find_header(h, "Return-Path")) {
+        if (trim(*v) == "<>") return "return-path <> (a bounce)";
         const auto ids = parse_msg_ids(*v);
         if (!ids.empty()) {
           const std::string local = local_part_lower(ids.front());

@@ -45,7 +45,8 @@ struct Header {
 
 struct ParsedMail {
   std::string subject;                 // decoded, unfolded
-  Address from;
+  Address from;                        // the first address of the first From field
+  bool from_ambiguous = false;         // more than one From field, or more than one address in it
   std::vector<Address> to, cc, reply_to;
   std::string message_id;              // without <>; empty if none
   std::string in_reply_to;             // first msg-id, without <>
@@ -54,7 +55,8 @@ struct ParsedMail {
   std::optional<std::int64_t> date_unix;  // Date header parsed, seconds since the epoch (UTC)
   // Why this mail counts as automatic (RFC 3834 and common practice), or nullopt for a
   // person's mail: e.g. "auto-submitted: auto-replied", "precedence: bulk", "list-id",
-  // "x-auto-response-suppress", "delivery-status report", "sender mailer-daemon".
+  // "x-auto-response-suppress", "x-autoreply", "feedback-id", "return-path <> (a bounce)",
+  // "delivery-status report", "sender mailer-daemon".
   std::optional<std::string> automatic;
   bool delivery_report = false;        // multipart/report; report-type=delivery-status, or a DSN part
   std::string body_text;               // the whole text, decoded to UTF-8

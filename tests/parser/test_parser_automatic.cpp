@@ -43,3 +43,21 @@ TEST_CASE("A person's mail is not automatic", "[parser][automatic]") {
   CHECK(automatic_of("") == std::nullopt);
   CHECK(automatic_of("Return-Path: <someone@example.org>\r\n") == std::nullopt);
 }
+
+TEST_CASE("Vacation scripts' own marks, Precedence auto_reply, Feedback-ID and an empty Return-Path mark a mail automatic",
+          "[parser][automatic]") {
+  CHECK(automatic_of("X-Autoreply: yes\r\n") == "x-autoreply");
+  CHECK(automatic_of("X-Autorespond: Out of office\r\n") == "x-autorespond");
+  CHECK(automatic_of("X-AutoResponder: true\r\n") == "x-autoresponder");
+  CHECK(automatic_of("Precedence: auto_reply\r\n") == "precedence: auto_reply");
+  CHECK(automatic_of("Feedback-ID: 1:campaign:sender:esp\r\n") == "feedback-id");
+  CHECK(automatic_of("Return-Path: <>\r\n") == "return-path <> (a bounce)");
+  CHECK(automatic_of("Return-Path: <someone@example.org>\r\n") == std::nullopt);
+}
+
+TEST_CASE("Two From fields or two addresses in From make the sender ambiguous", "[parser][automatic]") {
+  CHECK_FALSE(parse("From: a@example.org\r\nSubject: x\r\n\r\nb\r\n").from_ambiguous);
+  CHECK(parse("From: a@example.org, b@example.org\r\nSubject: x\r\n\r\nb\r\n").from_ambiguous);
+  CHECK(parse("From: a@example.org\r\nFrom: b@example.org\r\nSubject: x\r\n\r\nb\r\n").from_ambiguous);
+  CHECK(parse("from: a@example.org\r\nFROM: a@example.org\r\nSubject: x\r\n\r\nb\r\n").from_ambiguous);
+}
