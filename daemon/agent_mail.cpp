@@ -3,6 +3,7 @@
 
 #include "daemon/ingest.h"
 #include "daemon/text.h"
+#include "parser/auth_results.h"
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
@@ -34,23 +35,51 @@ std::string token_secret(const Config& c) {
   return c.agents.token_secret_file.empty() ? "" : read_secret(c.agents.token_secret_file, "agents' token secret");
 }
 
-std::string agent_token(const std::string& secret, const std::string& ticket_ref, const std::string& recipient) {
-  std::string data = lower(ticket_ref) + "\n" + lower(recipient);
+namespace {
+
+constexpr std::int64_t kDay = 86400;
+constexpr std::size_t kMacHex = 20;     // 80 bits: ample against guessing
+constexpr std::size_t kTicketDigits = 12;  // a desk's ticket numbers stay below 10^12
+constexpr std::size_t kDayDigits = 5;      // days since 1970 have five digits until 2243
+
+std::string mac_hex(const std::string& secret, const std::string& data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(data.data()),
        data.size(), md, &len);
   std::string hex;
-  for (unsigned i = 0; i < 10; ++i) hex += fmt::format("{:02x}", md[i]);  // 80 bits: ample against guessing
+  for (unsigned i = 0; i < kMacHex / 2; ++i) hex += fmt::format("{:02x}", md[i]);
   return hex;
 }
 
+bool same_secret_text(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string domain_part(const std::string& address) {
+  auto at = address.rfind('@');
+  return at == std::string::npos ? "" : lower(address.substr(at + 1));
+}
+
+}  // namespace
+
+std::string agent_token(const std::string& secret, const std::string& ticket_ref, const std::string& recipient,
+                        std::int64_t issue_day) {
+  std::string day = std::to_string(issue_day);
+  return day + "." + mac_hex(secret, lower(ticket_ref) + "\n" + lower(recipient) + "\n" + day);
+}
+
 std::string agent_reply_address(const Config& c, const std::string& secret, std::int64_t ticket,
-                                const std::string& recipient) {
+                                const std::string& recipient, store::Time now) {
   const auto& a = c.service.address;
   auto at = a.find('@');
   std::string ref = ticket_ref(c, ticket);
-  return fmt::format("{}+{}.{}{}", a.substr(0, at), ref, agent_token(secret, ref, recipient), a.substr(at));
+  return fmt::format("{}+{}.{}{}", a.substr(0, at), ref, agent_token(secret, ref, recipient, now / kDay), a.substr(at));
+}
+
+std::size_t longest_reply_local_part(const Config& c) {
+  auto at = c.service.address.find('@');
+  return at + 1 + c.service.ticket_prefix.size() + 1 + kTicketDigits + 1 + kDayDigits + 1 + kMacHex;
 }
 
 std::optional<PlusAddress> find_plus_address(const Config& c, const parser::ParsedMail& m) {
@@ -61,46 +90,72 @@ std::optional<PlusAddress> find_plus_address(const Config& c, const parser::Pars
     std::string a = lower(addr);
     if (a.rfind(local, 0) != 0 || a.size() <= domain.size() || a.compare(a.size() - domain.size(), domain.size(), domain) != 0)
       return std::nullopt;
-    std::string detail = a.substr(local.size(), a.size() - domain.size() - local.size());  // sd-42.token
+    std::string detail = a.substr(local.size(), a.size() - domain.size() - local.size());  // sd-42.day.mac
     auto dot = detail.find('.');
-    if (dot == std::string::npos) return std::nullopt;
     auto id = parse_ticket_ref(c, detail.substr(0, dot));
     if (!id) return std::nullopt;
-    return PlusAddress{*id, detail.substr(dot + 1)};
+    return PlusAddress{*id, dot == std::string::npos ? "" : detail.substr(dot + 1)};
   };
   for (const auto* list : {&m.to, &m.cc})
     for (const auto& x : *list)
       if (auto p = check(x.email)) return p;
-  for (const char* h : {"Delivered-To", "X-Original-To"})
-    if (auto* v = m.header(h))
-      if (auto p = check(trim(*v))) return p;
   return std::nullopt;
 }
 
-bool token_valid(const std::string& secret, const std::string& ticket_ref, const std::string& recipient,
-                 const std::string& token) {
-  if (secret.empty() || token.empty()) return false;
-  std::string expected = agent_token(secret, ticket_ref, recipient);
-  return expected.size() == token.size() && CRYPTO_memcmp(expected.data(), token.data(), token.size()) == 0;
+TokenCheck check_token(const std::string& secret, const std::string& ticket_ref, const std::string& recipient,
+                       const std::string& token, store::Time now, int token_days,
+                       std::optional<store::Time> legacy_until) {
+  if (secret.empty() || token.empty()) return TokenCheck::wrong;
+  auto dot = token.find('.');
+  if (dot == std::string::npos) {
+    // The format before issue days: HMAC over ticket and recipient alone.
+    if (!legacy_until || now > *legacy_until) return TokenCheck::wrong;
+    return same_secret_text(mac_hex(secret, lower(ticket_ref) + "\n" + lower(recipient)), token) ? TokenCheck::valid
+                                                                                                : TokenCheck::wrong;
+  }
+  std::string day_text = token.substr(0, dot);
+  if (day_text.empty() || day_text.size() > kDayDigits ||
+      !std::all_of(day_text.begin(), day_text.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+    return TokenCheck::wrong;
+  std::int64_t day = std::stoll(day_text);
+  std::string expected = agent_token(secret, ticket_ref, recipient, day);
+  if (!same_secret_text(expected, token)) return TokenCheck::wrong;
+  std::int64_t today = now / kDay;
+  if (day > today + 1) return TokenCheck::wrong;  // issued in the future: not ours
+  return today - day > token_days ? TokenCheck::expired : TokenCheck::valid;
 }
 
 bool authenticated_by_trusted_server(const Config& c, const parser::ParsedMail& m) {
-  if (c.agents.trusted_authserv_ids.empty()) return false;
-  std::string from_domain = lower(m.from.email.substr(m.from.email.find('@') + 1));
+  if (c.agents.trusted_authserv_ids.empty() || m.from_ambiguous) return false;
+  std::string from_domain = domain_part(m.from.email);
+  if (from_domain.empty()) return false;
   for (const auto& h : m.headers) {
     if (lower(h.name) != "authentication-results") continue;
-    std::string v = lower(h.value);
-    std::string authserv = trim(v.substr(0, v.find(';')));
-    authserv = authserv.substr(0, authserv.find(' '));
+    auto ar = parser::parse_authentication_results(h.value);
+    std::string id = lower(ar.authserv_id);
     bool trusted = std::any_of(c.agents.trusted_authserv_ids.begin(), c.agents.trusted_authserv_ids.end(),
-                               [&](const std::string& id) { return lower(id) == authserv; });
+                               [&](const std::string& t) { return lower(t) == id; });
     if (!trusted) continue;
-    if (v.find("dmarc=pass") != std::string::npos) return true;
-    static const std::regex dkim(R"(dkim=pass[^;]*header\.(?:d|i)=@?([a-z0-9.-]+))");
-    for (std::sregex_iterator it(v.begin(), v.end(), dkim), end; it != end; ++it)
-      if ((*it)[1] == from_domain) return true;
+    // The operator's MTA adds its own header above all others: only the topmost trusted one
+    // counts, and everything below it may be the sender's forgery.
+    for (const auto& r : ar.results) {
+      if (r.result != "pass") continue;
+      const std::string* domain = r.method == "dmarc" ? r.property("header.from")
+                                  : r.method == "dkim" ? r.property("header.d")
+                                                       : nullptr;
+      if (domain && lower(*domain) == from_domain) return true;
+    }
+    return false;
   }
   return false;
+}
+
+AgentPath judge_agent_mail(const AgentMailFacts& f) {
+  if (!f.registered_agent) return AgentPath::customer;
+  if (f.automatic) return AgentPath::note_automatic;
+  if (f.token == TokenCheck::valid) return AgentPath::apply;
+  if (f.token == TokenCheck::expired) return AgentPath::note_expired;
+  return f.trusted_pass ? AgentPath::apply : AgentPath::note_unauthenticated;
 }
 
 AgentCommands parse_agent_commands(const std::string& new_text) {

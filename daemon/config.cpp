@@ -4,6 +4,8 @@
 // Security: credential files must not be readable by others nor writable by the group.
 #include "daemon/config.h"
 
+#include "daemon/agent_mail.h"
+
 #include <fmt/format.h>
 #include <sys/stat.h>
 
@@ -287,6 +289,8 @@ Config load_config(const std::string& path) {
 
   Section intake(c, root, "intake");
   intake.integer("acks_per_address_per_hour", c.intake.acks_per_address_per_hour, 0, 10000);
+  intake.integer("acks_per_domain_per_hour", c.intake.acks_per_domain_per_hour, 0, 100000);
+  intake.integer("acks_per_hour", c.intake.acks_per_hour, 0, 1000000);
   intake.one_of("unknown_sender", c.intake.unknown_sender, [](auto& v) { return v == "accept" || v == "reject"; },
                 "\"accept\" or \"reject\"");
   intake.integer("auto_close_days", c.intake.auto_close_days, 0, 3650);
@@ -335,7 +339,14 @@ Config load_config(const std::string& path) {
   agents.str("team_address", c.agents.team_address);
   agents.str("token_secret_file", c.agents.token_secret_file);
   agents.strings("trusted_authserv_ids", c.agents.trusted_authserv_ids);
+  agents.integer("token_days", c.agents.token_days, 1, 3650);
   agents.finish();
+  // RFC 5321 allows 64 octets of local part: the longest Reply-To we hand out must fit.
+  if (auto longest = longest_reply_local_part(c); longest > 64)
+    throw ConfigError(fmt::format("{}: keys 'service.address' and 'service.ticket_prefix': agents' Reply-To addresses "
+                                  "would have local parts of up to {} octets, over the 64 that mail servers accept; "
+                                  "shorten the address's local part or the prefix by {}",
+                                  path, longest, longest - 64));
 
   Section limits(c, root, "limits");
   limits.size("max_message_bytes", c.limits.max_message_bytes);

@@ -74,7 +74,12 @@ struct Config {
   };
 
   struct Intake {
-    int acks_per_address_per_hour = 3;  // at most this many acknowledgements to one address per hour
+    // Acknowledgements per hour, at most: to one address (lower case, +detail dropped), to one
+    // domain, and in all. Past a cap, mail still becomes tickets, without acknowledgement or
+    // per-mail agent notification; agents get one notice an hour.
+    int acks_per_address_per_hour = 3;
+    int acks_per_domain_per_hour = 20;
+    int acks_per_hour = 200;
     std::string unknown_sender = "accept";  // "accept" (ticket marked unverified) or "reject"
     int auto_close_days = 7;                // resolved tickets close by themselves after this many days
     std::vector<Rule> rules;
@@ -84,8 +89,10 @@ struct Config {
     std::string team_address;       // optional: agents' notifications go here instead of to each agent
     std::string token_secret_file;  // secret for the Reply-To tokens (HMAC-SHA256); empty: tokens disabled
     // Authentication-Results from these servers (authserv-id) are trusted: an agent's mail
-    // they mark dmarc=pass (or dkim=pass for the sender's domain) counts as authenticated.
+    // whose topmost such header says dmarc=pass with header.from equal to the From domain (or
+    // dkim=pass with header.d equal to it) counts as authenticated. See docs/security.md.
     std::vector<std::string> trusted_authserv_ids;
+    int token_days = 90;  // a Reply-To token expires this many days after it was issued
   } agents;
 
   parser::Limits limits;  // [limits]

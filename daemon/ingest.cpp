@@ -145,7 +145,42 @@ struct Intake {
   store::Time now;
   IngestResult& result;
   std::string from;  // lower case
+  std::string too_large;  // why the mail was not fetched whole; empty for a whole mail
 };
+
+// A name as it may appear in a mail's body or greeting: one line, no controls, at most 64
+// characters (a display name is the sender's to choose, newlines and all).
+std::string one_line_name(std::string_view name) {
+  std::string out;
+  std::size_t chars = 0;
+  bool space = false;
+  for (std::size_t i = 0; i < name.size() && chars < 64;) {
+    auto ch = static_cast<unsigned char>(name[i]);
+    std::size_t len = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : (ch >> 3) == 30 ? 4 : 1;
+    if (i + len > name.size()) break;
+    std::string_view c = name.substr(i, len);
+    i += len;
+    bool control = ch < 0x20 || ch == 0x7f || (len == 2 && ch == 0xc2 && static_cast<unsigned char>(c[1]) < 0xa0) ||
+                   c == "\u2028" || c == "\u2029" ||
+                   (len == 3 && ch == 0xe2 && static_cast<unsigned char>(c[1]) == 0x80 &&
+                    static_cast<unsigned char>(c[2]) >= 0xaa && static_cast<unsigned char>(c[2]) <= 0xae) ||
+                   (len == 3 && ch == 0xe2 && static_cast<unsigned char>(c[1]) == 0x81 &&
+                    static_cast<unsigned char>(c[2]) >= 0xa6 && static_cast<unsigned char>(c[2]) <= 0xa9);
+    if (control || ch == ' ') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) {
+      out += ' ';
+      ++chars;
+      space = false;
+      if (chars >= 64) break;
+    }
+    out += c;
+    ++chars;
+  }
+  return out;
+}
 
 bool glob_match(std::string_view pat, std::string_view s) {
   // Iterative glob with backtracking on the last '*'; case-insensitive.
@@ -194,10 +229,12 @@ std::string alert_key_of(const Config::Rule& r, const std::string& subject) {
   return mt.size() > 1 && mt[1].matched ? mt[1].str() : mt[0].str();
 }
 
-// Whether `addr` took part in the ticket's thread (an earlier From, To or Cc).
+// Whether `addr` took part in the ticket's thread (an earlier From, To or Cc). Internal
+// messages (notes, mails kept but not applied) do not count: they passed no visibility rule.
 bool on_thread(store::Transaction& tx, const store::Ticket& t, const std::string& addr) {
   if (t.requester == addr) return true;
   for (const auto& msg : tx.messages(t.id)) {
+    if (msg.internal) continue;
     if (msg.from_addr == addr) return true;
     for (const auto* list : {&msg.to, &msg.cc})
       if (std::find(list->begin(), list->end(), addr) != list->end()) return true;
@@ -211,9 +248,11 @@ std::string language_of(store::Transaction& tx, const Config& c, const store::Ti
   return c.service.language;
 }
 
-void store_message(Intake& in, std::int64_t ticket_id) {
+// `internal`: kept on the ticket but not part of the customer's thread (a note, a mail not applied).
+void store_message(Intake& in, std::int64_t ticket_id, bool internal = false) {
   store::MessageRecord rec;
   rec.ticket_id = ticket_id;
+  rec.internal = internal;
   rec.direction = "in";
   rec.raw_id = in.raw_id;
   rec.message_id = in.m.message_id;
@@ -261,6 +300,8 @@ void notify_agents(Intake& in, const store::Ticket& t, const std::string& what) 
       {"subject", t.subject},
       {"requester", t.requester},
       {"requester_name", t.requester_name.empty() ? t.requester : t.requester_name},
+      {"sender", in.from},
+      {"sender_name", in.m.from.name.empty() ? in.from : one_line_name(in.m.from.name)},
       {"unverified", t.unverified ? "  (UNVERIFIED: not a registered contact)" : ""},
       {"organisation", t.organisation.empty() ? "(none)" : t.organisation},
       {"priority", t.priority},
@@ -278,7 +319,7 @@ void notify_agents(Intake& in, const store::Ticket& t, const std::string& what) 
     q.draft.subject = notify::render(tpl.subject, vars);
     q.draft.body_text = notify::render(tpl.body, vars);
     q.draft.reply_to = {{in.c.service.name,
-                         secret.empty() ? in.c.service.address : agent_reply_address(in.c, secret, t.id, r.email)}};
+                         secret.empty() ? in.c.service.address : agent_reply_address(in.c, secret, t.id, r.email, in.now)}};
     q.draft.auto_submitted = "auto-generated";
     thread_on_ticket(in.tx, t.id, q.draft);
     queue_mail(in.tx, in.c, q, in.now);
@@ -292,27 +333,51 @@ void mail_customer(Intake& in, const store::Ticket& t, const std::string& kind, 
   in.result.mail_queued = true;
 }
 
-void handle_agent_mail(Intake& in, const PlusAddress& plus) {
-  auto t = *in.tx.ticket(plus.ticket);
+// Tells an agent that their mail was kept as a note and nothing of it applied; to the agent's
+// registered address (never to the mail's own Reply-To), a few times an hour at most, so a
+// forger cannot turn it into a flood.
+void tell_agent_not_applied(Intake& in, const store::Ticket& t, const store::Agent& agent, const std::string& reason) {
+  if (in.tx.count_sent_or_queued("agent-mail-not-applied", agent.email, in.now - 3600) >= 3) return;
+  auto tpl = notify::load_template(in.c.service.templates_dir, "agent-mail-not-applied", "en");
+  std::map<std::string, std::string> vars = {
+      {"ticket", ticket_ref(in.c, t.id)}, {"subject", t.subject}, {"message_id", in.m.message_id}, {"reason", reason}};
+  MailToQueue q;
+  q.ticket_id = t.id;
+  q.kind = "agent-mail-not-applied";
+  q.to = {agent.name, agent.email};
+  q.record = false;
+  q.draft.subject = notify::render(tpl.subject, vars);
+  q.draft.body_text = notify::render(tpl.body, vars);
+  q.draft.auto_submitted = "auto-replied";
+  q.draft.in_reply_to = in.m.message_id;
+  queue_mail(in.tx, in.c, q, in.now);
+  in.result.mail_queued = true;
+}
+
+// A registered agent's mail to the ticket's plus-address (judge_agent_mail() sent it here).
+void handle_agent_mail(Intake& in, store::Ticket t, const store::Agent& agent, AgentPath path,
+                       const std::string& token_holder) {
   std::string ref = ticket_ref(in.c, t.id);
   in.result.kind = IngestResult::Kind::joined;
   in.result.ticket_id = t.id;
-  store_message(in, t.id);
+  store_message(in, t.id, path != AgentPath::apply);
   in.tx.touch_ticket(t.id, in.now);
-  auto agent = in.tx.agent(in.from);
-  std::string secret = token_secret(in.c);
-  bool token_ok = token_valid(secret, ref, in.from, plus.token) ||
-                  (!in.c.agents.team_address.empty() && token_valid(secret, ref, in.c.agents.team_address, plus.token));
-  bool authenticated = agent && (token_ok || authenticated_by_trusted_server(in.c, in.m));
-  if (!authenticated) {
-    std::string why = !agent ? "sender is not a registered agent" : "no valid token and no trusted authentication";
-    event(in, t.id, in.from, "security", "agent mail not applied, kept as a note: " + why);
-    log::warning("security: mail <{}> from {} to ticket {}'s agent address not applied: {}", in.m.message_id, in.from,
-                 ref, why);
-    in.result.note = "not applied: " + why;
+  if (path != AgentPath::apply) {
+    std::string why = path == AgentPath::note_automatic ? "an automatic reply (" + in.m.automatic.value_or("") + ")"
+                      : path == AgentPath::note_expired
+                          ? fmt::format("its Reply-To token has expired (tokens last {} days)", in.c.agents.token_days)
+                          : "no valid token and no trusted authentication of the sender";
+    event(in, t.id, in.from, path == AgentPath::note_unauthenticated ? "security" : "note",
+          "agent mail kept as a note, not applied: " + why);
+    if (path == AgentPath::note_unauthenticated)
+      log::warning("security: mail <{}> from {} to ticket {}'s agent address not applied: {}", in.m.message_id,
+                   in.from, ref, why);
+    if (path != AgentPath::note_automatic) tell_agent_not_applied(in, t, agent, why);
+    in.result.note = "kept as a note, not applied: " + why;
     return;
   }
-  std::string agent_name = agent->name.empty() ? agent->email : agent->name;
+  if (token_holder != in.from) event(in, t.id, in.from, "team-token", "the team address's token used by " + in.from);
+  std::string agent_name = agent.name.empty() ? agent.email : agent.name;
   auto cmd = parse_agent_commands(in.m.new_text);
   if (cmd.assign && *cmd.assign != "me" && !in.tx.agent(*cmd.assign))
     cmd.errors.push_back(fmt::format("'#assign {}': not a registered agent", *cmd.assign));
@@ -324,7 +389,7 @@ void handle_agent_mail(Intake& in, const PlusAddress& plus) {
     MailToQueue q;
     q.ticket_id = t.id;
     q.kind = "command-error";
-    q.to = {agent->name, agent->email};
+    q.to = {agent.name, agent.email};
     q.record = false;
     q.draft.subject = notify::render(tpl.subject, vars);
     q.draft.body_text = notify::render(tpl.body, vars);
@@ -379,11 +444,62 @@ void handle_agent_mail(Intake& in, const PlusAddress& plus) {
   // agent's words, so an agent who wants the customer told writes a line for them.
 }
 
+// Where the acknowledgement goes: Reply-To only when it names a registered contact or agent or
+// an address of the sender's own domain, else From, so the desk cannot be made to mail a
+// stranger (backscatter) with a subject of the sender's choice.
+parser::Address acknowledgement_recipient(Intake& in, std::int64_t ticket) {
+  const auto& m = in.m;
+  if (m.reply_to.empty()) return m.from;
+  const auto& r = m.reply_to.front();
+  std::string addr = lower(r.email);
+  if (addr == in.from) return r;
+  if (in.tx.contact(addr) || in.tx.agent(addr) || (!addr.empty() && domain_of(addr) == domain_of(in.from))) return r;
+  event(in, ticket, "system", "reply-to", fmt::format("Reply-To <{}> not used for the acknowledgement: neither a "
+                                                      "registered contact or agent nor of the sender's domain", addr));
+  return m.from;
+}
+
+// Past an acknowledgement cap the ticket is opened silently; the agents hear of it once an
+// hour per domain (or once for all senders when the total cap is reached).
+void tell_agents_capped(Intake& in, const store::Ticket& t, const std::string& key, const std::string& reason) {
+  event(in, t.id, "system", "acknowledgement-capped", key);
+  if (in.tx.count_events("intake-cap-notice", key, in.now - 3600) > 0) return;
+  event(in, t.id, "system", "intake-cap-notice", key);
+  std::vector<notify::Mailbox> to;
+  if (!in.c.agents.team_address.empty()) to.push_back({"", in.c.agents.team_address});
+  else
+    for (const auto& a : in.tx.agents()) to.push_back({a.name, a.email});
+  auto tpl = notify::load_template(in.c.service.templates_dir, "intake-capped", "en");
+  std::map<std::string, std::string> vars = {
+      {"count", std::to_string(in.tx.count_events("acknowledgement-capped", key, in.now - 3600))},
+      {"domain", key},
+      {"reason", reason},
+      {"ticket", ticket_ref(in.c, t.id)},
+      {"subject", t.subject}};
+  for (const auto& r : to) {
+    MailToQueue q;
+    q.ticket_id = t.id;
+    q.kind = "intake-capped";
+    q.to = r;
+    q.record = false;
+    q.draft.subject = notify::render(tpl.subject, vars);
+    q.draft.body_text = notify::render(tpl.body, vars);
+    q.draft.auto_submitted = "auto-generated";
+    queue_mail(in.tx, in.c, q, in.now);
+    in.result.mail_queued = true;
+  }
+}
+
 void handle_customer_mail(Intake& in) {
   const auto& c = in.c;
   const auto& m = in.m;
-  auto agent = in.tx.agent(in.from);
-  auto contact = in.tx.contact(in.from);
+  // A mail with several From addresses speaks for none of them: no agent's or contact's rights.
+  std::optional<store::Agent> agent;
+  std::optional<store::Contact> contact;
+  if (!m.from_ambiguous) {
+    agent = in.tx.agent(in.from);
+    contact = in.tx.contact(in.from);
+  }
 
   // Threading: the subject's tag, else the Message-IDs this mail answers.
   std::optional<store::Ticket> t;
@@ -409,7 +525,9 @@ void handle_customer_mail(Intake& in) {
   if (t) {
     in.result.kind = IngestResult::Kind::joined;
     in.result.ticket_id = t->id;
-    store_message(in, t->id);
+    // An agent's mail to the plain address authenticates nothing (From can be forged): it is
+    // kept as an internal message, so its Cc puts nobody on the thread.
+    store_message(in, t->id, agent.has_value());
     in.tx.touch_ticket(t->id, in.now);
     event(in, t->id, in.from, "message", m.message_id.empty() ? "" : "<" + m.message_id + ">");
     if (m.automatic || agent) return;  // an auto-reply changes nothing; an agent's mail here runs no commands
@@ -440,7 +558,8 @@ void handle_customer_mail(Intake& in) {
   }
 
   std::string org_name = rule && !rule->organisation.empty() ? rule->organisation : contact ? contact->organisation : "";
-  bool known = contact || agent || rule;
+  // A mail too large to fetch is kept as a ticket whoever sent it: the agents must hear of it.
+  bool known = contact || agent || rule || !in.too_large.empty();
   if (!known && c.intake.unknown_sender == "reject") {
     in.result.kind = IngestResult::Kind::rejected;
     std::string reason = no_ack_reason(c, m);
@@ -467,7 +586,7 @@ void handle_customer_mail(Intake& in) {
   store::NewTicket nt;
   nt.subject = m.subject.empty() ? std::string("(no subject)") : m.subject;
   nt.requester = in.from;
-  nt.requester_name = m.from.name;
+  nt.requester_name = one_line_name(m.from.name);
   nt.created_at = in.now;
   nt.sla = c.sla.default_sla;
   nt.organisation = org_name;
@@ -503,11 +622,23 @@ void handle_customer_mail(Intake& in) {
 
   // The acknowledgement: only to a person, at a bounded rate.
   std::string reason = no_ack_reason(c, m);
-  const auto& to_list = m.reply_to.empty() ? std::vector<parser::Address>{m.from} : m.reply_to;
-  std::string to = lower(to_list.front().email);
+  if (reason.empty() && !in.too_large.empty()) reason = "the mail was too large to fetch; the agents are told";
+  auto ack_to = acknowledgement_recipient(in, id);
+  std::string to = lower(ack_to.email);
   if (reason.empty() && (to.empty() || is_own_address(c, to))) reason = "reply address is our own";
-  if (reason.empty() && in.tx.count_sent_or_queued("acknowledgement", to, in.now - 3600) >= c.intake.acks_per_address_per_hour)
-    reason = fmt::format("rate limit: {} acknowledgements to {} within the hour", c.intake.acks_per_address_per_hour, to);
+  std::string capped, cap_key;
+  if (reason.empty()) {
+    auto n = in.tx.count_acknowledgements(to, in.now - 3600);
+    if (n.address >= c.intake.acks_per_address_per_hour)
+      capped = fmt::format("rate limit: {} acknowledgements to {} within the hour", c.intake.acks_per_address_per_hour, to);
+    else if (n.domain >= c.intake.acks_per_domain_per_hour)
+      capped = fmt::format("rate limit: {} acknowledgements to {} within the hour", c.intake.acks_per_domain_per_hour,
+                           domain_of(to));
+    else if (n.all >= c.intake.acks_per_hour)
+      capped = fmt::format("rate limit: {} acknowledgements in all within the hour", c.intake.acks_per_hour);
+    cap_key = n.all >= c.intake.acks_per_hour ? "all senders" : domain_of(to);
+    reason = capped;
+  }
   if (reason.empty()) {
     std::string lang = language_of(in.tx, c, ticket);
     auto due = in.clock.evaluate(ticket, {}, in.now).first_response_due;
@@ -520,16 +651,17 @@ void handle_customer_mail(Intake& in) {
     }
     auto tpl = notify::load_template(c.service.templates_dir, "acknowledgement", lang);
     std::string ref = ticket_ref(c, id);
+    std::string name = one_line_name(ack_to.name);
     std::map<std::string, std::string> vars = {
         {"ticket", ref},
         {"subject", ticket.subject},
-        {"requester_name", to_list.front().name.empty() ? to : to_list.front().name},
+        {"requester_name", name.empty() ? to : name},
         {"service_name", c.service.name},
         {"first_response_line", first_response_line}};
     MailToQueue q;
     q.ticket_id = id;
     q.kind = "acknowledgement";
-    q.to = {to_list.front().name, to};
+    q.to = {name, to};
     q.draft.subject = notify::render(tpl.subject, vars);
     q.draft.body_text = notify::render(tpl.body, vars);
     q.draft.in_reply_to = m.message_id;
@@ -542,7 +674,12 @@ void handle_customer_mail(Intake& in) {
   } else {
     in.result.note = "no acknowledgement: " + reason;
   }
-  notify_agents(in, ticket, "New ticket");
+  if (!capped.empty()) {
+    // Past a cap: no mail per ticket, to the customer or to the agents; one notice an hour.
+    tell_agents_capped(in, ticket, cap_key, capped);
+    return;
+  }
+  notify_agents(in, ticket, in.too_large.empty() ? "New ticket" : "Mail too large to fetch");
 }
 
 // The mailbox watermark moves up to a committed mail's UID (never down).
@@ -558,8 +695,40 @@ void advance_watermark(store::Transaction& tx, const std::optional<store::MailOr
 // One mail inside the caller's write transaction. Parsing happens here, under the write lock:
 // at the parser's speed (docs/parser.md, hundreds of MB/s) that is short, and it keeps a batch's
 // memory to one parsed mail at a time.
+// The agent path's facts about a mail to a plus-address, and its verdict (judge_agent_mail).
+struct AgentVerdict {
+  AgentPath path = AgentPath::customer;
+  std::optional<store::Agent> agent;
+  std::string token_holder;  // whose token it was: the sender or the team address
+};
+AgentVerdict judge(store::Transaction& tx, const Config& c, const parser::ParsedMail& m, const std::string& from,
+                   const store::Ticket& t, const PlusAddress& plus, store::Time now) {
+  AgentVerdict v;
+  if (!m.from_ambiguous) v.agent = tx.agent(from);
+  AgentMailFacts f;
+  f.registered_agent = v.agent.has_value();
+  if (v.agent) {
+    std::string secret = token_secret(c), ref = ticket_ref(c, t.id);
+    std::optional<store::Time> legacy_until;
+    if (auto until = tx.meta("legacy_tokens_until")) legacy_until = std::stoll(*until);
+    auto check = [&](const std::string& recipient) {
+      return check_token(secret, ref, recipient, plus.token, now, c.agents.token_days, legacy_until);
+    };
+    auto own = check(from);
+    auto team = c.agents.team_address.empty() ? TokenCheck::wrong : check(lower(c.agents.team_address));
+    f.token = own == TokenCheck::valid || team == TokenCheck::valid       ? TokenCheck::valid
+              : own == TokenCheck::expired || team == TokenCheck::expired ? TokenCheck::expired
+                                                                          : TokenCheck::wrong;
+    v.token_holder = own == TokenCheck::valid || team != TokenCheck::valid ? from : lower(c.agents.team_address);
+    f.trusted_pass = f.token == TokenCheck::wrong && authenticated_by_trusted_server(c, m);
+    f.automatic = m.automatic.has_value();
+  }
+  v.path = judge_agent_mail(f);
+  return v;
+}
+
 IngestResult ingest_in(store::Transaction& tx, const Config& c, const SlaClock& clock, std::string_view raw,
-                       const std::optional<store::MailOrigin>& origin, store::Time now) {
+                       const std::optional<store::MailOrigin>& origin, store::Time now, std::int64_t too_large_bytes) {
   parser::ParsedMail m;
   bool quarantined = false;
   try {
@@ -571,6 +740,20 @@ IngestResult ingest_in(store::Transaction& tx, const Config& c, const SlaClock& 
     m.problems.push_back(std::string("parser failed: ") + e.what());
   }
   if (m.from.email.empty()) m.problems.push_back("no usable From address");
+  std::string too_large;
+  if (too_large_bytes > 0) {
+    // Only the header was fetched: the ticket says so, and where the mail stays.
+    too_large = fmt::format(
+        "This mail is {} bytes, more than limits.max_message_bytes ({}), so only its header was fetched. It stays on "
+        "the IMAP server untouched{}; open it there with a mail client.",
+        too_large_bytes, c.limits.max_message_bytes,
+        origin ? fmt::format(" (mailbox {}, UID {})", origin->mailbox, origin->uid) : "");
+    m.body_text = m.new_text = too_large;
+    m.attachments.clear();
+    m.problems.push_back(fmt::format("too large to fetch: {} bytes, over limits.max_message_bytes ({})",
+                                     too_large_bytes, c.limits.max_message_bytes));
+    quarantined = true;
+  }
   std::string hash = content_hash(raw);
 
   IngestResult result;
@@ -591,10 +774,28 @@ IngestResult ingest_in(store::Transaction& tx, const Config& c, const SlaClock& 
 
   // Raw bytes first: nothing derived is written before the mail itself.
   store::RawMail rawrow{now, origin, m.message_id, hash, raw, join(m.problems, "\n"), quarantined};
-  Intake in{tx, c, clock, m, tx.add_raw(rawrow), now, result, lower(m.from.email)};
+  Intake in{tx, c, clock, m, tx.add_raw(rawrow), now, result, lower(m.from.email), too_large};
 
-  if (auto plus = find_plus_address(c, m); plus && tx.ticket(plus->ticket)) handle_agent_mail(in, *plus);
-  else handle_customer_mail(in);
+  // The agent path, decided in one place (docs/security.md): a plus-address of ours routes a
+  // mail there only for a registered agent; anyone else's is a customer mail as if sent to
+  // the plain address, with a security event.
+  auto plus = find_plus_address(c, m);
+  std::optional<store::Ticket> plus_ticket;
+  if (plus && too_large.empty()) plus_ticket = tx.ticket(plus->ticket);
+  auto verdict = plus_ticket ? judge(tx, c, m, in.from, *plus_ticket, *plus, now) : AgentVerdict{};
+  if (plus_ticket && verdict.path != AgentPath::customer) {
+    handle_agent_mail(in, *plus_ticket, *verdict.agent, verdict.path, verdict.token_holder);
+  } else {
+    handle_customer_mail(in);
+    if (plus_ticket) {
+      std::string what = fmt::format("mail to {}'s agent address from {}, who is no registered agent{}: handled as a "
+                                     "customer's mail to the plain address",
+                                     ticket_ref(c, plus_ticket->id), in.from.empty() ? "(no sender)" : in.from,
+                                     m.from_ambiguous ? " (several From addresses)" : "");
+      log::warning("security: <{}>: {}", m.message_id, what);
+      if (result.ticket_id) tx.add_event({result.ticket_id, now, "system", "security", what});
+    }
+  }
 
   if (result.ticket_id && !m.problems.empty())
     tx.add_event({result.ticket_id, now, "system", quarantined ? "quarantined" : "parse-problems", join(m.problems, "; ")});
@@ -627,7 +828,7 @@ std::vector<IngestResult> ingest_batch(store::Store& st, const Config& c, const 
   try {
     SlaClock clock(c);
     auto tx = st.begin(store::Store::Mode::write);
-    for (const auto& mail : mails) out.push_back(ingest_in(*tx, c, clock, mail.raw, mail.origin, now));
+    for (const auto& mail : mails) out.push_back(ingest_in(*tx, c, clock, mail.raw, mail.origin, now, mail.too_large_bytes));
     tx->commit();
     return out;
   } catch (const store::StoreError& e) {

@@ -102,10 +102,26 @@ const Template kAgentNotification = {
     "{{event}} on {{ticket}}: {{subject}}\n\nRequester:    {{requester_name}} <{{requester}}>{{unverified}}\n"
     "Organisation: {{organisation}}\nPriority:     {{priority}}\nCategory:     {{category}}\nStatus:       {{status}}\n"
     "First response due: {{first_response_due}}\nResolution due:     {{resolution_due}}\n\n"
-    "---- {{requester_name}} wrote ----\n{{text}}\n----\n\n"
+    "---- {{sender_name}} <{{sender}}> wrote ----\n{{text}}\n----\n\n"
     "Reply to this mail to answer the customer. Commands on the first lines, before any text:\n"
     "  #status open|pending|resolved|closed   #resolve   #priority highest|high|medium|low|lowest\n"
     "  #category incident|support|order|feature   #assign someone@example.com|me   #time 15m|1h30m   #note\n"};
+
+// To an agent whose mail on a ticket was kept as a note instead of being applied: sent to the
+// agent's registered address, never to where the mail came from.
+const Template kAgentMailNotApplied = {
+    "[{{ticket}}] Kept as a note, not applied: {{subject}}",
+    "Your mail <{{message_id}}> on {{ticket}} was stored on the ticket as an internal note. No command in it was "
+    "applied and nothing went to the customer:\n\n  {{reason}}\n\n"
+    "To answer the customer, reply to the newest notification of {{ticket}} (its Reply-To carries a fresh token).\n"
+    "If you did not send this mail, someone is writing in your name: tell your administrator.\n"};
+
+// To the agents, at most once an hour per domain: mail that became tickets without acknowledgement.
+const Template kIntakeCapped = {
+    "Acknowledgements withheld: {{count}} mails from {{domain}} within the hour",
+    "{{count}} mails from {{domain}} within the last hour became tickets without an acknowledgement and without a "
+    "notification each: {{reason}}.\nThe newest is {{ticket}} ({{subject}}).\n"
+    "Nothing is lost: `servicedesk tickets` lists them. This notice comes at most once an hour for {{domain}}.\n"};
 
 const Template kCommandError = {
     "[{{ticket}}] Not applied: {{subject}}",
@@ -119,6 +135,8 @@ const Template kCommandError = {
 Template builtin_template(std::string_view kind, std::string_view language) {
   if (kind == "agent-notification") return kAgentNotification;
   if (kind == "command-error") return kCommandError;
+  if (kind == "agent-mail-not-applied") return kAgentMailNotApplied;
+  if (kind == "intake-capped") return kIntakeCapped;
   for (const auto& t : kTexts) {
     if (kind != t.kind) continue;
     if (language == "sv") return t.sv;

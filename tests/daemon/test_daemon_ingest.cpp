@@ -58,15 +58,30 @@ TEST_CASE("A customer's mail opens a ticket and queues one acknowledgement to th
   CHECK(msgs[1].message_id == out[0].message_id);
 }
 
-TEST_CASE("The acknowledgement goes to Reply-To when the mail has one") {
+TEST_CASE("The acknowledgement goes to Reply-To only for a registered contact or the sender's own domain") {
   test::TempDir dir;
   auto c = test::desk_config(dir);
   auto st = store::open_sqlite_store({c.store.path});
+  {
+    auto tx = st->begin(store::Store::Mode::write);
+    tx->add_organisation({0, "Kund", {"kund.se"}, "", "", "", 0, std::nullopt});
+    tx->add_contact({"bo@kund.se", "Bo", "Kund"});
+    tx->commit();
+  }
   ingest(*st, c, mail("noreply@portal.example", "Help", "m1@x", "Reply-To: Bo <bo@kund.se>\r\n"), std::nullopt, 1);
+  ingest(*st, c, mail("anna@kund.se", "Help", "m2@x", "Reply-To: <team@kund.se>\r\n"), std::nullopt, 2);
+  // A web form's noreply@ with a stranger's Reply-To: the stranger gets nothing.
+  ingest(*st, c, mail("noreply@form.example", "Help", "m3@x", "Reply-To: victim@elsewhere.example\r\n"), std::nullopt, 3);
   auto tx = st->begin(store::Store::Mode::read);
   auto out = tx->due_outbox(10, 10);
-  REQUIRE(out.size() == 1);
-  CHECK(out[0].recipients == std::vector<std::string>{"bo@kund.se"});
+  std::vector<std::string> to;
+  for (const auto& o : out)
+    if (o.kind == "acknowledgement") to.push_back(o.recipients.at(0));
+  CHECK(to == std::vector<std::string>{"bo@kund.se", "team@kund.se", "noreply@form.example"});
+  bool recorded = false;
+  for (const auto& e : tx->events(3))
+    recorded = recorded || (e.kind == "reply-to" && e.detail.find("victim@elsewhere.example") != std::string::npos);
+  CHECK(recorded);
 }
 
 TEST_CASE("Replies join their ticket by subject tag and by In-Reply-To of the acknowledgement") {
