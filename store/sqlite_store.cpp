@@ -25,7 +25,7 @@
 namespace sd::store {
 namespace {
 
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 
 // Each entry migrates from version i to i+1.
 constexpr std::string_view kMigrations[] = {
@@ -218,6 +218,17 @@ INSERT INTO meta(key, value)
   SELECT 'legacy_tokens_until', CAST(strftime('%s', 'now') AS INTEGER) + 30 * 86400 WHERE EXISTS (SELECT 1 FROM tickets);
 CREATE INDEX outbox_kind_created ON outbox(kind, created_at);
 CREATE INDEX events_kind_at ON events(kind, at);
+)sql",
+    // 7: the poller's crash breaker. One row per mailbox: the UIDs a pass has in hand,
+    // written before they are parsed; `deaths` counts the processes that died with them.
+    R"sql(
+CREATE TABLE in_flight (
+  mailbox     TEXT PRIMARY KEY,
+  uidvalidity INTEGER NOT NULL,
+  uids        TEXT NOT NULL,  -- ascending, comma-separated
+  deaths      INTEGER NOT NULL,
+  run         TEXT NOT NULL
+);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -437,6 +448,32 @@ class SqliteTransaction final : public Transaction {
                 "last_uid = excluded.last_uid, last_poll_at = excluded.last_poll_at, done_uid = excluded.done_uid",
                 "write mailbox watermark");
     s.bind(1, m.name).bind(2, m.uidvalidity).bind(3, m.last_uid).bind(4, m.last_poll_at).bind(5, m.done_uid).run();
+  }
+
+  std::optional<InFlight> in_flight(const std::string& mailbox) override {
+    Statement s(c_, "SELECT uidvalidity, uids, deaths, run FROM in_flight WHERE mailbox = ?", "read mails in hand");
+    s.bind(1, mailbox);
+    if (!s.step()) return std::nullopt;
+    InFlight f{mailbox, s.i64(0), {}, s.i64(2), s.text(3)};
+    std::string text = s.text(1);
+    std::string_view uids = text;
+    while (!uids.empty()) {
+      auto comma = uids.find(',');
+      f.uids.push_back(std::stoll(std::string(uids.substr(0, comma))));
+      uids.remove_prefix(comma == std::string_view::npos ? uids.size() : comma + 1);
+    }
+    return f;
+  }
+
+  void set_in_flight(const InFlight& f) override {
+    std::string uids;
+    for (auto uid : f.uids) uids += (uids.empty() ? "" : ",") + std::to_string(uid);
+    Statement s(c_,
+                "INSERT INTO in_flight(mailbox, uidvalidity, uids, deaths, run) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, uids = excluded.uids, "
+                "deaths = excluded.deaths, run = excluded.run",
+                "record mails in hand");
+    s.bind(1, f.mailbox).bind(2, f.uidvalidity).bind(3, uids).bind(4, f.deaths).bind(5, f.run).run();
   }
 
   std::optional<DuplicateHit> raw_at(const MailOrigin& o) override {

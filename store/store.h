@@ -39,6 +39,17 @@ struct MailboxState {
   std::int64_t done_uid = 0;  // highest UID whose after_ingest action (\Seen, move, delete) is done
 };
 
+// The mails a poll pass has in hand (fetched, not yet committed), recorded in a committed
+// transaction before they are parsed: after a restart, those still above the watermark are
+// the ones the process died with (the poller's crash breaker, daemon/poller.h).
+struct InFlight {
+  std::string mailbox;
+  std::int64_t uidvalidity = 0;
+  std::vector<std::int64_t> uids;  // ascending
+  std::int64_t deaths = 0;         // processes that died before with (some of) these in hand
+  std::string run;                 // which process recorded it (daemon/poller.cpp: process_run_id)
+};
+
 // Where a raw mail came from: an IMAP mailbox position, or a pipe/file (no position).
 struct MailOrigin {
   std::string mailbox;
@@ -219,6 +230,8 @@ class Transaction {
   // Mailbox watermark.
   virtual std::optional<MailboxState> mailbox(const std::string& name) = 0;
   virtual void set_mailbox(const MailboxState& state) = 0;
+  virtual std::optional<InFlight> in_flight(const std::string& mailbox) = 0;
+  virtual void set_in_flight(const InFlight& f) = 0;  // replaces the mailbox's record
 
   // Raw mails and de-duplication.
   virtual std::optional<DuplicateHit> raw_at(const MailOrigin& origin) = 0;
