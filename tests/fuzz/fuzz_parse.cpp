@@ -1,5 +1,5 @@
 // tests/fuzz/fuzz_parse.cpp: libFuzzer target for sd::parser::parse() and its building
-// blocks. Besides ASan/UBSan findings it checks the contract: every string in a
+// blocks, the Authentication-Results reader among them. Besides ASan/UBSan findings it checks the contract: every string in a
 // ParsedMail is valid UTF-8 and parse() returns (no exception escapes).
 //
 // Run: tests/fuzz/run_fuzz.sh BUILD/tests/fuzz/fuzz_parse SECONDS [WORKDIR]
@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "parser/auth_results.h"
 #include "parser/internal.h"
 #include "parser/parse.h"
 
@@ -69,5 +70,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   require_utf8(sd::parser::decode_header_words(input));
   require_utf8(sd::parser::html_to_text(input));
   require_utf8(sd::parser::reply_new_part(sd::parser::detail::guess_to_utf8(input)));
+  // Authentication-Results: any bytes as a field value. An invalid field has no results, and
+  // a valid one has a method and a result for each.
+  const auto ar = sd::parser::parse_authentication_results(input);
+  if (!ar.valid && !ar.results.empty()) std::abort();
+  for (const auto& r : ar.results)
+    if (r.method.empty() || r.result.empty()) std::abort();
   return 0;
 }
