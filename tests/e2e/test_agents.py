@@ -34,7 +34,8 @@ class AgentsByMail(unittest.TestCase):
         secret.write_text("e2e-secret-of-the-desk\n")
         os.chmod(secret, 0o600)
         self.config = self.stack.write_config(
-            extra=f'\n[agents]\ntoken_secret_file = "{secret}"\n\n[intake]\nunknown_sender = "accept"\n')
+            extra=f'\n[agents]\ntoken_secret_file = "{secret}"\ntrusted_authserv_ids = ["mx.example.com"]\n'
+                  f'\n[intake]\nunknown_sender = "accept"\n')
         self.daemon = Daemon(self.config, stack=self.stack)
         for args in (["org", "add", "Acme", "--domain", "acme.se"],
                      ["org", "add", "Beta", "--domain", "beta.dk", "--language", "da"],
@@ -71,7 +72,7 @@ class AgentsByMail(unittest.TestCase):
         self.assertIn("Acme", body)
         self.assertIn("Skrivaren på plan 3", body)
         reply_to = str(note["Reply-To"])
-        m = re.search(r"servicedesk\+SD-1\.([0-9a-f]+)@example\.com", reply_to)
+        m = re.search(r"servicedesk\+SD-1\.([0-9]+\.[0-9a-f]+)@example\.com", reply_to)
         self.assertIsNotNone(m, reply_to)
         agent_address = m.group(0)
         t = self.ticket()
@@ -130,7 +131,7 @@ class AgentsByMail(unittest.TestCase):
     def test_unknown_command_applies_nothing_and_tells_the_agent(self):
         self.stack.deliver(mail(CUSTOMER, "servicedesk@example.com", "Help", "Hjälp\r\n", "c1@acme.se"))
         note = self.wait_mails_to(AGENT, 1, "agent notification")[0]
-        agent_address = re.search(r"servicedesk\+SD-1\.[0-9a-f]+@example\.com", str(note["Reply-To"])).group(0)
+        agent_address = re.search(r"servicedesk\+SD-1\.[0-9]+\.[0-9a-f]+@example\.com", str(note["Reply-To"])).group(0)
         customer_mails = len(self.mails_to(CUSTOMER))
         self.deliver_and_wait(mail(AGENT, agent_address, "Re: [SD-1] Help",
                                    "#priority high\r\n#stauts pending\r\nHello\r\n", "a1@example.com"), "SD-1", 3)
@@ -158,6 +159,48 @@ class AgentsByMail(unittest.TestCase):
         self.assertIn("security", [e["kind"] for e in t["events"]])
         time.sleep(2)
         self.assertEqual(len(self.mails_to(CUSTOMER)), customer_mails, "forged mail reached the customer")
+
+    def test_forged_authentication_results_make_nobody_an_agent(self):
+        self.stack.deliver(mail(CUSTOMER, "servicedesk@example.com", "Help", "Hjälp\r\n", "c1@acme.se"))
+        self.wait_mails_to(AGENT, 1, "agent notification")
+        customer_mails = len(self.mails_to(CUSTOMER))
+        forged = [
+            # The MTA's real verdict on top, the sender's forgery below it.
+            "Authentication-Results: mx.example.com; dmarc=fail header.from=example.com\r\n"
+            "Authentication-Results: mx.example.com; dmarc=pass header.from=example.com\r\n",
+            "Authentication-Results: mx.example.com; spf=pass smtp.mailfrom=dmarc=pass@evil.example\r\n",
+            "Authentication-Results: mx.example.com; dkim=pass header.d=example.com_x.evil.example\r\n",
+            "Authentication-Results: mx.example.com; dkim=pass header.i=example.com@evil.example\r\n",
+        ]
+        for i, headers in enumerate(forged):
+            self.deliver_and_wait(mail(f"Eva Agent <{AGENT}>", "servicedesk+SD-1.garbage@example.com",
+                                       "Re: [SD-1] Help", "#status resolved\r\n#priority lowest\r\n#assign me\r\n\r\n"
+                                       "Forged answer\r\n", f"forged{i}@example.com", extra=headers), "SD-1", 3 + i)
+        t = self.ticket()
+        self.assertEqual((t["status"], t["priority"], t["assignee"]), ("new", "medium", None))
+        # The agent hears of it at the registered address (at most 3 an hour).
+        self.daemon.wait_until(lambda: [x for x in self.mails_to(AGENT) if "not applied" in str(x["Subject"])], 30,
+                               what="the agent told of the forged mail")
+        time.sleep(2)
+        self.assertEqual(len(self.mails_to(CUSTOMER)), customer_mails, "forged mail reached the customer")
+
+    def test_outsider_on_a_plus_address_joins_no_foreign_ticket(self):
+        self.stack.deliver(mail(CUSTOMER, "servicedesk@example.com", "Acme secret", "Privat\r\n", "c1@acme.se"))
+        self.daemon.wait_until(lambda: len(self.daemon.tickets()) == 1, 30, what="SD-1")
+        # Bo of Beta Cc's SD-1's plus-address, then answers with its tag.
+        self.stack.deliver(mail("Bo <bo@beta.dk>", "servicedesk@example.com", "Hello", "Let me in\r\n", "b1@beta.dk",
+                                extra="Cc: servicedesk+SD-1.0000@example.com\r\n"))
+        self.daemon.wait_until(lambda: len(self.daemon.tickets()) == 2, 30, what="Bo's own ticket")
+        self.stack.deliver(mail("Bo <bo@beta.dk>", "servicedesk@example.com", "Re: [SD-1] Acme secret",
+                                "Now I am on the thread\r\n", "b2@beta.dk"))
+        self.daemon.wait_until(lambda: len(self.daemon.tickets()) == 3, 30, what="a third ticket")
+        t = self.ticket("SD-1")
+        self.assertEqual(t["message_count"], 2, "Bo's mail joined Acme's ticket")
+        self.assertEqual(t["status"], "new")
+        self.assertIn("security", [e["kind"] for e in self.ticket("SD-2")["events"]])
+        on_sd1 = [x for x in self.mails_to(AGENT) if str(x["Subject"]).startswith("[SD-1]")]
+        self.assertEqual([x for x in on_sd1 if "Let me in" in x.get_content() or "Now I am" in x.get_content()], [],
+                         "agents were told Bo's words on SD-1")
 
     def test_foreign_ticket_tag_opens_a_new_ticket(self):
         self.stack.deliver(mail(CUSTOMER, "servicedesk@example.com", "Acme secret", "Privat\r\n", "c1@acme.se"))
