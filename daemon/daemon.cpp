@@ -262,8 +262,8 @@ class Service {
     ImapSettings settings{cfg->imap.url, cfg->imap.username, read_secret(cfg->imap.password_file, "IMAP password file"),
                           cfg->imap.timeout_s};
     std::unique_ptr<Mailbox> client;
-    if (cfg->imap.fetch == "per_uid") client = std::make_unique<ImapClient>(settings);
-    else client = std::make_unique<ImapSession>(settings);
+    if (cfg->imap.fetch == "per_uid") client = std::make_unique<ImapClient>(settings, imap_limits(*cfg));
+    else client = std::make_unique<ImapSession>(settings, imap_limits(*cfg));
     if (!imap_.folder_ready) {
       if (auto folder = cfg->move_target(); !folder.empty()) client->create_folder(folder);
       imap_.folder_ready = true;

@@ -2,7 +2,8 @@
 //
 // Security: imaps:// is verified by libcurl's defaults; on a plain imap:// URL that is not
 // loopback, STARTTLS is required (CURLUSESSL_ALL, never _TRY, which silently falls back to
-// plaintext). Passwords stay in the client objects.
+// plaintext). Passwords stay in the client objects. What libcurl hands us is capped
+// (ImapLimits): a mail at max_literal, any other answer at max_answer_bytes.
 #include "daemon/imap.h"
 
 #include "daemon/imap_session.h"
@@ -16,8 +17,20 @@
 namespace sd {
 namespace {
 
+struct CappedOutput {
+  std::string bytes;
+  std::size_t cap = 0;
+  bool over = false;
+};
+
 std::size_t write_cb(char* ptr, std::size_t size, std::size_t n, void* userp) {
-  static_cast<std::string*>(userp)->append(ptr, size * n);
+  auto* out = static_cast<CappedOutput*>(userp);
+  if (out->bytes.size() + size * n > out->cap) {
+    out->over = true;
+    out->bytes.clear();  // what is past the cap is of no use: the memory goes now
+    return 0;            // libcurl stops the transfer with CURLE_WRITE_ERROR
+  }
+  out->bytes.append(ptr, size * n);
   return size * n;
 }
 
@@ -115,30 +128,46 @@ void throw_curl_error(int curl_code, const char* errbuf) {
 
 }  // namespace imap_detail
 
-ImapClient::ImapClient(ImapSettings settings) : settings_(std::move(settings)), url_(parse_imap_url(settings_.url)) {}
+ImapClient::ImapClient(ImapSettings settings, ImapLimits limits)
+    : settings_(std::move(settings)), limits_(limits), url_(parse_imap_url(settings_.url)) {}
 
 ImapClient::~ImapClient() {
   if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
 }
 
-std::string ImapClient::perform(const std::string& url, const std::string* request) {
+std::string ImapClient::perform(const std::string& url, const std::string* request, std::size_t cap, bool* over) {
   if (!curl_) curl_ = curl_easy_init();
   CURL* c = static_cast<CURL*>(curl_);
   if (!c) throw ImapError(ImapError::Kind::protocol, "curl_easy_init failed");
   // Options are set afresh per request; the connection cache survives curl_easy_reset.
   curl_easy_reset(c);
-  std::string out;
+  CappedOutput out;
+  out.cap = cap;
   char errbuf[CURL_ERROR_SIZE] = {0};
   imap_detail::set_common_options(c, settings_, url, errbuf);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
   if (request) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request->c_str());
   CURLcode rc = curl_easy_perform(c);
+  if (out.over) {
+    // libcurl leaves the connection mid-literal; the next request connects afresh.
+    curl_easy_cleanup(c);
+    curl_ = nullptr;
+    if (over) {
+      *over = true;
+      return {};
+    }
+    throw ImapError(ImapError::Kind::protocol, fmt::format("IMAP: the server's answer is larger than {} bytes, the cap "
+                                                           "for one answer (imap.batch_max_bytes + limits.max_message_bytes + 1 MiB)",
+                                                           cap));
+  }
   if (rc != CURLE_OK) imap_detail::throw_curl_error(rc, errbuf);
-  return out;
+  return std::move(out.bytes);
 }
 
-std::string ImapClient::command(const std::string& url, const std::string& request) { return perform(url, &request); }
+std::string ImapClient::command(const std::string& url, const std::string& request) {
+  return perform(url, &request, limits_.max_answer_bytes);
+}
 
 MailboxStatus ImapClient::status() {
   std::string text = command(url_.base, "STATUS " + imap_quote(url_.mailbox) + " (UIDVALIDITY UIDNEXT)");
@@ -153,12 +182,24 @@ std::vector<ListedMail> ImapClient::list_from(std::int64_t first_uid) {
   // 4,000 new mails came back with 517 of them, in pieces, without an error, and the
   // watermark then passed over the rest. So the list comes from our own session's reader,
   // which keeps every answer whole; the mails themselves still come one request each.
-  return ImapSession(settings_).list_from(first_uid);
+  return ImapSession(settings_, limits_).list_from(first_uid);
 }
 
-void ImapClient::fetch(std::int64_t uidvalidity, const std::vector<std::int64_t>& uids,
-                       const std::function<void(std::int64_t uid, std::string&& raw)>& take) {
-  for (auto uid : uids) take(uid, perform(fmt::format("{};UIDVALIDITY={}/;UID={}", url_.mailbox_url, uidvalidity, uid), nullptr));
+void ImapClient::fetch(std::int64_t uidvalidity, const std::vector<std::int64_t>& uids, const Take& take,
+                       const TooLarge& too_large) {
+  for (auto uid : uids) {
+    bool over = false;
+    auto raw = perform(fmt::format("{};UIDVALIDITY={}/;UID={}", url_.mailbox_url, uidvalidity, uid), nullptr,
+                       limits_.max_literal, &over);
+    // libcurl does not say the literal's size: the mail is at least one byte over the cap.
+    if (over) too_large(uid, static_cast<std::int64_t>(limits_.max_literal) + 1);
+    else take(uid, std::move(raw));
+  }
+}
+
+void ImapClient::fetch_headers(std::int64_t uidvalidity, const std::vector<std::int64_t>& uids, const Take& take) {
+  // libcurl's `;SECTION=HEADER` sends BODY[HEADER], which sets \Seen: our session peeks.
+  if (!uids.empty()) ImapSession(settings_, limits_).fetch_headers(uidvalidity, uids, take);
 }
 
 void ImapClient::mark_seen(const std::vector<std::int64_t>& uids) {

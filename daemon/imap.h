@@ -12,8 +12,13 @@
 //
 // Contract: every call blocks (run it off the event loop) and throws ImapError on failure.
 // An object is used by one thread; it keeps its connection between calls.
+//
+// Security: the server is not trusted with our memory. ImapLimits bound what one answer can
+// make us hold; a mail above the size we keep is read and dropped, and reported by its size
+// (Mailbox::fetch's `too_large`), so that the poller can quarantine it by its header.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <stdexcept>
@@ -35,6 +40,21 @@ struct ImapSettings {
   long timeout_s = 60;
 };
 
+// What one answer of a server can make us hold (daemon/poller.h: imap_limits() derives them
+// from the config). Exceeding one is an ImapError(protocol) that names it.
+struct ImapLimits {
+  // The largest literal kept: limits.max_message_bytes. A bigger mail in a fetch is read and
+  // dropped and goes to `too_large`; a bigger literal anywhere else is an error.
+  std::size_t max_literal = std::size_t(64) << 20;
+  // All that the answer to one command holds, its lines and kept literals together: a
+  // batch's mails (imap.batch_max_bytes), one mail more (the one that starts a batch may be
+  // bigger than the batch limit) and 1 MiB of lines. The listing of new mail counts too
+  // (about 45 bytes a mail: 1.6 million mails at the defaults).
+  std::size_t max_answer_bytes = (std::size_t(8) << 20) + (std::size_t(64) << 20) + (std::size_t(1) << 20);
+  // Literals in one response: we ask for one (BODY.PEEK[] or BODY.PEEK[HEADER]) per FETCH.
+  std::size_t max_literals_per_response = 8;
+};
+
 struct MailboxStatus {
   std::int64_t uidvalidity = 0;
   std::int64_t uidnext = 0;
@@ -48,14 +68,21 @@ struct ListedMail {
 // What one poll pass needs of the mailbox.
 class Mailbox {
  public:
+  using Take = std::function<void(std::int64_t uid, std::string&& raw)>;
+  using TooLarge = std::function<void(std::int64_t uid, std::int64_t bytes)>;
   virtual ~Mailbox() = default;
   virtual const std::string& mailbox() const = 0;  // decoded name, as the store keys the watermark
   virtual MailboxStatus status() = 0;
   virtual std::vector<ListedMail> list_from(std::int64_t first_uid) = 0;  // ascending, all >= first_uid
-  // Fetches `uids` (ascending) and hands each mail to `take` in UID order. A UID that has
-  // gone from the server meanwhile is skipped. Does not set \Seen where the client can help it.
-  virtual void fetch(std::int64_t uidvalidity, const std::vector<std::int64_t>& uids,
-                     const std::function<void(std::int64_t uid, std::string&& raw)>& take) = 0;
+  // Fetches `uids` (ascending) and hands each mail to `take` in UID order, once. A UID that
+  // has gone from the server meanwhile is skipped. A mail above ImapLimits::max_literal is not
+  // kept: `too_large` gets its size instead (at least the bytes seen, if the client cannot
+  // tell). Does not set \Seen where the client can help it.
+  virtual void fetch(std::int64_t uidvalidity, const std::vector<std::int64_t>& uids, const Take& take,
+                     const TooLarge& too_large) = 0;
+  // The header of each of `uids` (BODY.PEEK[HEADER]), for mails too large to fetch. Sets no
+  // flag. A header above max_literal is handed over empty.
+  virtual void fetch_headers(std::int64_t uidvalidity, const std::vector<std::int64_t>& uids, const Take& take) = 0;
   virtual void mark_seen(const std::vector<std::int64_t>& uids) = 0;
   virtual void move(const std::vector<std::int64_t>& uids, const std::string& folder) = 0;
   virtual void remove(const std::vector<std::int64_t>& uids) = 0;  // \Deleted and UID EXPUNGE
@@ -72,7 +99,7 @@ ImapUrl parse_imap_url(const std::string& url);  // throws ImapError(protocol) w
 
 class ImapClient final : public Mailbox {
  public:
-  explicit ImapClient(ImapSettings settings);
+  explicit ImapClient(ImapSettings settings, ImapLimits limits = {});
   ~ImapClient() override;
   ImapClient(const ImapClient&) = delete;
   ImapClient& operator=(const ImapClient&) = delete;
@@ -80,8 +107,9 @@ class ImapClient final : public Mailbox {
   const std::string& mailbox() const override { return url_.mailbox; }
   MailboxStatus status() override;
   std::vector<ListedMail> list_from(std::int64_t first_uid) override;
-  void fetch(std::int64_t uidvalidity, const std::vector<std::int64_t>& uids,
-             const std::function<void(std::int64_t uid, std::string&& raw)>& take) override;
+  void fetch(std::int64_t uidvalidity, const std::vector<std::int64_t>& uids, const Take& take,
+             const TooLarge& too_large) override;
+  void fetch_headers(std::int64_t uidvalidity, const std::vector<std::int64_t>& uids, const Take& take) override;
   void mark_seen(const std::vector<std::int64_t>& uids) override;
   void move(const std::vector<std::int64_t>& uids, const std::string& folder) override;
   void remove(const std::vector<std::int64_t>& uids) override;
@@ -89,9 +117,12 @@ class ImapClient final : public Mailbox {
 
  private:
   std::string command(const std::string& url, const std::string& request);  // untagged response text
-  std::string perform(const std::string& url, const std::string* request);
+  // libcurl's answer, at most `cap` bytes; past that the transfer stops and `*over` is set
+  // (or, with `over` null, an ImapError(protocol) naming the cap is thrown).
+  std::string perform(const std::string& url, const std::string* request, std::size_t cap, bool* over = nullptr);
 
   ImapSettings settings_;
+  ImapLimits limits_;
   ImapUrl url_;
   void* curl_ = nullptr;
 };

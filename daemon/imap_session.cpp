@@ -15,6 +15,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// No mail is larger (SQLite keeps at most 1 GB a row): an announcement above this is an
+// error even where a big literal would be read and dropped, so that a server cannot keep us
+// reading a literal without end.
+constexpr std::size_t kLiteralCeiling = std::size_t(4) << 30;
+
 bool iequal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
@@ -51,8 +56,8 @@ bool is_fetch(std::string_view text) {
 
 }  // namespace
 
-ImapSession::ImapSession(ImapSettings settings, std::size_t max_literal)
-    : settings_(std::move(settings)), url_(parse_imap_url(settings_.url)), max_literal_(max_literal) {
+ImapSession::ImapSession(ImapSettings settings, ImapLimits limits)
+    : settings_(std::move(settings)), url_(parse_imap_url(settings_.url)), limits_(limits) {
   curl_ = curl_easy_init();
   if (!curl_) throw ImapError(ImapError::Kind::protocol, "curl_easy_init failed");
   CURL* c = static_cast<CURL*>(curl_);
@@ -150,6 +155,7 @@ std::string ImapSession::read_line() {
   for (;;) {
     auto eol = in_.find("\r\n", in_pos_);
     if (eol != std::string::npos) {
+      spend(eol + 2 - in_pos_);
       std::string line = in_.substr(in_pos_, eol - in_pos_);
       in_pos_ = eol + 2;
       return line;
@@ -171,7 +177,25 @@ void ImapSession::read_exact(std::string& out, std::size_t n) {
   }
 }
 
-ImapSession::Response ImapSession::read_response() {
+void ImapSession::skip_exact(std::size_t n) {
+  while (n > 0) {
+    if (in_pos_ == in_.size()) fill(deadline());
+    std::size_t take = std::min(n, in_.size() - in_pos_);
+    in_pos_ += take;
+    n -= take;
+  }
+}
+
+void ImapSession::spend(std::size_t bytes) {
+  if (bytes > answer_left_)
+    throw ImapError(ImapError::Kind::protocol,
+                    fmt::format("IMAP: the server's answer to one command is larger than {} bytes, the cap for one answer "
+                                "(imap.batch_max_bytes + limits.max_message_bytes + 1 MiB)",
+                                limits_.max_answer_bytes));
+  answer_left_ -= bytes;
+}
+
+ImapSession::Response ImapSession::read_response(bool drop_big_literals) {
   Response r;
   for (;;) {
     std::string line = read_line();
@@ -185,9 +209,25 @@ ImapSession::Response ImapSession::read_response() {
     std::size_t n = 0;
     auto res = std::from_chars(digits.data(), digits.data() + digits.size(), n);
     if (res.ec != std::errc() || res.ptr != digits.data() + digits.size()) return r;
-    if (n > max_literal_)
-      throw ImapError(ImapError::Kind::protocol, fmt::format("IMAP: the server announced a literal of {} bytes (limit {})", n, max_literal_));
+    if (r.literals.size() == limits_.max_literals_per_response)
+      throw ImapError(ImapError::Kind::protocol, fmt::format("IMAP: a response with more than {} literals, the cap for "
+                                                             "one response",
+                                                             limits_.max_literals_per_response));
     r.literals.emplace_back();
+    if (n > limits_.max_literal && drop_big_literals && n <= kLiteralCeiling) {
+      skip_exact(n);
+      r.dropped_bytes = std::max(r.dropped_bytes, n);
+      continue;
+    }
+    if (n > limits_.max_literal)
+      throw ImapError(ImapError::Kind::protocol,
+                      drop_big_literals
+                          ? fmt::format("IMAP: the server announced a literal of {} bytes, above {}: no mail is that large", n,
+                                        kLiteralCeiling)
+                          : fmt::format("IMAP: the server announced a literal of {} bytes, above the cap of {} "
+                                        "(limits.max_message_bytes)",
+                                        n, limits_.max_literal));
+    spend(n);  // before a byte of it is held
     read_exact(r.literals.back(), n);
   }
 }
@@ -204,11 +244,12 @@ bool ImapSession::completes(const Response& r, const std::string& tag, std::stri
   return false;
 }
 
-void ImapSession::command(const std::string& cmd, const Untagged& on_untagged) {
+void ImapSession::command(const std::string& cmd, const Untagged& on_untagged, bool drop_big_literals) {
   std::string tag = next_tag();
   send(tag + " " + cmd + "\r\n");
+  answer_left_ = limits_.max_answer_bytes;
   for (;;) {
-    Response r = read_response();
+    Response r = read_response(drop_big_literals);
     if (completes(r, tag, cmd.substr(0, cmd.find(' ', cmd.rfind("UID ", 0) == 0 ? 4 : 0)))) return;
     if (auto n = exists_count(r.text); n >= 0) exists_ = n;
     if (on_untagged) on_untagged(r);
@@ -242,17 +283,43 @@ std::vector<ListedMail> ImapSession::list_from(std::int64_t first_uid) {
   return out;
 }
 
-void ImapSession::fetch(std::int64_t /*uidvalidity: fixed for the session by SELECT*/, const std::vector<std::int64_t>& uids,
-                        const std::function<void(std::int64_t uid, std::string&& raw)>& take) {
+void ImapSession::fetch_items(const std::vector<std::int64_t>& uids, std::string_view item,
+                              const std::function<void(std::int64_t uid, Response& r)>& each) {
   if (uids.empty()) return;
   if (!selected_) status();
   // Responses come in mailbox order, which is UID order; unsolicited FETCHes (flag changes
-  // by another client) carry no literal and are passed over.
-  command(fmt::format("UID FETCH {} (UID BODY.PEEK[])", uid_set(uids)), [&](Response& r) {
-    if (!is_fetch(r.text) || r.literals.size() != 1) return;
-    auto uid = item_number(r.text, "UID");
-    if (uid > 0 && std::binary_search(uids.begin(), uids.end(), uid)) take(uid, std::move(r.literals.front()));
+  // by another client) carry no literal and are passed over. Each UID is heard once: a
+  // server that sends a mail again (or millions of times) gets no more of our memory.
+  std::vector<bool> heard(uids.size());
+  command(
+      fmt::format("UID FETCH {} (UID {})", uid_set(uids), item),
+      [&](Response& r) {
+        if (!is_fetch(r.text) || r.literals.empty()) return;
+        auto uid = item_number(r.text, "UID");
+        auto at = std::lower_bound(uids.begin(), uids.end(), uid);
+        if (uid <= 0 || at == uids.end() || *at != uid || heard[static_cast<std::size_t>(at - uids.begin())]) return;
+        heard[static_cast<std::size_t>(at - uids.begin())] = true;
+        // More than the one literal we asked for: too large if one was, else no telling
+        // which is the mail (and passing over it would lose it).
+        if (r.literals.size() > 1 && !r.dropped_bytes)
+          throw ImapError(ImapError::Kind::protocol,
+                          fmt::format("IMAP: the answer for UID {} has {} literals where {} asks for one", uid,
+                                      r.literals.size(), item));
+        each(uid, r);
+      },
+      true);
+}
+
+void ImapSession::fetch(std::int64_t /*uidvalidity: fixed for the session by SELECT*/, const std::vector<std::int64_t>& uids,
+                        const Take& take, const TooLarge& too_large) {
+  fetch_items(uids, "BODY.PEEK[]", [&](std::int64_t uid, Response& r) {
+    if (r.dropped_bytes) too_large(uid, static_cast<std::int64_t>(r.dropped_bytes));
+    else take(uid, std::move(r.literals.front()));
   });
+}
+
+void ImapSession::fetch_headers(std::int64_t /*uidvalidity*/, const std::vector<std::int64_t>& uids, const Take& take) {
+  fetch_items(uids, "BODY.PEEK[HEADER]", [&](std::int64_t uid, Response& r) { take(uid, std::move(r.literals.front())); });
 }
 
 void ImapSession::mark_seen(const std::vector<std::int64_t>& uids) {
@@ -290,6 +357,7 @@ ImapSession::IdleEnd ImapSession::idle(std::chrono::seconds renew, int wake_fd) 
   if (!selected_) status();
   std::string tag = next_tag();
   send(tag + " IDLE\r\n");
+  answer_left_ = limits_.max_answer_bytes;
   IdleEnd end = IdleEnd::renew;
   bool done_sent = false;
   auto until = Clock::now() + renew;

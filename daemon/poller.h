@@ -7,6 +7,23 @@
 // A changed UIDVALIDITY resets the watermark and rescans; content de-duplication keeps the
 // rescan from opening tickets twice. Blocking: run it off the event loop. Throws ImapError
 // or store::StoreError when the pass cannot go on; what was committed before stays committed.
+//
+// No single mail blocks the mailbox:
+// - Too large: a mail above limits.max_message_bytes (by its RFC822.SIZE in the listing, or a
+//   literal that runs past it) is not fetched whole. Its header (BODY.PEEK[HEADER]) and size
+//   go to ingest (IncomingMail::too_large_bytes: a quarantined ticket, the agents told); the
+//   mail stays on the server untouched (no \Seen, move or delete), and the watermark and
+//   done_uid pass it.
+// - Crash breaker: before a batch is parsed, its UIDs are recorded in hand (one small
+//   committed write, store::InFlight). A process that finds them still above the watermark
+//   knows the one before died with them. After two such deaths the mails are taken one by
+//   one, and one that kills the process again alone is stored raw and quarantined without
+//   parsing (quarantine_unhandled) and passed. A batch whose ingest throws clears the record
+//   (best effort), so a store failure followed by a stop does not count as a death.
+//
+// Diagnostics: both cases are logged as errors naming the UID; `servicedesk quarantine list`
+// shows the mails. Test aid: [test] fault = "crash_on_subject:TEXT" kills the process (SIGKILL)
+// when a mail whose Subject contains TEXT is about to be parsed.
 #pragma once
 
 #include "daemon/config.h"
@@ -28,5 +45,9 @@ struct PollResult {
 PollResult poll_mailbox(Mailbox& imap, store::Store& store, const Config& config,
                         const std::function<store::Time()>& now, const std::atomic<bool>& stopping,
                         const std::function<void(const PollResult&)>& committed = {});
+
+// What one answer of the IMAP server may make the daemon hold, from [limits] and [imap]:
+// a literal up to limits.max_message_bytes, an answer up to a batch plus one mail plus 1 MiB.
+ImapLimits imap_limits(const Config& config);
 
 }  // namespace sd
