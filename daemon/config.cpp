@@ -398,8 +398,9 @@ Config load_config(const std::string& path) {
     throw ConfigError(fmt::format("{}: key 'sla.default': no SLA named '{}'", path, c.sla.default_sla));
 
   Section test(c, root, "test");
-  test.one_of("fault", c.test.fault, [](auto& v) { return v.empty() || v == "crash_after_commit"; },
-              "\"\" or \"crash_after_commit\"");
+  test.one_of("fault", c.test.fault,
+              [](auto& v) { return v.empty() || v == "crash_after_commit" || (v.rfind("crash_on_subject:", 0) == 0 && v.size() > 17); },
+              "\"\", \"crash_after_commit\" or \"crash_on_subject:TEXT\"");
   double offset = 0;
   test.number("clock_offset_s", offset, -1e10, 1e10);
   c.test.clock_offset_s = static_cast<long long>(offset);

@@ -119,7 +119,9 @@ struct Config {
 
   struct Test {
     // Test aids, never for production: "crash_after_commit" kills the daemon (SIGKILL)
-    // right after the first ingest COMMIT, before the server-side flag or move.
+    // right after the first ingest COMMIT, before the server-side flag or move;
+    // "crash_on_subject:TEXT" kills it when a mail whose Subject holds TEXT is about to be
+    // parsed (the poller's crash breaker, daemon/poller.h).
     std::string fault;
     // Added to the system clock wherever the daemon and the commands tell the time, so a
     // test can move the SLA clock forward (e.g. with SIGHUP after changing it).
