@@ -6,6 +6,7 @@
 // Config: read_secret() reads a credential file when a component needs it.
 #pragma once
 
+#include "daemon/rule_pattern.h"
 #include "parser/parse.h"
 #include "sla/calendar.h"
 
@@ -63,14 +64,15 @@ struct Config {
   } store;
 
   // [[intake.rules]]: the first rule whose patterns all match a new mail sets its ticket's fields.
-  // A pattern is a glob (*, ?) or, prefixed "re:", an ECMAScript regular expression;
-  // matching ignores case. Empty patterns match everything.
+  // A pattern is a glob (*, ?) or, prefixed "re:", an RE2 regular expression, compiled when
+  // the rule is read (daemon/rule_pattern.h); matching ignores case. Empty patterns match
+  // everything.
   struct Rule {
     std::string name;  // for logs and events; "rule N" when not given
-    std::string from, to, subject;
+    RulePattern from, to, subject;
     std::string category, priority, organisation, assignee;
-    std::string alert_key;  // regex whose first group taken from the subject is the alert key
-    int line = 0;           // where it was defined, for messages
+    AlertKeyPattern alert_key;  // regex whose first group taken from the subject is the alert key
+    int line = 0;               // where it was defined, for messages
   };
 
   struct Intake {

@@ -20,7 +20,6 @@
 #include <algorithm>
 #include <memory>
 #include <cctype>
-#include <regex>
 
 namespace sd {
 namespace {
@@ -182,52 +181,19 @@ std::string one_line_name(std::string_view name) {
   return out;
 }
 
-bool glob_match(std::string_view pat, std::string_view s) {
-  // Iterative glob with backtracking on the last '*'; case-insensitive.
-  std::size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
-  auto eq = [](char a, char b) { return std::tolower((unsigned char)a) == std::tolower((unsigned char)b); };
-  while (i < s.size()) {
-    if (p < pat.size() && (pat[p] == '?' || (pat[p] != '*' && eq(pat[p], s[i])))) {
-      ++p;
-      ++i;
-    } else if (p < pat.size() && pat[p] == '*') {
-      star = p++;
-      mark = i;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      i = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pat.size() && pat[p] == '*') ++p;
-  return p == pat.size();
-}
-
-bool pattern_match(const std::string& pattern, const std::string& value) {
-  if (pattern.empty()) return true;
-  if (pattern.rfind("re:", 0) == 0)
-    return std::regex_search(value, std::regex(pattern.substr(3), std::regex::ECMAScript | std::regex::icase));
-  return glob_match(pattern, value);
-}
-
+// The rules' patterns were compiled when the config was read (daemon/rule_pattern.h): here
+// they only run, in time linear in the mail's text.
 const Config::Rule* matching_rule(const Config& c, const parser::ParsedMail& m) {
   for (const auto& r : c.intake.rules) {
     bool to_ok = r.to.empty();
     for (const auto* list : {&m.to, &m.cc})
-      for (const auto& a : *list) to_ok = to_ok || pattern_match(r.to, lower(a.email));
-    if (to_ok && pattern_match(r.from, lower(m.from.email)) && pattern_match(r.subject, m.subject)) return &r;
+      for (const auto& a : *list) to_ok = to_ok || r.to.matches(lower(a.email));
+    if (to_ok && r.from.matches(lower(m.from.email)) && r.subject.matches(m.subject)) return &r;
   }
   return nullptr;
 }
 
-std::string alert_key_of(const Config::Rule& r, const std::string& subject) {
-  if (r.alert_key.empty()) return "";
-  std::string re = r.alert_key.rfind("re:", 0) == 0 ? r.alert_key.substr(3) : r.alert_key;
-  std::smatch mt;
-  if (!std::regex_search(subject, mt, std::regex(re, std::regex::ECMAScript | std::regex::icase))) return "";
-  return mt.size() > 1 && mt[1].matched ? mt[1].str() : mt[0].str();
-}
+std::string alert_key_of(const Config::Rule& r, const std::string& subject) { return r.alert_key.extract(subject); }
 
 // Whether `addr` took part in the ticket's thread (an earlier From, To or Cc). Internal
 // messages (notes, mails kept but not applied) do not count: they passed no visibility rule.
