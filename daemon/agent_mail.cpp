@@ -11,21 +11,53 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
-#include <regex>
 #include <sstream>
 
 namespace sd {
 namespace {
 
-// "1h30m", "15m", "2h", "90" (minutes) -> seconds; nullopt when malformed.
+// "1h30m", "1h 30 min", "15m", "15min", "2h", "90" (minutes) -> seconds; nullopt when
+// malformed, above 1000 hours or 100,000 minutes. Scanned by hand, not by regex: the text is
+// the mail's (std::regex recursed per digit and 200,000 of them killed the daemon), and a
+// number has at most 9 digits, so it cannot overflow.
 std::optional<std::int64_t> parse_duration(const std::string& s) {
-  static const std::regex re(R"(^(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?$|^(\d+)$)", std::regex::icase);
-  std::smatch m;
-  if (s.empty() || !std::regex_match(s, m, re)) return std::nullopt;
-  if (m[3].matched) return std::stoll(m[3]) * 60;
-  if (!m[1].matched && !m[2].matched) return std::nullopt;
-  std::int64_t h = m[1].matched ? std::stoll(m[1]) : 0, min = m[2].matched ? std::stoll(m[2]) : 0;
-  if (h > 1000 || min > 100000) return std::nullopt;
+  std::size_t i = 0;
+  auto spaces = [&] {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n' || s[i] == '\f' || s[i] == '\v')) ++i;
+  };
+  auto at = [&](char ch) { return i < s.size() && (s[i] | 0x20) == ch; };  // ASCII letters, any case
+  auto number = [&]() -> std::optional<std::int64_t> {
+    std::int64_t v = 0;
+    std::size_t start = i;
+    for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+      if (i - start == 9) return std::nullopt;
+      v = v * 10 + (s[i] - '0');
+    }
+    if (i == start) return std::nullopt;
+    return v;
+  };
+  spaces();
+  auto first = number();
+  if (!first) return std::nullopt;
+  if (i == s.size()) return *first <= 100000 ? std::optional(*first * 60) : std::nullopt;  // "90": minutes
+  std::int64_t h = 0, min = 0;
+  spaces();
+  if (at('h')) {
+    h = *first;
+    ++i;
+    spaces();
+    if (i == s.size()) return h <= 1000 ? std::optional(h * 3600) : std::nullopt;
+    auto m = number();
+    if (!m) return std::nullopt;
+    min = *m;
+    spaces();
+  } else {
+    min = *first;
+  }
+  if (!at('m')) return std::nullopt;
+  ++i;
+  if (at('i') && i + 1 < s.size() && (s[i + 1] | 0x20) == 'n') i += 2;
+  if (i != s.size() || h > 1000 || min > 100000) return std::nullopt;
   return h * 3600 + min * 60;
 }
 
