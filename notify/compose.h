@@ -3,11 +3,18 @@
 //
 // Contract: the output is 7-bit clean (libcurl never sends BODY=8BITMIME): non-ASCII
 // header text becomes RFC 2047 encoded words, the UTF-8 body is quoted-printable. Lines end
-// in CRLF. compose() is pure apart from drawing a random Message-ID.
+// in CRLF. Every header is folded within 78 characters where it has a fold point and never
+// passes 998 octets: text with a run too long to fold goes as encoded words, which fold.
+// compose() is pure apart from drawing a random Message-ID (OpenSSL's CSPRNG).
+//
+// Security: addresses must be valid_addr_spec() (the caller checks: compose() throws
+// std::invalid_argument for a From or To it cannot write, and leaves out such a Reply-To);
+// In-Reply-To and References that are not valid_msg_id() are left out.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sd::notify {
@@ -38,9 +45,23 @@ struct Composed {
 
 Composed compose(const Draft& draft);
 
+// An RFC 5321 Mailbox (what goes between the brackets of RCPT TO): a dot-atom or quoted
+// local part of at most 64 octets, "@", a domain of letters, digits, hyphens and dots or an
+// address literal; at most 254 octets, printable ASCII, no space or comma anywhere.
+bool valid_addr_spec(std::string_view address);
+
+// An RFC 5322 msg-id without its <>: dot-atom-text "@" (dot-atom-text or [dtext]), printable
+// ASCII only, at most kMaxMsgIdLength octets.
+inline constexpr std::size_t kMaxMsgIdLength = 250;
+bool valid_msg_id(std::string_view id);
+
 // Building blocks (exposed for tests).
-std::string encode_header_text(const std::string& utf8);   // RFC 2047 when needed, else as is
-std::string format_mailbox(const Mailbox& m);              // "Name" <a@b> with encoding as needed
+// RFC 2047 encoded words (separated by spaces, where compose() folds) when the text is not
+// printable ASCII, looks like an encoded word, or has a run too long to fold; else as is.
+std::string encode_header_text(const std::string& utf8);
+// "Name" <a@b> with encoding as needed; throws std::invalid_argument for an address that is
+// not valid_addr_spec().
+std::string format_mailbox(const Mailbox& m);
 std::string quoted_printable(const std::string& utf8);     // CRLF line ends, soft breaks at 76
 std::string rfc5322_date(std::int64_t unix_seconds);       // "Sun, 22 Nov 2026 06:20:00 +0000"
 

@@ -2,8 +2,11 @@
 //
 // Security: smtps:// and TLS are verified by libcurl's defaults; with a username set on a
 // plain smtp:// URL, STARTTLS is required (CURLUSESSL_ALL) so a password never crosses in
-// the clear. The password lives only in this object's settings.
+// the clear. The password lives only in this object's settings. MAIL FROM and RCPT TO take
+// only addresses that pass valid_addr_spec().
 #include "notify/smtp.h"
+
+#include "notify/compose.h"
 
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -17,6 +20,13 @@ struct Reader {
   const std::string* data;
   std::size_t pos = 0;
 };
+
+// An address as the log and the outbox row may show it: printable ASCII, bounded.
+std::string shown(const std::string& address) {
+  std::string out;
+  for (unsigned char c : address.substr(0, 100)) out += c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?';
+  return out;
+}
 
 std::size_t read_cb(char* buf, std::size_t size, std::size_t n, void* userp) {
   auto* r = static_cast<Reader*>(userp);
@@ -55,6 +65,15 @@ void* SmtpClient::prepare(char* errbuf) {
 
 SendResult SmtpClient::send(const std::string& mail_from, const std::vector<std::string>& recipients,
                             const std::string& bytes) {
+  // The outbox should hold only checked addresses (queue_mail); rows queued by an older
+  // version may not. libcurl puts an address into MAIL FROM / RCPT TO as it is, so
+  // "<a@x,b@y>" or a CRLF would become a second recipient or command: such a mail is
+  // refused here, for good, without touching the network.
+  if (!valid_addr_spec(mail_from))
+    return {SendResult::Outcome::permanent, 0, "not a mail address we can send from: " + shown(mail_from)};
+  if (recipients.empty()) return {SendResult::Outcome::permanent, 0, "no recipient"};
+  for (const auto& r : recipients)
+    if (!valid_addr_spec(r)) return {SendResult::Outcome::permanent, 0, "not a mail address we can send to: " + shown(r)};
   if (settings_.fail_at_call > 0 && --settings_.fail_at_call == 0) {
     long code = settings_.fail_code;
     return {code >= 500 && code < 600 ? SendResult::Outcome::permanent : SendResult::Outcome::transient, code,
