@@ -13,8 +13,9 @@ monitoring rule sender, a 100 KB Authentication-Results header, an agent's reply
 tokened Reply-To with `#time` and 200,000 digits), each with a variant of our own, plus
 mail-structure poisons (deep MIME nesting, deeply nested HTML, a 1 MB header line).
 
-The Authentication-Results rows need the lead's hand-written A-R parser (parser/auth_results);
-until it lands they fail with the daemon dead.
+The Authentication-Results rows prove the hand-written parser (parser/auth_results.cpp) that
+replaced the regex; against the code before it they died like the others. On the code
+before RE2, the first row kills the daemon (SIGSEGV) and the test fails there.
 
 Security notes: the mails are hostile by design; the stack is loopback-only and throwaway.
 Sizes are the issue's and do not scale down under CI=true (they are the point); the waits
