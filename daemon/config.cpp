@@ -1,15 +1,23 @@
 // daemon/config.cpp: TOML configuration (toml++), see config.h.
 //
 // Diagnostics: every refusal reads "FILE:LINE: key 'section.key': what is wrong".
-// Security: credential files must not be readable by others nor writable by the group.
+// Security: credential files must be mode 0600 or stricter; group read (0640, 0440) is
+// allowed only for a file whose real path is inside systemd's $CREDENTIALS_DIRECTORY.
+// [test] keys away from their defaults need SERVICEDESK_TEST_KEYS=1 in the environment.
 #include "daemon/config.h"
 
 #include "daemon/agent_mail.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -422,19 +430,62 @@ Config builtin_config() {
   return c;
 }
 
+namespace {
+
+// Whether `path` resolves to a file inside systemd's credentials directory of this process
+// ($CREDENTIALS_DIRECTORY, set by LoadCredential=). Both sides are resolved, so a symlink
+// from elsewhere into it, or out of it, counts where it really points.
+bool in_credentials_directory(const std::string& path) {
+  const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+  if (!dir || !*dir) return false;
+  std::error_code ec1, ec2;
+  auto real_dir = std::filesystem::canonical(dir, ec1);
+  auto real_file = std::filesystem::canonical(path, ec2);
+  if (ec1 || ec2) return false;
+  auto rel = real_file.lexically_relative(real_dir);
+  return !rel.empty() && *rel.begin() != ".." && *rel.begin() != ".";
+}
+
+}  // namespace
+
 std::string read_secret(const std::string& path, const std::string& what) {
+  // Checked on the open descriptor, so the mode judged is that of the file read.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);  // a FIFO must not hang us
+  if (fd < 0) {
+    int err = errno;
+    throw ConfigError(fmt::format("{}: cannot read {} ({})", path, what,
+                                  err == ENOENT ? "file missing?" : err == EACCES ? "permission?" : std::strerror(err)));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
   struct stat st{};
-  if (::stat(path.c_str(), &st) != 0)
-    throw ConfigError(fmt::format("{}: cannot read {} (file missing?)", path, what));
-  // Group read is allowed: systemd may grant the service's credentials by group or ACL
-  // (mode 0440); any access for others, or write access for the group, is refused.
-  if (st.st_mode & (S_IRWXO | S_IWGRP))
-    throw ConfigError(fmt::format("{}: {} is readable by others (mode {:o}); run: chmod 600 {}", path, what,
-                                  st.st_mode & 0777, path));
-  std::ifstream in(path);
-  if (!in) throw ConfigError(fmt::format("{}: cannot read {} (permission?)", path, what));
-  std::string line;
-  std::getline(in, line);
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    throw ConfigError(fmt::format("{}: {} is not a regular file; put the secret on the first line of a file", path, what));
+  unsigned mode = st.st_mode & 0777;
+  if (st.st_mode & S_IRWXO)
+    throw ConfigError(fmt::format("{}: {} is readable by others (mode {:o}); run: chmod 600 {}", path, what, mode, path));
+  if (st.st_mode & (S_IWGRP | S_IXGRP))
+    throw ConfigError(fmt::format("{}: {} is writable by its group (mode {:o}); run: chmod 600 {}", path, what, mode, path));
+  // Group read only where systemd put the file: it may grant a service's credentials by
+  // group (mode 0440) there. Anywhere else a group member could read the password.
+  if ((st.st_mode & S_IRGRP) && !in_credentials_directory(path))
+    throw ConfigError(fmt::format("{}: {} is readable by its group (mode {:o}); run: chmod 600 {} (group read is "
+                                  "allowed only inside systemd's $CREDENTIALS_DIRECTORY)",
+                                  path, what, mode, path));
+  // The first line is all we use; a secret longer than this is no password file.
+  std::string text;
+  char buf[4096];
+  while (text.size() < 65536) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw ConfigError(fmt::format("{}: cannot read {}: {}", path, what, std::strerror(errno)));
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.find('\n') != std::string::npos) break;
+  }
+  std::string line = text.substr(0, text.find('\n'));
   if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
 }

@@ -140,7 +140,8 @@ Config load_config(const std::string& path);
 Config builtin_config();
 
 // Reads a credential file (first line, trailing newline removed). Throws ConfigError when
-// it cannot be read, is readable by others or writable by its group.
+// it cannot be read, is not a regular file, gives others any access or its group write
+// access, or is group-readable outside systemd's $CREDENTIALS_DIRECTORY.
 std::string read_secret(const std::string& path, const std::string& what);
 
 }  // namespace sd

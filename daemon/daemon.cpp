@@ -10,6 +10,7 @@
 #include "daemon/imap.h"
 #include "daemon/imap_session.h"
 #include "daemon/log.h"
+#include "daemon/ops.h"
 #include "daemon/outbox.h"
 #include "daemon/poller.h"
 #include "daemon/sd_notify.h"
@@ -194,6 +195,7 @@ class Service {
     } done;
     try {
       auto fresh = std::make_shared<const Config>(load_config(config_->path));
+      check_files_for_run(*fresh);  // a reload takes nothing a start would refuse
       log::set_level(fresh->service.log_level);
       config_ = fresh;
       log::notice("configuration reloaded from {}", config_->path);

@@ -549,10 +549,7 @@ int main(int argc, char** argv) {
     log::set_level(config.service.log_level);
     if (run->parsed()) {
       // Refuse to start on files others may read, rather than run a daemon that cannot work.
-      check_config_file_mode(config_path);
-      read_secret(config.imap.password_file, "IMAP password file");
-      if (!config.smtp.password_file.empty()) read_secret(config.smtp.password_file, "SMTP password file");
-      if (!config.agents.token_secret_file.empty()) read_secret(config.agents.token_secret_file, "agents' token secret");
+      check_files_for_run(config);
       return run_daemon(config);
     }
     if (app.got_subcommand("check-config")) return cmd_check_config(config);

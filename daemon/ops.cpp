@@ -1,4 +1,8 @@
 // daemon/ops.cpp: see ops.h.
+//
+// Security: `run` (check_files_for_run) refuses credential files others or the group may
+// read (see read_secret) and a short token secret; `backup` never follows or overwrites a
+// name that exists and creates the copy 0600 before the first byte is written.
 #include "daemon/ops.h"
 
 #include "daemon/agent_mail.h"
@@ -33,6 +37,21 @@ void check_config_file_mode(const std::string& path) {
   if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)))
     throw ConfigError(fmt::format("{}: the config file may be read or changed by others (mode {:o}); run: chmod 640 {}",
                                   path, st.st_mode & 0777, path));
+}
+
+void check_files_for_run(const Config& c) {
+  check_config_file_mode(c.path);
+  read_secret(c.imap.password_file, "IMAP password file");
+  if (!c.smtp.password_file.empty()) read_secret(c.smtp.password_file, "SMTP password file");
+  if (!c.agents.token_secret_file.empty()) {
+    // Empty: tokens are off (the unit's default credential). Short: tokens anyone could forge.
+    auto secret = read_secret(c.agents.token_secret_file, "agents' token secret");
+    if (!secret.empty() && secret.size() < kMinTokenSecretBytes)
+      throw ConfigError(fmt::format("{}: agents' token secret is {} bytes, shorter than {}; run: head -c 32 /dev/urandom "
+                                    "| base64 > {} (or leave the file empty to turn tokens off)",
+                                    c.agents.token_secret_file, secret.size(), kMinTokenSecretBytes,
+                                    c.agents.token_secret_file));
+  }
 }
 
 int cmd_check_config(const Config& c) {
@@ -98,7 +117,11 @@ int cmd_check_config(const Config& c) {
   if (!c.agents.token_secret_file.empty()) {
     try {
       auto secret = token_secret(c);
-      report(secret.size() >= 16, "agents' token secret", secret.size() >= 16 ? "" : "shorter than 16 characters",
+      bool long_enough = secret.empty() || secret.size() >= kMinTokenSecretBytes;
+      report(long_enough, "agents' token secret",
+             secret.empty()  ? "empty: tokens are off, agents' commands count only from authenticated mail"
+             : long_enough ? ""
+                           : fmt::format("shorter than {} bytes (`run` refuses it)", kMinTokenSecretBytes),
              "head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE");
     } catch (const ConfigError& e) {
       report(false, "agents' token secret", e.what(), "create it: head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE");

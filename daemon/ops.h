@@ -20,4 +20,12 @@ int cmd_backup(const Config& c, const std::string& path);
 // credential files and the store. Used when the daemon starts.
 void check_config_file_mode(const std::string& path);
 
+// A non-empty agents' token secret shorter than this is refused by `run`.
+inline constexpr std::size_t kMinTokenSecretBytes = 16;
+
+// What `run` refuses before the daemon starts (ConfigError, naming the file and the fix):
+// the config's mode (check_config_file_mode), each credential file's (read_secret), and a
+// non-empty token secret under kMinTokenSecretBytes. Empty means tokens are off.
+void check_files_for_run(const Config& c);
+
 }  // namespace sd

@@ -95,8 +95,8 @@ TEST_CASE("A credential file readable by others is refused with the fix") {
   }
   chmod(path.c_str(), 0660);
   CHECK_THROWS_AS(read_secret(path, "IMAP password file"), ConfigError);
-  chmod(path.c_str(), 0440);  // systemd's credentials granted by group or ACL
-  CHECK(read_secret(path, "IMAP password file") == "secret");
+  chmod(path.c_str(), 0440);  // group read only inside $CREDENTIALS_DIRECTORY (test_daemon_files.cpp)
+  CHECK_THROWS_AS(read_secret(path, "IMAP password file"), ConfigError);
   chmod(path.c_str(), 0600);
   CHECK(read_secret(path, "IMAP password file") == "secret");
   CHECK_THROWS_AS(read_secret(dir.file("missing"), "x"), ConfigError);
