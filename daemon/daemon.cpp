@@ -76,7 +76,7 @@ class Worker {
 class StoreLock {
  public:
   explicit StoreLock(const std::string& store_path) : path_(store_path + ".lock") {
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd_ < 0) {
       error_ = fmt::format("cannot open the lock file {}: {}", path_, std::strerror(errno));
       return;

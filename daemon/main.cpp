@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 
 #include <algorithm>
@@ -406,6 +407,9 @@ int cmd_parse(const parser::Limits& limits, const std::string& file, bool as_jso
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Everything a command creates (the store and its -wal/-shm, the lock, a backup) holds
+  // customer mail: private to the service's user whatever umask the caller had.
+  ::umask(077);
   CLI::App app{"servicedesk: an email service desk daemon"};
   app.require_subcommand(1);
   std::string config_path = "/etc/servicedesk/servicedesk.toml";

@@ -287,13 +287,23 @@ int cmd_quarantine(const Config& c, const std::string& action, std::int64_t id, 
 }
 
 int cmd_backup(const Config& c, const std::string& path) {
-  if (std::filesystem::exists(path)) {
-    std::cerr << fmt::format("servicedesk: {} exists; give a new file name\n", path);
+  // symlink_status: a symlink (dangling too) is a name that exists, never a way elsewhere.
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::symlink_status(path, ec))) {
+    std::cerr << fmt::format("servicedesk: {} exists{}; give a new file name\n", path,
+                             std::filesystem::is_symlink(std::filesystem::symlink_status(path, ec))
+                                 ? " (a symbolic link: refused, not followed)"
+                                 : "");
     return EX_CANTCREAT;
   }
   auto st = open_store(c);
-  st->backup(path);
-  ::chmod(path.c_str(), 0600);
+  try {
+    st->backup(path);  // creates the file 0600 itself (O_EXCL|O_NOFOLLOW), then copies
+  } catch (const store::StoreError& e) {
+    if (!e.refused) throw;
+    std::cerr << "servicedesk: " << e.what() << "\n";  // created meanwhile by someone else
+    return EX_CANTCREAT;
+  }
   auto check = store::open_sqlite_store({path});
   auto tx = check->begin(store::Store::Mode::read);
   std::cout << fmt::format("backup written to {} ({} tickets)\n", path, tx->tickets().size());

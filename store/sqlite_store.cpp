@@ -10,13 +10,20 @@
 //
 // Diagnostics: every SQLite error becomes a StoreError naming the statement's purpose and
 // SQLite's message; busy, locked, full and I/O errors are marked transient.
+//
+// Security: a store or backup this code creates is created mode 0600 (O_EXCL|O_NOFOLLOW)
+// before SQLite opens it, so its -wal, -shm and -journal are 0600 too, whatever the umask.
 #include "store/store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <string>
 #include <string_view>
@@ -267,9 +274,21 @@ std::vector<std::string> split_lines(std::string_view s) {
   return out;
 }
 
+// Creates `path` empty, mode 0600, when it does not exist yet, so SQLite finds a private
+// file (it gives -wal, -shm and -journal the main file's mode). O_EXCL|O_NOFOLLOW: a name
+// that exists, a symlink included, is left alone here; the caller decides about it.
+// Returns whether this call created the file.
+bool create_private(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
 class Connection {
  public:
   explicit Connection(const StoreOptions& o) : fail_at_(o.fail_at_step) {
+    create_private(o.path);
     int rc = sqlite3_open_v2(o.path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              nullptr);
     if (rc != SQLITE_OK) {
@@ -1111,8 +1130,17 @@ class SqliteStore final : public Store {
   std::unique_ptr<Transaction> begin(Mode mode) override { return std::make_unique<SqliteTransaction>(c_, mode); }
 
   void backup(const std::string& path) override {
+    // The copy is created here, 0600, before SQLite writes into it; a name that exists (a
+    // symlink to somewhere else included) is refused, never followed or overwritten.
+    if (!create_private(path)) {
+      int err = errno;
+      throw StoreError(fmt::format("store: backup to {} refused: {}", path,
+                                   err == EEXIST ? "it exists (a symbolic link counts); give a new file name"
+                                                 : std::strerror(err)),
+                       false, err == EEXIST);
+    }
     sqlite3* dest = nullptr;
-    int rc = sqlite3_open_v2(path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    int rc = sqlite3_open_v2(path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, nullptr);
     if (rc == SQLITE_OK) {
       sqlite3_backup* b = sqlite3_backup_init(dest, "main", c_.get(), "main");
       if (b) {
@@ -1127,8 +1155,10 @@ class SqliteStore final : public Store {
     }
     std::string msg = dest ? sqlite3_errmsg(dest) : sqlite3_errstr(rc);
     sqlite3_close(dest);
-    if (rc != SQLITE_OK && rc != SQLITE_DONE)
+    if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+      ::unlink(path.c_str());  // ours (created above): a half copy must not pass for a backup
       throw StoreError(fmt::format("store: backup to {} failed: {}", path, msg), is_transient(rc));
+    }
   }
 
  private:

@@ -317,6 +317,8 @@ class Store {
   enum class Mode { read, write };
   virtual std::unique_ptr<Transaction> begin(Mode mode) = 0;
   // A consistent copy of the whole store at `path` while others keep using it (online backup).
+  // `path` is created here, mode 0600 (O_EXCL|O_NOFOLLOW); a name that exists, a symlink
+  // included, is refused (StoreError, refused) and left as it was.
   virtual void backup(const std::string& path) = 0;
 };
 
