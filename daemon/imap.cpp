@@ -1,12 +1,14 @@
 // daemon/imap.cpp: see imap.h. The per-UID client (libcurl's URL form) and what both clients share.
 //
 // Security: imaps:// is verified by libcurl's defaults; on a plain imap:// URL that is not
-// loopback, STARTTLS is required (CURLUSESSL_ALL, never _TRY, which silently falls back to
+// a loopback literal (notify/loopback.h: exactly localhost, 127.0.0.0/8, [::1]; never a
+// prefix match), STARTTLS is required (CURLUSESSL_ALL, never _TRY, which silently falls back to
 // plaintext). Passwords stay in the client objects. What libcurl hands us is capped
 // (ImapLimits): a mail at max_literal, any other answer at max_answer_bytes.
 #include "daemon/imap.h"
 
 #include "daemon/imap_session.h"
+#include "notify/loopback.h"
 
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -32,12 +34,6 @@ std::size_t write_cb(char* ptr, std::size_t size, std::size_t n, void* userp) {
   }
   out->bytes.append(ptr, size * n);
   return size * n;
-}
-
-bool is_loopback_url(const std::string& url) {
-  auto p = url.find("://");
-  std::string host = url.substr(p + 3);
-  return host.rfind("127.", 0) == 0 || host.rfind("localhost", 0) == 0 || host.rfind("[::1]", 0) == 0;
 }
 
 std::int64_t number_after(const std::string& text, std::string_view key) {
@@ -101,7 +97,7 @@ void set_common_options(void* curl, const ImapSettings& s, const std::string& ur
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, s.timeout_s);
-  if (url.rfind("imap://", 0) == 0 && !is_loopback_url(url)) curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+  if (url.rfind("imap://", 0) == 0 && !notify::is_loopback_url(url)) curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
 }
 
 void throw_curl_error(int curl_code, const char* errbuf) {
