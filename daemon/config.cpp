@@ -412,6 +412,16 @@ Config load_config(const std::string& path) {
   test.number("clock_offset_s", offset, -1e10, 1e10);
   c.test.clock_offset_s = static_cast<long long>(offset);
   test.finish();
+  // A fault or a moved clock in production would kill the daemon or break every SLA: the
+  // keys work only where a test asked for them. At their defaults they load anywhere, so
+  // the example config (which lists them) stays valid.
+  const char* test_keys = std::getenv("SERVICEDESK_TEST_KEYS");
+  if (!test_keys || std::string_view(test_keys) != "1") {
+    constexpr auto refused = "a test aid, refused outside tests: {} (a test sets SERVICEDESK_TEST_KEYS=1)";
+    if (!c.test.fault.empty()) test.fail(*test.node("fault"), "fault", fmt::format(refused, "set it to \"\""));
+    if (c.test.clock_offset_s != 0)
+      test.fail(*test.node("clock_offset_s"), "clock_offset_s", fmt::format(refused, "set it to 0"));
+  }
   return c;
 }
 

@@ -120,7 +120,8 @@ struct Config {
   } sla;
 
   struct Test {
-    // Test aids, never for production: "crash_after_commit" kills the daemon (SIGKILL)
+    // Test aids, never for production: load_config refuses them away from their defaults
+    // unless the environment has SERVICEDESK_TEST_KEYS=1. "crash_after_commit" kills the daemon (SIGKILL)
     // right after the first ingest COMMIT, before the server-side flag or move;
     // "crash_on_subject:TEXT" kills it when a mail whose Subject holds TEXT is about to be
     // parsed (the poller's crash breaker, daemon/poller.h).

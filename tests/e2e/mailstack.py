@@ -45,6 +45,11 @@ IMAP_USER = "servicedesk"
 SERVICE_ADDRESS = "servicedesk@example.com"
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
+# The [test] config keys (faults, a moved clock) load only with this set; every process
+# started from here (the daemon, the CLI, benches, the demo) inherits it. A test that
+# checks the refusal clears it for its own process.
+os.environ.setdefault("SERVICEDESK_TEST_KEYS", "1")
+
 
 def _nobody() -> tuple[int, int]:
     import grp
