@@ -74,6 +74,8 @@ verify_unit() {
   else
     fail "systemd-analyze verify $2:"
     echo "$out"
+    # It runs `man` for the unit's Documentation= man: link; a minimal Debian has none.
+    command -v man >/dev/null 2>&1 || echo "hint: man(1) is not installed: apt-get install man-db (scripts/deps does)"
   fi
 }
 
