@@ -34,8 +34,8 @@ class AgentsByMail(unittest.TestCase):
         secret.write_text("e2e-secret-of-the-desk\n")
         os.chmod(secret, 0o600)
         self.config = self.stack.write_config(
-            extra=f'\n[agents]\ntoken_secret_file = "{secret}"\ntrusted_authserv_ids = ["mx.example.com"]\n'
-                  f'\n[intake]\nunknown_sender = "accept"\n')
+            agents={"token_secret_file": str(secret), "trusted_authserv_ids": ["mx.example.com"]},
+            intake={"unknown_sender": "accept"})
         self.daemon = Daemon(self.config, stack=self.stack)
         for args in (["org", "add", "Acme", "--domain", "acme.se"],
                      ["org", "add", "Beta", "--domain", "beta.dk", "--language", "da"],
