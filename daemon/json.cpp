@@ -2,8 +2,10 @@
 #include "daemon/json.h"
 
 #include "daemon/ingest.h"
+#include "daemon/text.h"
 #include "sla/calendar.h"
 
+#include <fmt/format.h>
 
 namespace sd {
 
@@ -92,6 +94,22 @@ nlohmann::json parsed_json(const parser::ParsedMail& m) {
           {"new_text", m.new_text},
           {"attachments", atts},
           {"problems", m.problems}};
+}
+
+std::string json_text(const nlohmann::json& j, int indent) {
+  std::string dumped = j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+  // Outside strings the dump is ASCII, so every non-ASCII character here is inside a
+  // string, where \uXXXX stands for the same character.
+  std::string out;
+  out.reserve(dumped.size());
+  for (std::size_t i = 0; i < dumped.size();) {
+    auto ch = text_detail::decode_utf8(dumped, i);
+    // nlohmann escapes C0 itself; DEL and the rest are ours.
+    if (ch.len > 0 && ch.cp >= 0x7F && is_terminal_control(ch.cp)) out += fmt::format("\\u{:04x}", static_cast<std::uint32_t>(ch.cp));
+    else out.append(dumped, i, std::max<std::size_t>(ch.len, 1));
+    i += std::max<std::size_t>(ch.len, 1);
+  }
+  return out;
 }
 
 }  // namespace sd

@@ -82,13 +82,13 @@ int cmd_tickets(const Config& c, bool as_json) {
   if (as_json) {
     auto arr = nlohmann::json::array();
     for (const auto& t : tickets) arr.push_back(ticket_json(c, t, clock.evaluate(t, tx->pauses(t.id), now)));
-    std::cout << arr.dump(2) << "\n";
+    std::cout << json_text(arr) << "\n";
     return 0;
   }
   for (const auto& t : tickets)
     std::cout << fmt::format("{:<10} {:<9} {:<8} {:<9} {}  {:<30} {}\n", ticket_ref(c, t.id), t.status, t.priority,
-                             clock.evaluate(t, tx->pauses(t.id), now).state, rfc3339_utc(t.updated_at), t.requester,
-                             t.subject);
+                             clock.evaluate(t, tx->pauses(t.id), now).state, rfc3339_utc(t.updated_at),
+                             printable(t.requester), printable(t.subject));
   if (tickets.empty()) std::cout << "no tickets\n";
   return 0;
 }
@@ -111,18 +111,21 @@ int cmd_show(const Config& c, const std::string& ref, bool as_json) {
   SlaClock clock(c);
   auto sla = clock.evaluate(*t, tx->pauses(*id), clock_now(c));
   if (as_json) {
-    std::cout << ticket_detail_json(c, *t, sla, messages, events).dump(2) << "\n";
+    std::cout << json_text(ticket_detail_json(c, *t, sla, messages, events)) << "\n";
     return 0;
   }
   std::cout << fmt::format("{}  {}\nstatus: {}   priority: {}   requester: {} <{}>\ncreated: {}   updated: {}\n",
-                           ticket_ref(c, t->id), t->subject, t->status, t->priority, t->requester_name, t->requester,
-                           rfc3339_utc(t->created_at), rfc3339_utc(t->updated_at));
+                           ticket_ref(c, t->id), printable(t->subject), t->status, t->priority,
+                           printable(t->requester_name), printable(t->requester), rfc3339_utc(t->created_at),
+                           rfc3339_utc(t->updated_at));
   for (const auto& m : messages) {
     std::cout << fmt::format("\n--- {} {} {} <{}>\nSubject: {}\n\n{}\n", m.direction == "in" ? "from" : "to",
-                             rfc3339_utc(m.created_at), m.direction == "in" ? m.from_name : "",
-                             m.direction == "in" ? m.from_addr : (m.to.empty() ? "" : m.to[0]), m.subject, m.body_text);
+                             rfc3339_utc(m.created_at), printable(m.direction == "in" ? m.from_name : ""),
+                             printable(m.direction == "in" ? m.from_addr : (m.to.empty() ? "" : m.to[0])),
+                             printable(m.subject), printable(m.body_text, true));
     for (const auto& a : m.attachments)
-      std::cout << fmt::format("[attachment: {} ({}, {} bytes)]\n", a.filename, a.content_type, a.size);
+      std::cout << fmt::format("[attachment: {} ({}, {} bytes)]\n", printable(a.filename), printable(a.content_type),
+                               a.size);
   }
   return 0;
 }
@@ -392,15 +395,19 @@ int cmd_parse(const parser::Limits& limits, const std::string& file, bool as_jso
   auto m = parser::parse(raw, limits);
   auto j = parsed_json(m);
   if (as_json) {
-    std::cout << j.dump(2) << "\n";
+    std::cout << json_text(j) << "\n";
     return 0;
   }
-  std::cout << fmt::format("Subject: {}\nFrom: {} <{}>\nMessage-ID: {}\nDate: {}\nAutomatic: {}\n", m.subject, m.from.name,
-                           m.from.email, m.message_id, m.date, m.automatic.value_or("no"));
-  for (const auto& p : m.problems) std::cout << "Problem: " << p << "\n";
+  // Everything below is what the mail says: printable() keeps its escapes off the terminal.
+  std::cout << fmt::format("Subject: {}\nFrom: {} <{}>\nMessage-ID: {}\nDate: {}\nAutomatic: {}\n", printable(m.subject),
+                           printable(m.from.name), printable(m.from.email), printable(m.message_id), printable(m.date),
+                           printable(m.automatic.value_or("no")));
+  for (const auto& p : m.problems) std::cout << "Problem: " << printable(p) << "\n";
   for (const auto& a : m.attachments)
-    std::cout << fmt::format("Attachment: {} ({}, {} bytes)\n", a.filename, a.content_type, a.size);
-  std::cout << "\n--- new text ---\n" << m.new_text << "\n--- whole text ---\n" << m.body_text << "\n";
+    std::cout << fmt::format("Attachment: {} ({}, {} bytes)\n", printable(a.filename), printable(a.content_type), a.size);
+  std::cout << "\n--- new text ---\n"
+            << printable(m.new_text, true) << "\n--- whole text ---\n"
+            << printable(m.body_text, true) << "\n";
   return 0;
 }
 

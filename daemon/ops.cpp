@@ -207,9 +207,10 @@ int cmd_outbox(const Config& c, const std::string& action, std::int64_t id, bool
         else
           std::cout << fmt::format("{:>6} {:<8} {:<10} {:<18} {:<28} attempts {:>2}  {}\n", o.id, o.status,
                                    o.ticket_id ? ticket_ref(c, *o.ticket_id) : "-", o.kind,
-                                   o.recipients.empty() ? "" : o.recipients[0], o.attempts, o.last_error);
+                                   printable(o.recipients.empty() ? "" : o.recipients[0]), o.attempts,
+                                   printable(o.last_error));
       }
-    if (as_json) std::cout << arr.dump(2) << "\n";
+    if (as_json) std::cout << json_text(arr) << "\n";
     return 0;
   }
   auto tx = st->begin(store::Store::Mode::write);
@@ -244,9 +245,10 @@ int cmd_quarantine(const Config& c, const std::string& action, std::int64_t id, 
                        {"problems", q.problems}});
       else
         std::cout << fmt::format("{:>6} {} {:<10} <{}>\n       {}\n", q.raw_id, rfc3339_utc(q.received_at),
-                                 q.ticket_id ? ticket_ref(c, *q.ticket_id) : "-", q.message_id, q.problems);
+                                 q.ticket_id ? ticket_ref(c, *q.ticket_id) : "-", printable(q.message_id),
+                                 printable(q.problems));
     }
-    if (as_json) std::cout << arr.dump(2) << "\n";
+    if (as_json) std::cout << json_text(arr) << "\n";
     return 0;
   }
   auto tx = st->begin(action == "show" ? store::Store::Mode::read : store::Store::Mode::write);

@@ -9,6 +9,7 @@
 #include "daemon/ingest.h"
 #include "daemon/json.h"
 #include "daemon/sla_clock.h"
+#include "daemon/text.h"
 #include "sla/calendar.h"
 
 #include <date/date.h>
@@ -571,7 +572,7 @@ std::size_t utf8_length(const std::string& s) {
 }
 
 // The first `n` code points.
-std::string utf8_prefix(const std::string& s, std::size_t n) {
+std::string first_code_points(const std::string& s, std::size_t n) {
   std::size_t count = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
     if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80 && count++ == n) return s.substr(0, i);
@@ -581,14 +582,7 @@ std::string utf8_prefix(const std::string& s, std::size_t n) {
 
 std::string cut(const std::string& s, std::size_t width) {
   if (width == 0 || utf8_length(s) <= width) return s;
-  return utf8_prefix(s, width - 3) + "...";
-}
-
-// A terminal must not take a subject's escape sequences as commands.
-std::string printable(const std::string& s) {
-  std::string out;
-  for (unsigned char ch : s) out += ch < 0x20 || ch == 0x7F ? ' ' : static_cast<char>(ch);
-  return out;
+  return first_code_points(s, width - 3) + "...";
 }
 
 std::string format_value(const Value& v, const Column& c) {
@@ -661,7 +655,7 @@ void render_text(std::ostream& out, const Report& r) {
     for (const auto& [title, part] : parts_of(r.table)) {
       if (r.table.rows.empty()) break;
       out << '\n';
-      if (!title.empty()) out << title << '\n';
+      if (!title.empty()) out << printable(title) << '\n';
       text_table(out, part, "");
     }
   }
@@ -680,7 +674,7 @@ void render_text(std::ostream& out, const Report& r) {
     text_table(out, r.details[i], "  ");
   }
   out << "\nNotes:\n";
-  for (const auto& n : r.notes) out << "- " << n << '\n';
+  for (const auto& n : r.notes) out << "- " << printable(n) << '\n';
 }
 
 // ---- csv (RFC 4180) ----
@@ -747,8 +741,9 @@ void render_json(std::ostream& out, const Report& r) {
   for (std::size_t i = 0; i < r.details.size(); ++i) rows[i][r.detail_key] = json_rows(r.details[i]);
   j["rows"] = std::move(rows);
   j["notes"] = r.notes;
-  // Subjects are the senders' bytes: invalid UTF-8 becomes U+FFFD instead of failing the report.
-  out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  // Subjects are the senders' bytes: invalid UTF-8 becomes U+FFFD instead of failing the
+  // report, and terminal controls are escaped (json_text).
+  out << json_text(j) << '\n';
 }
 
 // ---- html ----
