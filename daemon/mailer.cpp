@@ -1,7 +1,10 @@
-// daemon/mailer.cpp: see mailer.h.
+// daemon/mailer.cpp: queues outgoing mail in the caller's transaction (see mailer.h; its
+// security note says which recipients are refused).
 #include "daemon/mailer.h"
 
 #include "daemon/ingest.h"
+#include "daemon/log.h"
+#include "daemon/text.h"
 #include "notify/templates.h"
 
 namespace sd {
@@ -15,15 +18,26 @@ void thread_on_ticket(store::Transaction& tx, std::int64_t ticket_id, notify::Dr
   auto msgs = tx.messages(ticket_id);
   std::vector<std::string> ids;
   for (const auto& m : msgs)
-    if (!m.message_id.empty()) ids.push_back(m.message_id);
+    if (notify::valid_msg_id(m.message_id)) ids.push_back(m.message_id);
   if (ids.empty()) return;
   d.in_reply_to = ids.back();
   d.references = {ids.front()};
   if (ids.size() > 1) d.references.push_back(ids.back());
 }
 
-QueuedMail queue_mail(store::Transaction& tx, const Config& c, MailToQueue mail, store::Time now) {
+std::optional<QueuedMail> queue_mail(store::Transaction& tx, const Config& c, MailToQueue mail, store::Time now) {
   auto& d = mail.draft;
+  std::string ticket = mail.ticket_id ? ticket_ref(c, *mail.ticket_id) : std::string("no ticket");
+  if (!notify::valid_addr_spec(mail.to.email)) {
+    // The address is the sender's bytes: the log shows it as printable text only.
+    log::warning("{}: {} not queued: '{}' is not a mail address we can send to", ticket, mail.kind,
+                 printable(utf8_prefix(mail.to.email, 200)));
+    return std::nullopt;
+  }
+  if (!notify::valid_addr_spec(c.service.address) || (!d.from.email.empty() && !notify::valid_addr_spec(d.from.email))) {
+    log::warning("{}: {} not queued: the service address is not a mail address we can send from", ticket, mail.kind);
+    return std::nullopt;
+  }
   d.to = {mail.to};
   d.date = now;
   if (d.from.email.empty()) d.from = {c.service.name, c.service.address};
@@ -82,8 +96,8 @@ void mail_customer(store::Transaction& tx, const Config& c, const store::Ticket&
   q.draft.subject = notify::render(tpl.subject, vars);
   q.draft.body_text = notify::render(tpl.body, vars);
   thread_on_ticket(tx, t.id, q.draft);
-  queue_mail(tx, c, q, now);
-  tx.add_event({t.id, now, "system", "customer-notified", kind});
+  if (queue_mail(tx, c, q, now)) tx.add_event({t.id, now, "system", "customer-notified", kind});
+  else tx.add_event({t.id, now, "system", "customer-not-notified", kind + ": the requester's address cannot be mailed"});
 }
 
 }  // namespace sd

@@ -4,6 +4,11 @@
 // Contract: queue_mail() composes (notify/), writes the outbox row and, when the mail
 // belongs to a ticket and `record` is set, an "out" message on the ticket, whose
 // Message-ID later replies thread on. Nothing is sent here: the outbox worker sends.
+//
+// Security: the recipient is usually an address a mail named (From, Reply-To). A mail
+// to an address that is not an RFC 5321 Mailbox (notify::valid_addr_spec: no comma, space,
+// control or 8-bit byte, one @) is not queued at all: queue_mail() logs a warning and
+// returns no QueuedMail. The change that caused it still commits (the ticket is kept).
 #pragma once
 
 #include "daemon/config.h"
@@ -28,9 +33,12 @@ struct MailToQueue {
   bool record = true;      // keep an "out" message on the ticket
 };
 
-QueuedMail queue_mail(store::Transaction& tx, const Config& c, MailToQueue mail, store::Time now);
+// std::nullopt: not queued, because the recipient or our own address is not a mail address
+// we can send to (logged as a warning).
+std::optional<QueuedMail> queue_mail(store::Transaction& tx, const Config& c, MailToQueue mail, store::Time now);
 
-// The Message-IDs a new mail on this ticket should thread on: the first message and the latest one.
+// The Message-IDs a new mail on this ticket should thread on: the first message and the
+// latest one, among those that are valid msg-ids (a foreign one may not be).
 void thread_on_ticket(store::Transaction& tx, std::int64_t ticket_id, notify::Draft& draft);
 
 std::string domain_of(const std::string& address);
