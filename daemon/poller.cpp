@@ -15,6 +15,7 @@
 #include <csignal>
 #include <future>
 #include <mutex>
+#include <optional>
 
 namespace sd {
 namespace {
@@ -23,9 +24,10 @@ namespace {
 // (MailboxState::done_uid), which may lie past `uids`: a mail too large to fetch has nothing
 // to be done. A failure is logged, not thrown: the mails are safely stored, and the next pass
 // finds them between done_uid and the watermark (seen) or still in the mailbox (move,
-// delete) and tries again.
+// delete) and tries again. `also` (may be empty) writes more in the same transaction, which is
+// committed only when the actions went through.
 void after_ingest(Mailbox& imap, store::Store& st, const Config& c, const std::vector<std::int64_t>& uids,
-                  std::int64_t through_uid) {
+                  std::int64_t through_uid, const std::function<void(store::Transaction&)>& also = {}) {
   // In pieces, so that a long backlog of unfinished actions does not make one command line
   // longer than servers accept.
   constexpr std::size_t piece = 1000;
@@ -41,13 +43,19 @@ void after_ingest(Mailbox& imap, store::Store& st, const Config& c, const std::v
       return;
     }
   }
-  if (through_uid <= 0) return;
+  if (through_uid <= 0 && !also) return;
   auto tx = st.begin(store::Store::Mode::write);
-  if (auto box = tx->mailbox(imap.mailbox()); box && box->done_uid < through_uid) {
+  bool changed = false;
+  if (auto box = tx->mailbox(imap.mailbox()); box && through_uid > 0 && box->done_uid < through_uid) {
     box->done_uid = std::min(through_uid, box->last_uid);
     tx->set_mailbox(*box);
-    tx->commit();
+    changed = true;
   }
+  if (also) {
+    also(*tx);
+    changed = true;
+  }
+  if (changed) tx->commit();
 }
 
 void log_result(const Config& c, std::int64_t uid, const IngestResult& res, PollResult& r) {
@@ -135,6 +143,17 @@ class CrashBreaker {
     if (suspects_.empty()) record({}, 0);
   }
 
+  // Writes the record for `mails`, the batch to be ingested next, into the caller's
+  // transaction (the one that records the batch before it done), so that a batch costs no
+  // commit of its own. Nothing when the batch is to be taken one by one: that writes its own.
+  void record_next(store::Transaction& tx, const std::vector<IncomingMail>& mails) {
+    bool with_suspects = std::any_of(mails.begin(), mails.end(), [&](const auto& m) { return suspect(m); });
+    if (mails.empty() || (deaths_ >= 2 && with_suspects)) return;
+    auto f = in_flight(mails, with_suspects ? deaths_ : 0);
+    tx.set_in_flight(f);
+    pending_ = f;  // in force once the caller commits; ingest() checks it against the batch
+  }
+
   // Ingests one fetched batch (UID order); results in the same order.
   std::vector<IngestResult> ingest(std::vector<IncomingMail>& mails, store::Time now) {
     std::vector<IngestResult> out;
@@ -173,17 +192,26 @@ class CrashBreaker {
     return m.origin && std::binary_search(suspects_.begin(), suspects_.end(), m.origin->uid);
   }
 
-  void record(const std::vector<IncomingMail>& mails, std::int64_t deaths) {
+  store::InFlight in_flight(const std::vector<IncomingMail>& mails, std::int64_t deaths) const {
     store::InFlight f{mailbox_, uidvalidity_, {}, deaths, run_};
     for (const auto& m : mails)
       if (m.origin) f.uids.push_back(m.origin->uid);
+    return f;
+  }
+
+  void record(const std::vector<IncomingMail>& mails, std::int64_t deaths) {
+    auto f = in_flight(mails, deaths);
     auto tx = st_.begin(store::Store::Mode::write);
     tx->set_in_flight(f);
     tx->commit();
   }
 
   std::vector<IngestResult> guarded(const std::vector<IncomingMail>& mails, std::int64_t deaths, store::Time now) {
-    record(mails, deaths);
+    // The record may be in the store already, committed with the batch before (record_next).
+    auto f = in_flight(mails, deaths);
+    bool recorded = pending_ && pending_->uids == f.uids && pending_->deaths == f.deaths;
+    pending_.reset();
+    if (!recorded) record(mails, deaths);
     const std::string prefix = "crash_on_subject:";
     if (c_.test.fault.rfind(prefix, 0) == 0) {
       for (const auto& m : mails) {
@@ -213,6 +241,7 @@ class CrashBreaker {
   std::string run_;
   std::vector<std::int64_t> suspects_;  // ascending
   std::int64_t deaths_ = 0;
+  std::optional<store::InFlight> pending_;  // written by record_next, committed by the caller (if it got that far)
 };
 
 // A batch to fetch: mails to fetch whole, and those the listing says are too large.
@@ -357,7 +386,9 @@ PollResult poll_mailbox(Mailbox& imap, store::Store& st, const Config& c, const 
     auto done_through = through_uid;
     batch = {};
     if (coming.valid()) batch = coming.get();  // a failed fetch throws here, after this batch's COMMIT
-    after_ingest(imap, st, c, stored, done_through);
+    std::function<void(store::Transaction&)> record_next;
+    if (!batch.first.empty()) record_next = [&](store::Transaction& tx) { breaker.record_next(tx, batch.first); };
+    after_ingest(imap, st, c, stored, done_through, record_next);
   }
   return r;
 }
