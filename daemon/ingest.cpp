@@ -154,28 +154,23 @@ std::string one_line_name(std::string_view name) {
   std::size_t chars = 0;
   bool space = false;
   for (std::size_t i = 0; i < name.size() && chars < 64;) {
-    auto ch = static_cast<unsigned char>(name[i]);
-    std::size_t len = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : (ch >> 3) == 30 ? 4 : 1;
-    if (i + len > name.size()) break;
-    std::string_view c = name.substr(i, len);
-    i += len;
-    bool control = ch < 0x20 || ch == 0x7f || (len == 2 && ch == 0xc2 && static_cast<unsigned char>(c[1]) < 0xa0) ||
-                   c == "\u2028" || c == "\u2029" ||
-                   (len == 3 && ch == 0xe2 && static_cast<unsigned char>(c[1]) == 0x80 &&
-                    static_cast<unsigned char>(c[2]) >= 0xaa && static_cast<unsigned char>(c[2]) <= 0xae) ||
-                   (len == 3 && ch == 0xe2 && static_cast<unsigned char>(c[1]) == 0x81 &&
-                    static_cast<unsigned char>(c[2]) >= 0xa6 && static_cast<unsigned char>(c[2]) <= 0xa9);
-    if (control || ch == ' ') {
+    auto ch = text_detail::decode_utf8(name, i);
+    if (ch.len == 0) {  // the parser hands over UTF-8; anything else is dropped
+      ++i;
+      continue;
+    }
+    std::string_view bytes = name.substr(i, ch.len);
+    i += ch.len;
+    if (ch.cp == ' ' || is_terminal_control(ch.cp)) {
       space = !out.empty();
       continue;
     }
     if (space) {
       out += ' ';
-      ++chars;
       space = false;
-      if (chars >= 64) break;
+      if (++chars == 64) break;
     }
-    out += c;
+    out += bytes;
     ++chars;
   }
   return out;
@@ -394,7 +389,7 @@ void handle_agent_mail(Intake& in, store::Ticket t, const store::Agent& agent, A
     in.tx.set_status(t.id, new_status, in.now);
     change("status", old_status, new_status);
   }
-  if (cmd.note) event(in, t.id, in.from, "note", cmd.text.substr(0, 200));
+  if (cmd.note) event(in, t.id, in.from, "note", utf8_prefix(cmd.text, 200));
   t = *in.tx.ticket(t.id);
   if (cmd.note) return;
   if (sends_text) {
@@ -594,7 +589,7 @@ void handle_customer_mail(Intake& in) {
   if (reason.empty() && (to.empty() || is_own_address(c, to))) reason = "reply address is our own";
   std::string capped, cap_key;
   if (reason.empty()) {
-    auto n = in.tx.count_acknowledgements(to, in.now - 3600);
+    auto n = in.tx.count_acknowledgements(to, in.now - 3600, c.intake.acks_per_hour);
     if (n.address >= c.intake.acks_per_address_per_hour)
       capped = fmt::format("rate limit: {} acknowledgements to {} within the hour", c.intake.acks_per_address_per_hour, to);
     else if (n.domain >= c.intake.acks_per_domain_per_hour)

@@ -940,7 +940,7 @@ class SqliteTransaction final : public Transaction {
     return s.i64(0);
   }
 
-  AckCounts count_acknowledgements(const std::string& address, Time since) override {
+  AckCounts count_acknowledgements(const std::string& address, Time since, std::int64_t max_rows) override {
     // The canonical address: lower case, without +detail; its domain; and all senders.
     std::string a = address;
     for (auto& ch : a) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -955,15 +955,18 @@ class SqliteTransaction final : public Transaction {
       }
       return out;
     };
+    // An acknowledgement has one recipient: a row of the join is one mail. Only the newest
+    // `max_rows` of the hour are read: once that many exist the total cap is reached anyway,
+    // so a flood costs each new mail a bounded scan, not one that grows with the flood.
     Statement s(c_,
-                "SELECT count(DISTINCT o.id), "
-                "  count(DISTINCT CASE WHEN r.address LIKE ? ESCAPE '\\' THEN o.id END), "
-                "  count(DISTINCT CASE WHEN r.address = ? OR r.address LIKE ? ESCAPE '\\' THEN o.id END) "
-                "FROM outbox o JOIN outbox_recipients r ON r.outbox_id = o.id "
-                "WHERE o.kind = 'acknowledgement' AND o.created_at >= ? AND o.status != 'failed'",
+                "SELECT count(*), coalesce(sum(address LIKE ? ESCAPE '\\'), 0), "
+                "  coalesce(sum(address = ? OR address LIKE ? ESCAPE '\\'), 0) "
+                "FROM (SELECT r.address FROM outbox o JOIN outbox_recipients r ON r.outbox_id = o.id "
+                "      WHERE o.kind = 'acknowledgement' AND o.created_at >= ? AND o.status != 'failed' "
+                "      ORDER BY o.created_at DESC LIMIT ?)",
                 "count recent acknowledgements");
     s.bind(1, "%@" + like_escape(domain)).bind(2, local + "@" + domain).bind(3, like_escape(local) + "+%@" + like_escape(domain));
-    s.bind(4, since);
+    s.bind(4, since).bind(5, max_rows);
     s.step();
     return AckCounts{s.i64(2), s.i64(1), s.i64(0)};
   }

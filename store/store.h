@@ -295,7 +295,8 @@ class Transaction {
   // Outbox.
   virtual std::int64_t enqueue(const OutboxItem& item) = 0;
   virtual std::int64_t count_sent_or_queued(const std::string& kind, const std::string& recipient, Time since) = 0;
-  virtual AckCounts count_acknowledgements(const std::string& address, Time since) = 0;
+  // At most the newest `max_rows` acknowledgements are looked at (the total cap).
+  virtual AckCounts count_acknowledgements(const std::string& address, Time since, std::int64_t max_rows) = 0;
   virtual std::vector<OutboxItem> due_outbox(Time now, int limit) = 0;
   virtual std::optional<Time> next_outbox_attempt() = 0;
   virtual void mark_sent(std::int64_t id, Time at) = 0;

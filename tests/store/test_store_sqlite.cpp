@@ -253,7 +253,7 @@ TEST_CASE("A version 4 store migrated to 5 keeps its rate limit counts and its m
   std::string cmd = "sqlite3 " + path +
                     " 'DROP TABLE outbox_recipients; ALTER TABLE mailboxes DROP COLUMN done_uid; "
                     "ALTER TABLE messages DROP COLUMN internal; DROP TABLE meta; DROP INDEX outbox_kind_created; "
-                    "DROP INDEX events_kind_at; PRAGMA user_version = 4'";
+                    "DROP INDEX events_kind_at; DROP TABLE in_flight; PRAGMA user_version = 4'";
   REQUIRE(std::system(cmd.c_str()) == 0);
   auto st = open_sqlite_store({path});
   auto tx = st->begin(Store::Mode::read);
@@ -288,10 +288,13 @@ TEST_CASE("Acknowledgements are counted by canonical address, by domain and in a
   ack("victim@kund.se", 10);                          // too old
   ack("victim@kund.se", 105, "agent-notification");  // not an acknowledgement
   ack("victim_x@kund.se", 106);                       // '_' is no LIKE wildcard here
-  auto n = tx->count_acknowledgements("VICTIM+9@kund.se", 50);
+  auto n = tx->count_acknowledgements("VICTIM+9@kund.se", 50, 1000);
   CHECK(n.address == 3);
   CHECK(n.domain == 5);
   CHECK(n.all == 6);
+  // Only the newest rows up to the total cap are read.
+  auto capped = tx->count_acknowledgements("victim@kund.se", 50, 2);
+  CHECK(capped.all == 2);
 }
 
 TEST_CASE("A store that had tickets accepts old-format tokens for 30 days after the upgrade to 6, a new one never") {
@@ -310,7 +313,7 @@ TEST_CASE("A store that had tickets accepts old-format tokens for 30 days after 
   }
   std::string cmd = "sqlite3 " + path +
                     " 'ALTER TABLE messages DROP COLUMN internal; DROP TABLE meta; DROP INDEX outbox_kind_created; "
-                    "DROP INDEX events_kind_at; PRAGMA user_version = 5'";
+                    "DROP INDEX events_kind_at; DROP TABLE in_flight; PRAGMA user_version = 5'";
   REQUIRE(std::system(cmd.c_str()) == 0);
   auto st = open_sqlite_store({path});
   auto until = st->begin(Store::Mode::read)->meta("legacy_tokens_until");
