@@ -224,6 +224,7 @@ CREATE TABLE meta (
 INSERT INTO meta(key, value)
   SELECT 'legacy_tokens_until', CAST(strftime('%s', 'now') AS INTEGER) + 30 * 86400 WHERE EXISTS (SELECT 1 FROM tickets);
 CREATE INDEX outbox_kind_created ON outbox(kind, created_at);
+CREATE INDEX outbox_recipients_outbox ON outbox_recipients(outbox_id);
 CREATE INDEX events_kind_at ON events(kind, at);
 )sql",
     // 7: the poller's crash breaker. One row per mailbox: the UIDs a pass has in hand,

@@ -313,7 +313,7 @@ TEST_CASE("A store that had tickets accepts old-format tokens for 30 days after 
   }
   std::string cmd = "sqlite3 " + path +
                     " 'ALTER TABLE messages DROP COLUMN internal; DROP TABLE meta; DROP INDEX outbox_kind_created; "
-                    "DROP INDEX events_kind_at; DROP TABLE in_flight; PRAGMA user_version = 5'";
+                    "DROP INDEX events_kind_at; DROP INDEX outbox_recipients_outbox; DROP TABLE in_flight; PRAGMA user_version = 5'";
   REQUIRE(std::system(cmd.c_str()) == 0);
   auto st = open_sqlite_store({path});
   auto until = st->begin(Store::Mode::read)->meta("legacy_tokens_until");
