@@ -294,17 +294,14 @@ void mail_customer(Intake& in, const store::Ticket& t, const std::string& kind, 
   in.result.mail_queued = true;
 }
 
-// Tells an agent that their mail was kept as a note and nothing of it applied; to the agent's
-// registered address (never to the mail's own Reply-To), a few times an hour at most, so a
-// forger cannot turn it into a flood.
-void tell_agent_not_applied(Intake& in, const store::Ticket& t, const store::Agent& agent, const std::string& reason) {
-  if (in.tx.count_sent_or_queued("agent-mail-not-applied", agent.email, in.now - 3600) >= 3) return;
-  auto tpl = notify::load_template(in.c.service.templates_dir, "agent-mail-not-applied", "en");
-  std::map<std::string, std::string> vars = {
-      {"ticket", ticket_ref(in.c, t.id)}, {"subject", t.subject}, {"message_id", in.m.message_id}, {"reason", reason}};
+// An answer of ours to an agent's mail (`kind`: a template), to the agent's registered
+// address, never to where the mail came from; not part of the customer's thread.
+void answer_agent(Intake& in, const store::Ticket& t, const store::Agent& agent, const std::string& kind,
+                  const std::map<std::string, std::string>& vars) {
+  auto tpl = notify::load_template(in.c.service.templates_dir, kind, "en");
   MailToQueue q;
   q.ticket_id = t.id;
-  q.kind = "agent-mail-not-applied";
+  q.kind = kind;
   q.to = {agent.name, agent.email};
   q.record = false;
   q.draft.subject = notify::render(tpl.subject, vars);
@@ -313,6 +310,15 @@ void tell_agent_not_applied(Intake& in, const store::Ticket& t, const store::Age
   q.draft.in_reply_to = in.m.message_id;
   queue_mail(in.tx, in.c, q, in.now);
   in.result.mail_queued = true;
+}
+
+// Tells an agent that their mail was kept as a note and nothing of it applied, a few times an
+// hour at most, so a forger cannot turn it into a flood.
+void tell_agent_not_applied(Intake& in, const store::Ticket& t, const store::Agent& agent, const std::string& reason) {
+  if (in.tx.count_sent_or_queued("agent-mail-not-applied", agent.email, in.now - 3600) >= 3) return;
+  answer_agent(in, t, agent, "agent-mail-not-applied",
+               {{"ticket", ticket_ref(in.c, t.id)}, {"subject", t.subject}, {"message_id", in.m.message_id},
+                {"reason", reason}});
 }
 
 // A registered agent's mail to the ticket's plus-address (judge_agent_mail() sent it here).
@@ -345,20 +351,8 @@ void handle_agent_mail(Intake& in, store::Ticket t, const store::Agent& agent, A
   if (!cmd.errors.empty()) {
     std::string list;
     for (const auto& e : cmd.errors) list += "  " + e + "\n";
-    auto tpl = notify::load_template(in.c.service.templates_dir, "command-error", "en");
-    std::map<std::string, std::string> vars = {{"ticket", ref}, {"subject", t.subject}, {"text", list}};
-    MailToQueue q;
-    q.ticket_id = t.id;
-    q.kind = "command-error";
-    q.to = {agent.name, agent.email};
-    q.record = false;
-    q.draft.subject = notify::render(tpl.subject, vars);
-    q.draft.body_text = notify::render(tpl.body, vars);
-    q.draft.auto_submitted = "auto-replied";
-    q.draft.in_reply_to = in.m.message_id;
-    queue_mail(in.tx, in.c, q, in.now);
+    answer_agent(in, t, agent, "command-error", {{"ticket", ref}, {"subject", t.subject}, {"text", list}});
     event(in, t.id, in.from, "commands-refused", list);
-    in.result.mail_queued = true;
     in.result.note = "commands refused";
     return;
   }
