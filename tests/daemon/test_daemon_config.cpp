@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "daemon/config.h"
+#include "tests/support/config_text.h"
 #include "tests/support/tempdir.h"
 
 #include <sys/stat.h>
@@ -9,31 +10,9 @@
 using namespace sd;
 
 namespace {
-const std::string kMinimal = R"(
-[service]
-address = "desk@example.com"
-[imap]
-url = "imap://127.0.0.1:1143/INBOX"
-username = "desk"
-password_file = "/tmp/pw"
-[smtp]
-url = "smtp://127.0.0.1:1025"
-[store]
-path = "/tmp/sd.db"
-)";
+const std::string& kMinimal = test::kMinimalConfig;
 
-std::string error_of(const std::string& text) {
-  test::TempDir dir;
-  try {
-    load_config(dir.write("sd.toml", text));
-  } catch (const ConfigError& e) {
-    std::string msg = e.what();
-    // Messages name the file; strip the temporary directory for comparison.
-    auto p = msg.find("sd.toml");
-    return p == std::string::npos ? msg : msg.substr(p);
-  }
-  return "";
-}
+std::string error_of(const std::string& text) { return test::config_error_of(text); }
 }  // namespace
 
 TEST_CASE("A minimal config gets every documented default") {

@@ -13,6 +13,7 @@
 #include "notify/loopback.h"
 #include "store/store.h"
 #include "tests/support/desk_config.h"
+#include "tests/support/config_text.h"
 #include "tests/support/tempdir.h"
 
 #include <sys/stat.h>
@@ -93,17 +94,7 @@ Config desk_for_run(const test::TempDir& dir, const std::string& secret) {
   return c;
 }
 
-const std::string kDesk = R"([service]
-address = "desk@example.com"
-[imap]
-url = "imap://127.0.0.1:1143/INBOX"
-username = "desk"
-password_file = "/tmp/pw"
-[smtp]
-url = "smtp://127.0.0.1:1025"
-[store]
-path = "/tmp/sd.db"
-)";
+const std::string kDesk = test::kMinimalConfig.substr(1);  // from "[service]" on
 
 }  // namespace
 

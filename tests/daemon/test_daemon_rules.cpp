@@ -10,6 +10,7 @@
 #include "daemon/agent_mail.h"
 #include "daemon/ingest.h"
 #include "tests/support/desk_config.h"
+#include "tests/support/config_text.h"
 #include "tests/support/tempdir.h"
 
 #include <chrono>
@@ -19,30 +20,9 @@ using namespace sd;
 
 namespace {
 
-const std::string kMinimal = R"(
-[service]
-address = "desk@example.com"
-[imap]
-url = "imap://127.0.0.1:1143/INBOX"
-username = "desk"
-password_file = "/tmp/pw"
-[smtp]
-url = "smtp://127.0.0.1:1025"
-[store]
-path = "/tmp/sd.db"
-)";
+const std::string& kMinimal = test::kMinimalConfig;
 
-std::string error_of(const std::string& text) {
-  test::TempDir dir;
-  try {
-    load_config(dir.write("sd.toml", text));
-  } catch (const ConfigError& e) {
-    std::string msg = e.what();
-    auto p = msg.find("sd.toml");
-    return p == std::string::npos ? msg : msg.substr(p);
-  }
-  return "";
-}
+std::string error_of(const std::string& text) { return test::config_error_of(text); }
 
 // The glob matcher this project had before: backtracking to the last '*'. Kept as the
 // reference the linear one must agree with.
