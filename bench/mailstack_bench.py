@@ -22,7 +22,7 @@ bigmail  One mail with an attachment of --mib MiB (decoded, base64 in the mail);
          and the stored attachment checked byte for byte.
 
 Run as root (Dovecot) with Debian's /usr/bin/python3 (aiosmtpd). --bin names the
-servicedesk binary (default $SERVICEDESK_BIN or build/daemon/servicedesk). --json FILE
+servicedesk binary (default $SERVICEDESK_BIN or build/cli/servicedesk). --json FILE
 also writes the figures (and the samples) as JSON. Standard library only.
 """
 from __future__ import annotations

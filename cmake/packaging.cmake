@@ -2,7 +2,7 @@
 # user, state directory, man page, operations guide, /etc config) and CPack for a Debian 12
 # .deb. Included at the end of the top-level CMakeLists.txt.
 #
-# Installed elsewhere, not here: the binary (daemon/CMakeLists.txt, bin) and the example
+# Installed elsewhere, not here: the binary (cli/CMakeLists.txt, bin) and the example
 # config (top level, ${CMAKE_INSTALL_DOCDIR}/examples).
 #
 # Where things go depends on the install prefix, decided at install time because

@@ -6,15 +6,14 @@
 // the outbox is also scanned on a timer, the mailbox on its poll interval.
 #include "daemon/daemon.h"
 
+#include "core/log.h"
 #include "daemon/idle_watcher.h"
-#include "daemon/imap.h"
-#include "daemon/imap_session.h"
-#include "daemon/log.h"
-#include "daemon/ops.h"
 #include "daemon/outbox.h"
 #include "daemon/poller.h"
 #include "daemon/sd_notify.h"
-#include "daemon/sla_clock.h"
+#include "desk/sla_clock.h"
+#include "imap/imap.h"
+#include "imap/imap_session.h"
 #include "notify/smtp.h"
 #include "store/store.h"
 

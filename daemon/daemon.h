@@ -7,7 +7,7 @@
 // and retried with backoff; they never end the daemon.
 #pragma once
 
-#include "daemon/config.h"
+#include "config/config.h"
 
 namespace sd {
 

@@ -1,8 +1,8 @@
 // daemon/idle_watcher.cpp: see idle_watcher.h.
 #include "daemon/idle_watcher.h"
 
-#include "daemon/imap_session.h"
-#include "daemon/log.h"
+#include "core/log.h"
+#include "imap/imap_session.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>

@@ -10,7 +10,7 @@
 // there is. The destructor wakes the thread (eventfd), which ends the IDLE, and joins it.
 #pragma once
 
-#include "daemon/config.h"
+#include "config/config.h"
 
 #include <atomic>
 #include <functional>

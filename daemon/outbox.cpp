@@ -1,8 +1,8 @@
 // daemon/outbox.cpp: see outbox.h.
 #include "daemon/outbox.h"
 
-#include "daemon/ingest.h"
-#include "daemon/log.h"
+#include "core/log.h"
+#include "desk/ingest.h"
 
 #include <algorithm>
 

@@ -7,7 +7,7 @@
 // Blocking: call it off the event loop.
 #pragma once
 
-#include "daemon/config.h"
+#include "config/config.h"
 #include "notify/smtp.h"
 #include "store/store.h"
 

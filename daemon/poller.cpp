@@ -5,8 +5,8 @@
 // the process is quarantined raw by the crash breaker, so neither can stop the mailbox.
 #include "daemon/poller.h"
 
-#include "daemon/ingest.h"
-#include "daemon/log.h"
+#include "core/log.h"
+#include "desk/ingest.h"
 
 #include <unistd.h>
 

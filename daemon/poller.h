@@ -26,8 +26,8 @@
 // when a mail whose Subject contains TEXT is about to be parsed.
 #pragma once
 
-#include "daemon/config.h"
-#include "daemon/imap.h"
+#include "config/config.h"
+#include "imap/imap.h"
 #include "store/store.h"
 
 #include <atomic>

@@ -5,7 +5,7 @@
 // of the value (a 100 KB header costs one pass), so any byte string is safe to give it.
 //
 // Security: the header is written by whoever handled the mail, the sender included. Only
-// the caller knows which one to believe (daemon/agent_mail.cpp: the topmost one whose
+// the caller knows which one to believe (desk/agent_mail.cpp: the topmost one whose
 // authserv-id the operator trusts); this reader only makes sure that "dmarc=pass" is a
 // method and a result, not a substring of a property value or a comment. Values are kept
 // as written (without quotes and comments); comparing them is the caller's business.

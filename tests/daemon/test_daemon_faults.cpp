@@ -8,8 +8,8 @@
 // a copy of one prepared store file, so every run sees the same state and the same steps.
 #include <catch2/catch.hpp>
 
-#include "daemon/ingest.h"
 #include "daemon/outbox.h"
+#include "desk/ingest.h"
 #include "notify/smtp.h"
 #include "tests/support/desk_config.h"
 #include "tests/support/smtp_server.h"

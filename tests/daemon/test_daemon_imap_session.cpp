@@ -12,9 +12,9 @@
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
-#include "daemon/imap_session.h"
-#include "daemon/ingest.h"
 #include "daemon/poller.h"
+#include "desk/ingest.h"
+#include "imap/imap_session.h"
 #include "tests/support/desk_config.h"
 #include "tests/support/imap_server.h"
 #include "tests/support/tempdir.h"

@@ -3,7 +3,7 @@ SMTP server, the daemon polling the mailbox, one customer mail in, one ticket an
 acknowledgement out. Everything is stopped and removed at the end, also on Ctrl-C or an
 error; --keep leaves the directory (logs, database) for a look.
 
-Usage: /usr/bin/python3 tests/e2e/demo.py --bin build/daemon/servicedesk [--keep]
+Usage: /usr/bin/python3 tests/e2e/demo.py --bin build/cli/servicedesk [--keep]
 """
 
 from __future__ import annotations

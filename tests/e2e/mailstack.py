@@ -555,7 +555,7 @@ service stats {{
             "store": {"path": str(workdir / "servicedesk.db")},
             # The suites send hundreds of mails from one test domain within minutes and expect
             # each acknowledged: the per-domain and total caps are lifted here; their own tests
-            # (tests/daemon/test_daemon_hostile.cpp) set them.
+            # (tests/desk/test_desk_hostile.cpp) set them.
             "intake": {"acks_per_domain_per_hour": 100000, "acks_per_hour": 1000000},
             "test": {"fault": ""},
         }

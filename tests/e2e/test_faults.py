@@ -13,7 +13,7 @@ and journal, the IMAP flags (doveadm) and the daemon's log. The store is opened 
 only for what no command shows: sent outbox rows (their attempts) and PRAGMA
 integrity_check.
 
-Run: cd tests/e2e && SERVICEDESK_BIN=../../build/daemon/servicedesk \
+Run: cd tests/e2e && SERVICEDESK_BIN=../../build/cli/servicedesk \
      /usr/bin/python3 -m unittest -v test_faults
 The whole module takes about two minutes.
 """

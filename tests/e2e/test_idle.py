@@ -3,7 +3,7 @@ mail (the poll interval is set to a minute, so only IDLE can explain a quick tic
 polling is the fallback; batches of a range fetch and the per-UID fallback store every mail
 once and flag it only after the store has it.
 
-Run: cd tests/e2e && SERVICEDESK_BIN=../../build/daemon/servicedesk \\
+Run: cd tests/e2e && SERVICEDESK_BIN=../../build/cli/servicedesk \\
      /usr/bin/python3 -m unittest -v test_idle
 """
 

@@ -13,7 +13,7 @@ The hostile-server cases (huge literals, millions of `{0}`) need a server that m
 which Dovecot cannot be made to: they are unit tests with a scripted server
 (tests/daemon/test_daemon_imap_session.cpp).
 
-Run: cd tests/e2e && SERVICEDESK_BIN=../../build/daemon/servicedesk \
+Run: cd tests/e2e && SERVICEDESK_BIN=../../build/cli/servicedesk \
      /usr/bin/python3 -m unittest -v test_imap_limits
 The module takes about 15 s.
 """

@@ -9,7 +9,7 @@ Each test gets its own MailStack and temporary directory. The tests are skipped 
 the binary is missing, unless SERVICEDESK_REQUIRE_BIN=1 (CI), which makes that a failure.
 Set SERVICEDESK_E2E_KEEP=1 to keep the directories (daemon.log, dovecot.log) for a look.
 
-Run: cd tests/e2e && SERVICEDESK_BIN=../../build/daemon/servicedesk \
+Run: cd tests/e2e && SERVICEDESK_BIN=../../build/cli/servicedesk \
      /usr/bin/python3 -m unittest -v test_ingest
 """
 
@@ -275,7 +275,7 @@ class Replies(EndToEnd):
         self.stop_daemon()
 
     def test_a_stranger_cannot_join_a_ticket_by_its_tag(self):
-        # The daemon's rule (daemon/ingest.cpp): a sender who is not on the ticket's
+        # The daemon's rule (desk/ingest.cpp): a sender who is not on the ticket's
         # thread, no agent and no contact of its organisation, gets a new ticket.
         self.daemon.start()
         self.stack.deliver(make_mail("nina@kund.example", "VPN", "first-1@kund.example"))

@@ -9,7 +9,7 @@ send a mail twice. Duplicates beyond that count fail the test; so does any mail 
 stored twice. The seed (SERVICEDESK_E2E_SEED, default the clock) is printed with the
 figures.
 
-Run: cd tests/e2e && SERVICEDESK_BIN=../../build/daemon/servicedesk \
+Run: cd tests/e2e && SERVICEDESK_BIN=../../build/cli/servicedesk \
      /usr/bin/python3 -m unittest -v test_long_faults
 """
 

@@ -21,8 +21,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "daemon/ingest.h"
-#include "daemon/report.h"
+#include "desk/ingest.h"
+#include "reports/report.h"
 #include "sla/calendar.h"
 #include "tests/support/tempdir.h"
 

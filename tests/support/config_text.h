@@ -2,7 +2,7 @@
 // message a config text is refused with, for tests of the config loader.
 #pragma once
 
-#include "daemon/config.h"
+#include "config/config.h"
 #include "tests/support/tempdir.h"
 
 #include <string>

@@ -1,7 +1,7 @@
 // tests/support/desk_config.h: the built-in config of a test desk whose store lives in `dir`.
 #pragma once
 
-#include "daemon/config.h"
+#include "config/config.h"
 #include "tests/support/tempdir.h"
 
 namespace sd::test {

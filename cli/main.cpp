@@ -1,0 +1,603 @@
+// cli/main.cpp: the `servicedesk` command: the daemon and the operators' subcommands.
+//
+// Exit codes follow sysexits.h so that an MTA pipe does the right thing: 0 done,
+// 64 usage, 65 bad input, 74 store broken, 75 try again later (EX_TEMPFAIL), 78 bad config.
+#include "api/json.h"
+#include "cli/ops.h"
+#include "config/config.h"
+#include "core/log.h"
+#include "core/text.h"
+#include "daemon/daemon.h"
+#include "desk/ingest.h"
+#include "desk/sla_clock.h"
+#include "parser/parse.h"
+#include "reports/report.h"
+#include "store/store.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+namespace {
+
+using namespace sd;
+
+std::string read_all(std::istream& in) { return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()}; }
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot read");
+  return read_all(in);
+}
+
+std::unique_ptr<store::Store> open_store(const Config& c) { return store::open_sqlite_store({c.store.path}); }
+
+int cmd_ingest(const Config& c, const std::vector<std::string>& files) {
+  auto st = open_store(c);
+  int worst = 0;
+  auto one = [&](const std::string& name, const std::string& raw) {
+    try {
+      auto r = ingest(*st, c, raw, std::nullopt, clock_now(c));
+      std::cout << (r.ticket_id ? ticket_ref(c, r.ticket_id) : std::string("-")) << std::endl;
+      if (!r.note.empty()) log::info("{}: {}", name, r.note);
+    } catch (const store::StoreError& e) {
+      log::error("{}: not stored: {}", name, e.what());
+      worst = std::max(worst, e.transient ? EX_TEMPFAIL : EX_IOERR);
+    }
+  };
+  if (files.empty()) {
+    std::ios::sync_with_stdio(false);
+    one("stdin", read_all(std::cin));
+  }
+  for (const auto& f : files) {
+    std::string raw;
+    try {
+      raw = read_file(f);
+    } catch (const std::exception& e) {
+      log::error("{}", e.what());
+      worst = std::max(worst, EX_NOINPUT);
+      continue;
+    }
+    one(f, raw);
+  }
+  return worst;
+}
+
+int cmd_tickets(const Config& c, bool as_json) {
+  auto st = open_store(c);
+  auto tx = st->begin(store::Store::Mode::read);
+  auto tickets = tx->tickets();
+  SlaClock clock(c);
+  auto now = clock_now(c);
+  if (as_json) {
+    auto arr = nlohmann::json::array();
+    for (const auto& t : tickets) arr.push_back(ticket_json(c, t, clock.evaluate(t, tx->pauses(t.id), now)));
+    std::cout << json_text(arr) << "\n";
+    return 0;
+  }
+  for (const auto& t : tickets)
+    std::cout << fmt::format("{:<10} {:<9} {:<8} {:<9} {}  {:<30} {}\n", ticket_ref(c, t.id), t.status, t.priority,
+                             clock.evaluate(t, tx->pauses(t.id), now).state, rfc3339_utc(t.updated_at),
+                             printable(t.requester), printable(t.subject));
+  if (tickets.empty()) std::cout << "no tickets\n";
+  return 0;
+}
+
+int cmd_show(const Config& c, const std::string& ref, bool as_json) {
+  auto id = parse_ticket_ref(c, ref);
+  if (!id) {
+    std::cerr << fmt::format("servicedesk: '{}' is not a ticket id (expected e.g. {}-1)\n", ref, c.service.ticket_prefix);
+    return EX_USAGE;
+  }
+  auto st = open_store(c);
+  auto tx = st->begin(store::Store::Mode::read);
+  auto t = tx->ticket(*id);
+  if (!t) {
+    std::cerr << fmt::format("servicedesk: no ticket {}\n", ticket_ref(c, *id));
+    return EX_DATAERR;
+  }
+  auto messages = tx->messages(*id);
+  auto events = tx->events(*id);
+  SlaClock clock(c);
+  auto sla = clock.evaluate(*t, tx->pauses(*id), clock_now(c));
+  if (as_json) {
+    std::cout << json_text(ticket_detail_json(c, *t, sla, messages, events)) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("{}  {}\nstatus: {}   priority: {}   requester: {} <{}>\ncreated: {}   updated: {}\n",
+                           ticket_ref(c, t->id), printable(t->subject), t->status, t->priority,
+                           printable(t->requester_name), printable(t->requester), rfc3339_utc(t->created_at),
+                           rfc3339_utc(t->updated_at));
+  for (const auto& m : messages) {
+    std::cout << fmt::format("\n--- {} {} {} <{}>\nSubject: {}\n\n{}\n", m.direction == "in" ? "from" : "to",
+                             rfc3339_utc(m.created_at), printable(m.direction == "in" ? m.from_name : ""),
+                             printable(m.direction == "in" ? m.from_addr : (m.to.empty() ? "" : m.to[0])),
+                             printable(m.subject), printable(m.body_text, true));
+    for (const auto& a : m.attachments)
+      std::cout << fmt::format("[attachment: {} ({}, {} bytes)]\n", printable(a.filename), printable(a.content_type),
+                               a.size);
+  }
+  return 0;
+}
+
+const sla::Calendar& calendar_or_fail(const SlaClock& clock, const std::string& name) {
+  auto* cal = clock.calendar_named(name);
+  if (!cal) throw ConfigError(fmt::format("no calendar named '{}' (built in: dk, se; others in [calendars.NAME])", name));
+  return *cal;
+}
+
+int cmd_sla_due(const Config& c, const std::string& calendar, const std::string& start, double hours, bool as_json) {
+  SlaClock clock(c);
+  const auto& cal = calendar_or_fail(clock, calendar);
+  auto t0 = sla::parse_rfc3339(start);
+  if (!t0) {
+    std::cerr << fmt::format("servicedesk: --start '{}' is not an RFC 3339 time like 2026-11-23T09:00:00+01:00\n", start);
+    return EX_USAGE;
+  }
+  if (hours < 0) {
+    std::cerr << "servicedesk: --hours must not be negative\n";
+    return EX_USAGE;
+  }
+  auto due = cal.add(*t0, sla::Seconds(static_cast<std::int64_t>(hours * 3600 + 0.5)));
+  if (as_json) {
+    nlohmann::json j = {{"calendar", calendar}, {"start", cal.rfc3339_local(*t0)}, {"hours", hours}, {"due", cal.rfc3339_local(due)}};
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << cal.rfc3339_local(due) << "\n";
+  }
+  return 0;
+}
+
+int cmd_sla_holidays(const Config& c, const std::string& calendar, int year, bool as_json) {
+  SlaClock clock(c);
+  const auto& cal = calendar_or_fail(clock, calendar);
+  auto days = cal.closed_dates(year);
+  auto arr = nlohmann::json::array();
+  for (const auto& h : days) {
+    std::string date = fmt::format("{:04d}-{:02d}-{:02d}", static_cast<int>(h.day.year()),
+                                   static_cast<unsigned>(h.day.month()), static_cast<unsigned>(h.day.day()));
+    if (as_json) arr.push_back({{"date", date}, {"name", h.name}});
+    else std::cout << date << "  " << h.name << "\n";
+  }
+  if (as_json) std::cout << arr.dump(2) << "\n";
+  return 0;
+}
+
+struct TicketChanges {
+  std::string status, priority, category, assign, operator_name;
+};
+
+int cmd_ticket_set(const Config& c, const std::string& ref, const TicketChanges& ch) {
+  auto id = parse_ticket_ref(c, ref);
+  if (!id) {
+    std::cerr << fmt::format("servicedesk: '{}' is not a ticket id\n", ref);
+    return EX_USAGE;
+  }
+  auto one_of = [](const std::string& v, std::initializer_list<const char*> ok) {
+    return v.empty() || std::any_of(ok.begin(), ok.end(), [&](const char* o) { return v == o; });
+  };
+  if (!one_of(ch.status, {"new", "open", "pending", "resolved", "closed"}) ||
+      !one_of(ch.priority, {"highest", "high", "medium", "low", "lowest"}) ||
+      !one_of(ch.category, {"incident", "support", "order", "feature"})) {
+    std::cerr << "servicedesk: --status new|open|pending|resolved|closed, --priority highest|high|medium|low|lowest, "
+                 "--category incident|support|order|feature\n";
+    return EX_USAGE;
+  }
+  auto st = open_store(c);
+  auto tx = st->begin(store::Store::Mode::write);
+  auto t = tx->ticket(*id);
+  if (!t) {
+    std::cerr << fmt::format("servicedesk: no ticket {}\n", ticket_ref(c, *id));
+    return EX_DATAERR;
+  }
+  auto now = clock_now(c);
+  std::string actor = "operator:" + ch.operator_name;
+  auto record = [&](const char* kind, const std::string& from, const std::string& to) {
+    tx->add_event({*id, now, actor, kind, fmt::format("{} -> {}", from.empty() ? "(none)" : from, to)});
+  };
+  if (!ch.status.empty() && ch.status != t->status) {
+    tx->set_status(*id, ch.status, now);
+    record("status", t->status, ch.status);
+  }
+  if (!ch.priority.empty() && ch.priority != t->priority) {
+    tx->set_priority(*id, ch.priority, now);
+    record("priority", t->priority, ch.priority);
+  }
+  if (!ch.category.empty()) change_category(*tx, c, *t, ch.category, actor, now);
+  if (!ch.assign.empty() && ch.assign != t->assignee) {
+    tx->set_assignee(*id, ch.assign == "-" ? "" : ch.assign, now);
+    record("assign", t->assignee, ch.assign);
+  }
+  tx->commit();
+  std::cout << ticket_ref(c, *id) << "\n";
+  return 0;
+}
+
+// --- organisations, contacts, agents -------------------------------------------------
+
+constexpr std::size_t kMaxContacts = 10;  // per organisation (the seeds' limit)
+
+bool plausible_address(const std::string& a) {
+  auto at = a.find('@');
+  return at != std::string::npos && at > 0 && at + 1 < a.size() && a.find_first_of(" <>,;\r\n") == std::string::npos;
+}
+
+nlohmann::json org_json(const store::Organisation& o, const std::vector<store::Contact>& contacts, store::Time now) {
+  auto cs = nlohmann::json::array();
+  for (const auto& c : contacts) cs.push_back({{"email", c.email}, {"name", c.name}});
+  auto period = hypercare_period(o);
+  bool hypercare = period && period->covers(now);
+  return {{"name", o.name},
+          {"domains", o.domains},
+          {"sla", o.sla.empty() ? nlohmann::json() : nlohmann::json(o.sla)},
+          {"language", o.language.empty() ? nlohmann::json() : nlohmann::json(o.language)},
+          {"hypercare_start", o.hypercare_start.empty() ? nlohmann::json() : nlohmann::json(o.hypercare_start)},
+          {"hypercare_weeks", o.hypercare_weeks},
+          {"in_hypercare", hypercare},
+          {"contacts", cs}};
+}
+
+struct DirectoryArgs {
+  std::string name, email, contact_name, org, sla, language, hypercare_start;
+  std::vector<std::string> domains;
+  int hypercare_weeks = -1;
+};
+
+int refuse(const std::string& why) {
+  std::cerr << "servicedesk: " << why << "\n";
+  return EX_DATAERR;
+}
+
+int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, bool as_json) {
+  auto st = open_store(c);
+  auto tx = st->begin(action == "list" || action == "show" ? store::Store::Mode::read : store::Store::Mode::write);
+  auto now = clock_now(c);
+  if (action == "add" || action == "set") {
+    if (!a.sla.empty() && !c.slas.count(a.sla)) return refuse(fmt::format("no SLA named '{}' in the config", a.sla));
+    if (!a.language.empty() && a.language != "en" && a.language != "sv" && a.language != "da")
+      return refuse("--language must be en, sv or da");
+    if (!a.hypercare_start.empty() && !sla::parse_rfc3339(a.hypercare_start + "T00:00:00Z"))
+      return refuse("--hypercare-start must be a date like 2026-11-01");
+  }
+  if (action == "add") {
+    if (a.domains.empty()) return refuse("an organisation needs at least one --domain");
+    store::Organisation o;
+    o.name = a.name;
+    for (const auto& d : a.domains) o.domains.push_back(lower(d));
+    o.sla = a.sla;
+    o.language = a.language;
+    o.hypercare_start = a.hypercare_start;
+    o.hypercare_weeks = std::max(a.hypercare_weeks, 0);
+    tx->add_organisation(o);
+    tx->commit();
+    std::cout << "organisation " << a.name << " added\n";
+    return 0;
+  }
+  if (action == "set") {
+    auto o = tx->organisation(a.name);
+    if (!o) return refuse(fmt::format("no organisation '{}'", a.name));
+    auto before = *o;
+    if (!a.sla.empty()) o->sla = a.sla;
+    if (!a.language.empty()) o->language = a.language;
+    if (!a.hypercare_start.empty()) o->hypercare_start = a.hypercare_start;
+    if (a.hypercare_weeks >= 0) o->hypercare_weeks = a.hypercare_weeks;
+    if (o->hypercare_start != before.hypercare_start || o->hypercare_weeks != before.hypercare_weeks)
+      o->hypercare_ended_at.reset();  // a new period ends (and is logged) anew
+    tx->update_organisation(*o);
+    tx->commit();
+    if (o->hypercare_start != before.hypercare_start || o->hypercare_weeks != before.hypercare_weeks)
+      log::notice("organisation {}: hypercare from {} for {} weeks", o->name, o->hypercare_start, o->hypercare_weeks);
+    std::cout << "organisation " << a.name << " updated\n";
+    return 0;
+  }
+  if (action == "show") {
+    auto o = tx->organisation(a.name);
+    if (!o) return refuse(fmt::format("no organisation '{}'", a.name));
+    auto j = org_json(*o, tx->contacts(o->name), now);
+    if (as_json) {
+      std::cout << j.dump(2) << "\n";
+      return 0;
+    }
+    std::cout << fmt::format("{}\ndomains: {}\nsla: {}\nlanguage: {}\nhypercare: {}\ncontacts ({} of {}):\n", o->name,
+                             fmt::join(o->domains, ", "), o->sla.empty() ? c.sla.default_sla : o->sla,
+                             o->language.empty() ? c.service.language : o->language,
+                             o->hypercare_start.empty() ? std::string("none")
+                                                        : fmt::format("{} for {} weeks{}", o->hypercare_start,
+                                                                      o->hypercare_weeks,
+                                                                      j["in_hypercare"].get<bool>() ? " (now)" : ""),
+                             j["contacts"].size(), kMaxContacts);
+    for (const auto& ct : tx->contacts(o->name)) std::cout << "  " << ct.email << "  " << ct.name << "\n";
+    return 0;
+  }
+  // list
+  auto arr = nlohmann::json::array();
+  for (const auto& o : tx->organisations()) {
+    auto contacts = tx->contacts(o.name);
+    if (as_json) arr.push_back(org_json(o, contacts, now));
+    else
+      std::cout << fmt::format("{:<24} {:<30} {:>2} contacts  sla {}\n", o.name, fmt::join(o.domains, ","), contacts.size(),
+                               o.sla.empty() ? c.sla.default_sla : o.sla);
+  }
+  if (as_json) std::cout << arr.dump(2) << "\n";
+  return 0;
+}
+
+int cmd_contact(const Config& c, const std::string& action, const DirectoryArgs& a, bool as_json) {
+  auto st = open_store(c);
+  auto tx = st->begin(action == "list" ? store::Store::Mode::read : store::Store::Mode::write);
+  std::string email = lower(a.email);
+  if (action == "add") {
+    if (!plausible_address(email)) return refuse(fmt::format("'{}' is not a mail address", a.email));
+    if (!tx->organisation(a.org)) return refuse(fmt::format("no organisation '{}'", a.org));
+    if (tx->contacts(a.org).size() >= kMaxContacts)
+      return refuse(fmt::format("organisation '{}' has {} contacts already, the most allowed; remove one first "
+                                "(servicedesk contact remove EMAIL)",
+                                a.org, kMaxContacts));
+    tx->add_contact({email, a.contact_name, a.org});
+    tx->commit();
+    std::cout << fmt::format("contact {} added to {}\n", email, a.org);
+    return 0;
+  }
+  if (action == "remove") {
+    if (!tx->remove_contact(email)) return refuse(fmt::format("no contact {}", email));
+    tx->commit();
+    std::cout << fmt::format("contact {} removed\n", email);
+    return 0;
+  }
+  if (!a.org.empty() && !tx->organisation(a.org)) return refuse(fmt::format("no organisation '{}'", a.org));
+  auto arr = nlohmann::json::array();
+  for (const auto& ct : tx->contacts(a.org)) {
+    if (as_json) arr.push_back({{"email", ct.email}, {"name", ct.name}, {"organisation", ct.organisation}});
+    else std::cout << fmt::format("{:<32} {:<24} {}\n", ct.email, ct.name, ct.organisation);
+  }
+  if (as_json) std::cout << arr.dump(2) << "\n";
+  return 0;
+}
+
+int cmd_agent(const Config& c, const std::string& action, const DirectoryArgs& a, bool as_json) {
+  auto st = open_store(c);
+  auto tx = st->begin(action == "list" ? store::Store::Mode::read : store::Store::Mode::write);
+  std::string email = lower(a.email);
+  if (action == "add") {
+    if (!plausible_address(email)) return refuse(fmt::format("'{}' is not a mail address", a.email));
+    tx->add_agent({email, a.contact_name});
+    tx->commit();
+    std::cout << fmt::format("agent {} added\n", email);
+    return 0;
+  }
+  if (action == "remove") {
+    if (!tx->remove_agent(email)) return refuse(fmt::format("no agent {}", email));
+    tx->commit();
+    std::cout << fmt::format("agent {} removed\n", email);
+    return 0;
+  }
+  auto arr = nlohmann::json::array();
+  for (const auto& ag : tx->agents()) {
+    if (as_json) arr.push_back({{"email", ag.email}, {"name", ag.name}});
+    else std::cout << fmt::format("{:<32} {}\n", ag.email, ag.name);
+  }
+  if (as_json) std::cout << arr.dump(2) << "\n";
+  return 0;
+}
+
+int cmd_parse(const parser::Limits& limits, const std::string& file, bool as_json) {
+  std::string raw = file == "-" ? read_all(std::cin) : read_file(file);
+  auto m = parser::parse(raw, limits);
+  auto j = parsed_json(m);
+  if (as_json) {
+    std::cout << json_text(j) << "\n";
+    return 0;
+  }
+  // Everything below is what the mail says: printable() keeps its escapes off the terminal.
+  std::cout << fmt::format("Subject: {}\nFrom: {} <{}>\nMessage-ID: {}\nDate: {}\nAutomatic: {}\n", printable(m.subject),
+                           printable(m.from.name), printable(m.from.email), printable(m.message_id), printable(m.date),
+                           printable(m.automatic.value_or("no")));
+  for (const auto& p : m.problems) std::cout << "Problem: " << printable(p) << "\n";
+  for (const auto& a : m.attachments)
+    std::cout << fmt::format("Attachment: {} ({}, {} bytes)\n", printable(a.filename), printable(a.content_type), a.size);
+  std::cout << "\n--- new text ---\n"
+            << printable(m.new_text, true) << "\n--- whole text ---\n"
+            << printable(m.body_text, true) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Everything a command creates (the store and its -wal/-shm, the lock, a backup) holds
+  // customer mail: private to the service's user whatever umask the caller had.
+  ::umask(077);
+  CLI::App app{"servicedesk: an email service desk daemon"};
+  app.require_subcommand(1);
+  std::string config_path = "/etc/servicedesk/servicedesk.toml";
+  if (const char* env = std::getenv("SERVICEDESK_CONFIG")) config_path = env;
+  app.add_option("--config", config_path, "configuration file (TOML)")->capture_default_str();
+
+  auto* run = app.add_subcommand("run", "run the daemon in the foreground, logging to stderr");
+  auto* ingest_cmd = app.add_subcommand("ingest", "store raw RFC 5322 mails from files (or one from stdin)");
+  std::vector<std::string> files;
+  ingest_cmd->add_option("files", files, "mail files; none: read one mail from stdin");
+  bool as_json = false;
+  auto* tickets = app.add_subcommand("tickets", "list tickets, newest first");
+  tickets->add_flag("--json", as_json, "print JSON");
+  auto* show = app.add_subcommand("show", "show one ticket with its messages");
+  std::string ref;
+  show->add_option("id", ref, "ticket id, e.g. SD-42")->required();
+  show->add_flag("--json", as_json, "print JSON");
+  auto* parse = app.add_subcommand("parse", "show what the parser makes of one mail (no store needed)");
+  std::string parse_file;
+  parse->add_option("file", parse_file, "mail file, or - for stdin")->required();
+  parse->add_flag("--json", as_json, "print JSON");
+
+  auto* sla_cmd = app.add_subcommand("sla", "ask the business-hours clock");
+  sla_cmd->require_subcommand(1);
+  std::string calendar;
+  std::string start;
+  double hours = 0;
+  int year = 0;
+  auto* due = sla_cmd->add_subcommand("due", "when H business hours after TIME fall due in a calendar");
+  due->add_option("--calendar", calendar, "calendar name (dk, se, or one from [calendars.NAME])")->required();
+  due->add_option("--start", start, "RFC 3339 time, e.g. 2026-11-23T09:00:00+01:00")->required();
+  due->add_option("--hours", hours, "business hours, may be fractional")->required();
+  due->add_flag("--json", as_json, "print JSON");
+  auto* holidays = sla_cmd->add_subcommand("holidays", "a year's closed dates of a calendar with their names");
+  holidays->add_option("--calendar", calendar, "calendar name")->required();
+  holidays->add_option("--year", year, "year, e.g. 2026")->required()->check(CLI::Range(1900, 2200));
+  holidays->add_flag("--json", as_json, "print JSON");
+
+  auto* ticket_cmd = app.add_subcommand("ticket", "act on a ticket without mail");
+  ticket_cmd->require_subcommand(1);
+  auto* set = ticket_cmd->add_subcommand("set", "change status, priority, category or assignee; each is an event");
+  TicketChanges changes;
+  changes.operator_name = std::getenv("SUDO_USER") ? std::getenv("SUDO_USER") : (std::getenv("USER") ? std::getenv("USER") : "unknown");
+  set->add_option("id", ref, "ticket id, e.g. SD-42")->required();
+  set->add_option("--status", changes.status, "new, open, pending, resolved, closed");
+  set->add_option("--priority", changes.priority, "highest, high, medium, low, lowest");
+  set->add_option("--category", changes.category, "incident, support, order, feature");
+  set->add_option("--assign", changes.assign, "agent address, or - to unassign");
+  set->add_option("--operator", changes.operator_name, "who makes the change (default: $SUDO_USER or $USER)");
+
+  DirectoryArgs dir;
+  std::string dir_action;
+  auto* org = app.add_subcommand("org", "organisations: add, set, list, show");
+  org->require_subcommand(1);
+  auto* org_add = org->add_subcommand("add", "add an organisation");
+  auto* org_set = org->add_subcommand("set", "change an organisation's SLA, language or hypercare period");
+  for (auto* sc : {org_add, org_set}) {
+    sc->add_option("name", dir.name, "organisation name")->required();
+    sc->add_option("--sla", dir.sla, "SLA name from the config");
+    sc->add_option("--language", dir.language, "language of mails to its contacts: en, sv, da");
+    sc->add_option("--hypercare-start", dir.hypercare_start, "first day of hypercare, YYYY-MM-DD");
+    sc->add_option("--hypercare-weeks", dir.hypercare_weeks, "length of hypercare in weeks");
+  }
+  org_add->add_option("--domain", dir.domains, "mail domain (repeatable)");
+  auto* org_list = org->add_subcommand("list", "list organisations");
+  org_list->add_flag("--json", as_json, "print JSON");
+  auto* org_show = org->add_subcommand("show", "show one organisation with its contacts");
+  org_show->add_option("name", dir.name, "organisation name")->required();
+  org_show->add_flag("--json", as_json, "print JSON");
+
+  auto* contact = app.add_subcommand("contact", "an organisation's contact persons (at most 10): add, remove, list");
+  contact->require_subcommand(1);
+  auto* contact_add = contact->add_subcommand("add", "register a contact person");
+  contact_add->add_option("--org", dir.org, "organisation")->required();
+  contact_add->add_option("email", dir.email, "mail address")->required();
+  contact_add->add_option("--name", dir.contact_name, "name");
+  auto* contact_remove = contact->add_subcommand("remove", "remove a contact person");
+  contact_remove->add_option("email", dir.email, "mail address")->required();
+  auto* contact_list = contact->add_subcommand("list", "list contact persons");
+  contact_list->add_option("--org", dir.org, "only this organisation's");
+  contact_list->add_flag("--json", as_json, "print JSON");
+
+  auto* agent = app.add_subcommand("agent", "agents who work tickets by mail: add, remove, list");
+  agent->require_subcommand(1);
+  auto* agent_add = agent->add_subcommand("add", "register an agent");
+  agent_add->add_option("email", dir.email, "mail address")->required();
+  agent_add->add_option("--name", dir.contact_name, "name shown to customers");
+  auto* agent_remove = agent->add_subcommand("remove", "remove an agent");
+  agent_remove->add_option("email", dir.email, "mail address")->required();
+  auto* agent_list = agent->add_subcommand("list", "list agents");
+  agent_list->add_flag("--json", as_json, "print JSON");
+
+  app.add_subcommand("check-config", "validate the config, open the store, log in to IMAP and SMTP, say what to fix");
+  auto* status = app.add_subcommand("status", "the daemon's state from the store: poll, watermark, outbox, quarantine, SLAs");
+  status->add_flag("--json", as_json, "print JSON");
+  std::int64_t item_id = 0;
+  auto* outbox = app.add_subcommand("outbox", "mail waiting to be sent: list, retry ID, drop ID");
+  outbox->require_subcommand(1);
+  outbox->add_subcommand("list", "unsent and failed mail")->add_flag("--json", as_json, "print JSON");
+  outbox->add_subcommand("retry", "send a failed or waiting mail again now")->add_option("id", item_id)->required();
+  outbox->add_subcommand("drop", "give up on a waiting mail")->add_option("id", item_id)->required();
+  auto* quarantine = app.add_subcommand("quarantine", "mails the parser had trouble with: list, show ID, retry ID");
+  quarantine->require_subcommand(1);
+  quarantine->add_subcommand("list", "mails with parse problems")->add_flag("--json", as_json, "print JSON");
+  quarantine->add_subcommand("show", "print the raw mail as received")->add_option("id", item_id)->required();
+  quarantine->add_subcommand("retry", "parse the mail again and replace what the ticket shows")
+      ->add_option("id", item_id)
+      ->required();
+  ReportRequest report_req;
+  report_req.format = "text";
+  auto* report = app.add_subcommand("report", "reports for managers: sla, categories, time, incidents");
+  report->add_option("kind", report_req.kind, "sla, categories, time or incidents")
+      ->required()
+      ->check(CLI::IsMember({"sla", "categories", "time", "incidents"}));
+  report->add_option("--month", report_req.month, "YYYY-MM")->required();
+  report->add_option("--org", report_req.org, "only this organisation");
+  report->add_option("--format", report_req.format, "text, csv, json or html")
+      ->check(CLI::IsMember({"text", "csv", "json", "html"}))
+      ->capture_default_str();
+  std::string backup_path;
+  auto* backup = app.add_subcommand("backup", "a consistent copy of the store while the daemon runs");
+  backup->add_option("file", backup_path, "new file to write")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : EX_USAGE;
+  }
+
+  try {
+    // parse and sla need no store: the config is optional there, defaults serve.
+    bool have_config = app.get_option("--config")->count() > 0 || std::getenv("SERVICEDESK_CONFIG");
+    if (parse->parsed()) return cmd_parse(have_config ? load_config(config_path).limits : parser::Limits{}, parse_file, as_json);
+    if (sla_cmd->parsed()) {
+      Config c = have_config ? load_config(config_path) : builtin_config();
+      if (due->parsed()) return cmd_sla_due(c, calendar, start, hours, as_json);
+      return cmd_sla_holidays(c, calendar, year, as_json);
+    }
+    Config config = load_config(config_path);
+    log::set_level(config.service.log_level);
+    if (run->parsed()) {
+      // Refuse to start on files others may read, rather than run a daemon that cannot work.
+      check_files_for_run(config);
+      return run_daemon(config);
+    }
+    if (app.got_subcommand("check-config")) return cmd_check_config(config);
+    if (status->parsed()) return cmd_status(config, as_json);
+    if (outbox->parsed()) return cmd_outbox(config, outbox->get_subcommands().front()->get_name(), item_id, as_json);
+    if (quarantine->parsed())
+      return cmd_quarantine(config, quarantine->get_subcommands().front()->get_name(), item_id, as_json);
+    if (backup->parsed()) return cmd_backup(config, backup_path);
+    if (report->parsed()) {
+      auto st = open_store(config);
+      try {
+        write_report(*st, config, report_req, std::cout, clock_now(config));
+      } catch (const std::invalid_argument& e) {
+        std::cerr << "servicedesk: " << e.what() << "\n";
+        return EX_USAGE;
+      }
+      return 0;
+    }
+    if (ingest_cmd->parsed()) return cmd_ingest(config, files);
+    if (tickets->parsed()) return cmd_tickets(config, as_json);
+    if (show->parsed()) return cmd_show(config, ref, as_json);
+    if (set->parsed()) return cmd_ticket_set(config, ref, changes);
+    auto action_of = [](CLI::App* parent) { return parent->get_subcommands().front()->get_name(); };
+    if (org->parsed()) return cmd_org(config, action_of(org), dir, as_json);
+    if (contact->parsed()) return cmd_contact(config, action_of(contact), dir, as_json);
+    if (agent->parsed()) return cmd_agent(config, action_of(agent), dir, as_json);
+  } catch (const ConfigError& e) {
+    std::cerr << "servicedesk: configuration error: " << e.what() << "\n";
+    return EX_CONFIG;
+  } catch (const store::StoreError& e) {
+    std::cerr << "servicedesk: " << e.what() << "\n";
+    // A refused change (a name that exists) is bad input; the rest is the store's trouble.
+    if (e.refused) return EX_DATAERR;
+    return e.transient ? EX_TEMPFAIL : EX_IOERR;
+  } catch (const std::exception& e) {
+    std::cerr << "servicedesk: " << e.what() << "\n";
+    return EX_SOFTWARE;
+  }
+  return EX_USAGE;
+}

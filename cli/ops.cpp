@@ -1,0 +1,293 @@
+// cli/ops.cpp: see ops.h.
+//
+// Security: `run` (check_files_for_run) refuses credential files others or the group may
+// read (see read_secret) and a short token secret; `backup` never follows or overwrites a
+// name that exists and creates the copy 0600 before the first byte is written.
+#include "cli/ops.h"
+
+#include "api/json.h"
+#include "core/text.h"
+#include "desk/agent_mail.h"
+#include "desk/ingest.h"
+#include "desk/sla_clock.h"
+#include "imap/imap.h"
+#include "imap/imap_session.h"
+#include "notify/smtp.h"
+#include "parser/parse.h"
+#include "store/store.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+#include <sysexits.h>
+
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+namespace sd {
+namespace {
+
+std::unique_ptr<store::Store> open_store(const Config& c) { return store::open_sqlite_store({c.store.path}); }
+
+}  // namespace
+
+int cmd_check_config(const Config& c) {
+  int failures = 0;
+  auto report = [&](bool ok, const std::string& what, const std::string& detail, const std::string& fix) {
+    std::cout << fmt::format("{:<5} {}{}{}\n", ok ? "ok" : "FAIL", what, detail.empty() ? "" : ": " + detail,
+                             ok || fix.empty() ? "" : "\n      fix: " + fix);
+    if (!ok) ++failures;
+  };
+  report(true, "config " + c.path, "", "");
+  try {
+    check_config_file_mode(c.path);
+    report(true, "config file mode", "not readable by others", "");
+  } catch (const ConfigError& e) {
+    report(false, "config file mode", e.what(), "chmod 640 " + c.path);
+  }
+  try {
+    SlaClock clock(c);
+    report(true, "calendars and SLAs", fmt::format("{} calendars, {} SLAs", c.calendars.size(), c.slas.size()), "");
+  } catch (const std::exception& e) {
+    report(false, "calendars and SLAs", e.what(), "check [calendars] and [slas]");
+  }
+  try {
+    auto st = open_store(c);
+    auto tx = st->begin(store::Store::Mode::read);
+    report(true, "store " + c.store.path, fmt::format("{} tickets", tx->tickets().size()), "");
+  } catch (const std::exception& e) {
+    report(false, "store " + c.store.path, e.what(),
+           "create the directory, writable by the service's user (systemd: StateDirectory=servicedesk)");
+  }
+  try {
+    // The session the daemon fetches with (and IDLEs on); the per-UID client logs in the same way.
+    ImapSession imap({c.imap.url, c.imap.username, read_secret(c.imap.password_file, "IMAP password file"),
+                      std::min(c.imap.timeout_s, 30)});
+    auto s = imap.status();
+    report(true, "IMAP " + c.imap.url, fmt::format("logged in as {}; UIDVALIDITY {}, next UID {}", c.imap.username,
+                                                    s.uidvalidity, s.uidnext), "");
+    if (c.imap.idle)
+      report(true, "IMAP IDLE",
+             imap.has_capability("IDLE") ? "offered: new mail is fetched the moment it arrives"
+                                         : fmt::format("not offered by the server: new mail waits for the next poll (every {} s)",
+                                                       c.imap.poll_interval_s),
+             "");
+  } catch (const ConfigError& e) {
+    report(false, "IMAP password", e.what(), "put the password on the first line of imap.password_file, mode 0600");
+  } catch (const ImapError& e) {
+    std::string fix = e.kind == ImapError::Kind::login     ? "check imap.username and the password file"
+                      : e.kind == ImapError::Kind::connect ? "check imap.url (host, port, imap:// or imaps://) and the firewall"
+                      : e.kind == ImapError::Kind::timeout ? "the server does not answer: check imap.url and the network"
+                                                           : "check that the mailbox in imap.url exists";
+    report(false, "IMAP " + c.imap.url, e.what(), fix);
+  }
+  try {
+    std::string password = c.smtp.password_file.empty() ? "" : read_secret(c.smtp.password_file, "SMTP password file");
+    notify::SmtpClient smtp({c.smtp.url, c.smtp.username, password, std::min(c.smtp.timeout_s, 30)});
+    auto r = smtp.check();
+    report(r.outcome == notify::SendResult::Outcome::sent, "SMTP " + c.smtp.url,
+           r.error.empty() ? fmt::format("server answered {}", r.smtp_code) : r.error,
+           "check smtp.url, smtp.username and the password file");
+  } catch (const ConfigError& e) {
+    report(false, "SMTP password", e.what(), "put the password on the first line of smtp.password_file, mode 0600");
+  }
+  if (!c.agents.token_secret_file.empty()) {
+    try {
+      auto secret = token_secret(c);
+      bool long_enough = secret.empty() || secret.size() >= kMinTokenSecretBytes;
+      report(long_enough, "agents' token secret",
+             secret.empty()  ? "empty: tokens are off, agents' commands count only from authenticated mail"
+             : long_enough ? ""
+                           : fmt::format("shorter than {} bytes (`run` refuses it)", kMinTokenSecretBytes),
+             "head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE");
+    } catch (const ConfigError& e) {
+      report(false, "agents' token secret", e.what(), "create it: head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE");
+    }
+  } else {
+    report(true, "agents' token secret", "not configured: agents' replies cannot carry commands", "");
+  }
+  std::cout << (failures ? fmt::format("{} problem(s) found\n", failures) : std::string("all checks passed\n"));
+  return failures ? EX_CONFIG : 0;
+}
+
+int cmd_status(const Config& c, bool as_json) {
+  auto st = open_store(c);
+  auto tx = st->begin(store::Store::Mode::read);
+  auto now = clock_now(c);
+  nlohmann::json j;
+  auto mailboxes = nlohmann::json::array();
+  // The mailbox's name as the poller stores it (decoded from the URL; no connection made).
+  std::string mailbox_name = parse_imap_url(c.imap.url).mailbox;
+  if (auto box = tx->mailbox(mailbox_name))
+    mailboxes.push_back({{"mailbox", box->name},
+                         {"uidvalidity", box->uidvalidity},
+                         {"last_uid", box->last_uid},
+                         {"last_poll_at", box->last_poll_at ? nlohmann::json(rfc3339_utc(*box->last_poll_at)) : nlohmann::json()}});
+  j["mailboxes"] = mailboxes;
+  auto pending = tx->outbox("pending");
+  auto failed = tx->outbox("failed");
+  j["outbox"] = {{"pending", pending.size()}, {"failed", failed.size()}};
+  if (!pending.empty()) {
+    auto oldest = std::min_element(pending.begin(), pending.end(), [](auto& a, auto& b) { return a.created_at < b.created_at; });
+    j["outbox"]["oldest_pending_at"] = rfc3339_utc(oldest->created_at);
+    j["outbox"]["last_error"] = oldest->last_error;
+  }
+  auto quarantined = tx->quarantined_mails();
+  j["quarantine"] = {{"mails", quarantined.size()},
+                     {"unreadable", std::count_if(quarantined.begin(), quarantined.end(), [](auto& q) { return q.quarantined; })}};
+  SlaClock clock(c);
+  std::map<std::string, int> by_state, by_status;
+  auto open = tx->open_tickets();
+  for (const auto& t : open) {
+    ++by_state[clock.evaluate(t, tx->pauses(t.id), now).state];
+    ++by_status[t.status];
+  }
+  j["open_tickets"] = {{"total", open.size()}, {"by_sla", by_state}, {"by_status", by_status}};
+  if (as_json) {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  if (mailboxes.empty()) std::cout << "mailbox: never polled\n";
+  for (const auto& m : mailboxes)
+    std::cout << fmt::format("mailbox {}: last poll {}, UIDVALIDITY {}, last UID {}\n", m["mailbox"].get<std::string>(),
+                             m["last_poll_at"].is_null() ? "never" : m["last_poll_at"].get<std::string>(),
+                             m["uidvalidity"].get<std::int64_t>(), m["last_uid"].get<std::int64_t>());
+  std::cout << fmt::format("outbox: {} pending, {} failed{}\n", pending.size(), failed.size(),
+                           j["outbox"].contains("last_error") && !j["outbox"]["last_error"].get<std::string>().empty()
+                               ? " (last error: " + j["outbox"]["last_error"].get<std::string>() + ")"
+                               : "");
+  std::cout << fmt::format("quarantine: {} mails with parse problems ({} unreadable)\n", quarantined.size(),
+                           j["quarantine"]["unreadable"].get<std::int64_t>());
+  std::cout << fmt::format("open tickets: {}", open.size());
+  for (const auto& [state, n] : by_state) std::cout << fmt::format(", {} {}", n, state);
+  std::cout << "\n";
+  return 0;
+}
+
+int cmd_outbox(const Config& c, const std::string& action, std::int64_t id, bool as_json) {
+  auto st = open_store(c);
+  if (action == "list") {
+    auto tx = st->begin(store::Store::Mode::read);
+    auto arr = nlohmann::json::array();
+    for (const char* status : {"pending", "failed"})
+      for (const auto& o : tx->outbox(status)) {
+        if (as_json)
+          arr.push_back({{"id", o.id},
+                         {"ticket", o.ticket_id ? nlohmann::json(ticket_ref(c, *o.ticket_id)) : nlohmann::json()},
+                         {"kind", o.kind},
+                         {"recipients", o.recipients},
+                         {"status", o.status},
+                         {"attempts", o.attempts},
+                         {"next_attempt_at", rfc3339_utc(o.next_attempt_at)},
+                         {"last_error", o.last_error},
+                         {"message_id", o.message_id}});
+        else
+          std::cout << fmt::format("{:>6} {:<8} {:<10} {:<18} {:<28} attempts {:>2}  {}\n", o.id, o.status,
+                                   o.ticket_id ? ticket_ref(c, *o.ticket_id) : "-", o.kind,
+                                   printable(o.recipients.empty() ? "" : o.recipients[0]), o.attempts,
+                                   printable(o.last_error));
+      }
+    if (as_json) std::cout << json_text(arr) << "\n";
+    return 0;
+  }
+  auto tx = st->begin(store::Store::Mode::write);
+  bool ok = false;
+  if (action == "retry") ok = tx->retry_outbox(id, clock_now(c));
+  else {
+    auto pending = tx->outbox("pending");
+    ok = std::any_of(pending.begin(), pending.end(), [id](auto& o) { return o.id == id; });
+    if (ok) tx->mark_failed(id, "dropped by operator");
+  }
+  if (!ok) {
+    std::cerr << fmt::format("servicedesk: no unsent mail {} in the outbox\n", id);
+    return EX_DATAERR;
+  }
+  tx->commit();
+  std::cout << fmt::format("outbox mail {} {}\n", id, action == "retry" ? "queued again (the daemon sends it within a minute)" : "dropped");
+  return 0;
+}
+
+int cmd_quarantine(const Config& c, const std::string& action, std::int64_t id, bool as_json) {
+  auto st = open_store(c);
+  if (action == "list") {
+    auto tx = st->begin(store::Store::Mode::read);
+    auto arr = nlohmann::json::array();
+    for (const auto& q : tx->quarantined_mails()) {
+      if (as_json)
+        arr.push_back({{"id", q.raw_id},
+                       {"received_at", rfc3339_utc(q.received_at)},
+                       {"message_id", q.message_id},
+                       {"unreadable", q.quarantined},
+                       {"ticket", q.ticket_id ? nlohmann::json(ticket_ref(c, *q.ticket_id)) : nlohmann::json()},
+                       {"problems", q.problems}});
+      else
+        std::cout << fmt::format("{:>6} {} {:<10} <{}>\n       {}\n", q.raw_id, rfc3339_utc(q.received_at),
+                                 q.ticket_id ? ticket_ref(c, *q.ticket_id) : "-", printable(q.message_id),
+                                 printable(q.problems));
+    }
+    if (as_json) std::cout << json_text(arr) << "\n";
+    return 0;
+  }
+  auto tx = st->begin(action == "show" ? store::Store::Mode::read : store::Store::Mode::write);
+  auto q = tx->quarantined_mail(id);
+  if (!q) {
+    std::cerr << fmt::format("servicedesk: no stored mail {}\n", id);
+    return EX_DATAERR;
+  }
+  if (action == "show") {
+    // The raw mail, as received: an operator can save it and try `servicedesk parse`.
+    std::cout << q->bytes;
+    return 0;
+  }
+  // retry: parse again (after a parser upgrade or a limit change) and replace the parsed form.
+  auto m = parser::parse(q->bytes, c.limits);
+  store::MessageRecord rec;
+  rec.message_id = m.message_id;
+  rec.from_addr = lower(m.from.email);
+  rec.from_name = m.from.name;
+  for (const auto& a : m.to) rec.to.push_back(lower(a.email));
+  for (const auto& a : m.cc) rec.cc.push_back(lower(a.email));
+  rec.subject = m.subject;
+  rec.date = m.date_unix;
+  rec.body_text = m.body_text;
+  rec.new_text = m.new_text;
+  rec.automatic = m.automatic.value_or("");
+  for (const auto& a : m.attachments)
+    rec.attachments.push_back({a.filename, a.content_type, static_cast<std::int64_t>(a.size), a.data});
+  std::string problems;
+  for (const auto& p : m.problems) problems += (problems.empty() ? "" : "\n") + p;
+  tx->replace_parsed(id, rec, problems);
+  if (q->ticket_id)
+    tx->add_event({*q->ticket_id, clock_now(c), "operator", "reparsed",
+                   problems.empty() ? "parsed cleanly" : "still: " + problems});
+  tx->commit();
+  std::cout << fmt::format("mail {} parsed again: {}\n", id, problems.empty() ? "no problems" : problems);
+  return 0;
+}
+
+int cmd_backup(const Config& c, const std::string& path) {
+  // symlink_status: a symlink (dangling too) is a name that exists, never a way elsewhere.
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::symlink_status(path, ec))) {
+    std::cerr << fmt::format("servicedesk: {} exists{}; give a new file name\n", path,
+                             std::filesystem::is_symlink(std::filesystem::symlink_status(path, ec))
+                                 ? " (a symbolic link: refused, not followed)"
+                                 : "");
+    return EX_CANTCREAT;
+  }
+  auto st = open_store(c);
+  try {
+    st->backup(path);  // creates the file 0600 itself (O_EXCL|O_NOFOLLOW), then copies
+  } catch (const store::StoreError& e) {
+    if (!e.refused) throw;
+    std::cerr << "servicedesk: " << e.what() << "\n";  // created meanwhile by someone else
+    return EX_CANTCREAT;
+  }
+  auto check = store::open_sqlite_store({path});
+  auto tx = check->begin(store::Store::Mode::read);
+  std::cout << fmt::format("backup written to {} ({} tickets)\n", path, tx->tickets().size());
+  return 0;
+}
+
+}  // namespace sd

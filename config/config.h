@@ -1,0 +1,167 @@
+// config/config.h: the servicedesk configuration (TOML), read and checked in one place.
+//
+// Contract: load_config() either returns a complete Config with every default filled in,
+// or throws ConfigError whose message names the file, the line and the key that is wrong
+// (unknown keys and wrong types are refused, not ignored). Secrets are not part of
+// Config: read_secret() reads a credential file when a component needs it.
+#pragma once
+
+#include "config/rule_pattern.h"
+#include "parser/parse.h"
+#include "sla/calendar.h"
+
+#include <array>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace sd {
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Config {
+  std::string path;  // the file this came from
+
+  struct Service {
+    std::string name = "Servicedesk";
+    std::string address;             // our own address: never auto-reply to it
+    std::string ticket_prefix = "SD";
+    std::string language = "en";     // language of mails to customers: en, sv, da
+    std::string log_level = "info";  // error, warning, notice, info, debug
+    std::string templates_dir;       // operators' templates (KIND.LANG.txt); empty: built-in texts
+  } service;
+
+  struct Imap {
+    std::string url;  // imap[s]://host[:port]/MAILBOX
+    std::string username;
+    std::string password_file;
+    int poll_interval_s = 30;
+    std::string after_ingest = "seen";  // "seen", "move:FOLDER" or "delete"
+    int timeout_s = 60;
+    // "range": our own IMAP session (libcurl CONNECT_ONLY) fetches a batch of mails with one
+    // UID FETCH ... BODY.PEEK[]; "per_uid": libcurl's URL form, one request per mail.
+    std::string fetch = "range";
+    bool idle = true;           // IMAP IDLE wakes the poll the moment mail arrives (polling stays)
+    int idle_renew_s = 1500;    // IDLE is re-issued this often, before the server's 29-minute limit
+    int batch_max_mails = 500;  // mails per store transaction and per UID FETCH
+    std::size_t batch_max_bytes = 8 << 20;  // and their bytes (one bigger mail is a batch alone)
+  } imap;
+
+  struct Smtp {
+    std::string url;
+    std::string username;
+    std::string password_file;
+    int timeout_s = 60;
+    int retry_initial_s = 30;  // first retry after a transient failure; doubles each time
+    int retry_max_s = 3600;
+  } smtp;
+
+  struct Store {
+    std::string path;
+  } store;
+
+  // [[intake.rules]]: the first rule whose patterns all match a new mail sets its ticket's fields.
+  // A pattern is a glob (*, ?) or, prefixed "re:", an RE2 regular expression, compiled when
+  // the rule is read (config/rule_pattern.h); matching ignores case. Empty patterns match
+  // everything.
+  struct Rule {
+    std::string name;  // for logs and events; "rule N" when not given
+    RulePattern from, to, subject;
+    std::string category, priority, organisation, assignee;
+    AlertKeyPattern alert_key;  // regex whose first group taken from the subject is the alert key
+    int line = 0;               // where it was defined, for messages
+  };
+
+  struct Intake {
+    // Acknowledgements per hour, at most: to one address (lower case, +detail dropped), to one
+    // domain, and in all. Past a cap, mail still becomes tickets, without acknowledgement or
+    // per-mail agent notification; agents get one notice an hour.
+    int acks_per_address_per_hour = 3;
+    int acks_per_domain_per_hour = 20;
+    int acks_per_hour = 200;
+    std::string unknown_sender = "accept";  // "accept" (ticket marked unverified) or "reject"
+    int auto_close_days = 7;                // resolved tickets close by themselves after this many days
+    std::vector<Rule> rules;
+  } intake;
+
+  struct Agents {
+    std::string team_address;       // optional: agents' notifications go here instead of to each agent
+    std::string token_secret_file;  // secret for the Reply-To tokens (HMAC-SHA256); empty: tokens disabled
+    // Authentication-Results from these servers (authserv-id) are trusted: an agent's mail
+    // whose topmost such header says dmarc=pass with header.from equal to the From domain (or
+    // dkim=pass with header.d equal to it) counts as authenticated. See docs/security.md.
+    std::vector<std::string> trusted_authserv_ids;
+    int token_days = 90;  // a Reply-To token expires this many days after it was issued
+  } agents;
+
+  parser::Limits limits;  // [limits]
+
+  // [calendars.NAME]: "dk" and "se" (the seeds' calendars) exist unless redefined.
+  std::map<std::string, sla::CalendarSpec> calendars;
+
+  // [slas.NAME]: targets per priority, in business hours of the SLA's calendar.
+  struct Sla {
+    std::string calendar = "dk";
+    std::array<std::optional<sla::Seconds>, 5> first_response;  // index = sla::Priority
+    std::array<std::optional<sla::Seconds>, 5> resolution;      // none by default
+    std::array<std::optional<sla::Seconds>, 5> update;          // remind the agent to update the customer
+    double warning_share = 0.75;                                // warn at this share of a target
+    std::string escalation_address;                             // breach mails; empty: the agents' address
+    int included_minutes_per_month = 15;                        // agents' time included per organisation and month
+  };
+  std::map<std::string, Sla> slas;  // "standard" exists unless redefined
+
+  struct SlaSettings {
+    std::string default_sla = "standard";  // for mail from senders of no organisation
+    std::string agents_address;            // warnings when no agent is assigned; empty: none sent
+  } sla;
+
+  struct Test {
+    // Test aids, never for production: load_config refuses them away from their defaults
+    // unless the environment has SERVICEDESK_TEST_KEYS=1. "crash_after_commit" kills the daemon (SIGKILL)
+    // right after the first ingest COMMIT, before the server-side flag or move;
+    // "crash_on_subject:TEXT" kills it when a mail whose Subject holds TEXT is about to be
+    // parsed (the poller's crash breaker, daemon/poller.h).
+    std::string fault;
+    // Added to the system clock wherever the daemon and the commands tell the time, so a
+    // test can move the SLA clock forward (e.g. with SIGHUP after changing it).
+    long long clock_offset_s = 0;
+  } test;
+
+  // "move:Processed" -> "Processed"; empty for the other actions.
+  std::string move_target() const;
+};
+
+Config load_config(const std::string& path);
+
+// The defaults alone (built-in calendars and SLA), for commands that need no config file.
+Config builtin_config();
+
+// Reads a credential file (first line, trailing newline removed). Throws ConfigError when
+// it cannot be read, is not a regular file, gives others any access or its group write
+// access, or is group-readable outside systemd's $CREDENTIALS_DIRECTORY.
+std::string read_secret(const std::string& path, const std::string& what);
+
+// Refuses (ConfigError) a config file that others may read or write: it names the
+// credential files and the store. Used when the daemon starts.
+void check_config_file_mode(const std::string& path);
+
+// A non-empty agents' token secret shorter than this is refused by `run`.
+inline constexpr std::size_t kMinTokenSecretBytes = 16;
+
+// What `run` refuses before the daemon starts (ConfigError, naming the file and the fix):
+// the config's mode (check_config_file_mode), each credential file's (read_secret), and a
+// non-empty token secret under kMinTokenSecretBytes. Empty means tokens are off.
+void check_files_for_run(const Config& c);
+
+// Reply-To tokens (desk/agent_mail.h): their parts' lengths, which bound the plus-address.
+inline constexpr std::size_t kTokenMacHex = 20;     // 80 bits: ample against guessing
+inline constexpr std::size_t kTokenTicketDigits = 12;  // a desk's ticket numbers stay below 10^12
+inline constexpr std::size_t kTokenDayDigits = 5;      // days since 1970 have five digits until 2243
+// The longest plus-address local part the configured address and prefix can give (RFC 5321: 64).
+std::size_t longest_reply_local_part(const Config& c);
+
+}  // namespace sd

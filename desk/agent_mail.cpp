@@ -1,0 +1,227 @@
+// desk/agent_mail.cpp: see agent_mail.h.
+#include "desk/agent_mail.h"
+
+#include "core/text.h"
+#include "desk/ingest.h"
+#include "parser/auth_results.h"
+
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace sd {
+namespace {
+
+// "1h30m", "1h 30 min", "15m", "15min", "2h", "90" (minutes) -> seconds; nullopt when
+// malformed, above 1000 hours or 100,000 minutes. Scanned by hand, not by regex: the text is
+// the mail's (std::regex recursed per digit and 200,000 of them killed the daemon), and a
+// number has at most 9 digits, so it cannot overflow.
+std::optional<std::int64_t> parse_duration(const std::string& s) {
+  std::size_t i = 0;
+  auto spaces = [&] {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n' || s[i] == '\f' || s[i] == '\v')) ++i;
+  };
+  auto at = [&](char ch) { return i < s.size() && (s[i] | 0x20) == ch; };  // ASCII letters, any case
+  auto number = [&]() -> std::optional<std::int64_t> {
+    std::int64_t v = 0;
+    std::size_t start = i;
+    for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i) {
+      if (i - start == 9) return std::nullopt;
+      v = v * 10 + (s[i] - '0');
+    }
+    if (i == start) return std::nullopt;
+    return v;
+  };
+  spaces();
+  auto first = number();
+  if (!first) return std::nullopt;
+  if (i == s.size()) return *first <= 100000 ? std::optional(*first * 60) : std::nullopt;  // "90": minutes
+  std::int64_t h = 0, min = 0;
+  spaces();
+  if (at('h')) {
+    h = *first;
+    ++i;
+    spaces();
+    if (i == s.size()) return h <= 1000 ? std::optional(h * 3600) : std::nullopt;
+    auto m = number();
+    if (!m) return std::nullopt;
+    min = *m;
+    spaces();
+  } else {
+    min = *first;
+  }
+  if (!at('m')) return std::nullopt;
+  ++i;
+  if (at('i') && i + 1 < s.size() && (s[i + 1] | 0x20) == 'n') i += 2;
+  if (i != s.size() || h > 1000 || min > 100000) return std::nullopt;
+  return h * 3600 + min * 60;
+}
+
+}  // namespace
+
+std::string token_secret(const Config& c) {
+  return c.agents.token_secret_file.empty() ? "" : read_secret(c.agents.token_secret_file, "agents' token secret");
+}
+
+namespace {
+
+constexpr std::int64_t kDay = 86400;
+constexpr std::size_t kMacHex = kTokenMacHex;
+constexpr std::size_t kDayDigits = kTokenDayDigits;
+
+std::string mac_hex(const std::string& secret, const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), md, &len);
+  std::string hex;
+  for (unsigned i = 0; i < kMacHex / 2; ++i) hex += fmt::format("{:02x}", md[i]);
+  return hex;
+}
+
+bool same_secret_text(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string domain_part(const std::string& address) {
+  auto at = address.rfind('@');
+  return at == std::string::npos ? "" : lower(address.substr(at + 1));
+}
+
+}  // namespace
+
+std::string agent_token(const std::string& secret, const std::string& ticket_ref, const std::string& recipient,
+                        std::int64_t issue_day) {
+  std::string day = std::to_string(issue_day);
+  return day + "." + mac_hex(secret, lower(ticket_ref) + "\n" + lower(recipient) + "\n" + day);
+}
+
+std::string agent_reply_address(const Config& c, const std::string& secret, std::int64_t ticket,
+                                const std::string& recipient, store::Time now) {
+  const auto& a = c.service.address;
+  auto at = a.find('@');
+  std::string ref = ticket_ref(c, ticket);
+  return fmt::format("{}+{}.{}{}", a.substr(0, at), ref, agent_token(secret, ref, recipient, now / kDay), a.substr(at));
+}
+
+std::optional<PlusAddress> find_plus_address(const Config& c, const parser::ParsedMail& m) {
+  const auto& own = c.service.address;
+  auto at = own.find('@');
+  std::string local = lower(own.substr(0, at)) + "+", domain = lower(own.substr(at));
+  auto check = [&](const std::string& addr) -> std::optional<PlusAddress> {
+    std::string a = lower(addr);
+    if (a.rfind(local, 0) != 0 || a.size() <= domain.size() || a.compare(a.size() - domain.size(), domain.size(), domain) != 0)
+      return std::nullopt;
+    std::string detail = a.substr(local.size(), a.size() - domain.size() - local.size());  // sd-42.day.mac
+    auto dot = detail.find('.');
+    auto id = parse_ticket_ref(c, detail.substr(0, dot));
+    if (!id) return std::nullopt;
+    return PlusAddress{*id, dot == std::string::npos ? "" : detail.substr(dot + 1)};
+  };
+  for (const auto* list : {&m.to, &m.cc})
+    for (const auto& x : *list)
+      if (auto p = check(x.email)) return p;
+  return std::nullopt;
+}
+
+TokenCheck check_token(const std::string& secret, const std::string& ticket_ref, const std::string& recipient,
+                       const std::string& token, store::Time now, int token_days,
+                       std::optional<store::Time> legacy_until) {
+  if (secret.empty() || token.empty()) return TokenCheck::wrong;
+  auto dot = token.find('.');
+  if (dot == std::string::npos) {
+    // The format before issue days: HMAC over ticket and recipient alone.
+    if (!legacy_until || now > *legacy_until) return TokenCheck::wrong;
+    return same_secret_text(mac_hex(secret, lower(ticket_ref) + "\n" + lower(recipient)), token) ? TokenCheck::valid
+                                                                                                : TokenCheck::wrong;
+  }
+  std::string day_text = token.substr(0, dot);
+  if (day_text.empty() || day_text.size() > kDayDigits ||
+      !std::all_of(day_text.begin(), day_text.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+    return TokenCheck::wrong;
+  std::int64_t day = std::stoll(day_text);
+  std::string expected = agent_token(secret, ticket_ref, recipient, day);
+  if (!same_secret_text(expected, token)) return TokenCheck::wrong;
+  std::int64_t today = now / kDay;
+  if (day > today + 1) return TokenCheck::wrong;  // issued in the future: not ours
+  return today - day > token_days ? TokenCheck::expired : TokenCheck::valid;
+}
+
+bool authenticated_by_trusted_server(const Config& c, const parser::ParsedMail& m) {
+  if (c.agents.trusted_authserv_ids.empty() || m.from_ambiguous) return false;
+  std::string from_domain = domain_part(m.from.email);
+  if (from_domain.empty()) return false;
+  for (const auto& h : m.headers) {
+    if (lower(h.name) != "authentication-results") continue;
+    auto ar = parser::parse_authentication_results(h.value);
+    std::string id = lower(ar.authserv_id);
+    bool trusted = std::any_of(c.agents.trusted_authserv_ids.begin(), c.agents.trusted_authserv_ids.end(),
+                               [&](const std::string& t) { return lower(t) == id; });
+    if (!trusted) continue;
+    // The operator's MTA adds its own header above all others: only the topmost trusted one
+    // counts, and everything below it may be the sender's forgery.
+    for (const auto& r : ar.results) {
+      if (r.result != "pass") continue;
+      const std::string* domain = r.method == "dmarc" ? r.property("header.from")
+                                  : r.method == "dkim" ? r.property("header.d")
+                                                       : nullptr;
+      if (domain && lower(*domain) == from_domain) return true;
+    }
+    return false;
+  }
+  return false;
+}
+
+AgentPath judge_agent_mail(const AgentMailFacts& f) {
+  if (!f.registered_agent) return AgentPath::customer;
+  if (f.automatic) return AgentPath::note_automatic;
+  if (f.token == TokenCheck::valid) return AgentPath::apply;
+  if (f.token == TokenCheck::expired) return AgentPath::note_expired;
+  return f.trusted_pass ? AgentPath::apply : AgentPath::note_unauthenticated;
+}
+
+AgentCommands parse_agent_commands(const std::string& new_text) {
+  AgentCommands cmd;
+  std::istringstream in(new_text);
+  std::string line, rest;
+  bool in_commands = true;
+  auto one_of = [](const std::string& v, std::initializer_list<const char*> ok) {
+    return std::any_of(ok.begin(), ok.end(), [&](const char* o) { return v == o; });
+  };
+  while (std::getline(in, line)) {
+    std::string t = trim(line);
+    if (in_commands && t.empty()) continue;
+    if (!in_commands || t[0] != '#') {
+      in_commands = false;
+      rest += line + "\n";
+      continue;
+    }
+    auto sp = t.find_first_of(" \t");
+    std::string word = lower(t.substr(1, sp == std::string::npos ? std::string::npos : sp - 1));
+    std::string arg = sp == std::string::npos ? "" : trim(t.substr(sp));
+    std::string larg = lower(arg);
+    if (word == "status" && one_of(larg, {"open", "pending", "resolved", "closed"})) cmd.status = larg;
+    else if (word == "resolve" && arg.empty()) cmd.resolve = true;
+    else if (word == "priority" && one_of(larg, {"highest", "high", "medium", "low", "lowest"})) cmd.priority = larg;
+    else if (word == "category" && one_of(larg, {"incident", "support", "order", "feature"})) cmd.category = larg;
+    else if (word == "assign" && (larg == "me" || (larg.find('@') != std::string::npos && larg.find(' ') == std::string::npos)))
+      cmd.assign = larg;
+    else if (word == "time" && parse_duration(larg)) cmd.time_s += *parse_duration(larg);
+    else if (word == "note" && arg.empty()) cmd.note = true;
+    else cmd.errors.push_back(fmt::format("'{}': {}", t,
+                                          one_of(word, {"status", "resolve", "priority", "category", "assign", "time", "note"})
+                                              ? "this value is not understood"
+                                              : "unknown command"));
+  }
+  if (cmd.resolve) cmd.status = "resolved";
+  auto b = rest.find_first_not_of("\n");
+  cmd.text = b == std::string::npos ? "" : rest.substr(b);
+  while (!cmd.text.empty() && (cmd.text.back() == '\n' || cmd.text.back() == ' ')) cmd.text.pop_back();
+  return cmd;
+}
+
+}  // namespace sd

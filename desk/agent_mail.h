@@ -1,0 +1,78 @@
+// desk/agent_mail.h: how agents work tickets by mail: the Reply-To address with its
+// token, the commands at the top of an agent's reply, and whether a mail may run them.
+//
+// Security (docs/security.md has the whole model): the agent path is decided in one place,
+// judge_agent_mail(). A mail runs commands only when its From is a registered agent (exactly
+// one From address) and either its plus-address carries a valid, unexpired token (an
+// HMAC-SHA256 of ticket, recipient and issue day under agents.token_secret_file) or the
+// topmost Authentication-Results header of a trusted authserv-id says DMARC pass for the From
+// domain (or DKIM pass with header.d equal to it). Anyone else's mail to a plus-address is an
+// ordinary customer mail. Tokens are compared in constant time.
+#pragma once
+
+#include "config/config.h"
+#include "parser/parse.h"
+#include "store/store.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sd {
+
+// servicedesk+SD-42.<day>.<mac>@example.com for this ticket and recipient, issued today.
+std::string agent_reply_address(const Config& c, const std::string& secret, std::int64_t ticket,
+                                const std::string& recipient, store::Time now);
+// "<day>.<mac>": the issue day (days since 1970) and 80 bits of HMAC over ticket, recipient and day.
+std::string agent_token(const std::string& secret, const std::string& ticket_ref, const std::string& recipient,
+                        std::int64_t issue_day);
+
+struct PlusAddress {
+  std::int64_t ticket = 0;
+  std::string token;  // what follows "SD-42." (empty: none)
+};
+// The ticket and token of a plus-address of ours among the mail's To and Cc, if any.
+// Delivered-To and X-Original-To are not read: a sender can write them.
+std::optional<PlusAddress> find_plus_address(const Config& c, const parser::ParsedMail& m);
+
+enum class TokenCheck { valid, expired, wrong };
+// `legacy_until`: until when tokens of the format before issue days (20 hex digits) count.
+TokenCheck check_token(const std::string& secret, const std::string& ticket_ref, const std::string& recipient,
+                       const std::string& token, store::Time now, int token_days,
+                       std::optional<store::Time> legacy_until);
+
+// DMARC pass for the From domain (header.from equal to it), or DKIM pass with header.d equal
+// to it, in the topmost Authentication-Results header whose authserv-id is trusted; false
+// for a mail with more than one From field or address.
+bool authenticated_by_trusted_server(const Config& c, const parser::ParsedMail& m);
+
+// What a mail to a ticket's plus-address does (docs/security.md, "The agent path").
+enum class AgentPath {
+  apply,                 // commands applied, text to the customer
+  note_automatic,        // an agent's auto-reply: kept as an internal note, nothing runs
+  note_expired,          // kept as an internal note; the agent is told the token expired
+  note_unauthenticated,  // kept as an internal note, security event; the agent is told
+  customer,              // not from a registered agent: the ordinary customer rules, security event
+};
+struct AgentMailFacts {
+  bool registered_agent = false;  // From is exactly one address, that of a registered agent
+  TokenCheck token = TokenCheck::wrong;  // the better of the token for the sender and for the team address
+  bool trusted_pass = false;      // authenticated_by_trusted_server()
+  bool automatic = false;         // the parser's `automatic`
+};
+AgentPath judge_agent_mail(const AgentMailFacts& facts);
+
+struct AgentCommands {
+  std::optional<std::string> status, priority, category, assign;
+  std::int64_t time_s = 0;
+  bool note = false;
+  bool resolve = false;
+  std::string text;                 // the reply without its command lines
+  std::vector<std::string> errors;  // what was not understood; non-empty: apply nothing
+};
+AgentCommands parse_agent_commands(const std::string& new_text);
+
+std::string token_secret(const Config& c);  // empty when tokens are not configured
+
+}  // namespace sd

@@ -1,0 +1,815 @@
+// desk/ingest.cpp: see ingest.h.
+//
+// The order inside the transaction follows the "raw bytes first" rule: the raw mail row
+// is written before anything derived from it, so a crash or a parser bug can never leave
+// a ticket without the mail it came from.
+#include "desk/ingest.h"
+
+#include "core/log.h"
+#include "core/text.h"
+#include "desk/agent_mail.h"
+#include "desk/mailer.h"
+#include "desk/sla_clock.h"
+#include "notify/compose.h"
+#include "notify/templates.h"
+#include "parser/parse.h"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <memory>
+#include <cctype>
+
+namespace sd {
+namespace {
+
+bool iequals_prefix(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i])))
+      return false;
+  return true;
+}
+
+// Our own address, with or without a +detail.
+bool is_own_address(const Config& c, const std::string& addr) {
+  std::string a = lower(addr), own = lower(c.service.address);
+  if (a == own) return true;
+  auto at = own.find('@'), plus = a.find('+');
+  return plus != std::string::npos && a.compare(0, plus, own, 0, at) == 0 && plus == at &&
+         a.substr(a.find('@')) == own.substr(at);
+}
+
+std::string join(const std::vector<std::string>& v, std::string_view sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : std::string(sep)) + s;
+  return out;
+}
+
+// Why the service desk must not answer this mail automatically, or "" when it may.
+std::string no_ack_reason(const Config& c, const parser::ParsedMail& m) {
+  if (m.automatic) return "automatic mail (" + *m.automatic + ")";
+  std::string from = lower(m.from.email);
+  if (from.empty()) return "no sender address";
+  auto local = from.substr(0, from.find('@'));
+  if (local == "mailer-daemon" || local == "postmaster") return "sender " + from;
+  if (is_own_address(c, from)) return "mail from our own address";
+  return "";
+}
+
+}  // namespace
+
+std::string ticket_ref(const Config& c, std::int64_t id) { return fmt::format("{}-{}", c.service.ticket_prefix, id); }
+
+std::optional<std::int64_t> parse_ticket_ref(const Config& c, std::string_view ref) {
+  if (iequals_prefix(ref, c.service.ticket_prefix + "-")) ref.remove_prefix(c.service.ticket_prefix.size() + 1);
+  if (ref.empty() || ref.size() > 18 || !std::all_of(ref.begin(), ref.end(), [](char ch) { return std::isdigit((unsigned char)ch); }))
+    return std::nullopt;
+  return std::stoll(std::string(ref));
+}
+
+std::optional<std::int64_t> ticket_tag_in(const Config& c, std::string_view subject) {
+  std::string tag = "[" + c.service.ticket_prefix + "-";
+  for (std::size_t i = 0; i + tag.size() < subject.size(); ++i) {
+    if (subject[i] != '[' || !iequals_prefix(subject.substr(i), tag)) continue;
+    auto close = subject.find(']', i);
+    if (close == std::string_view::npos) return std::nullopt;
+    if (auto id = parse_ticket_ref(c, subject.substr(i + tag.size(), close - i - tag.size()))) return id;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// SHA-256 (hex) of the mail without its trace fields; with `crlf_as_lf`, line ends are read
+// as LF whether they came as CRLF (IMAP) or LF (an MTA's pipe). Hashed piece by piece, as the
+// mail stands: no copy of it is made.
+std::string hash_without_trace(std::string_view raw, bool crlf_as_lf) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  // Pieces are whole lines or the body: a CRLF never spans two.
+  auto feed = [&](std::string_view text) {
+    for (;;) {
+      auto cr = crlf_as_lf ? text.find("\r\n") : std::string_view::npos;
+      EVP_DigestUpdate(ctx.get(), text.data(), cr == std::string_view::npos ? text.size() : cr);
+      if (cr == std::string_view::npos) return;
+      text.remove_prefix(cr + 1);
+    }
+  };
+  // Drop the trace fields a second delivery of the same mail would carry differently.
+  std::size_t pos = 0;
+  bool skipping = false;
+  while (pos < raw.size()) {
+    auto eol = raw.find('\n', pos);
+    std::string_view line = raw.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol + 1 - pos);
+    if (line == "\n" || line == "\r\n") {  // end of the header block
+      feed(raw.substr(pos));
+      break;
+    }
+    bool continuation = line[0] == ' ' || line[0] == '\t';
+    if (!continuation)
+      skipping = iequals_prefix(line, "received:") || iequals_prefix(line, "return-path:") ||
+                 iequals_prefix(line, "delivered-to:") || iequals_prefix(line, "x-original-to:");
+    if (!skipping) feed(line);
+    pos += line.size();
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), md, &len);
+  static constexpr char hexdigits[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) {
+    hex += hexdigits[md[i] >> 4];
+    hex += hexdigits[md[i] & 15];
+  }
+  return hex;
+}
+
+}  // namespace
+
+std::string content_hash(std::string_view raw) { return hash_without_trace(raw, true); }
+
+std::string content_hash_v4(std::string_view raw) { return hash_without_trace(raw, false); }
+
+namespace {
+
+// Everything one mail's handling needs, inside its transaction.
+struct Intake {
+  store::Transaction& tx;
+  const Config& c;
+  const SlaClock& clock;  // one per batch: building the calendars costs more than a mail's SQL
+  parser::ParsedMail& m;  // store_message() moves the attachments' bytes out
+  std::int64_t raw_id;
+  store::Time now;
+  IngestResult& result;
+  std::string from;  // lower case
+  std::string too_large;  // why the mail was not fetched whole; empty for a whole mail
+};
+
+// A name as it may appear in a mail's body or greeting: one line, no controls, at most 64
+// characters (a display name is the sender's to choose, newlines and all).
+std::string one_line_name(std::string_view name) {
+  std::string out;
+  std::size_t chars = 0;
+  bool space = false;
+  for (std::size_t i = 0; i < name.size() && chars < 64;) {
+    auto ch = text_detail::decode_utf8(name, i);
+    if (ch.len == 0) {  // the parser hands over UTF-8; anything else is dropped
+      ++i;
+      continue;
+    }
+    std::string_view bytes = name.substr(i, ch.len);
+    i += ch.len;
+    if (ch.cp == ' ' || is_terminal_control(ch.cp)) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) {
+      out += ' ';
+      space = false;
+      if (++chars == 64) break;
+    }
+    out += bytes;
+    ++chars;
+  }
+  return out;
+}
+
+// The rules' patterns were compiled when the config was read (config/rule_pattern.h): here
+// they only run, in time linear in the mail's text.
+const Config::Rule* matching_rule(const Config& c, const parser::ParsedMail& m) {
+  for (const auto& r : c.intake.rules) {
+    bool to_ok = r.to.empty();
+    for (const auto* list : {&m.to, &m.cc})
+      for (const auto& a : *list) to_ok = to_ok || r.to.matches(lower(a.email));
+    if (to_ok && r.from.matches(lower(m.from.email)) && r.subject.matches(m.subject)) return &r;
+  }
+  return nullptr;
+}
+
+std::string alert_key_of(const Config::Rule& r, const std::string& subject) { return r.alert_key.extract(subject); }
+
+// Whether `addr` took part in the ticket's thread (an earlier From, To or Cc). Internal
+// messages (notes, mails kept but not applied) do not count: they passed no visibility rule.
+bool on_thread(store::Transaction& tx, const store::Ticket& t, const std::string& addr) {
+  if (t.requester == addr) return true;
+  for (const auto& msg : tx.messages(t.id)) {
+    if (msg.internal) continue;
+    if (msg.from_addr == addr) return true;
+    for (const auto* list : {&msg.to, &msg.cc})
+      if (std::find(list->begin(), list->end(), addr) != list->end()) return true;
+  }
+  return false;
+}
+
+std::string language_of(store::Transaction& tx, const Config& c, const store::Ticket& t) {
+  if (!t.organisation.empty())
+    if (auto org = tx.organisation(t.organisation); org && !org->language.empty()) return org->language;
+  return c.service.language;
+}
+
+// `internal`: kept on the ticket but not part of the customer's thread (a note, a mail not applied).
+void store_message(Intake& in, std::int64_t ticket_id, bool internal = false) {
+  store::MessageRecord rec;
+  rec.ticket_id = ticket_id;
+  rec.internal = internal;
+  rec.direction = "in";
+  rec.raw_id = in.raw_id;
+  rec.message_id = in.m.message_id;
+  rec.from_addr = in.from;
+  rec.from_name = in.m.from.name;
+  for (const auto& a : in.m.to) rec.to.push_back(lower(a.email));
+  for (const auto& a : in.m.cc) rec.cc.push_back(lower(a.email));
+  rec.subject = in.m.subject;
+  rec.date = in.m.date_unix;
+  rec.body_text = in.m.body_text;
+  rec.new_text = in.m.new_text;
+  rec.automatic = in.m.automatic.value_or("");
+  rec.created_at = in.now;
+  // The bytes move to the record: a big attachment is held once, not twice.
+  for (auto& a : in.m.attachments)
+    rec.attachments.push_back({a.filename, a.content_type, static_cast<std::int64_t>(a.size), std::move(a.data)});
+  in.tx.add_message(rec);
+}
+
+void event(Intake& in, std::int64_t ticket, const std::string& actor, const std::string& kind, const std::string& detail) {
+  in.tx.add_event({ticket, in.now, actor, kind, detail});
+}
+
+std::string due_words(const SlaClock& clock, const store::Ticket& t, const std::optional<store::Time>& due,
+                      const std::string& lang) {
+  if (!due) return "-";
+  return clock.calendar(t.sla).format_local(sla::Instant(std::chrono::seconds(*due)), lang);
+}
+
+// Agents' copy of a new ticket or a customer's reply: to the assignee, else the team
+// address, else every agent; each with a Reply-To carrying the ticket and its own token.
+void notify_agents(Intake& in, const store::Ticket& t, const std::string& what) {
+  std::vector<notify::Mailbox> to;
+  if (!t.assignee.empty()) to.push_back({"", t.assignee});
+  else if (!in.c.agents.team_address.empty()) to.push_back({"", in.c.agents.team_address});
+  else
+    for (const auto& a : in.tx.agents()) to.push_back({a.name, a.email});
+  if (to.empty()) return;
+  std::string secret = token_secret(in.c);
+  auto sla = in.clock.evaluate(t, in.tx.pauses(t.id), in.now);
+  auto tpl = notify::load_template(in.c.service.templates_dir, "agent-notification", "en");
+  std::map<std::string, std::string> vars = {
+      {"ticket", ticket_ref(in.c, t.id)},
+      {"event", what},
+      {"subject", t.subject},
+      {"requester", t.requester},
+      {"requester_name", t.requester_name.empty() ? t.requester : t.requester_name},
+      {"sender", in.from},
+      {"sender_name", in.m.from.name.empty() ? in.from : one_line_name(in.m.from.name)},
+      {"unverified", t.unverified ? "  (UNVERIFIED: not a registered contact)" : ""},
+      {"organisation", t.organisation.empty() ? "(none)" : t.organisation},
+      {"priority", t.priority},
+      {"category", t.category.empty() ? "(none)" : t.category},
+      {"status", t.status},
+      {"first_response_due", due_words(in.clock, t, t.first_response_at ? std::nullopt : sla.first_response_due, "en")},
+      {"resolution_due", due_words(in.clock, t, sla.resolution_due, "en")},
+      {"text", in.m.new_text.empty() ? in.m.body_text : in.m.new_text}};
+  for (const auto& r : to) {
+    MailToQueue q;
+    q.ticket_id = t.id;
+    q.kind = "agent-notification";
+    q.to = r;
+    q.record = false;  // internal: not part of the customer's thread
+    q.draft.subject = notify::render(tpl.subject, vars);
+    q.draft.body_text = notify::render(tpl.body, vars);
+    q.draft.reply_to = {{in.c.service.name,
+                         secret.empty() ? in.c.service.address : agent_reply_address(in.c, secret, t.id, r.email, in.now)}};
+    q.draft.auto_submitted = "auto-generated";
+    thread_on_ticket(in.tx, t.id, q.draft);
+    queue_mail(in.tx, in.c, q, in.now);
+  }
+  in.result.mail_queued = true;
+}
+
+void mail_customer(Intake& in, const store::Ticket& t, const std::string& kind, const std::string& text,
+                   const std::string& agent_name) {
+  sd::mail_customer(in.tx, in.c, t, kind, text, agent_name, in.now);
+  in.result.mail_queued = true;
+}
+
+// An answer of ours to an agent's mail (`kind`: a template), to the agent's registered
+// address, never to where the mail came from; not part of the customer's thread.
+void answer_agent(Intake& in, const store::Ticket& t, const store::Agent& agent, const std::string& kind,
+                  const std::map<std::string, std::string>& vars) {
+  auto tpl = notify::load_template(in.c.service.templates_dir, kind, "en");
+  MailToQueue q;
+  q.ticket_id = t.id;
+  q.kind = kind;
+  q.to = {agent.name, agent.email};
+  q.record = false;
+  q.draft.subject = notify::render(tpl.subject, vars);
+  q.draft.body_text = notify::render(tpl.body, vars);
+  q.draft.auto_submitted = "auto-replied";
+  q.draft.in_reply_to = in.m.message_id;
+  queue_mail(in.tx, in.c, q, in.now);
+  in.result.mail_queued = true;
+}
+
+// Tells an agent that their mail was kept as a note and nothing of it applied, a few times an
+// hour at most, so a forger cannot turn it into a flood.
+void tell_agent_not_applied(Intake& in, const store::Ticket& t, const store::Agent& agent, const std::string& reason) {
+  if (in.tx.count_sent_or_queued("agent-mail-not-applied", agent.email, in.now - 3600) >= 3) return;
+  answer_agent(in, t, agent, "agent-mail-not-applied",
+               {{"ticket", ticket_ref(in.c, t.id)}, {"subject", t.subject}, {"message_id", in.m.message_id},
+                {"reason", reason}});
+}
+
+// A registered agent's mail to the ticket's plus-address (judge_agent_mail() sent it here).
+void handle_agent_mail(Intake& in, store::Ticket t, const store::Agent& agent, AgentPath path,
+                       const std::string& token_holder) {
+  std::string ref = ticket_ref(in.c, t.id);
+  in.result.kind = IngestResult::Kind::joined;
+  in.result.ticket_id = t.id;
+  store_message(in, t.id, path != AgentPath::apply);
+  in.tx.touch_ticket(t.id, in.now);
+  if (path != AgentPath::apply) {
+    std::string why = path == AgentPath::note_automatic ? "an automatic reply (" + in.m.automatic.value_or("") + ")"
+                      : path == AgentPath::note_expired
+                          ? fmt::format("its Reply-To token has expired (tokens last {} days)", in.c.agents.token_days)
+                          : "no valid token and no trusted authentication of the sender";
+    event(in, t.id, in.from, path == AgentPath::note_unauthenticated ? "security" : "note",
+          "agent mail kept as a note, not applied: " + why);
+    if (path == AgentPath::note_unauthenticated)
+      log::warning("security: mail <{}> from {} to ticket {}'s agent address not applied: {}", in.m.message_id,
+                   in.from, ref, why);
+    if (path != AgentPath::note_automatic) tell_agent_not_applied(in, t, agent, why);
+    in.result.note = "kept as a note, not applied: " + why;
+    return;
+  }
+  if (token_holder != in.from) event(in, t.id, in.from, "team-token", "the team address's token used by " + in.from);
+  std::string agent_name = agent.name.empty() ? agent.email : agent.name;
+  auto cmd = parse_agent_commands(in.m.new_text);
+  if (cmd.assign && *cmd.assign != "me" && !in.tx.agent(*cmd.assign))
+    cmd.errors.push_back(fmt::format("'#assign {}': not a registered agent", *cmd.assign));
+  if (!cmd.errors.empty()) {
+    std::string list;
+    for (const auto& e : cmd.errors) list += "  " + e + "\n";
+    answer_agent(in, t, agent, "command-error", {{"ticket", ref}, {"subject", t.subject}, {"text", list}});
+    event(in, t.id, in.from, "commands-refused", list);
+    in.result.note = "commands refused";
+    return;
+  }
+
+  std::string old_status = t.status;
+  auto change = [&](const char* kind, const std::string& from, const std::string& to) {
+    event(in, t.id, in.from, kind, fmt::format("{} -> {}", from.empty() ? "(none)" : from, to));
+  };
+  if (cmd.priority && *cmd.priority != t.priority) {
+    in.tx.set_priority(t.id, *cmd.priority, in.now);
+    change("priority", t.priority, *cmd.priority);
+  }
+  if (cmd.category) change_category(in.tx, in.c, t, *cmd.category, in.from, in.now);
+  if (cmd.assign) {
+    std::string who = *cmd.assign == "me" ? in.from : *cmd.assign;
+    if (who != t.assignee) {
+      in.tx.set_assignee(t.id, who, in.now);
+      change("assign", t.assignee, who);
+    }
+  }
+  if (cmd.time_s > 0) {
+    in.tx.add_time({t.id, in.now, in.from, cmd.time_s, "", ""});
+    event(in, t.id, in.from, "time", fmt::format("{} min", cmd.time_s / 60));
+  }
+  bool sends_text = !cmd.note && !cmd.text.empty();
+  std::string new_status = cmd.status.value_or(old_status == "new" && sends_text ? "open" : old_status);
+  if (new_status != old_status) {
+    in.tx.set_status(t.id, new_status, in.now);
+    change("status", old_status, new_status);
+  }
+  if (cmd.note) event(in, t.id, in.from, "note", utf8_prefix(cmd.text, 200));
+  t = *in.tx.ticket(t.id);
+  if (cmd.note) return;
+  if (sends_text) {
+    std::string kind = new_status == "pending"  ? "status-pending"
+                       : new_status == "resolved" ? "status-resolved"
+                       : old_status == "new"      ? "status-open"
+                                                  : "reply";
+    mail_customer(in, t, kind, cmd.text, agent_name);
+    in.tx.set_first_response(t.id, in.now);
+    event(in, t.id, in.from, "reply", "answer mailed to " + t.requester);
+  }
+  // A reply with only commands sends nothing to the customer: the status mails carry the
+  // agent's words, so an agent who wants the customer told writes a line for them.
+}
+
+// Where the acknowledgement goes: Reply-To only when it names a registered contact or agent or
+// an address of the sender's own domain, else From, so the desk cannot be made to mail a
+// stranger (backscatter) with a subject of the sender's choice.
+parser::Address acknowledgement_recipient(Intake& in, std::int64_t ticket) {
+  const auto& m = in.m;
+  if (m.reply_to.empty()) return m.from;
+  const auto& r = m.reply_to.front();
+  std::string addr = lower(r.email);
+  if (addr == in.from) return r;
+  if (in.tx.contact(addr) || in.tx.agent(addr) || (!addr.empty() && domain_of(addr) == domain_of(in.from))) return r;
+  event(in, ticket, "system", "reply-to", fmt::format("Reply-To <{}> not used for the acknowledgement: neither a "
+                                                      "registered contact or agent nor of the sender's domain", addr));
+  return m.from;
+}
+
+// Past an acknowledgement cap the ticket is opened silently; the agents hear of it once an
+// hour per domain (or once for all senders when the total cap is reached).
+void tell_agents_capped(Intake& in, const store::Ticket& t, const std::string& key, const std::string& reason) {
+  event(in, t.id, "system", "acknowledgement-capped", key);
+  if (in.tx.count_events("intake-cap-notice", key, in.now - 3600) > 0) return;
+  event(in, t.id, "system", "intake-cap-notice", key);
+  std::vector<notify::Mailbox> to;
+  if (!in.c.agents.team_address.empty()) to.push_back({"", in.c.agents.team_address});
+  else
+    for (const auto& a : in.tx.agents()) to.push_back({a.name, a.email});
+  auto tpl = notify::load_template(in.c.service.templates_dir, "intake-capped", "en");
+  std::map<std::string, std::string> vars = {
+      {"count", std::to_string(in.tx.count_events("acknowledgement-capped", key, in.now - 3600))},
+      {"domain", key},
+      {"reason", reason},
+      {"ticket", ticket_ref(in.c, t.id)},
+      {"subject", t.subject}};
+  for (const auto& r : to) {
+    MailToQueue q;
+    q.ticket_id = t.id;
+    q.kind = "intake-capped";
+    q.to = r;
+    q.record = false;
+    q.draft.subject = notify::render(tpl.subject, vars);
+    q.draft.body_text = notify::render(tpl.body, vars);
+    q.draft.auto_submitted = "auto-generated";
+    queue_mail(in.tx, in.c, q, in.now);
+    in.result.mail_queued = true;
+  }
+}
+
+void handle_customer_mail(Intake& in) {
+  const auto& c = in.c;
+  const auto& m = in.m;
+  // A mail with several From addresses speaks for none of them: no agent's or contact's rights.
+  std::optional<store::Agent> agent;
+  std::optional<store::Contact> contact;
+  if (!m.from_ambiguous) {
+    agent = in.tx.agent(in.from);
+    contact = in.tx.contact(in.from);
+  }
+
+  // Threading: the subject's tag, else the Message-IDs this mail answers.
+  std::optional<store::Ticket> t;
+  if (auto tagged = ticket_tag_in(c, m.subject)) t = in.tx.ticket(*tagged);
+  if (!t) {
+    std::vector<std::string> parents = m.references;
+    if (!m.in_reply_to.empty()) parents.push_back(m.in_reply_to);
+    if (auto id = in.tx.ticket_by_message_ids(parents)) t = in.tx.ticket(*id);
+  }
+  // A customer sees only their organisation's tickets.
+  if (t && !agent && !(contact && !t->organisation.empty() && contact->organisation == t->organisation) &&
+      !on_thread(in.tx, *t, in.from)) {
+    log::warning("security: {} refers to ticket {} but is not on its thread: opening a new ticket", in.from,
+                 ticket_ref(c, t->id));
+    t.reset();
+  }
+  std::optional<std::int64_t> refers_to;
+  if (t && t->status == "closed") {
+    refers_to = t->id;
+    t.reset();
+  }
+
+  if (t) {
+    in.result.kind = IngestResult::Kind::joined;
+    in.result.ticket_id = t->id;
+    // An agent's mail to the plain address authenticates nothing (From can be forged): it is
+    // kept as an internal message, so its Cc puts nobody on the thread.
+    store_message(in, t->id, agent.has_value());
+    in.tx.touch_ticket(t->id, in.now);
+    event(in, t->id, in.from, "message", m.message_id.empty() ? "" : "<" + m.message_id + ">");
+    if (m.automatic || agent) return;  // an auto-reply changes nothing; an agent's mail here runs no commands
+    if (t->status == "pending") {
+      in.tx.set_status(t->id, "open", in.now);
+      event(in, t->id, in.from, "status", "pending -> open (customer replied)");
+    } else if (t->status == "resolved") {
+      in.tx.set_status(t->id, "open", in.now);
+      event(in, t->id, in.from, "reopened", "resolved -> open (customer replied)");
+      mail_customer(in, *in.tx.ticket(t->id), "status-reopened", "", "");
+    }
+    notify_agents(in, *in.tx.ticket(t->id), "Customer reply");
+    return;
+  }
+
+  const Config::Rule* rule = matching_rule(c, m);
+  std::string alert_key = rule ? alert_key_of(*rule, m.subject) : "";
+  if (!alert_key.empty()) {
+    if (auto open = in.tx.open_ticket_with_alert(in.from, alert_key)) {
+      in.result.kind = IngestResult::Kind::joined;
+      in.result.ticket_id = *open;
+      store_message(in, *open);
+      in.tx.count_repeat(*open, in.now);
+      event(in, *open, in.from, "alert-repeated", alert_key);
+      in.result.note = "repeated alert " + alert_key;
+      return;
+    }
+  }
+
+  std::string org_name = rule && !rule->organisation.empty() ? rule->organisation : contact ? contact->organisation : "";
+  // A mail too large to fetch is kept as a ticket whoever sent it: the agents must hear of it.
+  bool known = contact || agent || rule || !in.too_large.empty();
+  if (!known && c.intake.unknown_sender == "reject") {
+    in.result.kind = IngestResult::Kind::rejected;
+    std::string reason = no_ack_reason(c, m);
+    if (reason.empty() &&
+        in.tx.count_sent_or_queued("unknown-sender", in.from, in.now - 3600) >= c.intake.acks_per_address_per_hour)
+      reason = "rate limit";
+    if (reason.empty()) {
+      auto tpl = notify::load_template(c.service.templates_dir, "unknown-sender", c.service.language);
+      std::map<std::string, std::string> vars = {{"subject", m.subject}, {"service_name", c.service.name}};
+      MailToQueue q;
+      q.kind = "unknown-sender";
+      q.to = {m.from.name, in.from};
+      q.draft.subject = notify::render(tpl.subject, vars);
+      q.draft.body_text = notify::render(tpl.body, vars);
+      q.draft.auto_submitted = "auto-replied";
+      q.draft.in_reply_to = m.message_id;
+      queue_mail(in.tx, c, q, in.now);
+      in.result.mail_queued = true;
+    }
+    in.result.note = "rejected: " + in.from + " is no registered contact" + (reason.empty() ? "" : "; no reply: " + reason);
+    return;
+  }
+
+  store::NewTicket nt;
+  nt.subject = m.subject.empty() ? std::string("(no subject)") : m.subject;
+  nt.requester = in.from;
+  nt.requester_name = one_line_name(m.from.name);
+  nt.created_at = in.now;
+  nt.sla = c.sla.default_sla;
+  nt.organisation = org_name;
+  nt.unverified = !known;
+  nt.alert_key = alert_key;
+  nt.refers_to = refers_to;
+  if (rule) {
+    if (!rule->priority.empty()) nt.priority = rule->priority;
+    nt.category = rule->category;
+    nt.assignee = lower(rule->assignee);
+  }
+  if (!org_name.empty()) {
+    if (auto org = in.tx.organisation(org_name)) {
+      if (!org->sla.empty() && c.slas.count(org->sla)) nt.sla = org->sla;
+      auto period = hypercare_period(*org);
+      nt.hypercare = period && period->covers(in.now);
+      if (nt.hypercare && nt.category == "incident" && c.slas.count("hypercare")) nt.sla = "hypercare";
+    } else {
+      log::warning("{}: organisation '{}' does not exist; ticket opened without one", rule ? rule->name : in.from, org_name);
+      nt.organisation.clear();
+    }
+  }
+  auto id = in.tx.create_ticket(nt);
+  in.result.kind = IngestResult::Kind::created;
+  in.result.ticket_id = id;
+  store_message(in, id);
+  event(in, id, in.from.empty() ? "unknown" : in.from, "created", m.message_id.empty() ? "" : "<" + m.message_id + ">");
+  if (rule) event(in, id, "system", "rule", rule->name);
+  if (refers_to) event(in, id, "system", "refers-to", ticket_ref(c, *refers_to) + " (closed)");
+  if (nt.unverified) event(in, id, "system", "unverified", in.from + " is no registered contact");
+  if (nt.hypercare) event(in, id, "system", "hypercare", org_name);
+  auto ticket = *in.tx.ticket(id);
+
+  // The acknowledgement: only to a person, at a bounded rate.
+  std::string reason = no_ack_reason(c, m);
+  if (reason.empty() && !in.too_large.empty()) reason = "the mail was too large to fetch; the agents are told";
+  auto ack_to = acknowledgement_recipient(in, id);
+  std::string to = lower(ack_to.email);
+  if (reason.empty() && (to.empty() || is_own_address(c, to))) reason = "reply address is our own";
+  std::string capped, cap_key;
+  if (reason.empty()) {
+    auto n = in.tx.count_acknowledgements(to, in.now - 3600, c.intake.acks_per_hour);
+    if (n.address >= c.intake.acks_per_address_per_hour)
+      capped = fmt::format("rate limit: {} acknowledgements to {} within the hour", c.intake.acks_per_address_per_hour, to);
+    else if (n.domain >= c.intake.acks_per_domain_per_hour)
+      capped = fmt::format("rate limit: {} acknowledgements to {} within the hour", c.intake.acks_per_domain_per_hour,
+                           domain_of(to));
+    else if (n.all >= c.intake.acks_per_hour)
+      capped = fmt::format("rate limit: {} acknowledgements in all within the hour", c.intake.acks_per_hour);
+    cap_key = n.all >= c.intake.acks_per_hour ? "all senders" : domain_of(to);
+    reason = capped;
+  }
+  if (reason.empty()) {
+    std::string lang = language_of(in.tx, c, ticket);
+    auto due = in.clock.evaluate(ticket, {}, in.now).first_response_due;
+    std::string first_response_line;
+    if (due) {
+      auto when = due_words(in.clock, ticket, due, lang);
+      first_response_line = lang == "sv"   ? "Du får ett första svar senast " + when + ".\n"
+                            : lang == "da" ? "Du får et første svar senest " + when + ".\n"
+                                           : "You will have a first response by " + when + ".\n";
+    }
+    auto tpl = notify::load_template(c.service.templates_dir, "acknowledgement", lang);
+    std::string ref = ticket_ref(c, id);
+    std::string name = one_line_name(ack_to.name);
+    std::map<std::string, std::string> vars = {
+        {"ticket", ref},
+        {"subject", ticket.subject},
+        {"requester_name", name.empty() ? to : name},
+        {"service_name", c.service.name},
+        {"first_response_line", first_response_line}};
+    MailToQueue q;
+    q.ticket_id = id;
+    q.kind = "acknowledgement";
+    q.to = {name, to};
+    q.draft.subject = notify::render(tpl.subject, vars);
+    q.draft.body_text = notify::render(tpl.body, vars);
+    q.draft.in_reply_to = m.message_id;
+    q.draft.references = m.references;
+    if (!m.message_id.empty()) q.draft.references.push_back(m.message_id);
+    q.draft.auto_submitted = "auto-replied";
+    queue_mail(in.tx, c, q, in.now);
+    event(in, id, "system", "acknowledgement-queued", to);
+    in.result.acknowledgement_queued = in.result.mail_queued = true;
+  } else {
+    in.result.note = "no acknowledgement: " + reason;
+  }
+  if (!capped.empty()) {
+    // Past a cap: no mail per ticket, to the customer or to the agents; one notice an hour.
+    tell_agents_capped(in, ticket, cap_key, capped);
+    return;
+  }
+  notify_agents(in, ticket, in.too_large.empty() ? "New ticket" : "Mail too large to fetch");
+}
+
+// The mailbox watermark moves up to a committed mail's UID (never down).
+void advance_watermark(store::Transaction& tx, const std::optional<store::MailOrigin>& origin) {
+  if (!origin) return;
+  auto box = tx.mailbox(origin->mailbox).value_or(store::MailboxState{origin->mailbox, origin->uidvalidity, 0, {}});
+  if (box.uidvalidity != origin->uidvalidity) box.last_uid = box.done_uid = 0;  // a renumbered mailbox starts over
+  box.uidvalidity = origin->uidvalidity;
+  box.last_uid = std::max(box.last_uid, origin->uid);
+  tx.set_mailbox(box);
+}
+
+// One mail inside the caller's write transaction. Parsing happens here, under the write lock:
+// at the parser's speed (docs/parser.md, hundreds of MB/s) that is short, and it keeps a batch's
+// memory to one parsed mail at a time.
+// The agent path's facts about a mail to a plus-address, and its verdict (judge_agent_mail).
+struct AgentVerdict {
+  AgentPath path = AgentPath::customer;
+  std::optional<store::Agent> agent;
+  std::string token_holder;  // whose token it was: the sender or the team address
+};
+AgentVerdict judge(store::Transaction& tx, const Config& c, const parser::ParsedMail& m, const std::string& from,
+                   const store::Ticket& t, const PlusAddress& plus, store::Time now) {
+  AgentVerdict v;
+  if (!m.from_ambiguous) v.agent = tx.agent(from);
+  AgentMailFacts f;
+  f.registered_agent = v.agent.has_value();
+  if (v.agent) {
+    std::string secret = token_secret(c), ref = ticket_ref(c, t.id);
+    std::optional<store::Time> legacy_until;
+    if (auto until = tx.meta("legacy_tokens_until")) legacy_until = std::stoll(*until);
+    auto check = [&](const std::string& recipient) {
+      return check_token(secret, ref, recipient, plus.token, now, c.agents.token_days, legacy_until);
+    };
+    auto own = check(from);
+    auto team = c.agents.team_address.empty() ? TokenCheck::wrong : check(lower(c.agents.team_address));
+    f.token = own == TokenCheck::valid || team == TokenCheck::valid       ? TokenCheck::valid
+              : own == TokenCheck::expired || team == TokenCheck::expired ? TokenCheck::expired
+                                                                          : TokenCheck::wrong;
+    v.token_holder = own == TokenCheck::valid || team != TokenCheck::valid ? from : lower(c.agents.team_address);
+    f.trusted_pass = f.token == TokenCheck::wrong && authenticated_by_trusted_server(c, m);
+    f.automatic = m.automatic.has_value();
+  }
+  v.path = judge_agent_mail(f);
+  return v;
+}
+
+IngestResult ingest_in(store::Transaction& tx, const Config& c, const SlaClock& clock, std::string_view raw,
+                       const std::optional<store::MailOrigin>& origin, store::Time now, std::int64_t too_large_bytes) {
+  parser::ParsedMail m;
+  bool quarantined = false;
+  try {
+    m = parser::parse(raw, c.limits);
+  } catch (const std::exception& e) {
+    // parse() promises not to throw; if it ever does, the mail is still kept.
+    quarantined = true;
+    m = parser::ParsedMail{};
+    m.problems.push_back(std::string("parser failed: ") + e.what());
+  }
+  if (m.from.email.empty()) m.problems.push_back("no usable From address");
+  std::string too_large;
+  if (too_large_bytes > 0) {
+    // Only the header was fetched: the ticket says so, and where the mail stays.
+    too_large = fmt::format(
+        "This mail is {} bytes, more than limits.max_message_bytes ({}), so only its header was fetched. It stays on "
+        "the IMAP server untouched{}; open it there with a mail client.",
+        too_large_bytes, c.limits.max_message_bytes,
+        origin ? fmt::format(" (mailbox {}, UID {})", origin->mailbox, origin->uid) : "");
+    m.body_text = m.new_text = too_large;
+    m.attachments.clear();
+    m.problems.push_back(fmt::format("too large to fetch: {} bytes, over limits.max_message_bytes ({})",
+                                     too_large_bytes, c.limits.max_message_bytes));
+    quarantined = true;
+  }
+  std::string hash = content_hash(raw);
+
+  IngestResult result;
+  result.message_id = m.message_id;
+
+  std::optional<store::DuplicateHit> dup;
+  if (origin) dup = tx.raw_at(*origin);
+  if (!dup) dup = tx.raw_with(m.message_id, hash);
+  // The old hash is worth computing only when a mail with this Message-ID is stored at all.
+  if (!dup && tx.has_raw_with_message_id(m.message_id)) dup = tx.raw_with(m.message_id, content_hash_v4(raw));
+  if (dup) {
+    advance_watermark(tx, origin);
+    result.kind = IngestResult::Kind::duplicate;
+    result.ticket_id = dup->ticket_id.value_or(0);
+    result.note = "already stored";
+    return result;
+  }
+
+  // Raw bytes first: nothing derived is written before the mail itself.
+  store::RawMail rawrow{now, origin, m.message_id, hash, raw, join(m.problems, "\n"), quarantined};
+  Intake in{tx, c, clock, m, tx.add_raw(rawrow), now, result, lower(m.from.email), too_large};
+
+  // The agent path, decided in one place (docs/security.md): a plus-address of ours routes a
+  // mail there only for a registered agent; anyone else's is a customer mail as if sent to
+  // the plain address, with a security event.
+  auto plus = find_plus_address(c, m);
+  std::optional<store::Ticket> plus_ticket;
+  if (plus && too_large.empty()) plus_ticket = tx.ticket(plus->ticket);
+  auto verdict = plus_ticket ? judge(tx, c, m, in.from, *plus_ticket, *plus, now) : AgentVerdict{};
+  if (plus_ticket && verdict.path != AgentPath::customer) {
+    handle_agent_mail(in, *plus_ticket, *verdict.agent, verdict.path, verdict.token_holder);
+  } else {
+    handle_customer_mail(in);
+    if (plus_ticket) {
+      std::string what = fmt::format("mail to {}'s agent address from {}, who is no registered agent{}: handled as a "
+                                     "customer's mail to the plain address",
+                                     ticket_ref(c, plus_ticket->id), in.from.empty() ? "(no sender)" : in.from,
+                                     m.from_ambiguous ? " (several From addresses)" : "");
+      log::warning("security: <{}>: {}", m.message_id, what);
+      if (result.ticket_id) tx.add_event({result.ticket_id, now, "system", "security", what});
+    }
+  }
+
+  if (result.ticket_id && !m.problems.empty())
+    tx.add_event({result.ticket_id, now, "system", quarantined ? "quarantined" : "parse-problems", join(m.problems, "; ")});
+  advance_watermark(tx, origin);
+  if (!m.problems.empty())
+    result.note += (result.note.empty() ? "" : "; ") + std::string("parser: ") + join(m.problems, "; ");
+  return result;
+}
+
+}  // namespace
+
+IngestResult quarantine_unhandled(store::Store& st, std::string_view raw, const std::optional<store::MailOrigin>& origin,
+                                  store::Time now, const std::string& why) {
+  auto tx = st.begin(store::Store::Mode::write);
+  IngestResult result;
+  result.kind = IngestResult::Kind::rejected;
+  result.note = "stored without a ticket: " + why;
+  if (!(origin && tx->raw_at(*origin)))
+    tx->add_raw({now, origin, "", content_hash(raw), raw, "could not be handled: " + why, true});
+  advance_watermark(*tx, origin);
+  tx->commit();
+  return result;
+}
+
+std::vector<IngestResult> ingest_batch(store::Store& st, const Config& c, const std::vector<IncomingMail>& mails,
+                                       store::Time now) {
+  std::vector<IngestResult> out;
+  if (mails.empty()) return out;
+  std::string failure;
+  try {
+    SlaClock clock(c);
+    auto tx = st.begin(store::Store::Mode::write);
+    for (const auto& mail : mails) out.push_back(ingest_in(*tx, c, clock, mail.raw, mail.origin, now, mail.too_large_bytes));
+    tx->commit();
+    return out;
+  } catch (const store::StoreError& e) {
+    if (e.transient) throw;  // nothing of the batch is stored; try it all again later
+    failure = e.what();
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  // Something in the batch fails for good: nothing of it was committed. Take the mails one
+  // by one, so only the one that fails is set aside.
+  out.clear();
+  for (const auto& mail : mails) {
+    if (mails.size() == 1) {
+      log::error("a mail{} could not be handled ({}): stored raw and quarantined, without a ticket",
+                 mail.origin ? fmt::format(" (UID {})", mail.origin->uid) : "", failure);
+      out.push_back(quarantine_unhandled(st, mail.raw, mail.origin, now, failure));
+    } else {
+      out.push_back(ingest_batch(st, c, {mail}, now).front());
+    }
+  }
+  return out;
+}
+
+IngestResult ingest(store::Store& st, const Config& c, std::string_view raw,
+                    const std::optional<store::MailOrigin>& origin, store::Time now) {
+  return ingest_batch(st, c, {IncomingMail{std::string(raw), origin}}, now).front();
+}
+
+}  // namespace sd

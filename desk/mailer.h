@@ -1,0 +1,51 @@
+// desk/mailer.h: queues the service desk's outgoing mails in the outbox, inside the
+// caller's transaction, so a mail goes out if and only if the change that causes it commits.
+//
+// Contract: queue_mail() composes (notify/), writes the outbox row and, when the mail
+// belongs to a ticket and `record` is set, an "out" message on the ticket, whose
+// Message-ID later replies thread on. Nothing is sent here: the outbox worker sends.
+//
+// Security: the recipient is usually an address a mail named (From, Reply-To). A mail
+// to an address that is not an RFC 5321 Mailbox (notify::valid_addr_spec: no comma, space,
+// control or 8-bit byte, one @) is not queued at all: queue_mail() logs a warning and
+// returns no QueuedMail. The change that caused it still commits (the ticket is kept).
+#pragma once
+
+#include "config/config.h"
+#include "notify/compose.h"
+#include "store/store.h"
+
+#include <optional>
+#include <string>
+
+namespace sd {
+
+struct QueuedMail {
+  std::string message_id;
+  std::int64_t outbox_id = 0;
+};
+
+struct MailToQueue {
+  std::optional<std::int64_t> ticket_id;
+  std::string kind;        // outbox kind: acknowledgement, agent-notification, status-open, reply, ...
+  notify::Mailbox to;
+  notify::Draft draft;     // from, subject, body, threading; `to` and date are filled in here
+  bool record = true;      // keep an "out" message on the ticket
+};
+
+// std::nullopt: not queued, because the recipient or our own address is not a mail address
+// we can send to (logged as a warning).
+std::optional<QueuedMail> queue_mail(store::Transaction& tx, const Config& c, MailToQueue mail, store::Time now);
+
+// The Message-IDs a new mail on this ticket should thread on: the first message and the
+// latest one, among those that are valid msg-ids (a foreign one may not be).
+void thread_on_ticket(store::Transaction& tx, std::int64_t ticket_id, notify::Draft& draft);
+
+std::string domain_of(const std::string& address);
+
+// The customer's mail of `kind` (a template: status-open, status-pending, ..., reply) on
+// their ticket, in their organisation's language, from the agent by name where given.
+void mail_customer(store::Transaction& tx, const Config& c, const store::Ticket& t, const std::string& kind,
+                   const std::string& text, const std::string& agent_name, store::Time now);
+
+}  // namespace sd

@@ -1,0 +1,77 @@
+// desk/sla_clock.h: holds each ticket to its SLA: due times, state, and the warnings and
+// breaches that fall due.
+//
+// Contract: due times are derived, never stored: from the ticket's start, its priority
+// and SLA, and the periods its clock stood still (pending, or resolved until reopened). So
+// a priority change recomputes the targets from the ticket's start. Fired warnings and
+// breaches are recorded in the store, one per ticket, target and kind: a restart fires
+// nothing twice, and what fell due while the daemon was down fires once at start.
+#pragma once
+
+#include "config/config.h"
+#include "sla/calendar.h"
+#include "store/store.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sd {
+
+// A point at which the clock must act.
+struct SlaDeadline {
+  std::string target;  // "first_response", "resolution", or "update:<time of the last update>"
+  std::string kind;    // "warning", "breach" or "reminder"
+  store::Time at = 0;  // when to act
+  store::Time due = 0;  // the target's due time
+};
+
+struct TicketSla {
+  std::optional<store::Time> first_response_due, resolution_due;
+  std::string state;  // ok, warning, breached, met, paused
+  std::vector<SlaDeadline> deadlines;  // for targets still running, in time order
+};
+
+class SlaClock {
+ public:
+  explicit SlaClock(const Config& config);  // throws ConfigError for an SLA naming no calendar
+
+  const Config::Sla& sla(const std::string& name) const;  // unknown names: the default SLA
+  const sla::Calendar& calendar(const std::string& sla_name) const;
+  const sla::Calendar* calendar_named(const std::string& calendar_name) const;  // nullptr if none
+  // last_update: when the customer last had a mail from an agent (for update reminders).
+  TicketSla evaluate(const store::Ticket& t, const std::vector<store::PausePeriod>& pauses, store::Time now,
+                     std::optional<store::Time> last_update = std::nullopt) const;
+
+ private:
+  const Config& config_;
+  std::map<std::string, sla::Calendar> calendars_;
+};
+
+struct SlaFireResult {
+  int fired = 0;
+  bool mail_queued = false;
+  std::optional<store::Time> next_at;  // earliest deadline still to come
+};
+
+// Fires every deadline that has come (recording it and queuing its mail), closes resolved
+// tickets past intake.auto_close_days, in one transaction, and says when the next comes.
+SlaFireResult fire_due_sla_events(store::Store& store, const Config& config, const SlaClock& clock, store::Time now);
+
+// Sets a ticket's category; a hypercare ticket that becomes an incident moves to the
+// hypercare SLA (its targets recomputed from the ticket's start). Records both as events.
+void change_category(store::Transaction& tx, const Config& c, const store::Ticket& t, const std::string& category,
+                     const std::string& actor, store::Time now);
+
+// An organisation's hypercare period [start, end) in UTC days, or nullopt when it has none.
+struct HypercarePeriod {
+  store::Time start = 0, end = 0;
+  bool covers(store::Time t) const { return t >= start && t < end; }
+};
+std::optional<HypercarePeriod> hypercare_period(const store::Organisation& org);
+
+// The clock the daemon and the commands go by: the system clock plus the test offset.
+store::Time clock_now(const Config& config);
+
+}  // namespace sd
