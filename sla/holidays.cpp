@@ -1,4 +1,6 @@
-// Danish and Swedish public holidays, computed per year from the Gregorian Easter date.
+// Danish and Swedish public holidays, computed per year from the Gregorian Easter date and
+// the holiday laws in force that year (Denmark: Great Prayer Day until 2023; Sweden: May
+// Day from 1939, the 1953 reform, National Day instead of Whit Monday from 2005).
 // Diagnostics: std::invalid_argument (unknown rules), std::out_of_range (year).
 // Security: none.
 #include "sla/holidays.h"
@@ -32,6 +34,41 @@ date::year_month_day plus_days(date::year_month_day d, int n) {
 date::year_month_day weekday_on_or_after(int y, unsigned m, unsigned d, date::weekday wd) {
   const date::sys_days base{ymd(y, m, d)};
   return date::year_month_day{base + (wd - date::weekday{base})};
+}
+
+// Sweden's holidays as the law of `year` had them (docs/sla.md, "Holidays"). Only the laws
+// that moved a date for 1900 onwards are modelled; earlier years get the 1900 rules.
+// Midsummer Eve, Christmas Eve and New Year's Eve are in no holiday act: they are closed
+// days by custom, collective agreements and the banks, so the desk counts them every year.
+void add_swedish(int year, date::year_month_day easter, std::vector<Holiday>& out) {
+  auto add = [&out](date::year_month_day d, const char* name) { out.push_back({d, name}); };
+  constexpr int first_may_day = 1939;         // May Day a public holiday from 1939
+  constexpr int reform_1953 = 1953;           // SFS 1952:48, in force from 1953
+  constexpr int first_national_day = 2005;    // SFS 2004:1320: National Day for Whit Monday
+
+  add(ymd(year, 1, 1), "New Year's Day");
+  add(ymd(year, 1, 6), "Epiphany");
+  // 1953 gave a spring holiday to the autumn: Annunciation went to a Sunday.
+  if (year < reform_1953) add(ymd(year, 3, 25), "Annunciation Day");
+  add(plus_days(easter, -2), "Good Friday");
+  add(easter, "Easter Sunday");
+  add(plus_days(easter, 1), "Easter Monday");
+  if (year >= first_may_day) add(ymd(year, 5, 1), "May Day");
+  add(plus_days(easter, 39), "Ascension Day");
+  if (year >= first_national_day) add(ymd(year, 6, 6), "National Day");
+  add(plus_days(easter, 49), "Whit Sunday");
+  if (year < first_national_day) add(plus_days(easter, 50), "Whit Monday");
+  // Until 1952 Midsummer Day was St John's Day, 24 June, whatever the weekday.
+  const auto midsummer_day =
+      year < reform_1953 ? ymd(year, 6, 24) : weekday_on_or_after(year, 6, 20, date::Saturday);
+  add(plus_days(midsummer_day, -1), "Midsummer Eve");
+  add(midsummer_day, "Midsummer Day");
+  // Not a holiday from the 1772 reform until 1953 brought it back on a Saturday.
+  if (year >= reform_1953) add(weekday_on_or_after(year, 10, 31, date::Saturday), "All Saints' Day");
+  add(ymd(year, 12, 24), "Christmas Eve");
+  add(ymd(year, 12, 25), "Christmas Day");
+  add(ymd(year, 12, 26), "Boxing Day");
+  add(ymd(year, 12, 31), "New Year's Eve");
 }
 
 }  // namespace
@@ -90,23 +127,8 @@ std::vector<Holiday> builtin_holidays(std::string_view rules, int year) {
     add(ymd(year, 12, 25), "Christmas Day");
     add(ymd(year, 12, 26), "Boxing Day");
     add(ymd(year, 12, 31), "New Year's Eve");
-  } else {  // SE. Pre-2005 rules (Whit Monday instead of National Day) are not modelled.
-    add(ymd(year, 1, 1), "New Year's Day");
-    add(ymd(year, 1, 6), "Epiphany");
-    add(plus_days(easter, -2), "Good Friday");
-    add(easter, "Easter Sunday");
-    add(plus_days(easter, 1), "Easter Monday");
-    add(ymd(year, 5, 1), "May Day");
-    add(plus_days(easter, 39), "Ascension Day");
-    add(ymd(year, 6, 6), "National Day");
-    add(plus_days(easter, 49), "Whit Sunday");
-    add(weekday_on_or_after(year, 6, 19, date::Friday), "Midsummer Eve");
-    add(weekday_on_or_after(year, 6, 20, date::Saturday), "Midsummer Day");
-    add(weekday_on_or_after(year, 10, 31, date::Saturday), "All Saints' Day");
-    add(ymd(year, 12, 24), "Christmas Eve");
-    add(ymd(year, 12, 25), "Christmas Day");
-    add(ymd(year, 12, 26), "Boxing Day");
-    add(ymd(year, 12, 31), "New Year's Eve");
+  } else {
+    add_swedish(year, easter, out);
   }
   std::stable_sort(out.begin(), out.end(),
                    [](const Holiday& x, const Holiday& y) { return x.day < y.day; });

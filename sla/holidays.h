@@ -25,8 +25,9 @@ struct Holiday {
 // Easter Sunday in the Gregorian calendar (anonymous Gregorian algorithm).
 date::year_month_day easter_sunday(int year);
 
-// The holidays of `rules` ("" = none, "DK", "SE") in `year`, sorted by date. Two holidays on
-// the same date (Whit Monday and Constitution Day in Denmark 2028) are both listed.
+// The holidays of `rules` ("" = none, "DK", "SE") in `year` under the laws of that year
+// (docs/sla.md lists the changes modelled), sorted by date. Two holidays on the same date
+// (Whit Monday and Constitution Day in Denmark 2028) are both listed.
 // Holidays that fall on a weekend are listed too; they close nothing extra there.
 std::vector<Holiday> builtin_holidays(std::string_view rules, int year);
 

@@ -1,6 +1,6 @@
 // Danish and Swedish holidays 2023-2028 as published (e.g. the Danish Agency for Labour
 // Market's and the Swedish government's calendars; Danish bank holidays per
-// Finans Danmark). Hard-coded on purpose: the tests must not derive them from the code
+// Finans Danmark), and Swedish years around each change of the law. Hard-coded on purpose: the tests must not derive them from the code
 // under test. Sorted by date; Danish 2028 has Whit Monday and Constitution Day both on
 // 5 June.
 #pragma once
@@ -102,6 +102,56 @@ inline const std::vector<PublishedHoliday>& published_se() {
       {2028, 6, 23, "Midsummer Eve"}, {2028, 6, 24, "Midsummer Day"}, {2028, 11, 4, "All Saints' Day"},
       {2028, 12, 24, "Christmas Eve"}, {2028, 12, 25, "Christmas Day"}, {2028, 12, 26, "Boxing Day"},
       {2028, 12, 31, "New Year's Eve"},
+  };
+  return v;
+}
+
+// Sweden in the years around each change of its holiday law, from the laws themselves (May
+// Day from 1939; SFS 1952:48 from 1953: no Annunciation Day, Midsummer on a Friday and
+// Saturday, All Saints' Day back on a Saturday; SFS 2004:1320 from 2005: National Day
+// instead of Whit Monday). Dates worked out by hand from each year's Easter.
+inline const std::vector<PublishedHoliday>& published_se_law_changes() {
+  static const std::vector<PublishedHoliday> v = {
+      {1938, 1, 1, "New Year's Day"}, {1938, 1, 6, "Epiphany"}, {1938, 3, 25, "Annunciation Day"},
+      {1938, 4, 15, "Good Friday"}, {1938, 4, 17, "Easter Sunday"}, {1938, 4, 18, "Easter Monday"},
+      {1938, 5, 26, "Ascension Day"}, {1938, 6, 5, "Whit Sunday"}, {1938, 6, 6, "Whit Monday"},
+      {1938, 6, 23, "Midsummer Eve"}, {1938, 6, 24, "Midsummer Day"}, {1938, 12, 24, "Christmas Eve"},
+      {1938, 12, 25, "Christmas Day"}, {1938, 12, 26, "Boxing Day"}, {1938, 12, 31, "New Year's Eve"},
+
+      {1939, 1, 1, "New Year's Day"}, {1939, 1, 6, "Epiphany"}, {1939, 3, 25, "Annunciation Day"},
+      {1939, 4, 7, "Good Friday"}, {1939, 4, 9, "Easter Sunday"}, {1939, 4, 10, "Easter Monday"},
+      {1939, 5, 1, "May Day"}, {1939, 5, 18, "Ascension Day"}, {1939, 5, 28, "Whit Sunday"},
+      {1939, 5, 29, "Whit Monday"}, {1939, 6, 23, "Midsummer Eve"}, {1939, 6, 24, "Midsummer Day"},
+      {1939, 12, 24, "Christmas Eve"}, {1939, 12, 25, "Christmas Day"}, {1939, 12, 26, "Boxing Day"},
+      {1939, 12, 31, "New Year's Eve"},
+
+      {1952, 1, 1, "New Year's Day"}, {1952, 1, 6, "Epiphany"}, {1952, 3, 25, "Annunciation Day"},
+      {1952, 4, 11, "Good Friday"}, {1952, 4, 13, "Easter Sunday"}, {1952, 4, 14, "Easter Monday"},
+      {1952, 5, 1, "May Day"}, {1952, 5, 22, "Ascension Day"}, {1952, 6, 1, "Whit Sunday"},
+      {1952, 6, 2, "Whit Monday"}, {1952, 6, 23, "Midsummer Eve"}, {1952, 6, 24, "Midsummer Day"},
+      {1952, 12, 24, "Christmas Eve"}, {1952, 12, 25, "Christmas Day"}, {1952, 12, 26, "Boxing Day"},
+      {1952, 12, 31, "New Year's Eve"},
+
+      {1953, 1, 1, "New Year's Day"}, {1953, 1, 6, "Epiphany"}, {1953, 4, 3, "Good Friday"},
+      {1953, 4, 5, "Easter Sunday"}, {1953, 4, 6, "Easter Monday"}, {1953, 5, 1, "May Day"},
+      {1953, 5, 14, "Ascension Day"}, {1953, 5, 24, "Whit Sunday"}, {1953, 5, 25, "Whit Monday"},
+      {1953, 6, 19, "Midsummer Eve"}, {1953, 6, 20, "Midsummer Day"}, {1953, 10, 31, "All Saints' Day"},
+      {1953, 12, 24, "Christmas Eve"}, {1953, 12, 25, "Christmas Day"}, {1953, 12, 26, "Boxing Day"},
+      {1953, 12, 31, "New Year's Eve"},
+
+      {2004, 1, 1, "New Year's Day"}, {2004, 1, 6, "Epiphany"}, {2004, 4, 9, "Good Friday"},
+      {2004, 4, 11, "Easter Sunday"}, {2004, 4, 12, "Easter Monday"}, {2004, 5, 1, "May Day"},
+      {2004, 5, 20, "Ascension Day"}, {2004, 5, 30, "Whit Sunday"}, {2004, 5, 31, "Whit Monday"},
+      {2004, 6, 25, "Midsummer Eve"}, {2004, 6, 26, "Midsummer Day"}, {2004, 11, 6, "All Saints' Day"},
+      {2004, 12, 24, "Christmas Eve"}, {2004, 12, 25, "Christmas Day"}, {2004, 12, 26, "Boxing Day"},
+      {2004, 12, 31, "New Year's Eve"},
+
+      {2005, 1, 1, "New Year's Day"}, {2005, 1, 6, "Epiphany"}, {2005, 3, 25, "Good Friday"},
+      {2005, 3, 27, "Easter Sunday"}, {2005, 3, 28, "Easter Monday"}, {2005, 5, 1, "May Day"},
+      {2005, 5, 5, "Ascension Day"}, {2005, 5, 15, "Whit Sunday"}, {2005, 6, 6, "National Day"},
+      {2005, 6, 24, "Midsummer Eve"}, {2005, 6, 25, "Midsummer Day"}, {2005, 11, 5, "All Saints' Day"},
+      {2005, 12, 24, "Christmas Eve"}, {2005, 12, 25, "Christmas Day"}, {2005, 12, 26, "Boxing Day"},
+      {2005, 12, 31, "New Year's Eve"},
   };
   return v;
 }

@@ -68,6 +68,50 @@ TEST_CASE("Swedish holidays 2023-2028 match the published calendar", "[sla][holi
   }
 }
 
+TEST_CASE("Swedish holidays follow the law of each year around 1939, 1953 and 2005", "[sla][holidays]") {
+  for (int year : {1938, 1939, 1952, 1953, 2004, 2005}) {
+    INFO(year);
+    CHECK(render(sd::sla::builtin_holidays("SE", year)) ==
+          render(published(sd::sla::test::published_se_law_changes(), year)));
+  }
+}
+
+TEST_CASE("The Swedish desk is closed on Whit Monday until 2004 and on 6 June from 2005", "[sla][holidays]") {
+  const sd::sla::Calendar se(sd::sla::default_calendar_spec("se"));
+  CHECK(se.is_closed_day(ymd(2004, 5, 31)));        // Whit Monday
+  CHECK_FALSE(se.is_closed_day(ymd(2003, 6, 6)));   // a Friday, Swedish Flag Day only
+  CHECK_FALSE(se.is_closed_day(ymd(2000, 6, 6)));
+  CHECK(se.is_closed_day(ymd(2005, 6, 6)));         // National Day, a Monday
+  CHECK_FALSE(se.is_closed_day(ymd(2005, 5, 16)));  // Whit Monday, a working day since
+  CHECK(se.open_intervals(ymd(2005, 5, 16)).size() == 1);
+  // One of the two in every year `servicedesk sla holidays` accepts, never both.
+  for (int y = 1900; y <= 2200; ++y) {
+    INFO(y);
+    const auto days = sd::sla::builtin_holidays("SE", y);
+    const auto named = [&](const char* n) {
+      return std::count_if(days.begin(), days.end(), [&](const Holiday& h) { return h.name == n; });
+    };
+    CHECK(named("Whit Monday") == (y <= 2004 ? 1 : 0));
+    CHECK(named("National Day") == (y >= 2005 ? 1 : 0));
+    CHECK(named("May Day") == (y >= 1939 ? 1 : 0));
+    CHECK(named("Annunciation Day") == (y <= 1952 ? 1 : 0));
+    CHECK(named("All Saints' Day") == (y >= 1953 ? 1 : 0));
+  }
+}
+
+TEST_CASE("Before 1953 the Swedish midsummer is 23 and 24 June and 25 March is closed", "[sla][holidays]") {
+  const sd::sla::Calendar se(sd::sla::default_calendar_spec("se"));
+  CHECK(se.is_closed_day(ymd(1952, 3, 25)));         // Annunciation Day, a Tuesday
+  CHECK_FALSE(se.is_closed_day(ymd(1953, 3, 25)));   // moved to a Sunday by the reform
+  CHECK(se.is_closed_day(ymd(1952, 6, 23)));         // Midsummer Eve, a Monday
+  CHECK(se.is_closed_day(ymd(1952, 6, 24)));         // Midsummer Day, a Tuesday
+  CHECK_FALSE(se.is_closed_day(ymd(1952, 6, 20)));   // the Friday a later rule would close
+  CHECK(se.is_closed_day(ymd(1953, 6, 19)));         // from 1953: Friday and Saturday
+  CHECK_FALSE(se.is_closed_day(ymd(1953, 6, 23)));
+  CHECK_FALSE(se.is_closed_day(ymd(1938, 5, 1)));    // a Sunday, and no holiday until 1939
+  CHECK(se.is_closed_day(ymd(1939, 5, 1)));
+}
+
 TEST_CASE("Great Prayer Day is a holiday until 2023 and a working day from 2024", "[sla][holidays]") {
   const sd::sla::Calendar dk(sd::sla::default_calendar_spec("dk"));
   CHECK(dk.is_closed_day(ymd(2023, 5, 5)));
@@ -154,6 +198,6 @@ TEST_CASE("Closures outside the precomputed years are still honoured", "[sla][ho
   const sd::sla::Calendar cal(spec);
   CHECK(cal.is_closed_day(ymd(2300, 12, 25)));
   CHECK(cal.is_closed_day(ymd(2300, 3, 1)));
-  CHECK(cal.is_closed_day(ymd(1960, 6, 6)));  // the rules are applied to any year
+  CHECK(cal.is_closed_day(ymd(1960, 6, 6)));  // Whit Monday 1960: the rules apply to any year
   CHECK_FALSE(cal.is_closed_day(ymd(2300, 3, 2)));
 }
