@@ -59,8 +59,8 @@ struct PeakMemory {
 };
 
 // A desk whose mails may be at most 1 MiB, in batches of 1 MiB: one answer may carry 3 MiB.
-struct Desk {
-  explicit Desk(const test::ScriptedImapServer& server) : c(test::desk_config(dir)) {
+struct TestDesk {
+  explicit TestDesk(const test::ScriptedImapServer& server) : c(test::desk_config(dir)) {
     c.imap.url = server.url();
     c.imap.username = "servicedesk";
     c.limits.max_message_bytes = kMiB;
@@ -100,7 +100,7 @@ std::string big_mail() {
 // What a user checks after a pass over three_mails(): the mails around the big one are
 // tickets and flagged \Seen; the big one is a quarantined ticket saying it was too large, and
 // on the server it carries no flag; the watermark and done_uid are past all three.
-void check_big_mail_quarantined(Desk& desk, const test::ScriptedImapServer& server) {
+void check_big_mail_quarantined(TestDesk& desk, const test::ScriptedImapServer& server) {
   CHECK(desk.has_ticket("Printer broken"));
   CHECK(desk.has_ticket("VPN down"));
   CHECK(desk.has_ticket("Logs attached"));  // from its header
@@ -124,7 +124,7 @@ void check_big_mail_quarantined(Desk& desk, const test::ScriptedImapServer& serv
 TEST_CASE("A mail listed above limits.max_message_bytes is not fetched whole: its header becomes a quarantined ticket, "
           "it stays unflagged on the server, and the mail behind it is stored") {
   test::ScriptedImapServer server(three_mails(big_mail()));
-  Desk desk(server);
+  TestDesk desk(server);
   {
     ImapSession session(desk.settings(), imap_limits(desk.c));
     desk.poll(session);
@@ -147,7 +147,7 @@ TEST_CASE("A mail listed above limits.max_message_bytes is not fetched whole: it
 TEST_CASE("The per-UID client quarantines a mail listed above limits.max_message_bytes by its header and leaves it "
           "unflagged on the server") {
   test::ScriptedImapServer server(three_mails(big_mail()));
-  Desk desk(server);
+  TestDesk desk(server);
   desk.c.imap.fetch = "per_uid";
   {
     ImapClient client(desk.settings(), imap_limits(desk.c));
@@ -178,7 +178,7 @@ TEST_CASE("A server that sends three literals of 100 MB in its answer for a mail
         return true;
       });
   self = &server;
-  Desk desk(server);
+  TestDesk desk(server);
   PeakMemory peak;
   {
     ImapSession session(desk.settings(), imap_limits(desk.c));
@@ -199,7 +199,7 @@ TEST_CASE("A server that sends 20 million {0} literals in one response gets a pr
                                     (void)ok;
                                     return true;
                                   });
-  Desk desk(server);
+  TestDesk desk(server);
   PeakMemory peak;
   ImapSession session(desk.settings(), imap_limits(desk.c));
   try {
@@ -222,7 +222,7 @@ TEST_CASE("A server that answers a mail fetch with 20 million responses of one {
                                     (void)ok;
                                     return true;
                                   });
-  Desk desk(server);
+  TestDesk desk(server);
   PeakMemory peak;
   ImapSession session(desk.settings(), imap_limits(desk.c));
   session.status();
@@ -247,7 +247,7 @@ TEST_CASE("A server that announces a literal above the cap outside a mail fetch 
     (void)ok;
     return true;
   });
-  Desk desk(server);
+  TestDesk desk(server);
   PeakMemory peak;
   ImapSession session(desk.settings(), imap_limits(desk.c));
   try {
@@ -267,7 +267,7 @@ TEST_CASE("A server that announces a literal above 4 GiB in a mail fetch gets a 
                                     (void)(conn.send("* 1 FETCH (UID 1 BODY[] {5000000000}\r\n") && conn.send_filler(kMiB));
                                     return true;
                                   });
-  Desk desk(server);
+  TestDesk desk(server);
   ImapSession session(desk.settings(), imap_limits(desk.c));
   session.status();
   REQUIRE_THROWS_WITH(session.fetch(7, {1}, [](std::int64_t, std::string&&) {}, [](std::int64_t, std::int64_t) {}),
@@ -312,7 +312,7 @@ namespace {
 
 // One poll pass in a child process, as the daemon's would be after a restart: 0 when it
 // ended normally, else the signal that killed it (negated) or its exit code.
-int pass_in_child(const Desk& desk) {
+int pass_in_child(const TestDesk& desk) {
   pid_t pid = ::fork();
   if (pid == 0) {
     int code = 0;
@@ -337,7 +337,7 @@ int pass_in_child(const Desk& desk) {
 TEST_CASE("A mail that kills the daemon while it is handled is stored raw and quarantined once the daemon has died "
           "with it twice in its batch and once alone, and the mails around it are stored") {
   test::ScriptedImapServer server(three_mails(mail("dora@kund.example", "POISON please", "m2@kund.example")));
-  Desk desk(server);
+  TestDesk desk(server);
   desk.c.test.fault = "crash_on_subject:POISON";
 
   // Twice with the whole batch in hand: nothing is stored.
@@ -371,7 +371,7 @@ TEST_CASE("A mail that kills the daemon while it is handled is stored raw and qu
 
 TEST_CASE("A mail that kills the daemon while the per-UID client has it alone is quarantined after two deaths") {
   test::ScriptedImapServer server(three_mails(mail("dora@kund.example", "POISON please", "m2@kund.example")));
-  Desk desk(server);
+  TestDesk desk(server);
   desk.c.test.fault = "crash_on_subject:POISON";
   desk.c.imap.batch_max_mails = 1;  // as the per-UID client takes them
   CHECK(pass_in_child(desk) == -SIGKILL);
@@ -387,7 +387,7 @@ TEST_CASE("A mail that kills the daemon while the per-UID client has it alone is
 TEST_CASE("A daemon that is stopped and started between passes counts no death: mails are never quarantined by "
           "restarts alone") {
   test::ScriptedImapServer server(three_mails(mail("dora@kund.example", "Ordinary", "m2@kund.example")));
-  Desk desk(server);
+  TestDesk desk(server);
   for (int i = 0; i < 3; ++i) CHECK(pass_in_child(desk) == 0);
   CHECK(desk.tickets().size() == 3);
   CHECK(desk.quarantined().empty());
