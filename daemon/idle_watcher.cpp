@@ -64,8 +64,7 @@ void IdleWatcher::run() {
     } catch (const std::exception& e) {
       if (stop_) break;
       if (failing != e.what())
-        log::warning("IMAP IDLE: {} (reconnecting with backoff; polling every {} s goes on)",
-                     std::string_view(e.what()).substr(std::string_view(e.what()).rfind("IMAP: ", 0) == 0 ? 6 : 0),
+        log::warning("IMAP IDLE: {} (reconnecting with backoff; polling every {} s goes on)", e.what(),
                      c.imap.poll_interval_s);
       failing = e.what();
       if (!sleep(backoff)) break;

@@ -9,12 +9,10 @@
 
 #include "core/loopback.h"
 #include "imap/imap_session.h"
+#include "imap/response.h"
 
 #include <curl/curl.h>
 #include <fmt/format.h>
-
-#include <algorithm>
-#include <charconv>
 
 namespace sd {
 namespace {
@@ -34,16 +32,6 @@ std::size_t write_cb(char* ptr, std::size_t size, std::size_t n, void* userp) {
   }
   out->bytes.append(ptr, size * n);
   return size * n;
-}
-
-std::int64_t number_after(const std::string& text, std::string_view key) {
-  auto p = text.find(key);
-  if (p == std::string::npos) return -1;
-  p += key.size();
-  while (p < text.size() && text[p] == ' ') ++p;
-  std::int64_t v = -1;
-  std::from_chars(text.data() + p, text.data() + text.size(), v);
-  return v;
 }
 
 }  // namespace
@@ -153,7 +141,7 @@ std::string ImapClient::perform(const std::string& url, const std::string* reque
       *over = true;
       return {};
     }
-    throw ImapError(ImapError::Kind::protocol, fmt::format("IMAP: the server's answer is larger than {} bytes, the cap "
+    throw ImapError(ImapError::Kind::protocol, fmt::format("the server's answer is larger than {} bytes, the cap "
                                                            "for one answer (imap.batch_max_bytes + limits.max_message_bytes + 1 MiB)",
                                                            cap));
   }
@@ -167,7 +155,7 @@ std::string ImapClient::command(const std::string& url, const std::string& reque
 
 MailboxStatus ImapClient::status() {
   std::string text = command(url_.base, "STATUS " + imap_quote(url_.mailbox) + " (UIDVALIDITY UIDNEXT)");
-  MailboxStatus s{number_after(text, "UIDVALIDITY"), number_after(text, "UIDNEXT")};
+  MailboxStatus s{item_number(text, "UIDVALIDITY"), item_number(text, "UIDNEXT")};
   if (s.uidvalidity <= 0)
     throw ImapError(ImapError::Kind::protocol, fmt::format("STATUS {} gave no UIDVALIDITY: {}", url_.mailbox, text));
   return s;

@@ -11,7 +11,8 @@
 // \Seen is therefore never the record of what was ingested: the store's watermark is.
 //
 // Contract: every call blocks (run it off the event loop) and throws ImapError on failure.
-// An object is used by one thread; it keeps its connection between calls.
+// An object is used by one thread; it keeps its connection between calls. An ImapError's
+// text does not say "IMAP": the log line or report that shows it names the protocol, once.
 //
 // Security: the server is not trusted with our memory. ImapLimits bound what one answer can
 // make us hold; a mail above the size we keep is read and dropped, and reported by its size
@@ -53,6 +54,9 @@ struct ImapLimits {
   std::size_t max_answer_bytes = (std::size_t(8) << 20) + (std::size_t(64) << 20) + (std::size_t(1) << 20);
   // Literals in one response: we ask for one (BODY.PEEK[] or BODY.PEEK[HEADER]) per FETCH.
   std::size_t max_literals_per_response = 8;
+  // One line of a response, without its CRLF: far above any line a server sends for our
+  // commands (the listing of new mail comes as one short FETCH response a mail).
+  std::size_t max_line = std::size_t(1) << 20;
 };
 
 struct MailboxStatus {

@@ -2,9 +2,10 @@
 //
 // libcurl has neither `UID FETCH a:b BODY.PEEK[]` (a custom FETCH request loses the literals)
 // nor IDLE. So libcurl connects, does TLS/STARTTLS and logs in (CURLOPT_CONNECT_ONLY), and
-// this class sends tagged commands over that connection with curl_easy_send/recv and reads
-// the responses, literals included (RFC 3501 4.3, 7.4.2). BODY.PEEK[] leaves \Seen alone,
-// so only mark_seen() sets it, after the store's COMMIT.
+// this class sends tagged commands over that connection with curl_easy_send and reads the
+// responses, literals included, with the ResponseReader (imap/response_reader.h) over
+// curl_easy_recv. BODY.PEEK[] leaves \Seen alone, so only mark_seen() sets it, after the
+// store's COMMIT.
 //
 // Contract: blocking, one thread; a read fails when the server sends nothing for
 // settings.timeout_s (a big mail may take longer as a whole; idle() waits until its renew time); failures throw ImapError (a tagged NO/BAD is
@@ -12,15 +13,13 @@
 // a new one. The mailbox is SELECTed by status(), which every other mailbox call needs first.
 //
 // Security: TLS policy and the login are libcurl's (imap_detail::set_common_options). The
-// server is not trusted with our memory (ImapLimits): a literal's length comes from the
-// server, so it is read in pieces, never reserved up front; one above max_literal is read and
-// dropped in a mail fetch (the mail is reported too large) and an error anywhere else; a
-// response holds at most max_literals_per_response literals, and the answer to one command
-// at most max_answer_bytes of lines and kept literals. A literal announced above 4 GiB is an
-// error even where it would be dropped: no mail is that large (SQLite keeps 1 GB a row).
+// server is not trusted with our memory: the reader holds what one answer may make us hold to
+// ImapLimits (see response_reader.h); a literal above max_literal is read and dropped in a
+// mail fetch (the mail is reported too large) and an error anywhere else.
 #pragma once
 
 #include "imap/imap.h"
+#include "imap/response_reader.h"
 
 #include <chrono>
 #include <cstddef>
@@ -58,12 +57,37 @@ class ImapSession final : public Mailbox {
   IdleEnd idle(std::chrono::seconds renew, int wake_fd);
 
  private:
-  struct Response {           // one untagged or tagged response
-    std::string text;         // its lines joined, each literal replaced by "{n}"
-    std::vector<std::string> literals;  // a dropped one (above max_literal) is left empty
-    std::size_t dropped_bytes = 0;      // the largest literal dropped; 0: none
-  };
+  using Response = ImapResponse;
   using Untagged = std::function<void(Response&)>;
+
+  // libcurl's logged-in connection: the reader's byte source and where commands go.
+  class Connection final : public ByteSource {
+   public:
+    // Connects and logs in to `url` (imap[s]://host:port/); throws ImapError.
+    Connection(const ImapSettings& settings, const std::string& url);
+    ~Connection() override;
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // Waits settings.timeout_s for bytes.
+    std::size_t read(std::span<char> buffer) override;
+    // Waits until bytes have come (true: the next read() has them), `until` has passed
+    // (ImapError timeout) or `wake_fd` (-1: none) is readable (false).
+    bool wait(std::chrono::steady_clock::time_point until, int wake_fd);
+    void send(std::string_view bytes);
+    std::chrono::steady_clock::time_point deadline() const;  // now + timeout_s: the wait for the next bytes
+
+   private:
+    // One curl_easy_recv into `buf`, waiting as wait() does; sets `woken` instead of reading.
+    std::size_t receive(char* buf, std::size_t size, std::chrono::steady_clock::time_point until, int wake_fd,
+                        bool& woken);
+
+    void* curl_ = nullptr;
+    long socket_ = -1;
+    long timeout_s_;
+    std::string pending_;  // what wait() received, for the next read()
+    bool closed_ = false;  // wait() saw the end of the connection; read() reports it
+  };
 
   // Throws on NO/BAD. `drop_big_literals`: a literal above max_literal is read and dropped
   // (Response::dropped_bytes) rather than an error: for mail fetches.
@@ -72,28 +96,13 @@ class ImapSession final : public Mailbox {
   // first response with one literal, in UID order.
   void fetch_items(const std::vector<std::int64_t>& uids, std::string_view item,
                    const std::function<void(std::int64_t uid, Response& r)>& each);
-  // True for the tagged OK that ends command `tag`; throws on its NO/BAD and on a BYE.
-  static bool completes(const Response& r, const std::string& tag, std::string_view verb);
   std::string next_tag();
-  void send(std::string_view bytes);
-  Response read_response(bool drop_big_literals = false);
-  std::string read_line();
-  void read_exact(std::string& out, std::size_t n);
-  void skip_exact(std::size_t n);  // reads n bytes and keeps none
-  void spend(std::size_t bytes);   // counts bytes against the answer's cap (answer_left_)
-  // Reads what the connection has into in_; false when `wake_fd` woke us first. Throws a
-  // timeout when nothing came by `deadline`.
-  bool fill(std::chrono::steady_clock::time_point deadline, int wake_fd = -1);
-  std::chrono::steady_clock::time_point deadline() const;  // now + timeout_s: the wait for the next bytes
 
   ImapSettings settings_;
   ImapUrl url_;
   ImapLimits limits_;
-  std::size_t answer_left_ = 0;  // of max_answer_bytes, for the command under way
-  void* curl_ = nullptr;
-  long socket_ = -1;
-  std::string in_;        // received, not yet consumed from in_pos_
-  std::size_t in_pos_ = 0;
+  Connection connection_;
+  ResponseReader reader_;
   unsigned tag_ = 0;
   std::set<std::string> capabilities_;
   bool selected_ = false;
