@@ -15,7 +15,7 @@
 # An existing /etc/servicedesk/servicedesk.toml is never overwritten by `cmake --install`.
 #
 # Tests (when BUILD_TESTING): systemd_unit_verify, packaging_deb, manpage_subcommands; see
-# tests/packaging/check_packaging.sh.
+# tests/packaging/check_packaging.sh. include_roots: tests/packaging/check_includes.py.
 
 include(GNUInstallDirs)
 
@@ -196,4 +196,10 @@ if(BUILD_TESTING)
            COMMAND ${_sd_check} manpage ${CMAKE_BINARY_DIR} ${PROJECT_SOURCE_DIR} $<TARGET_FILE:servicedesk>)
   # 77: a tool is missing on this machine (systemd-analyze, dpkg-deb, cpack).
   set_tests_properties(systemd_unit_verify manpage_subcommands PROPERTIES SKIP_RETURN_CODE 77 LABELS packaging)
+  # Includes against the folder table of docs/ARCHITECTURE.md, and the check's self-test.
+  add_test(NAME include_roots COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/tests/packaging/check_includes.py ${PROJECT_SOURCE_DIR})
+  add_test(NAME include_roots_selftest COMMAND /usr/bin/python3 -m unittest -v test_check_includes
+           WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/tests/packaging)
+  set_tests_properties(include_roots include_roots_selftest PROPERTIES
+    ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1" TIMEOUT 60 LABELS packaging)
 endif()
