@@ -29,6 +29,9 @@ namespace {
 
 using namespace std::string_view_literals;
 
+// While known_config_keys() runs the loader, every key a Section reads is noted here.
+thread_local std::set<std::string>* key_recorder = nullptr;
+
 std::string where(const Config& c, const toml::source_region& src) {
   return fmt::format("{}:{}", c.path, src.begin.line);
 }
@@ -47,7 +50,7 @@ class Section {
   bool present() const { return table_ != nullptr; }
 
   void str(std::string_view key, std::string& out, bool required = false) {
-    known_.insert(std::string(key));
+    note(key);
     if (auto* n = get(key, required)) {
       auto v = n->value<std::string>();
       if (!n->is_string()) fail(*n, key, "must be a string");
@@ -55,7 +58,7 @@ class Section {
     }
   }
   void integer(std::string_view key, int& out, long min, long max) {
-    known_.insert(std::string(key));
+    note(key);
     if (auto* n = get(key, false)) {
       if (!n->is_integer()) fail(*n, key, "must be an integer");
       auto v = n->value<int64_t>().value();
@@ -64,14 +67,14 @@ class Section {
     }
   }
   void boolean(std::string_view key, bool& out) {
-    known_.insert(std::string(key));
+    note(key);
     if (auto* n = get(key, false)) {
       if (!n->is_boolean()) fail(*n, key, "must be true or false");
       out = n->value<bool>().value();
     }
   }
   void size(std::string_view key, std::size_t& out) {
-    known_.insert(std::string(key));
+    note(key);
     if (auto* n = get(key, false)) {
       if (!n->is_integer()) fail(*n, key, "must be an integer");
       auto v = n->value<int64_t>().value();
@@ -80,7 +83,7 @@ class Section {
     }
   }
   void number(std::string_view key, double& out, double min, double max) {
-    known_.insert(std::string(key));
+    note(key);
     if (auto* n = get(key, false)) {
       if (!n->is_number()) fail(*n, key, "must be a number");
       double v = n->value<double>().value();
@@ -89,7 +92,7 @@ class Section {
     }
   }
   void strings(std::string_view key, std::vector<std::string>& out) {
-    known_.insert(std::string(key));
+    note(key);
     if (auto* n = get(key, false)) {
       auto* arr = n->as_array();
       if (!arr) fail(*n, key, "must be an array of strings");
@@ -100,10 +103,10 @@ class Section {
       }
     }
   }
-  void known(std::string_view key) { known_.insert(std::string(key)); }
+  void known(std::string_view key) { note(key); }
   // A sub-table such as `first_response_hours = { high = 4 }`; null when absent.
   Section sub(std::string_view key) {
-    known_.insert(std::string(key));
+    note(key);
     return Section(c_, get(key, false), name_ + "." + std::string(key));
   }
   const toml::node* node(std::string_view key) const { return table_ ? table_->get(key) : nullptr; }
@@ -124,6 +127,14 @@ class Section {
   }
 
  private:
+  // A key this table may hold. For known_config_keys() a rule's index becomes "[]".
+  void note(std::string_view key) {
+    known_.insert(std::string(key));
+    if (!key_recorder) return;
+    std::string table = name_;
+    if (auto open = table.find('['); open != std::string::npos) table.replace(open, table.find(']') - open + 1, "[]");
+    key_recorder->insert(table + "." + std::string(key));
+  }
   const toml::node* get(std::string_view key, bool required) {
     const toml::node* n = table_ ? table_->get(key) : nullptr;
     if (!n && required) throw ConfigError(fmt::format("{}: required key '{}.{}' is missing", c_.path, name_, key));
@@ -217,14 +228,10 @@ std::string Config::move_target() const {
   return imap.after_ingest.rfind("move:", 0) == 0 ? imap.after_ingest.substr(5) : std::string();
 }
 
-Config load_config(const std::string& path) {
+// The loader proper, on the text of the config file `path` (named in every message).
+static Config parse_config(const std::string& text, const std::string& path) {
   Config c;
   c.path = path;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(fmt::format("{}: cannot read config file", path));
-  std::stringstream buf;
-  buf << in.rdbuf();
-  std::string text = buf.str();
 
   toml::table root;
   try {
@@ -422,6 +429,43 @@ Config load_config(const std::string& path) {
       test.fail(*test.node("clock_offset_s"), "clock_offset_s", fmt::format(refused, "set it to 0"));
   }
   return c;
+}
+
+Config load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(fmt::format("{}: cannot read config file", path));
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return parse_config(buf.str(), path);
+}
+
+std::vector<std::string> known_config_keys() {
+  // The loader names the keys itself: run on the required keys and one of each repeated
+  // table (the operator's name replaced by "*"), every key a Section reads is noted.
+  static const std::string text = R"(
+[service]
+address = "desk@example.com"
+[imap]
+url = "imaps://mail.example.com/INBOX"
+username = "desk"
+password_file = "/dev/null"
+[smtp]
+url = "smtps://mail.example.com"
+[store]
+path = "/dev/null"
+[[intake.rules]]
+[calendars."*"]
+time_zone = "Europe/Copenhagen"
+weekdays = ["08:00-16:00"]
+[slas."*"]
+)";
+  std::set<std::string> keys;
+  key_recorder = &keys;
+  struct Reset {
+    ~Reset() { key_recorder = nullptr; }
+  } reset;
+  parse_config(text, "(known keys)");
+  return {keys.begin(), keys.end()};
 }
 
 Config builtin_config() {

@@ -140,6 +140,12 @@ Config load_config(const std::string& path);
 // The defaults alone (built-in calendars and SLA), for commands that need no config file.
 Config builtin_config();
 
+// Every key load_config() reads, as "section.key" ("imap.url"), sorted; in the tables that
+// repeat under the operator's names "*" stands for the name ("calendars.*.time_zone",
+// "slas.*.first_response_hours.high") and "[]" for a rule ("intake.rules[].from"). Taken
+// from the loader itself, so a key is listed from the day it is read.
+std::vector<std::string> known_config_keys();
+
 // Reads a credential file (first line, trailing newline removed). Throws ConfigError when
 // it cannot be read, is not a regular file, gives others any access or its group write
 // access, or is group-readable outside systemd's $CREDENTIALS_DIRECTORY.

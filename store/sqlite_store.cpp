@@ -32,7 +32,7 @@
 namespace sd::store {
 namespace {
 
-constexpr int kSchemaVersion = 7;
+constexpr int kSchemaVersion = 8;
 
 // Each entry migrates from version i to i+1.
 constexpr std::string_view kMigrations[] = {
@@ -237,6 +237,16 @@ CREATE TABLE in_flight (
   deaths      INTEGER NOT NULL,
   run         TEXT NOT NULL
 );
+)sql",
+    // 8: what the portal and the queues need. An internal event is not shown to customers
+    // (older events stay visible: the store cannot tell which were notices to agents).
+    // sla_next_due is the earliest coming warning or breach, NULL until the SLA clock
+    // computes it; the partial index holds only tickets that have one, in due order.
+    R"sql(
+ALTER TABLE events ADD COLUMN internal INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tickets ADD COLUMN sla_next_due INTEGER;
+ALTER TABLE tickets ADD COLUMN resolution TEXT NOT NULL DEFAULT '';
+CREATE INDEX tickets_sla_next_due ON tickets(sla_next_due) WHERE sla_next_due IS NOT NULL;
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -564,6 +574,30 @@ class SqliteTransaction final : public Transaction {
     return read_tickets(s);
   }
 
+  // The tickets with a due time walked in due order on tickets_sla_next_due, then those
+  // without by id, both bounded by `limit`: no sort of all open tickets. The unary + keeps
+  // the planner off tickets_status, which it would otherwise pick (and then sort).
+  std::vector<Ticket> open_tickets_by_sla_due(int limit) override {
+    std::vector<Ticket> out;
+    {
+      Statement s(c_,
+                  kTicketSql + std::string(" WHERE t.sla_next_due IS NOT NULL AND +t.status IN ('new','open','pending') "
+                                           "ORDER BY t.sla_next_due, t.id LIMIT ?"),
+                  "list open tickets by SLA due time");
+      s.bind(1, limit);
+      out = read_tickets(s);
+    }
+    if (static_cast<int>(out.size()) >= limit) return out;
+    Statement s(c_,
+                kTicketSql + std::string(" WHERE t.sla_next_due IS NULL AND t.status IN ('new','open','pending') "
+                                         "ORDER BY t.id LIMIT ?"),
+                "list open tickets without SLA due time");
+    s.bind(1, limit - static_cast<int>(out.size()));
+    for (auto& t : read_tickets(s)) out.push_back(std::move(t));
+    return out;
+  }
+
+  // The old combined form (store.h): the pause rule below moves to desk/, then this goes.
   void set_status(std::int64_t id, const std::string& status, Time at) override {
     auto t = ticket(id);
     if (!t) throw StoreError(fmt::format("store: no ticket {}", id), false, true);
@@ -581,6 +615,42 @@ class SqliteTransaction final : public Transaction {
                 "WHEN ? IN ('resolved','closed') THEN coalesce(resolved_at, ?) ELSE NULL END WHERE id = ?",
                 "set ticket status");
     s.bind(1, status).bind(2, at).bind(3, status).bind(4, at).bind(5, id).run();
+  }
+
+  void write_status(std::int64_t id, const std::string& status, Time at) override {
+    Statement s(c_, "UPDATE tickets SET status = ?, updated_at = max(updated_at, ?) WHERE id = ?", "write ticket status");
+    s.bind(1, status).bind(2, at).bind(3, id).run();
+    if (sqlite3_changes(c_.get()) == 0) throw StoreError(fmt::format("store: no ticket {}", id), false, true);
+  }
+
+  bool start_pause(std::int64_t id, Time at) override {
+    Statement s(c_,
+                "INSERT INTO pauses(ticket_id, from_at) SELECT ?1, ?2 "
+                "WHERE NOT EXISTS (SELECT 1 FROM pauses WHERE ticket_id = ?1 AND to_at IS NULL)",
+                "start pause");
+    s.bind(1, id).bind(2, at).run();
+    return sqlite3_changes(c_.get()) > 0;
+  }
+
+  bool end_pause(std::int64_t id, Time at) override {
+    Statement s(c_, "UPDATE pauses SET to_at = ? WHERE ticket_id = ? AND to_at IS NULL", "end pause");
+    s.bind(1, at).bind(2, id).run();
+    return sqlite3_changes(c_.get()) > 0;
+  }
+
+  void set_resolved_at(std::int64_t id, std::optional<Time> at) override {
+    Statement s(c_, "UPDATE tickets SET resolved_at = ? WHERE id = ?", "set resolution time");
+    s.bind(1, at).bind(2, id).run();
+  }
+
+  void set_resolution(std::int64_t id, const std::string& text) override {
+    Statement s(c_, "UPDATE tickets SET resolution = ? WHERE id = ?", "set resolution");
+    s.bind(1, text).bind(2, id).run();
+  }
+
+  void set_sla_next_due(std::int64_t id, std::optional<Time> at) override {
+    Statement s(c_, "UPDATE tickets SET sla_next_due = ? WHERE id = ?", "set next SLA due time");
+    s.bind(1, at).bind(2, id).run();
   }
 
   void set_priority(std::int64_t id, const std::string& v, Time at) override { set_column("priority", id, v, at); }
@@ -653,6 +723,11 @@ class SqliteTransaction final : public Transaction {
     s.bind(1, raw_id);
     if (!s.step()) return std::nullopt;
     return read_quarantined(s, true);
+  }
+
+  void set_raw_problems(std::int64_t raw_id, const std::string& problems, bool quarantined) override {
+    Statement r(c_, "UPDATE raw_mails SET problems = ?, quarantined = ? WHERE id = ?", "update raw mail");
+    r.bind(1, problems).bind(2, quarantined ? 1 : 0).bind(3, raw_id).run();
   }
 
   void replace_parsed(std::int64_t raw_id, const MessageRecord& m, const std::string& problems) override {
@@ -903,15 +978,22 @@ class SqliteTransaction final : public Transaction {
   }
 
   void add_event(const Event& e) override {
-    Statement s(c_, "INSERT INTO events(ticket_id, at, actor, kind, detail) VALUES (?,?,?,?,?)", "record event");
-    s.bind(1, e.ticket_id).bind(2, e.at).bind(3, e.actor).bind(4, e.kind).bind(5, e.detail).run();
+    Statement s(c_, "INSERT INTO events(ticket_id, at, actor, kind, detail, internal) VALUES (?,?,?,?,?,?)",
+                "record event");
+    s.bind(1, e.ticket_id).bind(2, e.at).bind(3, e.actor).bind(4, e.kind).bind(5, e.detail);
+    s.bind(6, static_cast<std::int64_t>(e.internal)).run();
   }
 
-  std::vector<Event> events(std::int64_t ticket_id) override {
-    Statement s(c_, "SELECT at, actor, kind, detail FROM events WHERE ticket_id = ? ORDER BY id", "read events");
-    s.bind(1, ticket_id);
+  std::vector<Event> events(std::int64_t ticket_id) override { return events(ticket_id, true); }
+
+  std::vector<Event> events(std::int64_t ticket_id, bool include_internal) override {
+    Statement s(c_,
+                "SELECT at, actor, kind, detail, internal FROM events WHERE ticket_id = ? AND (? OR internal = 0) "
+                "ORDER BY id",
+                "read events");
+    s.bind(1, ticket_id).bind(2, static_cast<std::int64_t>(include_internal));
     std::vector<Event> out;
-    while (s.step()) out.push_back(Event{ticket_id, s.i64(0), s.text(1), s.text(2), s.text(3)});
+    while (s.step()) out.push_back(Event{ticket_id, s.i64(0), s.text(1), s.text(2), s.text(3), s.i64(4) != 0});
     return out;
   }
 
@@ -1029,7 +1111,7 @@ class SqliteTransaction final : public Transaction {
       "SELECT t.id, t.subject, t.status, t.requester, t.requester_name, t.priority, t.category, t.created_at, "
       "t.updated_at, (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id), t.sla, t.assignee, "
       "t.first_response_at, t.resolved_at, t.organisation, t.unverified, t.hypercare, t.time_spent_s, t.alert_key, "
-      "t.repeat_count, t.refers_to FROM tickets t";
+      "t.repeat_count, t.refers_to, t.sla_next_due, t.resolution FROM tickets t";
 
   // The column name is one of a fixed set chosen by the caller above, never user input.
   void set_column(std::string_view column, std::int64_t id, const std::string& value, Time at) {
@@ -1098,6 +1180,8 @@ class SqliteTransaction final : public Transaction {
     t.alert_key = s.text(18);
     t.repeat_count = s.i64(19);
     t.refers_to = s.opt_i64(20);
+    t.sla_next_due = s.opt_i64(21);
+    t.resolution = s.text(22);
     return t;
   }
   static OutboxItem read_outbox(const Statement& s) {

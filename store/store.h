@@ -1,15 +1,22 @@
 // store/store.h: the service desk's durable state (tickets, their messages, the raw mails
-// they came from, the outbox, the mailbox watermark, events) behind a narrow interface.
+// they came from, the outbox, the mailbox watermark, events) behind narrow interfaces.
 //
 // Contract: all SQL lives in store/. Callers see a Store that opens Transactions; every
 // read and write happens inside one, and a Transaction that is destroyed without commit()
 // rolls back. A write transaction is exclusive (one writer at a time); COMMIT returning
-// means the change is on disk (SQLite WAL with synchronous=FULL). A second backend (e.g.
-// PostgreSQL) implements the same two classes.
+// means the change is on disk (SQLite WAL with synchronous=FULL). A Transaction is the sum
+// of one interface per aggregate (MailLog, Tickets, Directory, Outbox, Quarantine, Meta): a
+// function that needs only the outbox takes an Outbox&. The store records what it is told;
+// the service desk's rules (which status pauses the SLA clock, who may see what) are the
+// caller's (desk/). A second backend (e.g. PostgreSQL) implements Store and Transaction;
+// open_store() chooses the backend from a URL.
 //
 // Diagnostics: failures throw StoreError; `transient` is true when trying again later may
 // succeed (database busy or locked, disk full, I/O error), so an MTA pipe can answer
 // EX_TEMPFAIL and the daemon can retry, and false for a broken or incompatible store.
+//
+// Security: a store URL may one day carry a password (postgresql://user:secret@host/db):
+// messages about a URL name its scheme, never the whole URL.
 #pragma once
 
 #include <cstdint>
@@ -113,6 +120,11 @@ struct Ticket {
   std::string alert_key;     // monitoring alerts: the key repeats join on
   std::int64_t repeat_count = 0;
   std::optional<std::int64_t> refers_to;  // a closed ticket this one continues
+  // The earliest coming SLA warning or breach, kept current by the desk's ticket changes and
+  // its SLA clock, so queues sort without evaluating every ticket's SLA. nullopt: nothing
+  // is coming (or, for a ticket from before schema 8, not computed yet).
+  std::optional<Time> sla_next_due;
+  std::string resolution;  // what the agent said solved it; empty: none given
 };
 
 struct Organisation {
@@ -198,6 +210,9 @@ struct Event {
   std::string actor;  // "system", a mail address, "operator:NAME"
   std::string kind;   // created, message, acknowledgement-sent, delivery-failed, ...
   std::string detail;
+  // Not for the customer's eyes (security events, the desk's notices to agents): the portal
+  // and anything shown to a customer leave it out.
+  bool internal = false;
 };
 
 // A stored mail the parser had trouble with (or could not read at all).
@@ -222,31 +237,60 @@ struct DuplicateHit {
   std::optional<std::int64_t> ticket_id;
 };
 
-class Transaction {
- public:
-  virtual ~Transaction() = default;
-  virtual void commit() = 0;
+// The interfaces below are views of one Transaction: they are never owned (or deleted)
+// through themselves, hence the protected destructors.
 
-  // Mailbox watermark.
+// The mailbox's watermark and in-hand record, and the raw mails taken in with their
+// de-duplication keys (mailbox position; Message-ID plus content hash). Raw bytes are kept
+// whatever happens to their parsed form.
+class MailLog {
+ public:
   virtual std::optional<MailboxState> mailbox(const std::string& name) = 0;
   virtual void set_mailbox(const MailboxState& state) = 0;
   virtual std::optional<InFlight> in_flight(const std::string& mailbox) = 0;
   virtual void set_in_flight(const InFlight& f) = 0;  // replaces the mailbox's record
 
-  // Raw mails and de-duplication.
   virtual std::optional<DuplicateHit> raw_at(const MailOrigin& origin) = 0;
   virtual std::optional<DuplicateHit> raw_with(const std::string& message_id, const std::string& content_hash) = 0;
   virtual bool has_raw_with_message_id(const std::string& message_id) = 0;  // "" asks for one without
   virtual std::int64_t add_raw(const RawMail& raw) = 0;
 
-  // Tickets and their messages.
+ protected:
+  ~MailLog() = default;
+};
+
+// Tickets with their messages, events, SLA pauses and fired SLA events, time spent and
+// monitoring alerts. Setters write what they are given (updated_at only moves forward);
+// deciding a change is the caller's. A ticket id that does not exist changes nothing,
+// except where a setter says it throws.
+class Tickets {
+ public:
   virtual std::int64_t create_ticket(const NewTicket& t) = 0;
   virtual std::optional<Ticket> ticket(std::int64_t id) = 0;
   virtual std::vector<Ticket> tickets() = 0;  // newest first
   virtual void touch_ticket(std::int64_t id, Time at) = 0;
   virtual std::vector<Ticket> open_tickets() = 0;  // status new, open or pending
-  // Sets the status and keeps the pause periods and resolved_at in step with it.
+  // Open tickets by their next SLA due time, the earliest first, then those with none (by
+  // id); at most `limit`. Served by an index: no SLA is evaluated.
+  virtual std::vector<Ticket> open_tickets_by_sla_due(int limit) = 0;
+
+  // The old combined form, kept until the desk's state machine owns the rule: sets the
+  // status and keeps the pause periods and resolved_at in step with it (pending, resolved
+  // and closed pause the clock; resolved and closed set resolved_at). Throws StoreError
+  // (refused) for an unknown ticket. New code uses the primitives below.
   virtual void set_status(std::int64_t id, const std::string& status, Time at) = 0;
+  // Writes the status and updated_at, nothing else. Throws StoreError (refused) for an
+  // unknown ticket.
+  virtual void write_status(std::int64_t id, const std::string& status, Time at) = 0;
+  // Opens a pause of the SLA clock at `at` unless one is open; true when it opened one.
+  virtual bool start_pause(std::int64_t id, Time at) = 0;
+  // Closes the open pause at `at`; false when none was open.
+  virtual bool end_pause(std::int64_t id, Time at) = 0;
+  virtual void set_resolved_at(std::int64_t id, std::optional<Time> at) = 0;  // nullopt: not resolved
+  virtual void set_resolution(std::int64_t id, const std::string& text) = 0;
+  // Leaves updated_at alone. nullopt once nothing is coming (a resolved or closed ticket):
+  // the ticket then leaves the due-time index the queue walks.
+  virtual void set_sla_next_due(std::int64_t id, std::optional<Time> at) = 0;
   virtual void set_priority(std::int64_t id, const std::string& priority, Time at) = 0;
   virtual void set_category(std::int64_t id, const std::string& category, Time at) = 0;
   virtual void set_assignee(std::int64_t id, const std::string& assignee, Time at) = 0;
@@ -256,16 +300,17 @@ class Transaction {
   // Records a fired SLA event; false when it had fired before (nothing changes then).
   virtual bool record_sla_event(const SlaEvent& e) = 0;
   virtual std::vector<SlaEvent> sla_events(std::int64_t ticket_id) = 0;
+
   // The ticket holding a message (in or out) with one of these Message-IDs, latest match first.
   virtual std::optional<std::int64_t> ticket_by_message_ids(const std::vector<std::string>& ids) = 0;
   virtual std::int64_t add_message(const MessageRecord& m) = 0;  // with its attachments
   virtual std::vector<MessageRecord> messages(std::int64_t ticket_id) = 0;  // oldest first
   virtual void add_event(const Event& e) = 0;
-  virtual std::vector<Event> events(std::int64_t ticket_id) = 0;
+  virtual std::vector<Event> events(std::int64_t ticket_id) = 0;  // oldest first, internal ones included
+  // include_internal = false: only the events a customer may see.
+  virtual std::vector<Event> events(std::int64_t ticket_id, bool include_internal) = 0;
   // Events of `kind` (and `detail`, unless empty) since `since`, over all tickets.
   virtual std::int64_t count_events(const std::string& kind, const std::string& detail, Time since) = 0;
-  // A store-wide fact (table meta), e.g. "legacy_tokens_until"; nullopt when not recorded.
-  virtual std::optional<std::string> meta(const std::string& key) = 0;
 
   // The open ticket of a repeated monitoring alert (same requester, same key), if any.
   virtual std::optional<std::int64_t> open_ticket_with_alert(const std::string& requester, const std::string& key) = 0;
@@ -276,8 +321,14 @@ class Transaction {
   // Resolved tickets whose resolution is older than `before`: they close by themselves.
   virtual std::vector<Ticket> resolved_before(Time before) = 0;
 
-  // Organisations, contacts and agents. Adding a name or address that exists throws a
-  // non-transient StoreError saying so.
+ protected:
+  ~Tickets() = default;
+};
+
+// Organisations (with their mail domains), their contacts, and the agents. Adding a name or
+// address that exists throws a non-transient StoreError (refused) saying so.
+class Directory {
+ public:
   virtual std::int64_t add_organisation(const Organisation& o) = 0;
   virtual void update_organisation(const Organisation& o) = 0;  // by name: sla, language, hypercare
   virtual std::optional<Organisation> organisation(const std::string& name) = 0;
@@ -292,7 +343,14 @@ class Transaction {
   virtual std::optional<Agent> agent(const std::string& email) = 0;
   virtual std::vector<Agent> agents() = 0;
 
-  // Outbox.
+ protected:
+  ~Directory() = default;
+};
+
+// Outgoing mail, queued in the transaction that decided it and delivered at least once
+// later: a row is pending until marked sent or failed.
+class Outbox {
+ public:
   virtual std::int64_t enqueue(const OutboxItem& item) = 0;
   virtual std::int64_t count_sent_or_queued(const std::string& kind, const std::string& recipient, Time since) = 0;
   // At most the newest `max_rows` acknowledgements are looked at (the total cap).
@@ -305,11 +363,38 @@ class Transaction {
   virtual std::vector<OutboxItem> outbox(const std::string& status) = 0;  // "pending", "failed", "sent"; bytes left empty
   virtual bool retry_outbox(std::int64_t id, Time at) = 0;                 // pending again, due at `at`
 
-  // Mails with parse problems, newest first; one with its bytes; and replacing a mail's
-  // parsed form after a parser upgrade (the message keeps its id and ticket).
+ protected:
+  ~Outbox() = default;
+};
+
+// Mails with parse problems, newest first; one with its bytes; and replacing a mail's
+// parsed form after a parser upgrade (the message keeps its id and ticket).
+class Quarantine {
+ public:
   virtual std::vector<QuarantinedMail> quarantined_mails() = 0;
   virtual std::optional<QuarantinedMail> quarantined_mail(std::int64_t raw_id) = 0;
   virtual void replace_parsed(std::int64_t raw_id, const MessageRecord& parsed, const std::string& problems) = 0;
+  // What the parser now says of a stored mail (after `quarantine retry` ingested it anew).
+  virtual void set_raw_problems(std::int64_t raw_id, const std::string& problems, bool quarantined) = 0;
+
+ protected:
+  ~Quarantine() = default;
+};
+
+// Store-wide facts (table meta).
+class Meta {
+ public:
+  // E.g. "legacy_tokens_until"; nullopt when not recorded.
+  virtual std::optional<std::string> meta(const std::string& key) = 0;
+
+ protected:
+  ~Meta() = default;
+};
+
+class Transaction : public MailLog, public Tickets, public Directory, public Outbox, public Quarantine, public Meta {
+ public:
+  virtual ~Transaction() = default;
+  virtual void commit() = 0;
 };
 
 class Store {

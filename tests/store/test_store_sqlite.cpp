@@ -4,6 +4,7 @@
 #include "store/store.h"
 
 #include <atomic>
+#include <cstdio>
 #include <ctime>
 #include <thread>
 #include "tests/support/new_ticket.h"
@@ -14,6 +15,24 @@ using namespace sd::store;
 namespace {
 RawMail raw(const std::string& msgid, const std::string& hash, std::optional<MailOrigin> origin = {}) {
   return RawMail{100, origin, msgid, hash, "Subject: x\r\n\r\nbody", "", false};
+}
+
+// SQL that takes a version-8 store back to version 7 (the migration tests of older versions
+// run it first).
+constexpr const char* kUndo8 =
+    "DROP INDEX tickets_sla_next_due; ALTER TABLE tickets DROP COLUMN sla_next_due; "
+    "ALTER TABLE tickets DROP COLUMN resolution; ALTER TABLE events DROP COLUMN internal; ";
+
+// What the sqlite3 shell prints for `sql` run on the store at `path`.
+std::string sqlite_output(const std::string& path, const std::string& sql) {
+  std::string cmd = "sqlite3 " + path + " \"" + sql + "\"";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  std::string out;
+  char buf[512];
+  while (auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  REQUIRE(::pclose(p) == 0);
+  return out;
 }
 }  // namespace
 
@@ -251,7 +270,7 @@ TEST_CASE("A version 4 store migrated to 5 keeps its rate limit counts and its m
   }
   // Version 4 had neither the recipients index nor done_uid; the fetch itself set \Seen then.
   std::string cmd = "sqlite3 " + path +
-                    " 'DROP TABLE outbox_recipients; ALTER TABLE mailboxes DROP COLUMN done_uid; "
+                    " '" + std::string(kUndo8) + "DROP TABLE outbox_recipients; ALTER TABLE mailboxes DROP COLUMN done_uid; "
                     "ALTER TABLE messages DROP COLUMN internal; DROP TABLE meta; DROP INDEX outbox_kind_created; "
                     "DROP INDEX events_kind_at; DROP TABLE in_flight; PRAGMA user_version = 4'";
   REQUIRE(std::system(cmd.c_str()) == 0);
@@ -312,7 +331,7 @@ TEST_CASE("A store that had tickets accepts old-format tokens for 30 days after 
     tx->commit();
   }
   std::string cmd = "sqlite3 " + path +
-                    " 'ALTER TABLE messages DROP COLUMN internal; DROP TABLE meta; DROP INDEX outbox_kind_created; "
+                    " '" + std::string(kUndo8) + "ALTER TABLE messages DROP COLUMN internal; DROP TABLE meta; DROP INDEX outbox_kind_created; "
                     "DROP INDEX events_kind_at; DROP INDEX outbox_recipients_outbox; DROP TABLE in_flight; PRAGMA user_version = 5'";
   REQUIRE(std::system(cmd.c_str()) == 0);
   auto st = open_sqlite_store({path});
@@ -321,4 +340,174 @@ TEST_CASE("A store that had tickets accepts old-format tokens for 30 days after 
   auto now = static_cast<Time>(std::time(nullptr));
   CHECK(std::stoll(*until) >= now + 30 * 86400 - 60);
   CHECK(std::stoll(*until) <= now + 30 * 86400 + 60);
+}
+
+// --- schema 8: event visibility, the next SLA due time, the resolution text ---------------
+
+TEST_CASE("A version 7 store migrated to 8 keeps its tickets, events and pauses") {
+  sd::test::TempDir dir;
+  auto path = dir.file("sd.db");
+  {
+    auto st = open_sqlite_store({path});
+    auto tx = st->begin(Store::Mode::write);
+    auto id = tx->create_ticket(sd::test::new_ticket("Printer on fire", "anna@example.com", "Anna", 100));
+    tx->add_event({id, 101, "system", "created", "by mail"});
+    tx->set_status(id, "pending", 102);
+    tx->commit();
+  }
+  std::string cmd = "sqlite3 " + path + " '" + kUndo8 + "PRAGMA user_version = 7'";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  auto st = open_sqlite_store({path});
+  {
+    auto tx = st->begin(Store::Mode::read);
+    auto t = tx->ticket(1);
+    REQUIRE(t);
+    CHECK(t->subject == "Printer on fire");
+    CHECK(t->status == "pending");
+    CHECK_FALSE(t->sla_next_due);  // the SLA clock computes it; the store cannot
+    CHECK(t->resolution.empty());
+    auto events = tx->events(1, false);  // an event from before 8 stays visible
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].kind == "created");
+    CHECK_FALSE(events[0].internal);
+    REQUIRE(tx->pauses(1).size() == 1);
+    CHECK(tx->pauses(1)[0].from == 102);
+  }
+  CHECK(sqlite_output(path, "PRAGMA user_version") == "8\n");
+}
+
+TEST_CASE("Internal events are kept apart from the ones a customer may see") {
+  sd::test::TempDir dir;
+  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto tx = st->begin(Store::Mode::write);
+  auto id = tx->create_ticket(sd::test::new_ticket("Login fails", "anna@example.com", "Anna", 100));
+  tx->add_event({id, 101, "system", "created", ""});
+  Event forged{id, 102, "mallory@example.com", "agent-mail-refused", "not authenticated", true};
+  tx->add_event(forged);
+  tx->add_event({id, 103, "bo@example.com", "status", "resolved"});
+  auto all = tx->events(id);
+  REQUIRE(all.size() == 3);
+  CHECK_FALSE(all[0].internal);
+  CHECK(all[1].internal);
+  CHECK(all[1].kind == "agent-mail-refused");
+  CHECK(tx->events(id, true).size() == 3);
+  auto visible = tx->events(id, false);
+  REQUIRE(visible.size() == 2);
+  CHECK(visible[0].kind == "created");
+  CHECK(visible[1].kind == "status");
+}
+
+TEST_CASE("A ticket's next SLA due time and resolution text are stored and read back") {
+  sd::test::TempDir dir;
+  auto path = dir.file("sd.db");
+  {
+    auto st = open_sqlite_store({path});
+    auto tx = st->begin(Store::Mode::write);
+    auto id = tx->create_ticket(sd::test::new_ticket("VPN down", "anna@example.com", "Anna", 100));
+    CHECK_FALSE(tx->ticket(id)->sla_next_due);
+    tx->set_sla_next_due(id, 5000);
+    tx->set_resolution(id, "Restarted the concentrator; the tunnel is up again.");
+    tx->commit();
+  }
+  auto st = open_sqlite_store({path});
+  auto tx = st->begin(Store::Mode::write);
+  auto t = tx->ticket(1);
+  REQUIRE(t);
+  CHECK(t->sla_next_due == 5000);
+  CHECK(t->resolution == "Restarted the concentrator; the tunnel is up again.");
+  CHECK(t->updated_at == 100);  // the clock's bookkeeping is no update of the ticket
+  tx->set_sla_next_due(1, std::nullopt);
+  CHECK_FALSE(tx->ticket(1)->sla_next_due);
+}
+
+TEST_CASE("Open tickets come by next SLA due time, earliest first, then those without one") {
+  sd::test::TempDir dir;
+  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto tx = st->begin(Store::Mode::write);
+  for (int i = 1; i <= 6; ++i) tx->create_ticket(sd::test::new_ticket("t" + std::to_string(i), "a@example.com", "", i));
+  tx->set_sla_next_due(1, 300);
+  tx->set_sla_next_due(3, 100);
+  tx->set_sla_next_due(4, 50);  // resolved: not in the queue
+  tx->write_status(4, "resolved", 10);
+  tx->set_sla_next_due(6, 300);  // same due time as 1: by number
+  auto ids = [](const std::vector<Ticket>& ts) {
+    std::vector<std::int64_t> out;
+    for (const auto& t : ts) out.push_back(t.id);
+    return out;
+  };
+  CHECK(ids(tx->open_tickets_by_sla_due(10)) == std::vector<std::int64_t>{3, 1, 6, 2, 5});
+  CHECK(ids(tx->open_tickets_by_sla_due(2)) == std::vector<std::int64_t>{3, 1});
+  CHECK(ids(tx->open_tickets_by_sla_due(4)) == std::vector<std::int64_t>{3, 1, 6, 2});
+  CHECK(tx->open_tickets_by_sla_due(0).empty());
+}
+
+// The statement of open_tickets_by_sla_due (store/sqlite_store.cpp), its columns left out.
+TEST_CASE("The queue by next SLA due time is read from its index, not sorted") {
+  sd::test::TempDir dir;
+  auto path = dir.file("sd.db");
+  open_sqlite_store({path});
+  auto plan = sqlite_output(path,
+                            "EXPLAIN QUERY PLAN SELECT id FROM tickets t WHERE t.sla_next_due IS NOT NULL AND "
+                            "+t.status IN ('new','open','pending') ORDER BY t.sla_next_due, t.id LIMIT 10");
+  CHECK(plan.find("tickets_sla_next_due") != std::string::npos);
+  CHECK(plan.find("TEMP B-TREE") == std::string::npos);
+}
+
+TEST_CASE("A pause of the SLA clock opens once and closes once") {
+  sd::test::TempDir dir;
+  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto tx = st->begin(Store::Mode::write);
+  auto id = tx->create_ticket(sd::test::new_ticket("Waiting for the customer", "a@example.com", "", 100));
+  CHECK_FALSE(tx->end_pause(id, 150));  // none open
+  CHECK(tx->start_pause(id, 200));
+  CHECK_FALSE(tx->start_pause(id, 250));  // already paused since 200
+  REQUIRE(tx->pauses(id).size() == 1);
+  CHECK(tx->pauses(id)[0].from == 200);
+  CHECK_FALSE(tx->pauses(id)[0].to);
+  CHECK(tx->end_pause(id, 300));
+  CHECK_FALSE(tx->end_pause(id, 350));
+  auto p = tx->pauses(id);
+  REQUIRE(p.size() == 1);
+  CHECK(p[0].to == 300);
+  CHECK(tx->ticket(id)->status == "new");  // pauses are the caller's decision, not a status
+}
+
+TEST_CASE("Writing a status changes the status and nothing else") {
+  sd::test::TempDir dir;
+  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto tx = st->begin(Store::Mode::write);
+  auto id = tx->create_ticket(sd::test::new_ticket("Done", "a@example.com", "", 100));
+  tx->write_status(id, "resolved", 200);
+  auto t = tx->ticket(id);
+  CHECK(t->status == "resolved");
+  CHECK(t->updated_at == 200);
+  CHECK_FALSE(t->resolved_at);  // unlike set_status: the caller sets it
+  CHECK(tx->pauses(id).empty());
+  tx->set_resolved_at(id, 200);
+  CHECK(tx->ticket(id)->resolved_at == 200);
+  tx->set_resolved_at(id, std::nullopt);
+  CHECK_FALSE(tx->ticket(id)->resolved_at);
+  try {
+    tx->write_status(99, "open", 300);
+    FAIL("a status was written to a ticket that does not exist");
+  } catch (const StoreError& e) {
+    CHECK(e.refused);
+    CHECK_FALSE(e.transient);
+  }
+}
+
+TEST_CASE("The old combined set_status still pauses the clock and sets the resolution time") {
+  sd::test::TempDir dir;
+  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto tx = st->begin(Store::Mode::write);
+  auto id = tx->create_ticket(sd::test::new_ticket("Old path", "a@example.com", "", 100));
+  tx->set_status(id, "pending", 200);
+  tx->set_status(id, "resolved", 300);  // still paused: the same pause goes on
+  CHECK(tx->ticket(id)->resolved_at == 300);
+  tx->set_status(id, "open", 400);
+  CHECK_FALSE(tx->ticket(id)->resolved_at);
+  auto p = tx->pauses(id);
+  REQUIRE(p.size() == 1);
+  CHECK(p[0].from == 200);
+  CHECK(p[0].to == 400);
 }
