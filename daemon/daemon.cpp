@@ -11,6 +11,7 @@
 #include "daemon/outbox.h"
 #include "daemon/poller.h"
 #include "daemon/sd_notify.h"
+#include "desk/desk.h"
 #include "desk/sla_clock.h"
 #include "imap/imap.h"
 #include "imap/imap_session.h"
@@ -111,7 +112,6 @@ struct ImapSide {
 struct ClockSide {
   std::shared_ptr<const Config> config;
   std::unique_ptr<store::Store> store;
-  std::unique_ptr<SlaClock> clock;
 };
 struct SmtpSide {
   std::shared_ptr<const Config> config;
@@ -123,6 +123,7 @@ class Service {
  public:
   explicit Service(const Config& c)
       : config_(std::make_shared<const Config>(c)),
+        desk_(std::make_shared<const Desk>(*config_)),
         signals_(io_, SIGINT, SIGTERM, SIGHUP),
         poll_timer_(io_),
         outbox_timer_(io_),
@@ -137,7 +138,7 @@ class Service {
     }
     log::notice("servicedesk starting: mailbox {}, store {}", config_->imap.url, config_->store.path);
     // Open the store once here so a broken store stops the start with a clear error.
-    store::open_sqlite_store({config_->store.path});
+    store::open_store(config_->store.url);
     systemd::notify("STATUS=store open; logging in to the IMAP server");
     wait_signal();
     watchdog();
@@ -195,8 +196,10 @@ class Service {
     try {
       auto fresh = std::make_shared<const Config>(load_config(config_->path));
       check_files_for_run(*fresh);  // a reload takes nothing a start would refuse
+      auto fresh_desk = std::make_shared<const Desk>(*fresh);  // templates, secret, SLAs: checked before use
       log::set_level(fresh->service.log_level);
       config_ = fresh;
+      desk_ = fresh_desk;
       log::notice("configuration reloaded from {}", config_->path);
       schedule_poll(0s);
       start_sla();
@@ -234,12 +237,13 @@ class Service {
     poll_running_ = true;
     poll_again_ = false;
     auto cfg = config_;
-    imap_worker_.post([this, cfg] {
+    auto desk = desk_;
+    imap_worker_.post([this, cfg, desk] {
       std::string error;
       bool store_failed = false;
       PollResult r;
       try {
-        r = poll_job(cfg);
+        r = poll_job(cfg, *desk);
       } catch (const store::StoreError& e) {
         error = e.what();
         store_failed = true;
@@ -250,13 +254,13 @@ class Service {
     });
   }
 
-  PollResult poll_job(const std::shared_ptr<const Config>& cfg) {
+  PollResult poll_job(const std::shared_ptr<const Config>& cfg, const Desk& desk) {
     if (imap_.config != cfg) {
       imap_.store.reset();
       imap_.folder_ready = false;
       imap_.config = cfg;
     }
-    if (!imap_.store) imap_.store = store::open_sqlite_store({cfg->store.path});
+    if (!imap_.store) imap_.store = store::open_store(cfg->store.url);
     // A fresh IMAP session per pass: a server's open session may keep an old view of the
     // mailbox (Dovecot after a UIDVALIDITY change answers STATUS from it until relogin),
     // and a login every poll interval costs little.
@@ -273,7 +277,7 @@ class Service {
     auto committed = [this](const PollResult& so_far) {
       if (so_far.mail_queued) asio::post(io_, [this] { wake_outbox(); });
     };
-    return poll_mailbox(*client, *imap_.store, *cfg, [&cfg] { return clock_now(*cfg); }, stopping_, committed);
+    return poll_mailbox(*client, *imap_.store, desk, [&cfg] { return clock_now(*cfg); }, stopping_, committed);
   }
 
   void poll_done(const PollResult& r, const std::string& error, bool store_failed) {
@@ -365,7 +369,7 @@ class Service {
       smtp_.store.reset();
       smtp_.config = cfg;
     }
-    if (!smtp_.store) smtp_.store = store::open_sqlite_store({cfg->store.path});
+    if (!smtp_.store) smtp_.store = store::open_store(cfg->store.url);
     if (!smtp_.client) {
       std::string password =
           cfg->smtp.password_file.empty() ? "" : read_secret(cfg->smtp.password_file, "SMTP password file");
@@ -410,17 +414,17 @@ class Service {
     sla_running_ = true;
     sla_again_ = false;
     auto cfg = config_;
-    clock_worker_.post([this, cfg] {
+    auto desk = desk_;
+    clock_worker_.post([this, cfg, desk] {
       std::string error;
       SlaFireResult r;
       try {
         if (clock_.config != cfg) {
           clock_.store.reset();
-          clock_.clock = std::make_unique<SlaClock>(*cfg);
           clock_.config = cfg;
         }
-        if (!clock_.store) clock_.store = store::open_sqlite_store({cfg->store.path});
-        r = fire_due_sla_events(*clock_.store, *cfg, *clock_.clock, clock_now(*cfg));
+        if (!clock_.store) clock_.store = store::open_store(cfg->store.url);
+        r = fire_due_sla_events(*clock_.store, *desk, clock_now(*cfg));
       } catch (const std::exception& e) {
         error = e.what();
       }
@@ -447,6 +451,7 @@ class Service {
   }
 
   std::shared_ptr<const Config> config_;
+  std::shared_ptr<const Desk> desk_;  // built from config_, rebuilt with it on SIGHUP
   asio::io_context io_;
   asio::signal_set signals_;
   asio::steady_timer poll_timer_, outbox_timer_, sla_timer_, watchdog_timer_;

@@ -6,6 +6,7 @@
 #include "daemon/poller.h"
 
 #include "core/log.h"
+#include "desk/desk.h"
 #include "desk/ingest.h"
 
 #include <unistd.h>
@@ -116,8 +117,8 @@ bool subject_holds(std::string_view raw, std::string_view text) {
 // processes did.
 class CrashBreaker {
  public:
-  CrashBreaker(store::Store& st, const Config& c, std::string mailbox, std::int64_t uidvalidity)
-      : st_(st), c_(c), mailbox_(std::move(mailbox)), uidvalidity_(uidvalidity), run_(process_run_id()) {}
+  CrashBreaker(store::Store& st, const Desk& desk, std::string mailbox, std::int64_t uidvalidity)
+      : st_(st), desk_(desk), c_(desk.config()), mailbox_(std::move(mailbox)), uidvalidity_(uidvalidity), run_(process_run_id()) {}
 
   // Reads the record in the pass's first transaction, after the watermark is known.
   void read(store::Transaction& tx, const store::MailboxState& box) {
@@ -221,7 +222,7 @@ class CrashBreaker {
       }
     }
     try {
-      return ingest_batch(st_, c_, mails, now);
+      return ingest_batch(st_, desk_, mails, now);
     } catch (...) {
       // Nothing of the batch is stored and the process lives on: its mails are not in hand of
       // a process that died. (If the store is failing, this may fail too; then a stop before
@@ -235,7 +236,8 @@ class CrashBreaker {
   }
 
   store::Store& st_;
-  const Config& c_;
+  const Desk& desk_;
+  const Config& c_;  // desk_.config()
   std::string mailbox_;
   std::int64_t uidvalidity_;
   std::string run_;
@@ -260,12 +262,13 @@ ImapLimits imap_limits(const Config& c) {
   return l;
 }
 
-PollResult poll_mailbox(Mailbox& imap, store::Store& st, const Config& c, const std::function<store::Time()>& now,
+PollResult poll_mailbox(Mailbox& imap, store::Store& st, const Desk& desk, const std::function<store::Time()>& now,
                         const std::atomic<bool>& stopping, const std::function<void(const PollResult&)>& committed) {
+  const auto& c = desk.config();
   PollResult r;
   auto status = imap.status();
   const std::string mailbox = imap.mailbox();
-  CrashBreaker breaker(st, c, mailbox, status.uidvalidity);
+  CrashBreaker breaker(st, desk, mailbox, status.uidvalidity);
   store::MailboxState box;
   {
     auto tx = st.begin(store::Store::Mode::write);
@@ -391,6 +394,12 @@ PollResult poll_mailbox(Mailbox& imap, store::Store& st, const Config& c, const 
     after_ingest(imap, st, c, stored, done_through, record_next);
   }
   return r;
+}
+
+PollResult poll_mailbox(Mailbox& imap, store::Store& st, const Config& config, const std::function<store::Time()>& now,
+                        const std::atomic<bool>& stopping, const std::function<void(const PollResult&)>& committed) {
+  Desk desk(config);
+  return poll_mailbox(imap, st, desk, now, stopping, committed);
 }
 
 }  // namespace sd

@@ -27,6 +27,7 @@
 #pragma once
 
 #include "config/config.h"
+#include "desk/desk.h"
 #include "imap/imap.h"
 #include "store/store.h"
 
@@ -42,6 +43,10 @@ struct PollResult {
 
 // `committed` (may be empty) is called after each batch's COMMIT with the pass so far, so the
 // outbox can start on the acknowledgements while later batches are still being fetched.
+PollResult poll_mailbox(Mailbox& imap, store::Store& store, const Desk& desk,
+                        const std::function<store::Time()>& now, const std::atomic<bool>& stopping,
+                        const std::function<void(const PollResult&)>& committed = {});
+// The same with a Desk built from `config` for this pass (tests; throws ConfigError).
 PollResult poll_mailbox(Mailbox& imap, store::Store& store, const Config& config,
                         const std::function<store::Time()>& now, const std::atomic<bool>& stopping,
                         const std::function<void(const PollResult&)>& committed = {});

@@ -2,6 +2,7 @@
 #include "desk/agent_mail.h"
 
 #include "core/text.h"
+#include "core/vocabulary.h"
 #include "desk/ingest.h"
 #include "parser/auth_results.h"
 
@@ -61,13 +62,7 @@ std::optional<std::int64_t> parse_duration(const std::string& s) {
   return h * 3600 + min * 60;
 }
 
-}  // namespace
 
-std::string token_secret(const Config& c) {
-  return c.agents.token_secret_file.empty() ? "" : read_secret(c.agents.token_secret_file, "agents' token secret");
-}
-
-namespace {
 
 constexpr std::int64_t kDay = 86400;
 constexpr std::size_t kMacHex = kTokenMacHex;
@@ -184,14 +179,72 @@ AgentPath judge_agent_mail(const AgentMailFacts& f) {
   return f.trusted_pass ? AgentPath::apply : AgentPath::note_unauthenticated;
 }
 
+namespace {
+
+// The agents' commands: what each reads, and its line in the help text of agents' mails.
+struct CommandSpec {
+  const char* word;
+  const char* help;  // the argument as the help shows it; empty: none
+  bool (*apply)(const std::string& arg, AgentCommands& cmd);  // false: the argument is not understood
+};
+
+template <class E, std::size_t N>
+bool set_if_named(const std::array<E, N>& values, const std::string& arg, std::optional<std::string>& field,
+                  bool (*allowed)(E) = nullptr) {
+  for (auto v : values)
+    if (arg == to_string(v) && (!allowed || allowed(v))) {
+      field = arg;
+      return true;
+    }
+  return false;
+}
+
+// #status takes every status but "new": a ticket an agent has touched is no longer new.
+bool settable_status(Status s) { return s != Status::new_; }
+
+const CommandSpec kCommands[] = {
+    {"status", "open|pending|resolved|closed",
+     [](const std::string& a, AgentCommands& c) { return set_if_named(kStatuses, a, c.status, settable_status); }},
+    {"resolve", "", [](const std::string& a, AgentCommands& c) { return a.empty() && (c.resolve = true); }},
+    {"priority", "highest|high|medium|low|lowest",
+     [](const std::string& a, AgentCommands& c) { return set_if_named(kPriorities, a, c.priority); }},
+    {"category", "incident|support|order|feature",
+     [](const std::string& a, AgentCommands& c) { return set_if_named(kCategories, a, c.category); }},
+    {"assign", "someone@example.com|me",
+     [](const std::string& a, AgentCommands& c) {
+       if (a != "me" && (a.find('@') == std::string::npos || a.find(' ') != std::string::npos)) return false;
+       c.assign = a;
+       return true;
+     }},
+    {"time", "15m|1h30m",
+     [](const std::string& a, AgentCommands& c) {
+       auto d = parse_duration(a);
+       if (d) c.time_s += *d;
+       return d.has_value();
+     }},
+    {"note", "", [](const std::string& a, AgentCommands& c) { return a.empty() && (c.note = true); }},
+};
+
+}  // namespace
+
+std::string agent_commands_help() {
+  std::string out, line;
+  for (const auto& spec : kCommands) {
+    std::string item = std::string("#") + spec.word + (*spec.help ? std::string(" ") + spec.help : "");
+    if (!line.empty() && line.size() + 3 + item.size() > 100) {
+      out += "  " + line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : "   ") + item;
+  }
+  return out + "  " + line + "\n";
+}
+
 AgentCommands parse_agent_commands(const std::string& new_text) {
   AgentCommands cmd;
   std::istringstream in(new_text);
   std::string line, rest;
   bool in_commands = true;
-  auto one_of = [](const std::string& v, std::initializer_list<const char*> ok) {
-    return std::any_of(ok.begin(), ok.end(), [&](const char* o) { return v == o; });
-  };
   while (std::getline(in, line)) {
     std::string t = trim(line);
     if (in_commands && t.empty()) continue;
@@ -202,20 +255,10 @@ AgentCommands parse_agent_commands(const std::string& new_text) {
     }
     auto sp = t.find_first_of(" \t");
     std::string word = lower(t.substr(1, sp == std::string::npos ? std::string::npos : sp - 1));
-    std::string arg = sp == std::string::npos ? "" : trim(t.substr(sp));
-    std::string larg = lower(arg);
-    if (word == "status" && one_of(larg, {"open", "pending", "resolved", "closed"})) cmd.status = larg;
-    else if (word == "resolve" && arg.empty()) cmd.resolve = true;
-    else if (word == "priority" && one_of(larg, {"highest", "high", "medium", "low", "lowest"})) cmd.priority = larg;
-    else if (word == "category" && one_of(larg, {"incident", "support", "order", "feature"})) cmd.category = larg;
-    else if (word == "assign" && (larg == "me" || (larg.find('@') != std::string::npos && larg.find(' ') == std::string::npos)))
-      cmd.assign = larg;
-    else if (word == "time" && parse_duration(larg)) cmd.time_s += *parse_duration(larg);
-    else if (word == "note" && arg.empty()) cmd.note = true;
-    else cmd.errors.push_back(fmt::format("'{}': {}", t,
-                                          one_of(word, {"status", "resolve", "priority", "category", "assign", "time", "note"})
-                                              ? "this value is not understood"
-                                              : "unknown command"));
+    std::string arg = sp == std::string::npos ? "" : lower(trim(t.substr(sp)));
+    const auto* spec = std::find_if(std::begin(kCommands), std::end(kCommands), [&](auto& c) { return word == c.word; });
+    if (spec == std::end(kCommands)) cmd.errors.push_back(fmt::format("'{}': unknown command", t));
+    else if (!spec->apply(arg, cmd)) cmd.errors.push_back(fmt::format("'{}': this value is not understood", t));
   }
   if (cmd.resolve) cmd.status = "resolved";
   auto b = rest.find_first_not_of("\n");

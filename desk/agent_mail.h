@@ -72,7 +72,9 @@ struct AgentCommands {
   std::vector<std::string> errors;  // what was not understood; non-empty: apply nothing
 };
 AgentCommands parse_agent_commands(const std::string& new_text);
+// The commands with their arguments, as agents' mails list them (generated from the table
+// parse_agent_commands() reads by).
+std::string agent_commands_help();
 
-std::string token_secret(const Config& c);  // empty when tokens are not configured
 
 }  // namespace sd

@@ -8,8 +8,11 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "desk/agent_mail.h"
+#include "desk/desk.h"
 #include "desk/mailer.h"
 #include "desk/sla_clock.h"
+#include "desk/ticket_change.h"
+#include "desk/visibility.h"
 #include "notify/compose.h"
 #include "notify/templates.h"
 #include "parser/parse.h"
@@ -137,13 +140,14 @@ namespace {
 // Everything one mail's handling needs, inside its transaction.
 struct Intake {
   store::Transaction& tx;
-  const Config& c;
-  const SlaClock& clock;  // one per batch: building the calendars costs more than a mail's SQL
+  const Desk& desk;
+  const Config& c;        // desk.config()
+  const SlaClock& clock;  // desk.clock()
   parser::ParsedMail& m;  // store_message() moves the attachments' bytes out
   std::int64_t raw_id;
   store::Time now;
   IngestResult& result;
-  std::string from;  // lower case
+  std::string from;       // lower case
   std::string too_large;  // why the mail was not fetched whole; empty for a whole mail
 };
 
@@ -190,25 +194,6 @@ const Config::Rule* matching_rule(const Config& c, const parser::ParsedMail& m) 
 
 std::string alert_key_of(const Config::Rule& r, const std::string& subject) { return r.alert_key.extract(subject); }
 
-// Whether `addr` took part in the ticket's thread (an earlier From, To or Cc). Internal
-// messages (notes, mails kept but not applied) do not count: they passed no visibility rule.
-bool on_thread(store::Transaction& tx, const store::Ticket& t, const std::string& addr) {
-  if (t.requester == addr) return true;
-  for (const auto& msg : tx.messages(t.id)) {
-    if (msg.internal) continue;
-    if (msg.from_addr == addr) return true;
-    for (const auto* list : {&msg.to, &msg.cc})
-      if (std::find(list->begin(), list->end(), addr) != list->end()) return true;
-  }
-  return false;
-}
-
-std::string language_of(store::Transaction& tx, const Config& c, const store::Ticket& t) {
-  if (!t.organisation.empty())
-    if (auto org = tx.organisation(t.organisation); org && !org->language.empty()) return org->language;
-  return c.service.language;
-}
-
 // `internal`: kept on the ticket but not part of the customer's thread (a note, a mail not applied).
 void store_message(Intake& in, std::int64_t ticket_id, bool internal = false) {
   store::MessageRecord rec;
@@ -233,8 +218,16 @@ void store_message(Intake& in, std::int64_t ticket_id, bool internal = false) {
   in.tx.add_message(rec);
 }
 
-void event(Intake& in, std::int64_t ticket, const std::string& actor, const std::string& kind, const std::string& detail) {
-  in.tx.add_event({ticket, in.now, actor, kind, detail});
+void event(Intake& in, std::int64_t ticket, const std::string& actor, const std::string& kind, const std::string& detail,
+           bool internal = false) {
+  store::Event e{ticket, in.now, actor, kind, detail};
+  e.internal = internal;
+  in.tx.add_event(e);
+}
+// For the agents' eyes only: security findings, notes, the desk's own bookkeeping of agents' mail.
+void internal_event(Intake& in, std::int64_t ticket, const std::string& actor, const std::string& kind,
+                    const std::string& detail) {
+  event(in, ticket, actor, kind, detail, true);
 }
 
 std::string due_words(const SlaClock& clock, const store::Ticket& t, const std::optional<store::Time>& due,
@@ -252,9 +245,9 @@ void notify_agents(Intake& in, const store::Ticket& t, const std::string& what) 
   else
     for (const auto& a : in.tx.agents()) to.push_back({a.name, a.email});
   if (to.empty()) return;
-  std::string secret = token_secret(in.c);
+  const std::string& secret = in.desk.token_secret();
   auto sla = in.clock.evaluate(t, in.tx.pauses(t.id), in.now);
-  auto tpl = notify::load_template(in.c.service.templates_dir, "agent-notification", "en");
+  const auto& tpl = in.desk.templates().get("agent-notification", "en");
   std::map<std::string, std::string> vars = {
       {"ticket", ticket_ref(in.c, t.id)},
       {"event", what},
@@ -270,7 +263,8 @@ void notify_agents(Intake& in, const store::Ticket& t, const std::string& what) 
       {"status", t.status},
       {"first_response_due", due_words(in.clock, t, t.first_response_at ? std::nullopt : sla.first_response_due, "en")},
       {"resolution_due", due_words(in.clock, t, sla.resolution_due, "en")},
-      {"text", in.m.new_text.empty() ? in.m.body_text : in.m.new_text}};
+      {"text", in.m.new_text.empty() ? in.m.body_text : in.m.new_text},
+      {"commands", agent_commands_help()}};
   for (const auto& r : to) {
     MailToQueue q;
     q.ticket_id = t.id;
@@ -288,17 +282,11 @@ void notify_agents(Intake& in, const store::Ticket& t, const std::string& what) 
   in.result.mail_queued = true;
 }
 
-void mail_customer(Intake& in, const store::Ticket& t, const std::string& kind, const std::string& text,
-                   const std::string& agent_name) {
-  sd::mail_customer(in.tx, in.c, t, kind, text, agent_name, in.now);
-  in.result.mail_queued = true;
-}
-
 // An answer of ours to an agent's mail (`kind`: a template), to the agent's registered
 // address, never to where the mail came from; not part of the customer's thread.
 void answer_agent(Intake& in, const store::Ticket& t, const store::Agent& agent, const std::string& kind,
                   const std::map<std::string, std::string>& vars) {
-  auto tpl = notify::load_template(in.c.service.templates_dir, kind, "en");
+  const auto& tpl = in.desk.templates().get(kind, "en");
   MailToQueue q;
   q.ticket_id = t.id;
   q.kind = kind;
@@ -321,6 +309,20 @@ void tell_agent_not_applied(Intake& in, const store::Ticket& t, const store::Age
                 {"reason", reason}});
 }
 
+// An agent's commands as a change of the ticket ("#assign me" is the sender).
+TicketChange agent_change(const AgentCommands& cmd, const std::string& from, const std::string& agent_name) {
+  TicketChange ch;
+  if (cmd.status) ch.status = parse_status(*cmd.status);
+  if (cmd.priority) ch.priority = parse_priority(*cmd.priority);
+  if (cmd.category) ch.category = parse_category(*cmd.category);
+  if (cmd.assign) ch.assignee = *cmd.assign == "me" ? from : *cmd.assign;
+  ch.time_s = cmd.time_s;
+  ch.note = cmd.note;
+  ch.text = cmd.text;
+  ch.agent_name = agent_name;
+  return ch;
+}
+
 // A registered agent's mail to the ticket's plus-address (judge_agent_mail() sent it here).
 void handle_agent_mail(Intake& in, store::Ticket t, const store::Agent& agent, AgentPath path,
                        const std::string& token_holder) {
@@ -334,8 +336,8 @@ void handle_agent_mail(Intake& in, store::Ticket t, const store::Agent& agent, A
                       : path == AgentPath::note_expired
                           ? fmt::format("its Reply-To token has expired (tokens last {} days)", in.c.agents.token_days)
                           : "no valid token and no trusted authentication of the sender";
-    event(in, t.id, in.from, path == AgentPath::note_unauthenticated ? "security" : "note",
-          "agent mail kept as a note, not applied: " + why);
+    internal_event(in, t.id, in.from, path == AgentPath::note_unauthenticated ? "security" : "note",
+                   "agent mail kept as a note, not applied: " + why);
     if (path == AgentPath::note_unauthenticated)
       log::warning("security: mail <{}> from {} to ticket {}'s agent address not applied: {}", in.m.message_id,
                    in.from, ref, why);
@@ -343,60 +345,24 @@ void handle_agent_mail(Intake& in, store::Ticket t, const store::Agent& agent, A
     in.result.note = "kept as a note, not applied: " + why;
     return;
   }
-  if (token_holder != in.from) event(in, t.id, in.from, "team-token", "the team address's token used by " + in.from);
-  std::string agent_name = agent.name.empty() ? agent.email : agent.name;
+  if (token_holder != in.from)
+    internal_event(in, t.id, in.from, "team-token", "the team address's token used by " + in.from);
   auto cmd = parse_agent_commands(in.m.new_text);
-  if (cmd.assign && *cmd.assign != "me" && !in.tx.agent(*cmd.assign))
-    cmd.errors.push_back(fmt::format("'#assign {}': not a registered agent", *cmd.assign));
+  TicketChange change;
+  if (cmd.errors.empty()) change = agent_change(cmd, in.from, agent.name.empty() ? agent.email : agent.name);
+  auto outcome = cmd.errors.empty() ? change_ticket(in.tx, in.desk, t, change, in.from, in.now) : ChangeOutcome{};
+  // Only an assignee can be refused: someone who is not a registered agent.
+  if (!outcome.refused.empty()) cmd.errors.push_back(fmt::format("'#assign {}': not a registered agent", *cmd.assign));
   if (!cmd.errors.empty()) {
     std::string list;
     for (const auto& e : cmd.errors) list += "  " + e + "\n";
-    answer_agent(in, t, agent, "command-error", {{"ticket", ref}, {"subject", t.subject}, {"text", list}});
-    event(in, t.id, in.from, "commands-refused", list);
+    answer_agent(in, t, agent, "command-error",
+                 {{"ticket", ref}, {"subject", t.subject}, {"text", list}, {"commands", agent_commands_help()}});
+    internal_event(in, t.id, in.from, "commands-refused", list);
     in.result.note = "commands refused";
     return;
   }
-
-  std::string old_status = t.status;
-  auto change = [&](const char* kind, const std::string& from, const std::string& to) {
-    event(in, t.id, in.from, kind, fmt::format("{} -> {}", from.empty() ? "(none)" : from, to));
-  };
-  if (cmd.priority && *cmd.priority != t.priority) {
-    in.tx.set_priority(t.id, *cmd.priority, in.now);
-    change("priority", t.priority, *cmd.priority);
-  }
-  if (cmd.category) change_category(in.tx, in.c, t, *cmd.category, in.from, in.now);
-  if (cmd.assign) {
-    std::string who = *cmd.assign == "me" ? in.from : *cmd.assign;
-    if (who != t.assignee) {
-      in.tx.set_assignee(t.id, who, in.now);
-      change("assign", t.assignee, who);
-    }
-  }
-  if (cmd.time_s > 0) {
-    in.tx.add_time({t.id, in.now, in.from, cmd.time_s, "", ""});
-    event(in, t.id, in.from, "time", fmt::format("{} min", cmd.time_s / 60));
-  }
-  bool sends_text = !cmd.note && !cmd.text.empty();
-  std::string new_status = cmd.status.value_or(old_status == "new" && sends_text ? "open" : old_status);
-  if (new_status != old_status) {
-    in.tx.set_status(t.id, new_status, in.now);
-    change("status", old_status, new_status);
-  }
-  if (cmd.note) event(in, t.id, in.from, "note", utf8_prefix(cmd.text, 200));
-  t = *in.tx.ticket(t.id);
-  if (cmd.note) return;
-  if (sends_text) {
-    std::string kind = new_status == "pending"  ? "status-pending"
-                       : new_status == "resolved" ? "status-resolved"
-                       : old_status == "new"      ? "status-open"
-                                                  : "reply";
-    mail_customer(in, t, kind, cmd.text, agent_name);
-    in.tx.set_first_response(t.id, in.now);
-    event(in, t.id, in.from, "reply", "answer mailed to " + t.requester);
-  }
-  // A reply with only commands sends nothing to the customer: the status mails carry the
-  // agent's words, so an agent who wants the customer told writes a line for them.
+  in.result.mail_queued = in.result.mail_queued || outcome.mail_queued;
 }
 
 // Where the acknowledgement goes: Reply-To only when it names a registered contact or agent or
@@ -417,14 +383,14 @@ parser::Address acknowledgement_recipient(Intake& in, std::int64_t ticket) {
 // Past an acknowledgement cap the ticket is opened silently; the agents hear of it once an
 // hour per domain (or once for all senders when the total cap is reached).
 void tell_agents_capped(Intake& in, const store::Ticket& t, const std::string& key, const std::string& reason) {
-  event(in, t.id, "system", "acknowledgement-capped", key);
+  internal_event(in, t.id, "system", "acknowledgement-capped", key);
   if (in.tx.count_events("intake-cap-notice", key, in.now - 3600) > 0) return;
-  event(in, t.id, "system", "intake-cap-notice", key);
+  internal_event(in, t.id, "system", "intake-cap-notice", key);
   std::vector<notify::Mailbox> to;
   if (!in.c.agents.team_address.empty()) to.push_back({"", in.c.agents.team_address});
   else
     for (const auto& a : in.tx.agents()) to.push_back({a.name, a.email});
-  auto tpl = notify::load_template(in.c.service.templates_dir, "intake-capped", "en");
+  const auto& tpl = in.desk.templates().get("intake-capped", "en");
   std::map<std::string, std::string> vars = {
       {"count", std::to_string(in.tx.count_events("acknowledgement-capped", key, in.now - 3600))},
       {"domain", key},
@@ -445,106 +411,104 @@ void tell_agents_capped(Intake& in, const store::Ticket& t, const std::string& k
   }
 }
 
-void handle_customer_mail(Intake& in) {
-  const auto& c = in.c;
+// Threading: the subject's tag, else the Message-IDs this mail answers; a ticket the sender
+// may not join (desk/visibility.h) is not found.
+std::optional<store::Ticket> thread_of(Intake& in, const Party& sender) {
   const auto& m = in.m;
-  // A mail with several From addresses speaks for none of them: no agent's or contact's rights.
-  std::optional<store::Agent> agent;
-  std::optional<store::Contact> contact;
-  if (!m.from_ambiguous) {
-    agent = in.tx.agent(in.from);
-    contact = in.tx.contact(in.from);
-  }
-
-  // Threading: the subject's tag, else the Message-IDs this mail answers.
   std::optional<store::Ticket> t;
-  if (auto tagged = ticket_tag_in(c, m.subject)) t = in.tx.ticket(*tagged);
+  if (auto tagged = ticket_tag_in(in.c, m.subject)) t = in.tx.ticket(*tagged);
   if (!t) {
     std::vector<std::string> parents = m.references;
     if (!m.in_reply_to.empty()) parents.push_back(m.in_reply_to);
     if (auto id = in.tx.ticket_by_message_ids(parents)) t = in.tx.ticket(*id);
   }
-  // A customer sees only their organisation's tickets.
-  if (t && !agent && !(contact && !t->organisation.empty() && contact->organisation == t->organisation) &&
-      !on_thread(in.tx, *t, in.from)) {
+  if (t && !may_join(in.tx, *t, sender)) {
     log::warning("security: {} refers to ticket {} but is not on its thread: opening a new ticket", in.from,
-                 ticket_ref(c, t->id));
+                 ticket_ref(in.c, t->id));
     t.reset();
   }
-  std::optional<std::int64_t> refers_to;
-  if (t && t->status == "closed") {
-    refers_to = t->id;
-    t.reset();
-  }
+  return t;
+}
 
-  if (t) {
-    in.result.kind = IngestResult::Kind::joined;
-    in.result.ticket_id = t->id;
-    // An agent's mail to the plain address authenticates nothing (From can be forged): it is
-    // kept as an internal message, so its Cc puts nobody on the thread.
-    store_message(in, t->id, agent.has_value());
-    in.tx.touch_ticket(t->id, in.now);
-    event(in, t->id, in.from, "message", m.message_id.empty() ? "" : "<" + m.message_id + ">");
-    if (m.automatic || agent) return;  // an auto-reply changes nothing; an agent's mail here runs no commands
-    if (t->status == "pending") {
-      in.tx.set_status(t->id, "open", in.now);
-      event(in, t->id, in.from, "status", "pending -> open (customer replied)");
-    } else if (t->status == "resolved") {
-      in.tx.set_status(t->id, "open", in.now);
-      event(in, t->id, in.from, "reopened", "resolved -> open (customer replied)");
-      mail_customer(in, *in.tx.ticket(t->id), "status-reopened", "", "");
-    }
-    notify_agents(in, *in.tx.ticket(t->id), "Customer reply");
-    return;
-  }
-
-  const Config::Rule* rule = matching_rule(c, m);
-  std::string alert_key = rule ? alert_key_of(*rule, m.subject) : "";
-  if (!alert_key.empty()) {
-    if (auto open = in.tx.open_ticket_with_alert(in.from, alert_key)) {
-      in.result.kind = IngestResult::Kind::joined;
-      in.result.ticket_id = *open;
-      store_message(in, *open);
-      in.tx.count_repeat(*open, in.now);
-      event(in, *open, in.from, "alert-repeated", alert_key);
-      in.result.note = "repeated alert " + alert_key;
-      return;
-    }
-  }
-
-  std::string org_name = rule && !rule->organisation.empty() ? rule->organisation : contact ? contact->organisation : "";
-  // A mail too large to fetch is kept as a ticket whoever sent it: the agents must hear of it.
-  bool known = contact || agent || rule || !in.too_large.empty();
-  if (!known && c.intake.unknown_sender == "reject") {
-    in.result.kind = IngestResult::Kind::rejected;
-    std::string reason = no_ack_reason(c, m);
-    if (reason.empty() &&
-        in.tx.count_sent_or_queued("unknown-sender", in.from, in.now - 3600) >= c.intake.acks_per_address_per_hour)
-      reason = "rate limit";
-    if (reason.empty()) {
-      auto tpl = notify::load_template(c.service.templates_dir, "unknown-sender", c.service.language);
-      std::map<std::string, std::string> vars = {{"subject", m.subject}, {"service_name", c.service.name}};
-      MailToQueue q;
-      q.kind = "unknown-sender";
-      q.to = {m.from.name, in.from};
-      q.draft.subject = notify::render(tpl.subject, vars);
-      q.draft.body_text = notify::render(tpl.body, vars);
-      q.draft.auto_submitted = "auto-replied";
-      q.draft.in_reply_to = m.message_id;
-      queue_mail(in.tx, c, q, in.now);
+// A customer's mail on their open ticket: a reply reopens a resolved ticket and brings a
+// pending one back to the agents.
+void join_ticket(Intake& in, const store::Ticket& t, const Party& sender) {
+  in.result.kind = IngestResult::Kind::joined;
+  in.result.ticket_id = t.id;
+  // An agent's mail to the plain address authenticates nothing (From can be forged): it is
+  // kept as an internal message, so its Cc puts nobody on the thread.
+  store_message(in, t.id, sender.agent.has_value());
+  in.tx.touch_ticket(t.id, in.now);
+  event(in, t.id, in.from, "message", in.m.message_id.empty() ? "" : "<" + in.m.message_id + ">");
+  if (in.m.automatic || sender.agent) return;  // an auto-reply changes nothing; an agent's mail here runs no commands
+  auto status = parse_status(t.status);
+  if (status == Status::pending || status == Status::resolved) {
+    TicketChange ch;
+    ch.status = Status::open;
+    ch.why = "customer replied";
+    if (status == Status::resolved) ch.status_event = "reopened";
+    change_ticket(in.tx, in.desk, t, ch, in.from, in.now);
+    if (status == Status::resolved) {
+      mail_customer(in.tx, in.desk, *in.tx.ticket(t.id), "status-reopened", "", "", in.now);
       in.result.mail_queued = true;
     }
-    in.result.note = "rejected: " + in.from + " is no registered contact" + (reason.empty() ? "" : "; no reply: " + reason);
-    return;
   }
+  notify_agents(in, *in.tx.ticket(t.id), "Customer reply");
+}
 
+// A monitoring alert whose key has an open ticket of the same sender counts there as a repeat.
+bool join_repeated_alert(Intake& in, const std::string& alert_key) {
+  if (alert_key.empty()) return false;
+  auto open = in.tx.open_ticket_with_alert(in.from, alert_key);
+  if (!open) return false;
+  in.result.kind = IngestResult::Kind::joined;
+  in.result.ticket_id = *open;
+  store_message(in, *open);
+  in.tx.count_repeat(*open, in.now);
+  event(in, *open, in.from, "alert-repeated", alert_key);
+  in.result.note = "repeated alert " + alert_key;
+  return true;
+}
+
+// intake.unknown_sender = "reject": no ticket; a polite answer unless the mail is automatic
+// or the sender had one within the hour.
+void reject_unknown_sender(Intake& in) {
+  const auto& c = in.c;
+  const auto& m = in.m;
+  in.result.kind = IngestResult::Kind::rejected;
+  std::string reason = no_ack_reason(c, m);
+  if (reason.empty() &&
+      in.tx.count_sent_or_queued("unknown-sender", in.from, in.now - 3600) >= c.intake.acks_per_address_per_hour)
+    reason = "rate limit";
+  if (reason.empty()) {
+    const auto& tpl = in.desk.templates().get("unknown-sender", c.service.language);
+    std::map<std::string, std::string> vars = {{"subject", m.subject}, {"service_name", c.service.name}};
+    MailToQueue q;
+    q.kind = "unknown-sender";
+    q.to = {m.from.name, in.from};
+    q.draft.subject = notify::render(tpl.subject, vars);
+    q.draft.body_text = notify::render(tpl.body, vars);
+    q.draft.auto_submitted = "auto-replied";
+    q.draft.in_reply_to = m.message_id;
+    queue_mail(in.tx, c, q, in.now);
+    in.result.mail_queued = true;
+  }
+  in.result.note = "rejected: " + in.from + " is no registered contact" + (reason.empty() ? "" : "; no reply: " + reason);
+}
+
+// The new ticket's fields: the matching rule's, the sender's organisation, its SLA and hypercare.
+store::NewTicket new_ticket_of(Intake& in, const Config::Rule* rule, const Party& sender, bool known,
+                               const std::string& alert_key, std::optional<std::int64_t> refers_to) {
+  const auto& c = in.c;
   store::NewTicket nt;
-  nt.subject = m.subject.empty() ? std::string("(no subject)") : m.subject;
+  nt.subject = in.m.subject.empty() ? std::string("(no subject)") : in.m.subject;
   nt.requester = in.from;
-  nt.requester_name = one_line_name(m.from.name);
+  nt.requester_name = one_line_name(in.m.from.name);
   nt.created_at = in.now;
   nt.sla = c.sla.default_sla;
-  nt.organisation = org_name;
+  nt.organisation = rule && !rule->organisation.empty() ? rule->organisation
+                    : sender.contact                    ? sender.contact->organisation
+                                                        : "";
   nt.unverified = !known;
   nt.alert_key = alert_key;
   nt.refers_to = refers_to;
@@ -553,88 +517,122 @@ void handle_customer_mail(Intake& in) {
     nt.category = rule->category;
     nt.assignee = lower(rule->assignee);
   }
-  if (!org_name.empty()) {
-    if (auto org = in.tx.organisation(org_name)) {
-      if (!org->sla.empty() && c.slas.count(org->sla)) nt.sla = org->sla;
-      auto period = hypercare_period(*org);
-      nt.hypercare = period && period->covers(in.now);
-      if (nt.hypercare && nt.category == "incident" && c.slas.count("hypercare")) nt.sla = "hypercare";
-    } else {
-      log::warning("{}: organisation '{}' does not exist; ticket opened without one", rule ? rule->name : in.from, org_name);
-      nt.organisation.clear();
-    }
+  if (nt.organisation.empty()) return nt;
+  if (auto org = in.tx.organisation(nt.organisation)) {
+    if (!org->sla.empty() && c.slas.count(org->sla)) nt.sla = org->sla;
+    auto period = hypercare_period(*org);
+    nt.hypercare = period && period->covers(in.now);
+    if (nt.hypercare && nt.category == "incident" && c.slas.count("hypercare")) nt.sla = "hypercare";
+  } else {
+    log::warning("{}: organisation '{}' does not exist; ticket opened without one", rule ? rule->name : in.from,
+                 nt.organisation);
+    nt.organisation.clear();
   }
+  return nt;
+}
+
+// Why the acknowledgement is withheld by a cap (with the cap's key), or nothing.
+struct AckCap {
+  std::string reason, key;
+};
+std::optional<AckCap> acknowledgement_cap(Intake& in, const std::string& to) {
+  const auto& c = in.c;
+  auto n = in.tx.count_acknowledgements(to, in.now - 3600, c.intake.acks_per_hour);
+  std::string key = n.all >= c.intake.acks_per_hour ? "all senders" : domain_of(to);
+  if (n.address >= c.intake.acks_per_address_per_hour)
+    return AckCap{fmt::format("rate limit: {} acknowledgements to {} within the hour", c.intake.acks_per_address_per_hour, to), key};
+  if (n.domain >= c.intake.acks_per_domain_per_hour)
+    return AckCap{fmt::format("rate limit: {} acknowledgements to {} within the hour", c.intake.acks_per_domain_per_hour,
+                              domain_of(to)),
+                  key};
+  if (n.all >= c.intake.acks_per_hour)
+    return AckCap{fmt::format("rate limit: {} acknowledgements in all within the hour", c.intake.acks_per_hour), key};
+  return std::nullopt;
+}
+
+// The acknowledgement itself, in the customer's language, with the first-response promise.
+void queue_acknowledgement(Intake& in, const store::Ticket& ticket, const parser::Address& ack_to, const std::string& to) {
+  const auto& c = in.c;
+  std::string lang = language_of(in.tx, c, ticket);
+  std::string first_response_line;
+  if (auto due = in.clock.evaluate(ticket, {}, in.now).first_response_due)
+    first_response_line = notify::render(in.desk.templates().get("first-response", lang).body,
+                                         {{"due", due_words(in.clock, ticket, due, lang)}});
+  const auto& tpl = in.desk.templates().get("acknowledgement", lang);
+  std::string name = one_line_name(ack_to.name);
+  std::map<std::string, std::string> vars = {{"ticket", ticket_ref(c, ticket.id)},
+                                             {"subject", ticket.subject},
+                                             {"requester_name", name.empty() ? to : name},
+                                             {"service_name", c.service.name},
+                                             {"first_response_line", first_response_line}};
+  MailToQueue q;
+  q.ticket_id = ticket.id;
+  q.kind = "acknowledgement";
+  q.to = {name, to};
+  q.draft.subject = notify::render(tpl.subject, vars);
+  q.draft.body_text = notify::render(tpl.body, vars);
+  q.draft.in_reply_to = in.m.message_id;
+  q.draft.references = in.m.references;
+  if (!in.m.message_id.empty()) q.draft.references.push_back(in.m.message_id);
+  q.draft.auto_submitted = "auto-replied";
+  queue_mail(in.tx, c, q, in.now);
+  event(in, ticket.id, "system", "acknowledgement-queued", to);
+  in.result.acknowledgement_queued = in.result.mail_queued = true;
+}
+
+// The acknowledgement goes only to a person, at a bounded rate; past a cap the agents hear of
+// it once an hour instead. Then the agents are told of the new ticket.
+void acknowledge_and_notify(Intake& in, const store::Ticket& ticket) {
+  std::string reason = no_ack_reason(in.c, in.m);
+  if (reason.empty() && !in.too_large.empty()) reason = "the mail was too large to fetch; the agents are told";
+  auto ack_to = acknowledgement_recipient(in, ticket.id);
+  std::string to = lower(ack_to.email);
+  if (reason.empty() && (to.empty() || is_own_address(in.c, to))) reason = "reply address is our own";
+  std::optional<AckCap> cap;
+  if (reason.empty() && (cap = acknowledgement_cap(in, to))) reason = cap->reason;
+  if (reason.empty()) queue_acknowledgement(in, ticket, ack_to, to);
+  else in.result.note = "no acknowledgement: " + reason;
+  if (cap) {
+    // Past a cap: no mail per ticket, to the customer or to the agents; one notice an hour.
+    tell_agents_capped(in, ticket, cap->key, cap->reason);
+    return;
+  }
+  notify_agents(in, ticket, in.too_large.empty() ? "New ticket" : "Mail too large to fetch");
+}
+
+// A mail to the plain address (or a plus-address, from someone who is no agent): it joins the
+// ticket it belongs to, repeats an alert, is rejected, or opens a ticket.
+void handle_customer_mail(Intake& in) {
+  const auto& c = in.c;
+  auto sender = party_of(in.tx, in.from, in.m.from_ambiguous);
+  auto t = thread_of(in, sender);
+  std::optional<std::int64_t> refers_to;
+  if (t && t->status == to_string(Status::closed)) {  // a closed ticket stays closed: a new one refers to it
+    refers_to = t->id;
+    t.reset();
+  }
+  if (t) return join_ticket(in, *t, sender);
+
+  const Config::Rule* rule = matching_rule(c, in.m);
+  std::string alert_key = rule ? alert_key_of(*rule, in.m.subject) : "";
+  if (join_repeated_alert(in, alert_key)) return;
+  // A mail too large to fetch is kept as a ticket whoever sent it: the agents must hear of it.
+  bool known = sender.contact || sender.agent || rule || !in.too_large.empty();
+  if (!known && c.intake.unknown_sender == "reject") return reject_unknown_sender(in);
+
+  auto nt = new_ticket_of(in, rule, sender, known, alert_key, refers_to);
   auto id = in.tx.create_ticket(nt);
   in.result.kind = IngestResult::Kind::created;
   in.result.ticket_id = id;
   store_message(in, id);
-  event(in, id, in.from.empty() ? "unknown" : in.from, "created", m.message_id.empty() ? "" : "<" + m.message_id + ">");
+  event(in, id, in.from.empty() ? "unknown" : in.from, "created",
+        in.m.message_id.empty() ? "" : "<" + in.m.message_id + ">");
   if (rule) event(in, id, "system", "rule", rule->name);
   if (refers_to) event(in, id, "system", "refers-to", ticket_ref(c, *refers_to) + " (closed)");
   if (nt.unverified) event(in, id, "system", "unverified", in.from + " is no registered contact");
-  if (nt.hypercare) event(in, id, "system", "hypercare", org_name);
-  auto ticket = *in.tx.ticket(id);
-
-  // The acknowledgement: only to a person, at a bounded rate.
-  std::string reason = no_ack_reason(c, m);
-  if (reason.empty() && !in.too_large.empty()) reason = "the mail was too large to fetch; the agents are told";
-  auto ack_to = acknowledgement_recipient(in, id);
-  std::string to = lower(ack_to.email);
-  if (reason.empty() && (to.empty() || is_own_address(c, to))) reason = "reply address is our own";
-  std::string capped, cap_key;
-  if (reason.empty()) {
-    auto n = in.tx.count_acknowledgements(to, in.now - 3600, c.intake.acks_per_hour);
-    if (n.address >= c.intake.acks_per_address_per_hour)
-      capped = fmt::format("rate limit: {} acknowledgements to {} within the hour", c.intake.acks_per_address_per_hour, to);
-    else if (n.domain >= c.intake.acks_per_domain_per_hour)
-      capped = fmt::format("rate limit: {} acknowledgements to {} within the hour", c.intake.acks_per_domain_per_hour,
-                           domain_of(to));
-    else if (n.all >= c.intake.acks_per_hour)
-      capped = fmt::format("rate limit: {} acknowledgements in all within the hour", c.intake.acks_per_hour);
-    cap_key = n.all >= c.intake.acks_per_hour ? "all senders" : domain_of(to);
-    reason = capped;
-  }
-  if (reason.empty()) {
-    std::string lang = language_of(in.tx, c, ticket);
-    auto due = in.clock.evaluate(ticket, {}, in.now).first_response_due;
-    std::string first_response_line;
-    if (due) {
-      auto when = due_words(in.clock, ticket, due, lang);
-      first_response_line = lang == "sv"   ? "Du får ett första svar senast " + when + ".\n"
-                            : lang == "da" ? "Du får et første svar senest " + when + ".\n"
-                                           : "You will have a first response by " + when + ".\n";
-    }
-    auto tpl = notify::load_template(c.service.templates_dir, "acknowledgement", lang);
-    std::string ref = ticket_ref(c, id);
-    std::string name = one_line_name(ack_to.name);
-    std::map<std::string, std::string> vars = {
-        {"ticket", ref},
-        {"subject", ticket.subject},
-        {"requester_name", name.empty() ? to : name},
-        {"service_name", c.service.name},
-        {"first_response_line", first_response_line}};
-    MailToQueue q;
-    q.ticket_id = id;
-    q.kind = "acknowledgement";
-    q.to = {name, to};
-    q.draft.subject = notify::render(tpl.subject, vars);
-    q.draft.body_text = notify::render(tpl.body, vars);
-    q.draft.in_reply_to = m.message_id;
-    q.draft.references = m.references;
-    if (!m.message_id.empty()) q.draft.references.push_back(m.message_id);
-    q.draft.auto_submitted = "auto-replied";
-    queue_mail(in.tx, c, q, in.now);
-    event(in, id, "system", "acknowledgement-queued", to);
-    in.result.acknowledgement_queued = in.result.mail_queued = true;
-  } else {
-    in.result.note = "no acknowledgement: " + reason;
-  }
-  if (!capped.empty()) {
-    // Past a cap: no mail per ticket, to the customer or to the agents; one notice an hour.
-    tell_agents_capped(in, ticket, cap_key, capped);
-    return;
-  }
-  notify_agents(in, ticket, in.too_large.empty() ? "New ticket" : "Mail too large to fetch");
+  if (nt.hypercare) event(in, id, "system", "hypercare", nt.organisation);
+  refresh_sla_due(in.tx, in.desk, id, in.now);
+  acknowledge_and_notify(in, *in.tx.ticket(id));
 }
 
 // The mailbox watermark moves up to a committed mail's UID (never down).
@@ -656,14 +654,16 @@ struct AgentVerdict {
   std::optional<store::Agent> agent;
   std::string token_holder;  // whose token it was: the sender or the team address
 };
-AgentVerdict judge(store::Transaction& tx, const Config& c, const parser::ParsedMail& m, const std::string& from,
+AgentVerdict judge(store::Transaction& tx, const Desk& desk, const parser::ParsedMail& m, const std::string& from,
                    const store::Ticket& t, const PlusAddress& plus, store::Time now) {
+  const auto& c = desk.config();
   AgentVerdict v;
   if (!m.from_ambiguous) v.agent = tx.agent(from);
   AgentMailFacts f;
   f.registered_agent = v.agent.has_value();
   if (v.agent) {
-    std::string secret = token_secret(c), ref = ticket_ref(c, t.id);
+    const std::string& secret = desk.token_secret();
+    std::string ref = ticket_ref(c, t.id);
     std::optional<store::Time> legacy_until;
     if (auto until = tx.meta("legacy_tokens_until")) legacy_until = std::stoll(*until);
     auto check = [&](const std::string& recipient) {
@@ -682,35 +682,77 @@ AgentVerdict judge(store::Transaction& tx, const Config& c, const parser::Parsed
   return v;
 }
 
-IngestResult ingest_in(store::Transaction& tx, const Config& c, const SlaClock& clock, std::string_view raw,
-                       const std::optional<store::MailOrigin>& origin, store::Time now, std::int64_t too_large_bytes) {
+// The mail as the parser reads it, with what it could not read; a mail too large to fetch
+// (only its header is here) says so in its text.
+struct Incoming {
   parser::ParsedMail m;
   bool quarantined = false;
+  std::string too_large;  // why the mail was not fetched whole; empty for a whole mail
+};
+Incoming parse_incoming(const Config& c, std::string_view raw, const std::optional<store::MailOrigin>& origin,
+                        std::int64_t too_large_bytes) {
+  Incoming in;
+  auto& m = in.m;
   try {
     m = parser::parse(raw, c.limits);
   } catch (const std::exception& e) {
     // parse() promises not to throw; if it ever does, the mail is still kept.
-    quarantined = true;
+    in.quarantined = true;
     m = parser::ParsedMail{};
     m.problems.push_back(std::string("parser failed: ") + e.what());
   }
   if (m.from.email.empty()) m.problems.push_back("no usable From address");
-  std::string too_large;
   if (too_large_bytes > 0) {
     // Only the header was fetched: the ticket says so, and where the mail stays.
-    too_large = fmt::format(
+    in.too_large = fmt::format(
         "This mail is {} bytes, more than limits.max_message_bytes ({}), so only its header was fetched. It stays on "
         "the IMAP server untouched{}; open it there with a mail client.",
         too_large_bytes, c.limits.max_message_bytes,
         origin ? fmt::format(" (mailbox {}, UID {})", origin->mailbox, origin->uid) : "");
-    m.body_text = m.new_text = too_large;
+    m.body_text = m.new_text = in.too_large;
     m.attachments.clear();
     m.problems.push_back(fmt::format("too large to fetch: {} bytes, over limits.max_message_bytes ({})",
                                      too_large_bytes, c.limits.max_message_bytes));
-    quarantined = true;
+    in.quarantined = true;
   }
-  std::string hash = content_hash(raw);
+  return in;
+}
 
+// A stored mail's way in: the agent path, decided in one place (docs/security.md), or the
+// customer path. A plus-address of ours routes a mail to the agent path only for a
+// registered agent; anyone else's is a customer mail as if sent to the plain address, with
+// a security event.
+void route(Intake& in, bool quarantined) {
+  auto& tx = in.tx;
+  const auto& m = in.m;
+  auto plus = find_plus_address(in.c, m);
+  std::optional<store::Ticket> plus_ticket;
+  if (plus && in.too_large.empty()) plus_ticket = tx.ticket(plus->ticket);
+  auto verdict = plus_ticket ? judge(tx, in.desk, m, in.from, *plus_ticket, *plus, in.now) : AgentVerdict{};
+  if (plus_ticket && verdict.path != AgentPath::customer) {
+    handle_agent_mail(in, *plus_ticket, *verdict.agent, verdict.path, verdict.token_holder);
+  } else {
+    handle_customer_mail(in);
+    if (plus_ticket) {
+      std::string what = fmt::format("mail to {}'s agent address from {}, who is no registered agent{}: handled as a "
+                                     "customer's mail to the plain address",
+                                     ticket_ref(in.c, plus_ticket->id), in.from.empty() ? "(no sender)" : in.from,
+                                     m.from_ambiguous ? " (several From addresses)" : "");
+      log::warning("security: <{}>: {}", m.message_id, what);
+      if (in.result.ticket_id) internal_event(in, in.result.ticket_id, "system", "security", what);
+    }
+  }
+  if (in.result.ticket_id && !m.problems.empty())
+    event(in, in.result.ticket_id, "system", quarantined ? "quarantined" : "parse-problems", join(m.problems, "; "));
+  if (!m.problems.empty())
+    in.result.note += (in.result.note.empty() ? "" : "; ") + std::string("parser: ") + join(m.problems, "; ");
+}
+
+IngestResult ingest_in(store::Transaction& tx, const Desk& desk, std::string_view raw,
+                       const std::optional<store::MailOrigin>& origin, store::Time now, std::int64_t too_large_bytes) {
+  auto incoming = parse_incoming(desk.config(), raw, origin, too_large_bytes);
+  auto& m = incoming.m;
+  std::string hash = content_hash(raw);
   IngestResult result;
   result.message_id = m.message_id;
 
@@ -728,35 +770,11 @@ IngestResult ingest_in(store::Transaction& tx, const Config& c, const SlaClock& 
   }
 
   // Raw bytes first: nothing derived is written before the mail itself.
-  store::RawMail rawrow{now, origin, m.message_id, hash, raw, join(m.problems, "\n"), quarantined};
-  Intake in{tx, c, clock, m, tx.add_raw(rawrow), now, result, lower(m.from.email), too_large};
-
-  // The agent path, decided in one place (docs/security.md): a plus-address of ours routes a
-  // mail there only for a registered agent; anyone else's is a customer mail as if sent to
-  // the plain address, with a security event.
-  auto plus = find_plus_address(c, m);
-  std::optional<store::Ticket> plus_ticket;
-  if (plus && too_large.empty()) plus_ticket = tx.ticket(plus->ticket);
-  auto verdict = plus_ticket ? judge(tx, c, m, in.from, *plus_ticket, *plus, now) : AgentVerdict{};
-  if (plus_ticket && verdict.path != AgentPath::customer) {
-    handle_agent_mail(in, *plus_ticket, *verdict.agent, verdict.path, verdict.token_holder);
-  } else {
-    handle_customer_mail(in);
-    if (plus_ticket) {
-      std::string what = fmt::format("mail to {}'s agent address from {}, who is no registered agent{}: handled as a "
-                                     "customer's mail to the plain address",
-                                     ticket_ref(c, plus_ticket->id), in.from.empty() ? "(no sender)" : in.from,
-                                     m.from_ambiguous ? " (several From addresses)" : "");
-      log::warning("security: <{}>: {}", m.message_id, what);
-      if (result.ticket_id) tx.add_event({result.ticket_id, now, "system", "security", what});
-    }
-  }
-
-  if (result.ticket_id && !m.problems.empty())
-    tx.add_event({result.ticket_id, now, "system", quarantined ? "quarantined" : "parse-problems", join(m.problems, "; ")});
+  store::RawMail rawrow{now, origin, m.message_id, hash, raw, join(m.problems, "\n"), incoming.quarantined};
+  Intake in{tx, desk, desk.config(), desk.clock(), m, tx.add_raw(rawrow), now, result, lower(m.from.email),
+            incoming.too_large};
+  route(in, incoming.quarantined);
   advance_watermark(tx, origin);
-  if (!m.problems.empty())
-    result.note += (result.note.empty() ? "" : "; ") + std::string("parser: ") + join(m.problems, "; ");
   return result;
 }
 
@@ -775,15 +793,14 @@ IngestResult quarantine_unhandled(store::Store& st, std::string_view raw, const 
   return result;
 }
 
-std::vector<IngestResult> ingest_batch(store::Store& st, const Config& c, const std::vector<IncomingMail>& mails,
+std::vector<IngestResult> ingest_batch(store::Store& st, const Desk& desk, const std::vector<IncomingMail>& mails,
                                        store::Time now) {
   std::vector<IngestResult> out;
   if (mails.empty()) return out;
   std::string failure;
   try {
-    SlaClock clock(c);
     auto tx = st.begin(store::Store::Mode::write);
-    for (const auto& mail : mails) out.push_back(ingest_in(*tx, c, clock, mail.raw, mail.origin, now, mail.too_large_bytes));
+    for (const auto& mail : mails) out.push_back(ingest_in(*tx, desk, mail.raw, mail.origin, now, mail.too_large_bytes));
     tx->commit();
     return out;
   } catch (const store::StoreError& e) {
@@ -801,15 +818,48 @@ std::vector<IngestResult> ingest_batch(store::Store& st, const Config& c, const 
                  mail.origin ? fmt::format(" (UID {})", mail.origin->uid) : "", failure);
       out.push_back(quarantine_unhandled(st, mail.raw, mail.origin, now, failure));
     } else {
-      out.push_back(ingest_batch(st, c, {mail}, now).front());
+      out.push_back(ingest_batch(st, desk, {mail}, now).front());
     }
   }
   return out;
 }
 
+std::vector<IngestResult> ingest_batch(store::Store& st, const Config& c, const std::vector<IncomingMail>& mails,
+                                       store::Time now) {
+  Desk desk(c);
+  return ingest_batch(st, desk, mails, now);
+}
+
+IngestResult ingest(store::Store& st, const Desk& desk, std::string_view raw,
+                    const std::optional<store::MailOrigin>& origin, store::Time now) {
+  return ingest_batch(st, desk, {IncomingMail{std::string(raw), origin}}, now).front();
+}
+
+IngestResult reingest(store::Store& st, const Desk& desk, std::int64_t raw_id, store::Time now) {
+  auto tx = st.begin(store::Store::Mode::write);
+  auto stored = tx->quarantined_mail(raw_id);
+  if (!stored) throw store::StoreError(fmt::format("store: no stored mail {}", raw_id), false, true);
+  IngestResult result;
+  if (stored->ticket_id) {
+    result.kind = IngestResult::Kind::duplicate;
+    result.ticket_id = *stored->ticket_id;
+    result.note = "already has a ticket";
+    return result;
+  }
+  auto incoming = parse_incoming(desk.config(), stored->bytes, std::nullopt, 0);
+  result.message_id = incoming.m.message_id;
+  Intake in{*tx, desk, desk.config(), desk.clock(), incoming.m, raw_id, now, result, lower(incoming.m.from.email), ""};
+  std::string problems = join(incoming.m.problems, "\n");
+  route(in, incoming.quarantined);
+  tx->set_raw_problems(raw_id, problems, incoming.quarantined);
+  tx->commit();
+  return result;
+}
+
 IngestResult ingest(store::Store& st, const Config& c, std::string_view raw,
                     const std::optional<store::MailOrigin>& origin, store::Time now) {
-  return ingest_batch(st, c, {IncomingMail{std::string(raw), origin}}, now).front();
+  Desk desk(c);
+  return ingest(st, desk, raw, origin, now);
 }
 
 }  // namespace sd

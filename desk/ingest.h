@@ -20,6 +20,8 @@
 
 namespace sd {
 
+class Desk;  // desk/desk.h
+
 struct IngestResult {
   enum class Kind { created, joined, duplicate, rejected } kind = Kind::created;
   std::int64_t ticket_id = 0;  // 0 when a repeat had no ticket
@@ -29,6 +31,9 @@ struct IngestResult {
   std::string note;  // why no acknowledgement, what the parser could not read
 };
 
+IngestResult ingest(store::Store& store, const Desk& desk, std::string_view raw,
+                    const std::optional<store::MailOrigin>& origin, store::Time now);
+// The same with a Desk built from `config` for this call (commands and tests; throws ConfigError).
 IngestResult ingest(store::Store& store, const Config& config, std::string_view raw,
                     const std::optional<store::MailOrigin>& origin, store::Time now);
 
@@ -45,6 +50,8 @@ struct IncomingMail {
 // and propagates. Any other failure is contained: the mails are taken one by one, and one that
 // fails alone is stored raw and quarantined without a ticket (Kind::rejected), so a single bad
 // mail can never block the mailbox.
+std::vector<IngestResult> ingest_batch(store::Store& store, const Desk& desk, const std::vector<IncomingMail>& mails,
+                                       store::Time now);
 std::vector<IngestResult> ingest_batch(store::Store& store, const Config& config, const std::vector<IncomingMail>& mails,
                                        store::Time now);
 
@@ -54,6 +61,11 @@ std::vector<IngestResult> ingest_batch(store::Store& store, const Config& config
 IngestResult quarantine_unhandled(store::Store& store, std::string_view raw,
                                   const std::optional<store::MailOrigin>& origin, store::Time now,
                                   const std::string& why);
+
+// A stored mail that has no ticket (it was set aside by quarantine_unhandled()), handled now as
+// ingest() handles a new mail, in one transaction: `quarantine retry` on it. A mail that has a
+// ticket is left as it is (Kind::duplicate).
+IngestResult reingest(store::Store& store, const Desk& desk, std::int64_t raw_id, store::Time now);
 
 std::string ticket_ref(const Config& config, std::int64_t id);                     // 42 -> "SD-42"
 std::optional<std::int64_t> parse_ticket_ref(const Config& config, std::string_view ref);  // "SD-42"/"42" -> 42

@@ -76,12 +76,10 @@ std::optional<QueuedMail> queue_mail(store::Transaction& tx, const Config& c, Ma
   return q;
 }
 
-void mail_customer(store::Transaction& tx, const Config& c, const store::Ticket& t, const std::string& kind,
+void mail_customer(store::Transaction& tx, const Desk& desk, const store::Ticket& t, const std::string& kind,
                    const std::string& text, const std::string& agent_name, store::Time now) {
-  std::string lang = c.service.language;
-  if (!t.organisation.empty())
-    if (auto org = tx.organisation(t.organisation); org && !org->language.empty()) lang = org->language;
-  auto tpl = notify::load_template(c.service.templates_dir, kind, lang);
+  const auto& c = desk.config();
+  const auto& tpl = desk.templates().get(kind, language_of(tx, c, t));
   std::map<std::string, std::string> vars = {{"ticket", ticket_ref(c, t.id)},
                                              {"subject", t.subject},
                                              {"requester_name", t.requester_name.empty() ? t.requester : t.requester_name},
@@ -98,6 +96,12 @@ void mail_customer(store::Transaction& tx, const Config& c, const store::Ticket&
   thread_on_ticket(tx, t.id, q.draft);
   if (queue_mail(tx, c, q, now)) tx.add_event({t.id, now, "system", "customer-notified", kind});
   else tx.add_event({t.id, now, "system", "customer-not-notified", kind + ": the requester's address cannot be mailed"});
+}
+
+std::string language_of(store::Transaction& tx, const Config& c, const store::Ticket& t) {
+  if (!t.organisation.empty())
+    if (auto org = tx.organisation(t.organisation); org && !org->language.empty()) return org->language;
+  return c.service.language;
 }
 
 }  // namespace sd

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "config/config.h"
+#include "desk/desk.h"
 #include "notify/compose.h"
 #include "store/store.h"
 
@@ -45,7 +46,10 @@ std::string domain_of(const std::string& address);
 
 // The customer's mail of `kind` (a template: status-open, status-pending, ..., reply) on
 // their ticket, in their organisation's language, from the agent by name where given.
-void mail_customer(store::Transaction& tx, const Config& c, const store::Ticket& t, const std::string& kind,
+void mail_customer(store::Transaction& tx, const Desk& desk, const store::Ticket& t, const std::string& kind,
                    const std::string& text, const std::string& agent_name, store::Time now);
+
+// The language of the ticket's customer: their organisation's, else the service's.
+std::string language_of(store::Transaction& tx, const Config& c, const store::Ticket& t);
 
 }  // namespace sd

@@ -3,7 +3,10 @@
 
 #include "core/log.h"
 #include "desk/ingest.h"
+#include "desk/desk.h"
 #include "desk/mailer.h"
+#include "desk/ticket_change.h"
+#include "notify/templates.h"
 
 #include <fmt/format.h>
 
@@ -126,93 +129,124 @@ void change_category(store::Transaction& tx, const Config& c, const store::Ticke
   }
 }
 
-SlaFireResult fire_due_sla_events(store::Store& st, const Config& c, const SlaClock& clock, store::Time now) {
-  SlaFireResult res;
-  auto tx = st.begin(store::Store::Mode::write);
-  // A hypercare period ends by itself; the end is logged once.
-  for (auto org : tx->organisations()) {
+namespace {
+
+// A hypercare period ends by itself; the end is logged once. Returns the next end to come.
+std::optional<store::Time> end_hypercare_periods(store::Transaction& tx, store::Time now) {
+  std::optional<store::Time> next;
+  for (auto org : tx.organisations()) {
     auto period = hypercare_period(org);
     if (!period || org.hypercare_ended_at) continue;
-    store::Time end = period->end;
-    if (end > now) {
-      res.next_at = res.next_at ? std::min(*res.next_at, end) : end;
+    if (period->end > now) {
+      next = next ? std::min(*next, period->end) : period->end;
       continue;
     }
     log::notice("organisation {}: hypercare ended ({} weeks from {}); its new tickets run on the standard SLA",
                 org.name, org.hypercare_weeks, org.hypercare_start);
     org.hypercare_ended_at = now;
-    tx->update_organisation(org);
+    tx.update_organisation(org);
   }
-  // Resolved tickets close by themselves after auto_close_days.
-  if (c.intake.auto_close_days > 0)
-    for (const auto& t : tx->resolved_before(now - c.intake.auto_close_days * 86400LL)) {
-      tx->set_status(t.id, "closed", now);
-      tx->add_event({t.id, now, "system", "status", fmt::format("resolved -> closed (after {} days)", c.intake.auto_close_days)});
-      mail_customer(*tx, c, *tx->ticket(t.id), "status-closed", "", "", now);
-      res.mail_queued = true;
-    }
+  return next;
+}
+
+// Resolved tickets close by themselves after intake.auto_close_days; the customer is told.
+bool close_resolved_tickets(store::Transaction& tx, const Desk& desk, store::Time now) {
+  const auto& c = desk.config();
+  if (c.intake.auto_close_days <= 0) return false;
+  bool mailed = false;
+  for (const auto& t : tx.resolved_before(now - c.intake.auto_close_days * 86400LL)) {
+    TicketChange ch;
+    ch.status = Status::closed;
+    ch.why = fmt::format("after {} days", c.intake.auto_close_days);
+    change_ticket(tx, desk, t, ch, "system", now);
+    mail_customer(tx, desk, *tx.ticket(t.id), "status-closed", "", "", now);
+    mailed = true;
+  }
+  return mailed;
+}
+
+std::string target_words(const std::string& target) {
+  return target == "first_response" ? "first response" : target == "resolution" ? "resolution" : "an update to the customer";
+}
+
+// One deadline that has come: recorded, and mailed to whoever must act (sla-warning,
+// sla-breach, sla-reminder templates).
+void fire(store::Transaction& tx, const Desk& desk, const store::Ticket& t, const SlaDeadline& d, store::Time now) {
+  const auto& c = desk.config();
+  const auto& policy = desk.clock().sla(t.sla);
+  std::string ref = ticket_ref(c, t.id), target = target_words(d.target);
+  std::string due = desk.clock().calendar(t.sla).format_local(sla::Instant(std::chrono::seconds(d.due)), "en");
+  std::string to = d.kind == "breach" && !policy.escalation_address.empty() ? policy.escalation_address
+                   : !t.assignee.empty()                                    ? t.assignee
+                                                                            : c.sla.agents_address;
+  store::Event e{t.id, now, "system", "sla-" + d.kind, fmt::format("{} due {}", target, due)};
+  e.internal = true;
+  tx.add_event(e);
+  log::notice("ticket {}: SLA {} for {} (due {}){}", ref, d.kind, target, due,
+              to.empty() ? "; no address configured to tell" : "; mailing " + to);
+  if (to.empty()) return;
+  const auto& tpl = desk.templates().get("sla-" + d.kind, "en");
+  std::map<std::string, std::string> vars = {
+      {"ticket", ref},          {"subject", t.subject},
+      {"requester", t.requester}, {"requester_name", t.requester_name},
+      {"organisation", t.organisation.empty() ? "(none)" : t.organisation},
+      {"priority", t.priority}, {"status", t.status},
+      {"target", target},       {"due", due}};
+  MailToQueue q;
+  q.ticket_id = t.id;
+  q.kind = "sla-" + d.kind;
+  q.to = {"", to};
+  q.record = false;  // internal: not part of the customer's thread
+  q.draft.subject = notify::render(tpl.subject, vars);
+  q.draft.body_text = notify::render(tpl.body, vars);
+  q.draft.auto_submitted = "auto-generated";
+  queue_mail(tx, c, q, now);
+}
+
+}  // namespace
+
+SlaFireResult fire_due_sla_events(store::Store& st, const Desk& desk, store::Time now) {
+  SlaFireResult res;
+  const auto& clock = desk.clock();
+  auto tx = st.begin(store::Store::Mode::write);
+  res.next_at = end_hypercare_periods(*tx, now);
+  res.mail_queued = close_resolved_tickets(*tx, desk, now);
+  auto earliest = [&](store::Time at) { res.next_at = res.next_at ? std::min(*res.next_at, at) : at; };
   for (const auto& t : tx->open_tickets()) {
     std::optional<store::Time> last_update;
-    const auto& update_target = clock.sla(t.sla).update[static_cast<std::size_t>(
-        sla::parse_priority(t.priority).value_or(sla::Priority::medium))];
-    if (update_target)
+    if (clock.sla(t.sla).update[priority_index(t.priority)])
       for (const auto& msg : tx->messages(t.id))
         if (msg.direction == "out" && msg.automatic.empty()) last_update = msg.created_at;
     auto eval = clock.evaluate(t, tx->pauses(t.id), now, last_update);
-    if (eval.deadlines.empty()) continue;
     auto fired = tx->sla_events(t.id);
     auto has_fired = [&](const SlaDeadline& d) {
       return std::any_of(fired.begin(), fired.end(), [&](auto& f) { return f.target == d.target && f.kind == d.kind; });
     };
+    std::optional<store::Time> next_due;  // the earliest warning or breach to come
     for (const auto& d : eval.deadlines) {
       if (has_fired(d)) continue;
       if (d.at > now) {
-        res.next_at = res.next_at ? std::min(*res.next_at, d.at) : d.at;
+        earliest(d.at);
+        if ((d.kind == "warning" || d.kind == "breach") && !next_due) next_due = d.at;  // deadlines are in time order
         continue;
       }
       // A warning that fell due together with its breach (the daemon was down) is moot.
-      if (d.kind == "warning" && now >= d.due) {
-        tx->record_sla_event({t.id, d.target, d.kind, d.at, now});
-        continue;
-      }
-      if (!tx->record_sla_event({t.id, d.target, d.kind, d.at, now})) continue;
+      bool moot = d.kind == "warning" && now >= d.due;
+      if (!tx->record_sla_event({t.id, d.target, d.kind, d.at, now}) || moot) continue;
       ++res.fired;
-      const auto& policy = clock.sla(t.sla);
-      const auto& cal = clock.calendar(t.sla);
-      std::string ref = ticket_ref(c, t.id);
-      std::string target_words = d.target == "first_response" ? "first response"
-                                 : d.target == "resolution"   ? "resolution"
-                                                              : "an update to the customer";
-      std::string due_words = cal.format_local(sla::Instant(std::chrono::seconds(d.due)), "en");
-      std::string to = d.kind == "breach" && !policy.escalation_address.empty() ? policy.escalation_address
-                       : !t.assignee.empty()                                    ? t.assignee
-                                                                                : c.sla.agents_address;
-      tx->add_event({t.id, now, "system", "sla-" + d.kind, fmt::format("{} due {}", target_words, due_words)});
-      log::notice("ticket {}: SLA {} for {} (due {}){}", ref, d.kind, target_words, due_words,
-                  to.empty() ? "; no address configured to tell" : "; mailing " + to);
-      if (to.empty()) continue;
-      MailToQueue q;
-      q.ticket_id = t.id;
-      q.kind = "sla-" + d.kind;
-      q.to = {"", to};
-      q.record = false;  // internal: not part of the customer's thread
-      q.draft.subject = d.kind == "breach"    ? fmt::format("[{}] SLA breached: {} was due {}", ref, target_words, due_words)
-                        : d.kind == "reminder" ? fmt::format("[{}] Reminder: {} was due {}", ref, target_words, due_words)
-                                               : fmt::format("[{}] SLA warning: {} due {}", ref, target_words, due_words);
-      q.draft.body_text = fmt::format(
-          "Ticket {}: {}\nRequester: {} <{}>\nOrganisation: {}\nPriority: {}\nStatus: {}\n{} due: {}\n\n{}\n", ref,
-          t.subject, t.requester_name, t.requester, t.organisation.empty() ? "(none)" : t.organisation, t.priority,
-          t.status, target_words, due_words,
-          d.kind == "breach"     ? "The target has been missed. Please act now."
-          : d.kind == "reminder" ? "The customer has heard nothing for a while: please send them the latest status."
-                                 : "The target is near. Please act.");
-      q.draft.auto_submitted = "auto-generated";
-      queue_mail(*tx, c, q, now);
+      fire(*tx, desk, t, d, now);
       res.mail_queued = true;
     }
+    // The stored next due time follows the clock (also after a reload changed the SLAs).
+    if (next_due != t.sla_next_due) tx->set_sla_next_due(t.id, next_due);
   }
   tx->commit();
   return res;
+}
+
+SlaFireResult fire_due_sla_events(store::Store& st, const Config& c, const SlaClock&, store::Time now) {
+  Desk desk(c);
+  return fire_due_sla_events(st, desk, now);
 }
 
 }  // namespace sd

@@ -1,9 +1,11 @@
 // desk/sla_clock.h: holds each ticket to its SLA: due times, state, and the warnings and
 // breaches that fall due.
 //
-// Contract: due times are derived, never stored: from the ticket's start, its priority
-// and SLA, and the periods its clock stood still (pending, or resolved until reopened). So
-// a priority change recomputes the targets from the ticket's start. Fired warnings and
+// Contract: due times are derived: from the ticket's start, its priority and SLA, and the
+// periods its clock stood still (pending, or resolved until reopened). So a priority change
+// recomputes the targets from the ticket's start. Only the next one (the earliest coming
+// warning or breach) is also stored, as the queues' sort key: the state machine
+// (desk/ticket_change.h) and every run of the clock keep it current. Fired warnings and
 // breaches are recorded in the store, one per ticket, target and kind: a restart fires
 // nothing twice, and what fell due while the daemon was down fires once at start.
 #pragma once
@@ -18,6 +20,8 @@
 #include <vector>
 
 namespace sd {
+
+class Desk;  // desk/desk.h
 
 // A point at which the clock must act.
 struct SlaDeadline {
@@ -57,6 +61,8 @@ struct SlaFireResult {
 
 // Fires every deadline that has come (recording it and queuing its mail), closes resolved
 // tickets past intake.auto_close_days, in one transaction, and says when the next comes.
+SlaFireResult fire_due_sla_events(store::Store& store, const Desk& desk, store::Time now);
+// The same with a Desk built from `config` for this call (tests; throws ConfigError).
 SlaFireResult fire_due_sla_events(store::Store& store, const Config& config, const SlaClock& clock, store::Time now);
 
 // Sets a ticket's category; a hypercare ticket that becomes an incident moves to the

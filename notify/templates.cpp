@@ -1,7 +1,10 @@
 // notify/templates.cpp: built-in mail texts and operators' overrides (see templates.h).
 #include "notify/templates.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -95,6 +98,12 @@ const Texts kTexts[] = {
      {"Sv: {{subject}}",
       "Hej,\n\nDin mail er modtaget, men kun registrerede kontaktpersoner hos vores kunder kan oprette sager hos "
       "{{service_name}}. Bed din organisations kontaktperson om at registrere dig eller om at melde sagen.\n"}},
+    // The acknowledgement's {{first_response_line}} when the ticket's SLA has a first-response
+    // target (the subject is not used).
+    {"first-response",
+     {"", "You will have a first response by {{due}}.\n"},
+     {"", "Du får ett första svar senast {{due}}.\n"},
+     {"", "Du får et første svar senest {{due}}.\n"}},
 };
 
 const Template kAgentNotification = {
@@ -103,9 +112,7 @@ const Template kAgentNotification = {
     "Organisation: {{organisation}}\nPriority:     {{priority}}\nCategory:     {{category}}\nStatus:       {{status}}\n"
     "First response due: {{first_response_due}}\nResolution due:     {{resolution_due}}\n\n"
     "---- {{sender_name}} <{{sender}}> wrote ----\n{{text}}\n----\n\n"
-    "Reply to this mail to answer the customer. Commands on the first lines, before any text:\n"
-    "  #status open|pending|resolved|closed   #resolve   #priority highest|high|medium|low|lowest\n"
-    "  #category incident|support|order|feature   #assign someone@example.com|me   #time 15m|1h30m   #note\n"};
+    "Reply to this mail to answer the customer. Commands on the first lines, before any text:\n{{commands}}"};
 
 // To an agent whose mail on a ticket was kept as a note instead of being applied: sent to the
 // agent's registered address, never to where the mail came from.
@@ -123,12 +130,26 @@ const Template kIntakeCapped = {
     "notification each: {{reason}}.\nThe newest is {{ticket}} ({{subject}}).\n"
     "Nothing is lost: `servicedesk tickets` lists them. This notice comes at most once an hour for {{domain}}.\n"};
 
+// The SLA clock's mails to the assignee (else sla.agents_address; breaches to the SLA's
+// escalation_address when set).
+const Template kSlaWarning = {
+    "[{{ticket}}] SLA warning: {{target}} due {{due}}",
+    "Ticket {{ticket}}: {{subject}}\nRequester: {{requester_name}} <{{requester}}>\nOrganisation: {{organisation}}\n"
+    "Priority: {{priority}}\nStatus: {{status}}\n{{target}} due: {{due}}\n\nThe target is near. Please act.\n"};
+const Template kSlaBreach = {
+    "[{{ticket}}] SLA breached: {{target}} was due {{due}}",
+    "Ticket {{ticket}}: {{subject}}\nRequester: {{requester_name}} <{{requester}}>\nOrganisation: {{organisation}}\n"
+    "Priority: {{priority}}\nStatus: {{status}}\n{{target}} due: {{due}}\n\nThe target has been missed. Please act now.\n"};
+const Template kSlaReminder = {
+    "[{{ticket}}] Reminder: {{target}} was due {{due}}",
+    "Ticket {{ticket}}: {{subject}}\nRequester: {{requester_name}} <{{requester}}>\nOrganisation: {{organisation}}\n"
+    "Priority: {{priority}}\nStatus: {{status}}\n{{target}} due: {{due}}\n\n"
+    "The customer has heard nothing for a while: please send them the latest status.\n"};
+
 const Template kCommandError = {
     "[{{ticket}}] Not applied: {{subject}}",
     "Nothing of your mail on {{ticket}} was applied, and nothing went to the customer:\n\n{{text}}\n\n"
-    "Commands go on the first lines, one per line:\n"
-    "  #status open|pending|resolved|closed   #resolve   #priority highest|high|medium|low|lowest\n"
-    "  #category incident|support|order|feature   #assign someone@example.com|me   #time 15m|1h30m   #note\n"};
+    "Commands go on the first lines, one per line:\n{{commands}}"};
 
 }  // namespace
 
@@ -137,6 +158,9 @@ Template builtin_template(std::string_view kind, std::string_view language) {
   if (kind == "command-error") return kCommandError;
   if (kind == "agent-mail-not-applied") return kAgentMailNotApplied;
   if (kind == "intake-capped") return kIntakeCapped;
+  if (kind == "sla-warning") return kSlaWarning;
+  if (kind == "sla-breach") return kSlaBreach;
+  if (kind == "sla-reminder") return kSlaReminder;
   for (const auto& t : kTexts) {
     if (kind != t.kind) continue;
     if (language == "sv") return t.sv;
@@ -146,26 +170,138 @@ Template builtin_template(std::string_view kind, std::string_view language) {
   throw std::invalid_argument("no built-in template for " + std::string(kind));
 }
 
-Template load_template(const std::string& dir, std::string_view kind, std::string_view language) {
-  if (!dir.empty()) {
-    for (std::string name : {std::string(kind) + "." + std::string(language) + ".txt", std::string(kind) + ".txt"}) {
-      std::ifstream in(dir + "/" + name);
-      if (!in) continue;
-      Template t;
-      std::string first;
-      std::getline(in, first);
-      if (first.rfind("Subject: ", 0) != 0)
-        throw std::invalid_argument(dir + "/" + name + ":1: a template starts with a line \"Subject: ...\"");
-      t.subject = first.substr(9);
-      std::string blank;
-      std::getline(in, blank);
-      std::stringstream rest;
-      rest << in.rdbuf();
-      t.body = rest.str();
-      return t;
+const std::vector<TemplateKind>& template_kinds() {
+  static const std::vector<TemplateKind> kinds = {
+      {"acknowledgement", true, {"ticket", "subject", "requester_name", "service_name", "first_response_line"}},
+      {"first-response", true, {"due"}},
+      {"status-open", true, {"ticket", "subject", "requester_name", "agent_name", "service_name", "text"}},
+      {"status-pending", true, {"ticket", "subject", "requester_name", "agent_name", "service_name", "text"}},
+      {"status-resolved", true, {"ticket", "subject", "requester_name", "agent_name", "service_name", "text"}},
+      {"status-reopened", true, {"ticket", "subject", "requester_name", "agent_name", "service_name", "text"}},
+      {"status-closed", true, {"ticket", "subject", "requester_name", "agent_name", "service_name", "text"}},
+      {"reply", true, {"ticket", "subject", "requester_name", "agent_name", "service_name", "text"}},
+      {"unknown-sender", true, {"subject", "service_name"}},
+      {"agent-notification", false,
+       {"ticket", "event", "subject", "requester", "requester_name", "sender", "sender_name", "unverified",
+        "organisation", "priority", "category", "status", "first_response_due", "resolution_due", "text", "commands"}},
+      {"command-error", false, {"ticket", "subject", "text", "commands"}},
+      {"agent-mail-not-applied", false, {"ticket", "subject", "message_id", "reason"}},
+      {"intake-capped", false, {"count", "domain", "reason", "ticket", "subject"}},
+      {"sla-warning", false, {"ticket", "subject", "requester", "requester_name", "organisation", "priority", "status", "target", "due"}},
+      {"sla-breach", false, {"ticket", "subject", "requester", "requester_name", "organisation", "priority", "status", "target", "due"}},
+      {"sla-reminder", false, {"ticket", "subject", "requester", "requester_name", "organisation", "priority", "status", "target", "due"}},
+  };
+  return kinds;
+}
+
+const TemplateKind* template_kind(std::string_view kind) {
+  for (const auto& k : template_kinds())
+    if (k.kind == kind) return &k;
+  return nullptr;
+}
+
+namespace {
+
+const std::vector<std::string> kCustomerLanguages = {"en", "sv", "da"};
+
+// The {{name}} placeholders of `text` that `kind` does not know, each with its line number
+// (counted from `first_line`).
+std::optional<std::string> unknown_placeholder(const TemplateKind& kind, std::string_view text, int first_line) {
+  int line = first_line;
+  for (std::size_t pos = 0; pos < text.size(); ++pos) {
+    if (text[pos] == '\n') ++line;
+    if (text.compare(pos, 2, "{{") != 0) continue;
+    auto close = text.find("}}", pos + 2);
+    if (close == std::string_view::npos) return std::nullopt;
+    std::string name(text.substr(pos + 2, close - pos - 2));
+    if (std::find(kind.placeholders.begin(), kind.placeholders.end(), name) == kind.placeholders.end()) {
+      std::string known;
+      for (const auto& k : kind.placeholders) known += (known.empty() ? "{{" : ", {{") + k + "}}";
+      return std::to_string(line) + ": {{" + name + "}} is no placeholder of " + kind.kind + " (it has " + known + ")";
+    }
+    pos = close + 1;
+  }
+  return std::nullopt;
+}
+
+// One operator's file: a first line "Subject: ...", a blank line, the body.
+tl::expected<Template, std::string> read_template_file(const std::string& path, const TemplateKind& kind) {
+  std::ifstream in(path);
+  if (!in) return tl::make_unexpected(path + ": cannot be read");
+  Template t;
+  std::string first, blank;
+  std::getline(in, first);
+  if (first.rfind("Subject: ", 0) != 0) return tl::make_unexpected(path + ":1: a template starts with a line \"Subject: ...\"");
+  t.subject = first.substr(9);
+  std::getline(in, blank);
+  std::stringstream rest;
+  rest << in.rdbuf();
+  t.body = rest.str();
+  if (auto bad = unknown_placeholder(kind, t.subject, 1)) return tl::make_unexpected(path + ":" + *bad);
+  if (auto bad = unknown_placeholder(kind, t.body, 3)) return tl::make_unexpected(path + ":" + *bad);
+  return t;
+}
+
+}  // namespace
+
+const Template& TemplateSet::get(std::string_view kind, std::string_view language) const {
+  auto it = texts_.find(std::string(kind) + "." + std::string(language));
+  if (it == texts_.end()) it = texts_.find(std::string(kind) + ".en");
+  if (it == texts_.end()) throw std::logic_error("no template kind " + std::string(kind) + " (notify/templates.h)");
+  return it->second;
+}
+
+TemplateSet TemplateSet::builtin() {
+  TemplateSet set;
+  for (const auto& k : template_kinds())
+    for (const auto& lang : kCustomerLanguages)
+      if (k.customer || lang == "en") set.texts_[k.kind + "." + lang] = builtin_template(k.kind, lang);
+  return set;
+}
+
+tl::expected<TemplateSet, std::string> load_templates(const std::string& dir) {
+  auto set = TemplateSet::builtin();
+  if (dir.empty()) return set;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return tl::make_unexpected(dir + ": not a directory of templates");
+  // Every file must be a template of a known kind and language: a misspelt name would
+  // otherwise be ignored without a word.
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().extension() == ".txt") names.push_back(e.path().filename().string());
+  if (ec) return tl::make_unexpected(dir + ": " + ec.message());
+  std::sort(names.begin(), names.end());  // KIND.txt before KIND.LANG.txt is not needed: precedence below
+  for (const auto& name : names) {
+    std::string stem = name.substr(0, name.size() - 4), lang;
+    const TemplateKind* kind = template_kind(stem);
+    if (!kind) {
+      auto dot = stem.rfind('.');
+      if (dot != std::string::npos) {
+        lang = stem.substr(dot + 1);
+        kind = template_kind(stem.substr(0, dot));
+      }
+    }
+    std::string path = dir + "/" + name;
+    if (!kind) {
+      std::string kinds;
+      for (const auto& k : template_kinds()) kinds += (kinds.empty() ? "" : ", ") + k.kind;
+      return tl::make_unexpected(path + ": no template kind of that name; the kinds are " + kinds +
+                                 " (files KIND.txt or KIND.LANG.txt, docs/templates.md)");
+    }
+    if (!lang.empty() && std::find(kCustomerLanguages.begin(), kCustomerLanguages.end(), lang) == kCustomerLanguages.end())
+      return tl::make_unexpected(path + ": no language '" + lang + "'; the languages are en, sv, da");
+    auto t = read_template_file(path, *kind);
+    if (!t) return tl::make_unexpected(t.error());
+    for (const auto& l : kCustomerLanguages) {
+      if (!kind->customer && l != "en") continue;
+      if (!lang.empty() && l != lang) continue;
+      // KIND.LANG.txt wins over KIND.txt for its language.
+      bool specific = std::filesystem::exists(dir + "/" + kind->kind + "." + l + ".txt");
+      if (lang.empty() && specific) continue;
+      set.texts_[kind->kind + "." + l] = *t;
     }
   }
-  return builtin_template(kind, language);
+  return set;
 }
 
 std::string render(std::string_view text, const std::map<std::string, std::string>& values) {

@@ -16,6 +16,7 @@
 // later years get the zone's last offset (standard time all year).
 #pragma once
 
+#include "core/vocabulary.h"
 #include "sla/holidays.h"
 
 #include <date/date.h>
@@ -129,11 +130,11 @@ CalendarSpec default_calendar_spec(std::string_view name);
 
 // ---- SLA targets and state ----
 
-enum class Priority { highest, high, medium, low, lowest };  // default medium
-
-// "highest" (also "critical"), "high", "medium", "low", "lowest"; case-insensitive.
-std::optional<Priority> parse_priority(std::string_view s);
-std::string_view to_string(Priority p);
+// Priorities are the desk's vocabulary (core/vocabulary.h): "highest" (also "critical"),
+// "high", "medium", "low", "lowest"; case-insensitive.
+using sd::Priority;
+using sd::parse_priority;
+using sd::to_string;
 // First-response targets of the seeds: 1, 4, 8, 12, 16 business hours.
 Seconds default_first_response_target(Priority p);
 

@@ -12,7 +12,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::array<std::string_view, 5> priority_names = {"highest", "high", "medium", "low", "lowest"};
 
 // A pause as a half-open interval; to == nullopt means still open (runs forever).
 struct Span {
@@ -48,21 +47,6 @@ std::vector<Span> normalise(const std::vector<Pause>& pauses) {
 }
 
 }  // namespace
-
-std::optional<Priority> parse_priority(std::string_view s) {
-  std::string lower(s);
-  for (auto& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  if (lower == "critical") return Priority::highest;
-  for (std::size_t i = 0; i < priority_names.size(); ++i) {
-    if (lower == priority_names[i]) return static_cast<Priority>(i);
-  }
-  return std::nullopt;
-}
-
-std::string_view to_string(Priority p) {
-  const auto i = static_cast<std::size_t>(p);
-  return i < priority_names.size() ? priority_names[i] : std::string_view{"medium"};
-}
 
 Seconds default_first_response_target(Priority p) {
   switch (p) {

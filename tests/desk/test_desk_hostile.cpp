@@ -24,13 +24,13 @@ const std::string kAgent = "eva@example.com";
 const std::string kCustomer = "anna@acme.se";
 const std::string kSecret = "hostile-test-secret-0123456789abcdef";
 
-struct Desk {
+struct TestDesk {
   test::TempDir dir;
   Config c;
   std::unique_ptr<store::Store> st;
   std::string agent_address;  // SD-1's Reply-To for the agent, as the notification carries it
 
-  Desk() {
+  TestDesk() {
     auto secret = dir.write("token.secret", kSecret + "\n");
     ::chmod(secret.c_str(), 0600);
     auto pw = dir.write("pw", "x\n");
@@ -119,17 +119,17 @@ trusted_authserv_ids = ["mx.example.com"]
 };
 
 // What a row checks once its mail is in; a failed CHECK names the row (CAPTURE).
-using Check = std::function<void(Desk&, const IngestResult&)>;
+using Check = std::function<void(TestDesk&, const IngestResult&)>;
 
 struct Row {
   std::string finding;  // the issue's finding it attacks
   std::string what;
-  std::function<std::string(Desk&)> mail;
+  std::function<std::string(TestDesk&)> mail;
   Check check;
 };
 
 // SD-1 as it was: nothing of the hostile mail applied, nothing mailed to the customer.
-void sd1_untouched(Desk& d, std::size_t customer_mails_before = 1) {
+void sd1_untouched(TestDesk& d, std::size_t customer_mails_before = 1) {
   auto t = d.ticket(1);
   CHECK(t.status == "new");
   CHECK(t.priority == "medium");
@@ -146,138 +146,138 @@ std::vector<Row> rows() {
   return {
       // 1: forged Authentication-Results.
       {"1", "a forged dmarc=pass below the MTA's real dmarc=fail",
-       [](Desk&) {
-         return Desk::mail(kAgent, "servicedesk+SD-1.garbage@example.com", "Re: [SD-1] Skrivaren", "f1@x",
+       [](TestDesk&) {
+         return TestDesk::mail(kAgent, "servicedesk+SD-1.garbage@example.com", "Re: [SD-1] Skrivaren", "f1@x",
                            "Authentication-Results: mx.example.com; dmarc=fail header.from=example.com\r\n"
                            "Authentication-Results: mx.example.com; dmarc=pass header.from=example.com\r\n",
                            kCommands);
        },
-       [](Desk& d, const IngestResult&) {
+       [](TestDesk& d, const IngestResult&) {
          sd1_untouched(d);
          CHECK(d.has_event(1, "security"));
          // The agent's registered address hears of it; the forger's Reply-To does not.
          CHECK(d.outbox("agent-mail-not-applied", kAgent).size() == 1);
        }},
       {"1", "dmarc=pass hidden in smtp.mailfrom",
-       [](Desk&) {
-         return Desk::mail(kAgent, "servicedesk+SD-1.garbage@example.com", "Re: [SD-1] Skrivaren", "f2@x",
+       [](TestDesk&) {
+         return TestDesk::mail(kAgent, "servicedesk+SD-1.garbage@example.com", "Re: [SD-1] Skrivaren", "f2@x",
                            "Authentication-Results: mx.example.com; spf=pass smtp.mailfrom=dmarc=pass@evil.example\r\n",
                            kCommands);
        },
-       [](Desk& d, const IngestResult&) { sd1_untouched(d); }},
+       [](TestDesk& d, const IngestResult&) { sd1_untouched(d); }},
       {"1", "a DKIM domain that only starts with the From domain",
-       [](Desk&) {
-         return Desk::mail(kAgent, "servicedesk+SD-1.garbage@example.com", "Re: [SD-1] Skrivaren", "f3@x",
+       [](TestDesk&) {
+         return TestDesk::mail(kAgent, "servicedesk+SD-1.garbage@example.com", "Re: [SD-1] Skrivaren", "f3@x",
                            "Authentication-Results: mx.example.com; dkim=pass header.d=example.com_x.evil.example\r\n",
                            kCommands);
        },
-       [](Desk& d, const IngestResult&) { sd1_untouched(d); }},
+       [](TestDesk& d, const IngestResult&) { sd1_untouched(d); }},
       {"1", "a DKIM header.i whose local part is the From domain",
-       [](Desk&) {
-         return Desk::mail(kAgent, "servicedesk+SD-1.garbage@example.com", "Re: [SD-1] Skrivaren", "f4@x",
+       [](TestDesk&) {
+         return TestDesk::mail(kAgent, "servicedesk+SD-1.garbage@example.com", "Re: [SD-1] Skrivaren", "f4@x",
                            "Authentication-Results: mx.example.com; dkim=pass header.i=example.com@evil.example\r\n",
                            kCommands);
        },
-       [](Desk& d, const IngestResult&) { sd1_untouched(d); }},
+       [](TestDesk& d, const IngestResult&) { sd1_untouched(d); }},
       {"1", "a real pass, but two From addresses",
-       [](Desk&) {
-         return Desk::mail(kAgent + ", mallory@evil.example", "servicedesk+SD-1.garbage@example.com",
+       [](TestDesk&) {
+         return TestDesk::mail(kAgent + ", mallory@evil.example", "servicedesk+SD-1.garbage@example.com",
                            "Re: [SD-1] Skrivaren", "f5@x",
                            "Authentication-Results: mx.example.com; dmarc=pass header.from=example.com\r\n", kCommands);
        },
-       [](Desk& d, const IngestResult&) { sd1_untouched(d); }},
+       [](TestDesk& d, const IngestResult&) { sd1_untouched(d); }},
       {"1", "a real pass, but a second From field",
-       [](Desk&) {
-         return Desk::mail(kAgent, "servicedesk+SD-1.garbage@example.com", "Re: [SD-1] Skrivaren", "f6@x",
+       [](TestDesk&) {
+         return TestDesk::mail(kAgent, "servicedesk+SD-1.garbage@example.com", "Re: [SD-1] Skrivaren", "f6@x",
                            "From: mallory@evil.example\r\n"
                            "Authentication-Results: mx.example.com; dmarc=pass header.from=example.com\r\n",
                            kCommands);
        },
-       [](Desk& d, const IngestResult&) { sd1_untouched(d); }},
+       [](TestDesk& d, const IngestResult&) { sd1_untouched(d); }},
       {"1", "a pass from a server the operator does not trust",
-       [](Desk&) {
-         return Desk::mail(kAgent, "servicedesk+SD-1.garbage@example.com", "Re: [SD-1] Skrivaren", "f7@x",
+       [](TestDesk&) {
+         return TestDesk::mail(kAgent, "servicedesk+SD-1.garbage@example.com", "Re: [SD-1] Skrivaren", "f7@x",
                            "Authentication-Results: mx.example.com.evil.example; dmarc=pass header.from=example.com\r\n",
                            kCommands);
        },
-       [](Desk& d, const IngestResult&) { sd1_untouched(d); }},
+       [](TestDesk& d, const IngestResult&) { sd1_untouched(d); }},
 
       // 2: one mail must not crash the process.
       {"2", "PROBLEM: and 50,000 letters from the monitoring rule's sender",
-       [](Desk&) {
-         return Desk::mail("nagios@monitoring.example.com", "servicedesk@example.com", "PROBLEM: " + std::string(50000, 'A'),
+       [](TestDesk&) {
+         return TestDesk::mail("nagios@monitoring.example.com", "servicedesk@example.com", "PROBLEM: " + std::string(50000, 'A'),
                            "p1@x");
        },
-       [](Desk& d, const IngestResult& r) {
+       [](TestDesk& d, const IngestResult& r) {
          CHECK(r.kind == IngestResult::Kind::created);
          CHECK(d.ticket(r.ticket_id).category == "incident");
        }},
       {"2", "100,000 opening parentheses in a monitoring subject",
-       [](Desk&) {
-         return Desk::mail("nagios@monitoring.example.com", "servicedesk@example.com", "PROBLEM: " + std::string(100000, '('),
+       [](TestDesk&) {
+         return TestDesk::mail("nagios@monitoring.example.com", "servicedesk@example.com", "PROBLEM: " + std::string(100000, '('),
                            "p2@x");
        },
-       [](Desk&, const IngestResult& r) { CHECK(r.kind == IngestResult::Kind::created); }},
+       [](TestDesk&, const IngestResult& r) { CHECK(r.kind == IngestResult::Kind::created); }},
       {"2", "a 100 KB Authentication-Results header on an agent's mail",
-       [](Desk&) {
-         return Desk::mail(kAgent, "servicedesk+SD-1.garbage@example.com", "Re: [SD-1] Skrivaren", "p3@x",
+       [](TestDesk&) {
+         return TestDesk::mail(kAgent, "servicedesk+SD-1.garbage@example.com", "Re: [SD-1] Skrivaren", "p3@x",
                            "Authentication-Results: mx.example.com; dkim=pass header.d=" + std::string(100000, 'a') +
                                "\r\n",
                            kCommands);
        },
-       [](Desk& d, const IngestResult&) { sd1_untouched(d); }},
+       [](TestDesk& d, const IngestResult&) { sd1_untouched(d); }},
       {"2", "#time and 200,000 digits from the agent with a valid token",
-       [](Desk& d) {
-         return Desk::mail(kAgent, d.agent_address, "Re: [SD-1] Skrivaren", "p4@x", "",
+       [](TestDesk& d) {
+         return TestDesk::mail(kAgent, d.agent_address, "Re: [SD-1] Skrivaren", "p4@x", "",
                            "#time " + std::string(200000, '9') + "\r\n\r\nHej\r\n");
        },
-       [](Desk& d, const IngestResult&) {
+       [](TestDesk& d, const IngestResult&) {
          sd1_untouched(d);
          CHECK(d.outbox("command-error", kAgent).size() == 1);
        }},
 
       // 3: the plus-address gives an outsider no ticket.
       {"3", "an outsider Cc's SD-1's plus-address, then replies with its tag",
-       [](Desk&) {
-         return Desk::mail("Bo <bo@beta.dk>", "servicedesk@example.com", "Acme's printer", "x1@beta.dk",
+       [](TestDesk&) {
+         return TestDesk::mail("Bo <bo@beta.dk>", "servicedesk@example.com", "Acme's printer", "x1@beta.dk",
                            "Cc: servicedesk+SD-1.0000@example.com\r\n", "I am one of you\r\n");
        },
-       [](Desk& d, const IngestResult& r) {
+       [](TestDesk& d, const IngestResult& r) {
          CHECK(r.ticket_id != 1);
          CHECK(d.ticket(1).message_count == 2);  // the customer's mail and the acknowledgement
          CHECK(d.has_event(r.ticket_id, "security"));
-         auto next = d.take(Desk::mail("Bo <bo@beta.dk>", "servicedesk@example.com", "Re: [SD-1] Skrivaren", "x2@beta.dk"),
+         auto next = d.take(TestDesk::mail("Bo <bo@beta.dk>", "servicedesk@example.com", "Re: [SD-1] Skrivaren", "x2@beta.dk"),
                             kNow + 120);
          CHECK(next.ticket_id != 1);
          CHECK(d.ticket(1).message_count == 2);
          sd1_untouched(d);
        }},
       {"3", "an outsider's own Delivered-To and X-Original-To name SD-1's plus-address",
-       [](Desk& d) {
-         return Desk::mail("Bo <bo@beta.dk>", "servicedesk@example.com", "Hello", "x3@beta.dk",
+       [](TestDesk& d) {
+         return TestDesk::mail("Bo <bo@beta.dk>", "servicedesk@example.com", "Hello", "x3@beta.dk",
                            "Delivered-To: " + d.agent_address + "\r\nX-Original-To: " + d.agent_address + "\r\n",
                            kCommands);
        },
-       [](Desk& d, const IngestResult& r) {
+       [](TestDesk& d, const IngestResult& r) {
          CHECK(r.ticket_id != 1);
          CHECK(d.ticket(1).message_count == 2);
          sd1_untouched(d);
        }},
       {"3", "an outsider mails SD-1's agent address itself, token and all",
-       [](Desk& d) { return Desk::mail("Bo <bo@beta.dk>", d.agent_address, "Re: [SD-1] Skrivaren", "x4@beta.dk", "", kCommands); },
-       [](Desk& d, const IngestResult& r) {
+       [](TestDesk& d) { return TestDesk::mail("Bo <bo@beta.dk>", d.agent_address, "Re: [SD-1] Skrivaren", "x4@beta.dk", "", kCommands); },
+       [](TestDesk& d, const IngestResult& r) {
          CHECK(r.ticket_id != 1);
          CHECK(d.has_event(r.ticket_id, "security"));
          sd1_untouched(d);
        }},
       {"3", "a forged agent From to the plain address Cc's an outsider onto SD-1",
-       [](Desk&) {
-         return Desk::mail(kAgent, "servicedesk@example.com", "Re: [SD-1] Skrivaren", "x5@x",
+       [](TestDesk&) {
+         return TestDesk::mail(kAgent, "servicedesk@example.com", "Re: [SD-1] Skrivaren", "x5@x",
                            "Cc: mallory@evil.example\r\n", "Adding a colleague\r\n");
        },
-       [](Desk& d, const IngestResult& r) {
+       [](TestDesk& d, const IngestResult& r) {
          CHECK(r.ticket_id == 1);  // kept on the ticket for the agents to see, as an internal message
-         auto next = d.take(Desk::mail("mallory@evil.example", "servicedesk@example.com", "Re: [SD-1] Skrivaren", "x6@x",
+         auto next = d.take(TestDesk::mail("mallory@evil.example", "servicedesk@example.com", "Re: [SD-1] Skrivaren", "x6@x",
                                        "", "Let me read it\r\n"),
                             kNow + 120);
          CHECK(next.ticket_id != 1);
@@ -286,26 +286,26 @@ std::vector<Row> rows() {
 
       // 4: an agent's auto-reply on the agent path.
       {"4", "the agent's out-of-office answers the notification",
-       [](Desk& d) {
-         return Desk::mail(kAgent, d.agent_address, "Autosvar: [SD-1] Skrivaren", "o1@x",
+       [](TestDesk& d) {
+         return TestDesk::mail(kAgent, d.agent_address, "Autosvar: [SD-1] Skrivaren", "o1@x",
                            "Auto-Submitted: auto-replied\r\n", "Jag är på semester till måndag.\r\n");
        },
-       [](Desk& d, const IngestResult&) {
+       [](TestDesk& d, const IngestResult&) {
          sd1_untouched(d);
          CHECK(d.outbox("agent-mail-not-applied").empty());  // no answer to a robot
        }},
       {"4", "a vacation script marking only X-Autoreply and Precedence: auto_reply",
-       [](Desk& d) {
-         return Desk::mail(kAgent, d.agent_address, "Re: [SD-1] Skrivaren", "o2@x",
+       [](TestDesk& d) {
+         return TestDesk::mail(kAgent, d.agent_address, "Re: [SD-1] Skrivaren", "o2@x",
                            "X-Autoreply: yes\r\nPrecedence: auto_reply\r\n", "Out of office.\r\n");
        },
-       [](Desk& d, const IngestResult&) { sd1_untouched(d); }},
+       [](TestDesk& d, const IngestResult&) { sd1_untouched(d); }},
       {"4", "a bounce with an empty Return-Path to the customer path",
-       [](Desk&) {
-         return Desk::mail("Anna Berg <" + kCustomer + ">", "servicedesk@example.com", "Re: [SD-1] Skrivaren", "o3@x",
+       [](TestDesk&) {
+         return TestDesk::mail("Anna Berg <" + kCustomer + ">", "servicedesk@example.com", "Re: [SD-1] Skrivaren", "o3@x",
                            "Return-Path: <>\r\n", "Undeliverable\r\n");
        },
-       [](Desk& d, const IngestResult& r) {
+       [](TestDesk& d, const IngestResult& r) {
          CHECK(r.ticket_id == 1);
          CHECK(d.outbox("agent-notification").size() == 1);  // the first ticket's only
          sd1_untouched(d);
@@ -313,24 +313,24 @@ std::vector<Row> rows() {
 
       // 5: backscatter and relay.
       {"5", "a web form's noreply@ with a stranger's Reply-To and a multi-line name",
-       [](Desk&) {
-         return Desk::mail("noreply@form.example", "servicedesk@example.com", "Buy now", "b1@x",
+       [](TestDesk&) {
+         return TestDesk::mail("noreply@form.example", "servicedesk@example.com", "Buy now", "b1@x",
                            "Reply-To: =?utf-8?q?Dear_victim=2C=0D=0A=0D=0AClick_https://evil.example_" +
                                std::string(100, 'x') + "?= <victim@elsewhere.example>\r\n");
        },
-       [](Desk& d, const IngestResult& r) {
+       [](TestDesk& d, const IngestResult& r) {
          CHECK(d.outbox("", "victim@elsewhere.example").empty());
          auto ack = d.outbox("acknowledgement", "noreply@form.example");
          REQUIRE(ack.size() == 1);
          CHECK(d.has_event(r.ticket_id, "reply-to"));
        }},
       {"5", "a From with a multi-line display name",
-       [](Desk&) {
-         return Desk::mail("=?utf-8?q?Anna=0D=0A=0D=0AYour_account_is_locked=2C_call_+1_555_" + std::string(80, 'y') +
+       [](TestDesk&) {
+         return TestDesk::mail("=?utf-8?q?Anna=0D=0A=0D=0AYour_account_is_locked=2C_call_+1_555_" + std::string(80, 'y') +
                                "?= <anna2@acme.se>",
                            "servicedesk@example.com", "Hi", "b2@x");
        },
-       [](Desk& d, const IngestResult& r) {
+       [](TestDesk& d, const IngestResult& r) {
          auto name = d.ticket(r.ticket_id).requester_name;
          CHECK(name.find('\n') == std::string::npos);
          CHECK(name.size() <= 64);
@@ -341,16 +341,16 @@ std::vector<Row> rows() {
          CHECK(body_start != std::string::npos);
        }},
       {"5", "victim+1@, victim+2@, ...: the limit keys on the canonical address, then the domain, then all",
-       [](Desk&) { return Desk::mail("victim+0@target.example", "servicedesk@example.com", "spam 0", "s0@x"); },
-       [](Desk& d, const IngestResult&) {
+       [](TestDesk&) { return TestDesk::mail("victim+0@target.example", "servicedesk@example.com", "spam 0", "s0@x"); },
+       [](TestDesk& d, const IngestResult&) {
          for (int i = 1; i < 6; ++i)
-           d.take(Desk::mail(fmt::format("victim+{}@target.example", i), "servicedesk@example.com",
+           d.take(TestDesk::mail(fmt::format("victim+{}@target.example", i), "servicedesk@example.com",
                              fmt::format("spam {}", i), fmt::format("s{}@x", i)));
          for (int i = 0; i < 4; ++i)
-           d.take(Desk::mail(fmt::format("user{}@target.example", i), "servicedesk@example.com", "more spam",
+           d.take(TestDesk::mail(fmt::format("user{}@target.example", i), "servicedesk@example.com", "more spam",
                              fmt::format("u{}@x", i)));
          for (int i = 0; i < 6; ++i)
-           d.take(Desk::mail(fmt::format("x@d{}.example", i), "servicedesk@example.com", "spread", fmt::format("v{}@x", i)));
+           d.take(TestDesk::mail(fmt::format("x@d{}.example", i), "servicedesk@example.com", "spread", fmt::format("v{}@x", i)));
          std::size_t acks_to_victim = 0, acks_to_target = 0;
          for (const auto& o : d.outbox("acknowledgement")) {
            acks_to_victim += o.recipients[0].rfind("victim", 0) == 0;
@@ -367,30 +367,30 @@ std::vector<Row> rows() {
 
       // 6: tokens expire; the team's token counts only for a registered agent.
       {"6", "an agent's token older than token_days",
-       [](Desk& d) {
-         return Desk::mail(kAgent, agent_reply_address(d.c, kSecret, 1, kAgent, kNow - 100 * 86400),
+       [](TestDesk& d) {
+         return TestDesk::mail(kAgent, agent_reply_address(d.c, kSecret, 1, kAgent, kNow - 100 * 86400),
                            "Re: [SD-1] Skrivaren", "t1@x", "", kCommands);
        },
-       [](Desk& d, const IngestResult&) {
+       [](TestDesk& d, const IngestResult&) {
          sd1_untouched(d);
          auto told = d.outbox("agent-mail-not-applied", kAgent);
          REQUIRE(told.size() == 1);
          CHECK(told[0].bytes.find("expired") != std::string::npos);
        }},
       {"6", "a token of the old format on a store that never had one",
-       [](Desk&) {
-         return Desk::mail(kAgent, "servicedesk+SD-1.0123456789abcdef0123@example.com", "Re: [SD-1] Skrivaren", "t2@x",
+       [](TestDesk&) {
+         return TestDesk::mail(kAgent, "servicedesk+SD-1.0123456789abcdef0123@example.com", "Re: [SD-1] Skrivaren", "t2@x",
                            "", kCommands);
        },
-       [](Desk& d, const IngestResult&) { sd1_untouched(d); }},
+       [](TestDesk& d, const IngestResult&) { sd1_untouched(d); }},
 
       // 11: foreign bytes must not leave in our headers; 12: cuts keep UTF-8 whole.
       {"11", "8-bit and control bytes in the Message-ID and a 3,000-character subject",
-       [](Desk&) {
+       [](TestDesk&) {
          return "From: kund@acme.se\r\nTo: servicedesk@example.com\r\nSubject: " + std::string(3000, 'S') +
                 "\r\nMessage-ID: <\xc3\xa5\x01x@acme.se>\r\nReferences: <a,b@x> <ok@acme.se>\r\n\r\nHej\r\n";
        },
-       [](Desk& d, const IngestResult&) {
+       [](TestDesk& d, const IngestResult&) {
          auto ack = d.outbox("acknowledgement", "kund@acme.se");
          REQUIRE(ack.size() == 1);
          std::size_t start = 0;
@@ -403,12 +403,12 @@ std::vector<Row> rows() {
          for (unsigned char ch : ack[0].bytes) CHECK((ch < 0x80 && (ch >= 0x20 || ch == '\r' || ch == '\n' || ch == '\t')));
        }},
       {"12", "an agent's #note of one letter and 300 two-byte letters",
-       [](Desk& d) {
+       [](TestDesk& d) {
          std::string text = "x";  // one byte ahead, so byte 200 falls inside a letter
          for (int i = 0; i < 300; ++i) text += "\xc3\xa4";
-         return Desk::mail(kAgent, d.agent_address, "Re: [SD-1] Skrivaren", "n1@x", "", "#note\r\n" + text + "\r\n");
+         return TestDesk::mail(kAgent, d.agent_address, "Re: [SD-1] Skrivaren", "n1@x", "", "#note\r\n" + text + "\r\n");
        },
-       [](Desk& d, const IngestResult&) {
+       [](TestDesk& d, const IngestResult&) {
          bool found = false;
          for (const auto& e : d.events(1)) {
            if (e.kind != "note") continue;
@@ -425,12 +425,12 @@ std::vector<Row> rows() {
 
 TEST_CASE("Hostile mails change nothing they must not, and the mail behind each is stored") {
   for (const auto& row : rows()) {
-    Desk d;
+    TestDesk d;
     CAPTURE(row.finding, row.what);
     auto r = d.take(row.mail(d));
     CHECK(r.kind != IngestResult::Kind::rejected);  // stored with a ticket, not quarantined
     row.check(d, r);
-    auto behind = d.take(Desk::mail("Bo <bo@beta.dk>", "servicedesk@example.com", "A normal question", "normal@beta.dk"),
+    auto behind = d.take(TestDesk::mail("Bo <bo@beta.dk>", "servicedesk@example.com", "A normal question", "normal@beta.dk"),
                          kNow + 600);
     CHECK(behind.kind == IngestResult::Kind::created);
     CHECK(d.ticket(behind.ticket_id).organisation == "Beta");
@@ -438,12 +438,12 @@ TEST_CASE("Hostile mails change nothing they must not, and the mail behind each 
 }
 
 TEST_CASE("A registered agent's real mail still works: valid token, or a trusted aligned pass without one") {
-  Desk d;
-  d.take(Desk::mail(kAgent, d.agent_address, "Re: [SD-1] Skrivaren", "a1@x", "", "#priority high\r\n\r\nVi tittar på det.\r\n"));
+  TestDesk d;
+  d.take(TestDesk::mail(kAgent, d.agent_address, "Re: [SD-1] Skrivaren", "a1@x", "", "#priority high\r\n\r\nVi tittar på det.\r\n"));
   CHECK(d.ticket(1).priority == "high");
   CHECK(d.ticket(1).status == "open");
   CHECK(d.outbox("status-open", kCustomer).size() == 1);
-  d.take(Desk::mail(kAgent, "servicedesk+SD-1@example.com", "Re: [SD-1] Skrivaren", "a2@x",
+  d.take(TestDesk::mail(kAgent, "servicedesk+SD-1@example.com", "Re: [SD-1] Skrivaren", "a2@x",
                     "Authentication-Results: mx.example.com; dkim=pass header.d=example.com; "
                     "dmarc=pass header.from=example.com\r\nAuthentication-Results: evil.example; dmarc=fail\r\n",
                     "#category incident\r\n"),
@@ -452,12 +452,12 @@ TEST_CASE("A registered agent's real mail still works: valid token, or a trusted
 }
 
 TEST_CASE("The team address's token works only for a registered agent, and the event names who used it") {
-  Desk d;
+  TestDesk d;
   d.c.agents.team_address = "team@example.com";
   auto team = agent_reply_address(d.c, kSecret, 1, "team@example.com", kNow);
-  d.take(Desk::mail("Bo <bo@beta.dk>", team, "Re: [SD-1] Skrivaren", "tt1@x", "", kCommands));
+  d.take(TestDesk::mail("Bo <bo@beta.dk>", team, "Re: [SD-1] Skrivaren", "tt1@x", "", kCommands));
   sd1_untouched(d);
-  d.take(Desk::mail(kAgent, team, "Re: [SD-1] Skrivaren", "tt2@x", "", "#priority high\r\n"), kNow + 120);
+  d.take(TestDesk::mail(kAgent, team, "Re: [SD-1] Skrivaren", "tt2@x", "", "#priority high\r\n"), kNow + 120);
   CHECK(d.ticket(1).priority == "high");
   bool named = false;
   for (const auto& e : d.events(1)) named = named || (e.kind == "team-token" && e.detail.find(kAgent) != std::string::npos);
@@ -476,12 +476,12 @@ TEST_CASE("A desk address and prefix whose Reply-To local part would pass 64 oct
 }
 
 TEST_CASE("A mail too large to fetch becomes a quarantined ticket saying so; the agents are told, the sender is not") {
-  Desk d;
+  TestDesk d;
   std::string header = "From: Anna Berg <" + kCustomer + ">\r\nTo: servicedesk@example.com\r\nSubject: Huge logs\r\n"
                        "Message-ID: <big@acme.se>\r\n\r\n";
   auto rs = ingest_batch(*d.st, d.c,
                          {IncomingMail{header, store::MailOrigin{"INBOX", 7, 42}, 900'000'000},
-                          IncomingMail{Desk::mail("Bo <bo@beta.dk>", "servicedesk@example.com", "Behind it", "n@beta.dk"),
+                          IncomingMail{TestDesk::mail("Bo <bo@beta.dk>", "servicedesk@example.com", "Behind it", "n@beta.dk"),
                                        store::MailOrigin{"INBOX", 7, 43}}},
                          kNow + 60);
   REQUIRE(rs.size() == 2);

@@ -57,10 +57,10 @@ inline void note(store::Transaction& tx, std::int64_t ticket, store::Time when, 
 inline constexpr const char* kAcme = "Acme <Tools> & Co";
 inline constexpr const char* kScriptSubject = "Export fails <script>alert(\"x\")</script>, again";
 
-class Desk {
+class ReportDesk {
  public:
   // seed = false: organisations and contacts only, no tickets.
-  explicit Desk(bool seed = true) {
+  explicit ReportDesk(bool seed = true) {
     config = builtin_config();
     config.service.name = "Example Servicedesk";
     config.service.address = "servicedesk@example.com";

@@ -14,7 +14,7 @@ void check_trend(const nlohmann::json& r, int count, int previous) {
 }  // namespace
 
 TEST_CASE("The categories report counts tickets per category against the previous month") {
-  Desk desk;
+  ReportDesk desk;
   auto j = desk.json("categories");
   CHECK(j.at("month") == "2026-11");
   CHECK(j.at("previous_month") == "2026-10");
@@ -32,7 +32,7 @@ TEST_CASE("The categories report counts tickets per category against the previou
 }
 
 TEST_CASE("The categories report lists the seed's categories first and uncategorised last") {
-  Desk desk;
+  ReportDesk desk;
   auto j = desk.json("categories");
   std::vector<std::string> names;
   for (const auto& r : j.at("rows"))
@@ -41,7 +41,7 @@ TEST_CASE("The categories report lists the seed's categories first and uncategor
 }
 
 TEST_CASE("The categories report counts tickets per organisation with the trend") {
-  Desk desk;
+  ReportDesk desk;
   auto j = desk.json("categories");
   check_trend(row(j, "organisation", "Kund AB"), 3, 2);
   CHECK(row(j, "organisation", "Kund AB").at("change_pct") == 50.0);
@@ -51,7 +51,7 @@ TEST_CASE("The categories report counts tickets per organisation with the trend"
 }
 
 TEST_CASE("The categories report for one organisation counts its tickets in both months") {
-  Desk desk;
+  ReportDesk desk;
   auto j = desk.json("categories", "2026-11", kAcme);
   check_trend(row(j, "category", "order"), 1, 0);
   check_trend(row(j, "category", "support"), 0, 1);
@@ -61,7 +61,7 @@ TEST_CASE("The categories report for one organisation counts its tickets in both
 }
 
 TEST_CASE("A category outside the seed's four gets a row of its own") {
-  Desk desk;
+  ReportDesk desk;
   {
     auto tx = desk.write();
     tx->set_category(10, "billing", at("2026-11-05T08:00:00Z"));
@@ -73,7 +73,7 @@ TEST_CASE("A category outside the seed's four gets a row of its own") {
 }
 
 TEST_CASE("The trend of January is against December of the year before") {
-  Desk desk;
+  ReportDesk desk;
   auto j = desk.json("categories", "2027-01");
   CHECK(j.at("previous_month") == "2026-12");
   check_trend(row(j, "category", "support"), 0, 1);  // SD-11

@@ -16,7 +16,7 @@ bool has(const std::string& text, const std::string& part) { return text.find(pa
 }  // namespace
 
 TEST_CASE("Every report as csv has a header row and one line per json row") {
-  Desk desk;
+  ReportDesk desk;
   for (const auto& kind : kKinds) {
     INFO(kind);
     auto csv = parse_csv(desk.report(kind, "2026-11", "csv"));
@@ -39,7 +39,7 @@ TEST_CASE("Every report as csv has a header row and one line per json row") {
 }
 
 TEST_CASE("Csv keeps commas and quotes of a subject and defuses a formula") {
-  Desk desk;
+  ReportDesk desk;
   auto csv = parse_csv(desk.report("incidents", "2026-11", "csv"));
   auto col = static_cast<std::size_t>(std::find(csv[0].begin(), csv[0].end(), "subject") - csv[0].begin());
   REQUIRE(col < csv[0].size());
@@ -53,7 +53,7 @@ TEST_CASE("Csv keeps commas and quotes of a subject and defuses a formula") {
 }
 
 TEST_CASE("Html is one self-contained page with an svg chart and escapes what came from mail") {
-  Desk desk;
+  ReportDesk desk;
   for (const auto& kind : kKinds) {
     INFO(kind);
     auto page = desk.report(kind, "2026-11", "html");
@@ -76,7 +76,7 @@ TEST_CASE("Html is one self-contained page with an svg chart and escapes what ca
 }
 
 TEST_CASE("Text mentions each organisation in aligned columns") {
-  Desk desk;
+  ReportDesk desk;
   auto sla = desk.report("sla", "2026-11", "text");
   for (const char* org : {"Kund AB", kAcme, "(none)"}) CHECK(has(sla, org));
   auto time = desk.report("time", "2026-11", "text");
@@ -95,7 +95,7 @@ TEST_CASE("Text mentions each organisation in aligned columns") {
 }
 
 TEST_CASE("Text output drops control characters a subject could drive a terminal with") {
-  Desk desk(false);
+  ReportDesk desk(false);
   auto id = desk.mail("Anna <anna@kund.se>", "Alarm", at("2026-11-02T07:00:00Z"));
   {
     auto tx = desk.write();
@@ -109,7 +109,7 @@ TEST_CASE("Text output drops control characters a subject could drive a terminal
 }
 
 TEST_CASE("Json replaces bytes that are no UTF-8 instead of failing the report") {
-  Desk desk(false);
+  ReportDesk desk(false);
   {
     auto tx = desk.write();
     store::NewTicket t;
@@ -129,7 +129,7 @@ TEST_CASE("Json replaces bytes that are no UTF-8 instead of failing the report")
 }
 
 TEST_CASE("A month without tickets gives empty reports, not errors") {
-  Desk desk;
+  ReportDesk desk;
   CHECK(desk.json("incidents", "2027-03").at("rows").empty());
   CHECK(has(desk.report("incidents", "2027-03", "text"), "Nothing in this month."));
   CHECK(parse_csv(desk.report("incidents", "2027-03", "csv")).size() == 1);
@@ -138,7 +138,7 @@ TEST_CASE("A month without tickets gives empty reports, not errors") {
 }
 
 TEST_CASE("A wrong kind month format or organisation is refused before anything is written") {
-  Desk desk(false);
+  ReportDesk desk(false);
   struct Case {
     ReportRequest request;
     std::string says;
@@ -168,12 +168,12 @@ TEST_CASE("A wrong kind month format or organisation is refused before anything 
 }
 
 TEST_CASE("An empty format means text") {
-  Desk desk;
+  ReportDesk desk;
   CHECK(desk.report("sla", "2026-11", "") == desk.report("sla", "2026-11", "text"));
 }
 
 TEST_CASE("Json names the report its month and the organisation filter") {
-  Desk desk;
+  ReportDesk desk;
   auto j = desk.json("time", "2026-11", "Kund AB");
   CHECK(j.at("report") == "time");
   CHECK(j.at("month") == "2026-11");
@@ -187,7 +187,7 @@ TEST_CASE("Json names the report its month and the organisation filter") {
 // Hidden (run with `test_report [.print]`): every report of the fixture in every format on
 // standard output, for a look at the layout and for docs/reports.md.
 TEST_CASE("Print every report of the fixture", "[.print]") {
-  Desk desk;
+  ReportDesk desk;
   for (const auto& kind : kKinds)
     for (const char* format : {"text", "csv", "json", "html"})
       std::cout << "==== " << kind << " " << format << "\n" << desk.report(kind, "2026-11", format) << "\n";

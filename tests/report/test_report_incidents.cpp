@@ -13,7 +13,7 @@ std::vector<std::string> kinds(const nlohmann::json& incident) {
 }  // namespace
 
 TEST_CASE("The incidents report lists every incident created in the month") {
-  Desk desk;
+  ReportDesk desk;
   auto j = desk.json("incidents");
   REQUIRE(j.at("rows").size() == 2);
   CHECK(j.at("rows")[0].at("ticket") == "SD-5");
@@ -24,7 +24,7 @@ TEST_CASE("The incidents report lists every incident created in the month") {
 }
 
 TEST_CASE("An incident's row carries its due times and SLA state") {
-  Desk desk;
+  ReportDesk desk;
   auto j = desk.json("incidents");
   auto& sd5 = j.at("rows")[0];
   CHECK(sd5.at("subject") == kScriptSubject);
@@ -46,7 +46,7 @@ TEST_CASE("An incident's row carries its due times and SLA state") {
 }
 
 TEST_CASE("An incident's timeline holds its events with first response and resolution in time order") {
-  Desk desk;
+  ReportDesk desk;
   auto j = desk.json("incidents");
   auto sd5 = kinds(j.at("rows")[0]);
   REQUIRE(sd5.size() >= 3);
@@ -71,7 +71,7 @@ TEST_CASE("An incident's timeline holds its events with first response and resol
 }
 
 TEST_CASE("The incidents report for one organisation leaves out the others' incidents") {
-  Desk desk;
+  ReportDesk desk;
   CHECK(desk.json("incidents", "2026-11", "Kund AB").at("rows").size() == 2);
   CHECK(desk.json("incidents", "2026-11", kAcme).at("rows").empty());
 }

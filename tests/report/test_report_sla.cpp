@@ -5,7 +5,7 @@ using namespace sd;
 using namespace sd::test;
 
 TEST_CASE("The SLA report counts first responses met breached and open per priority") {
-  Desk desk;
+  ReportDesk desk;
   auto j = desk.json("sla");
   CHECK(j.at("report") == "sla");
   CHECK(j.at("month") == "2026-11");
@@ -42,7 +42,7 @@ TEST_CASE("The SLA report counts first responses met breached and open per prior
 }
 
 TEST_CASE("The SLA report counts resolution only where the SLA has a resolution target") {
-  Desk desk;
+  ReportDesk desk;
   auto j = desk.json("sla");
   auto& high = row(j, "priority", "high");
   CHECK(high.at("resolution_targets") == 2);
@@ -59,7 +59,7 @@ TEST_CASE("The SLA report counts resolution only where the SLA has a resolution 
 }
 
 TEST_CASE("The SLA report gives each organisation and the total a row of their own") {
-  Desk desk;
+  ReportDesk desk;
   auto j = desk.json("sla");
   auto& kund = row(j, "organisation", "Kund AB");
   CHECK(kund.at("tickets") == 3);
@@ -87,7 +87,7 @@ TEST_CASE("The SLA report gives each organisation and the total a row of their o
 }
 
 TEST_CASE("The SLA report for one organisation counts its tickets only") {
-  Desk desk;
+  ReportDesk desk;
   auto j = desk.json("sla", "2026-11", "Kund AB");
   CHECK(j.at("org") == "Kund AB");
   CHECK(row(j, "total", "all").at("tickets") == 3);
@@ -101,7 +101,7 @@ TEST_CASE("The SLA report for one organisation counts its tickets only") {
 }
 
 TEST_CASE("A pending ticket stays open however late the report is made") {
-  Desk desk;
+  ReportDesk desk;
   desk.now = at("2026-11-30T12:00:00Z");
   auto j = desk.json("sla");
   CHECK(row(j, "organisation", "(none)").at("first_response_open") == 1);       // SD-9, still pending
@@ -110,7 +110,7 @@ TEST_CASE("A pending ticket stays open however late the report is made") {
 }
 
 TEST_CASE("A response exactly at its due time is met and one a second later is breached") {
-  Desk desk(false);
+  ReportDesk desk(false);
   // Medium (8 business hours) from Monday 07:00Z is due Monday 15:00Z (16:00 in Copenhagen).
   auto on_time = desk.mail("Anna <anna@kund.se>", "On time", at("2026-11-02T07:00:00Z"));
   auto late = desk.mail("Anna <anna@kund.se>", "Late", at("2026-11-02T07:00:00Z"));
@@ -126,7 +126,7 @@ TEST_CASE("A response exactly at its due time is met and one a second later is b
 }
 
 TEST_CASE("First response hours count business time only and leave out the time a ticket was pending") {
-  Desk desk(false);
+  ReportDesk desk(false);
   // Friday 6 Nov 13:00Z (14:00 local) answered Monday 9 Nov 08:00Z: 2 h on Friday, 1 h on Monday.
   auto weekend = desk.mail("Anna <anna@kund.se>", "Over the weekend", at("2026-11-06T13:00:00Z"));
   // Tuesday 10 Nov 07:00Z, pending 08:00-09:00Z, answered 10:00Z: 2 business hours.

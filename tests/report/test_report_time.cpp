@@ -5,7 +5,7 @@ using namespace sd;
 using namespace sd::test;
 
 TEST_CASE("The time report sets time spent against the allowance and keeps incidents apart") {
-  Desk desk;
+  ReportDesk desk;
   auto j = desk.json("time");
   auto& kund = row_where(j, "organisation", "Kund AB");
   CHECK(kund.at("sla") == "standard");
@@ -25,7 +25,7 @@ TEST_CASE("The time report sets time spent against the allowance and keeps incid
 }
 
 TEST_CASE("The time report lists organisations without time and senders of no organisation") {
-  Desk desk;
+  ReportDesk desk;
   auto j = desk.json("time");
   auto& tomma = row_where(j, "organisation", "Tomma AB");
   CHECK(tomma.at("included_minutes") == 15.0);
@@ -49,7 +49,7 @@ TEST_CASE("The time report lists organisations without time and senders of no or
 }
 
 TEST_CASE("The time report for one organisation shows that organisation only") {
-  Desk desk;
+  ReportDesk desk;
   auto j = desk.json("time", "2026-11", "Kund AB");
   REQUIRE(j.at("rows").size() == 2);
   CHECK(j.at("rows")[0].at("organisation") == "Kund AB");
@@ -57,7 +57,7 @@ TEST_CASE("The time report for one organisation shows that organisation only") {
 }
 
 TEST_CASE("An organisation without an SLA of its own gets the default SLA's allowance") {
-  Desk desk;
+  ReportDesk desk;
   desk.config.slas.at("standard").included_minutes_per_month = 20;
   auto j = desk.json("time");
   CHECK(row_where(j, "organisation", "Kund AB").at("included_minutes") == 20.0);
@@ -66,7 +66,7 @@ TEST_CASE("An organisation without an SLA of its own gets the default SLA's allo
 }
 
 TEST_CASE("Time of October is October's") {
-  Desk desk;
+  ReportDesk desk;
   auto j = desk.json("time", "2026-10");
   CHECK(row_where(j, "organisation", "Kund AB").at("spent_minutes") == 100.0);
   CHECK(row_where(j, "organisation", "Kund AB").at("over_minutes") == 85.0);

@@ -1,0 +1,57 @@
+// desk/ticket_change.h: the one way a ticket's state changes: status, priority, category,
+// assignee and time, with their events, SLA pauses, resolution and the customer's mail.
+// An agent's mail, the command line, the SLA clock's housekeeping and later the portal all
+// describe what they want as a TicketChange and call change_ticket(); none of them writes a
+// ticket's fields itself.
+//
+// Rules (the seeds'; docs/ARCHITECTURE.md):
+// - Only a registered agent can be assigned; anything refused leaves the ticket as it was.
+// - The SLA clock stands still while the status pauses it (pending, resolved, closed).
+// - The customer is told when the case is resolved: with the agent's words as the resolution,
+//   or the resolution template alone; that mail counts as the first response if none came
+//   before. An agent's words on any other change go to the customer as one mail (the status
+//   mail of the new status, or a reply). Other changes without words stay silent.
+// - An answer on a new ticket opens it.
+#pragma once
+
+#include "core/vocabulary.h"
+#include "desk/desk.h"
+#include "store/store.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sd {
+
+struct TicketChange {
+  std::optional<Status> status;
+  std::optional<Priority> priority;
+  std::optional<Category> category;
+  std::optional<std::string> assignee;  // an agent's address; "" unassigns
+  std::int64_t time_s = 0;              // agent's time to record
+  bool note = false;                    // `text` is an internal note, not for the customer
+  std::string text;                     // the agent's words (for the customer unless `note`)
+  std::string agent_name;               // who speaks in the customer's mail; empty: the desk
+  // How the status change reads in the ticket's events: "status", or "reopened" for a
+  // customer's reply on a resolved ticket; `why` follows the change ("customer replied").
+  std::string status_event = "status";
+  std::string why;
+};
+
+struct ChangeOutcome {
+  std::vector<std::string> refused;  // non-empty: nothing was changed
+  bool mail_queued = false;          // the customer was mailed
+  Status status = Status::new_;      // after the change
+};
+
+// Applies `change` to ticket `t` inside the caller's write transaction, as `actor` (an agent's
+// address, "operator:NAME", "system").
+ChangeOutcome change_ticket(store::Transaction& tx, const Desk& desk, const store::Ticket& t,
+                            const TicketChange& change, const std::string& actor, store::Time now);
+
+// Keeps the ticket's stored next SLA due time (its earliest coming warning or breach) current.
+void refresh_sla_due(store::Transaction& tx, const Desk& desk, std::int64_t ticket, store::Time now);
+
+}  // namespace sd
