@@ -409,7 +409,7 @@ class Store {
 };
 
 struct StoreOptions {
-  std::string path;
+  std::string path;  // the SQLite file; open_store() takes it from the URL
   int busy_timeout_ms = 5000;
   // Test aid (fault injection): the Nth SQL statement step from now throws a transient
   // StoreError, as a locked database or full disk would. 0 = never.
@@ -418,5 +418,10 @@ struct StoreOptions {
 
 // Opens (creating if needed) and migrates the SQLite store. Throws StoreError.
 std::unique_ptr<Store> open_sqlite_store(const StoreOptions& options);
+
+// Opens the store a URL names (store/url.h: `sqlite://PATH`), with `extra`'s settings; the
+// URL's path replaces extra.path. Throws StoreError: not transient for a URL this build
+// cannot open (an unknown scheme, no path), else as the backend's open.
+std::unique_ptr<Store> open_store(const std::string& url, const StoreOptions& extra = {});
 
 }  // namespace sd::store

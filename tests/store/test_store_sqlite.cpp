@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "store/store.h"
+#include "store/url.h"
 
 #include <atomic>
 #include <cstdio>
@@ -510,4 +511,67 @@ TEST_CASE("The old combined set_status still pauses the clock and sets the resol
   REQUIRE(p.size() == 1);
   CHECK(p[0].from == 200);
   CHECK(p[0].to == 400);
+}
+
+// --- open_store: the backend chosen by URL ---------------------------------------------
+
+TEST_CASE("open_store opens the SQLite file a sqlite:// URL names") {
+  sd::test::TempDir dir;
+  auto path = dir.file("sd.db");
+  {
+    auto st = open_store("sqlite://" + path);
+    auto tx = st->begin(Store::Mode::write);
+    tx->create_ticket(sd::test::new_ticket("By URL", "a@example.com", "", 100));
+    tx->commit();
+  }
+  auto st = open_sqlite_store({path});
+  auto t = st->begin(Store::Mode::read)->ticket(1);
+  REQUIRE(t);
+  CHECK(t->subject == "By URL");
+}
+
+TEST_CASE("open_store hands the extra options to the backend") {
+  sd::test::TempDir dir;
+  auto url = "sqlite://" + dir.file("sd.db");
+  try {
+    open_store(url, {"", 1000, 1});  // the first statement fails, as a locked database would
+    FAIL("the injected fault did not reach the store");
+  } catch (const StoreError& e) {
+    CHECK(e.transient);
+    CHECK(std::string(e.what()).find("injected fault") != std::string::npos);
+  }
+}
+
+TEST_CASE("open_store refuses a scheme it has no backend for, for good, without repeating the URL") {
+  for (const char* url : {"postgresql://desk:s3cret@db.example.com/servicedesk", "mysql://db/sd", "/var/lib/sd.db",
+                          "SQLITE:///var/lib/sd.db", "sqlite://"}) {
+    INFO(url);
+    try {
+      open_store(url);
+      FAIL("opened");
+    } catch (const StoreError& e) {
+      std::string msg = e.what();
+      CHECK_FALSE(e.transient);
+      CHECK(msg.find("sqlite:///") != std::string::npos);  // what to write instead
+      CHECK(msg.find("s3cret") == std::string::npos);
+      CHECK(msg.find("db.example.com") == std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("A store URL's path is taken as written: absolute with three slashes, else relative") {
+  auto abs = parse_store_url("sqlite:///var/lib/servicedesk/servicedesk.db");
+  REQUIRE(abs);
+  CHECK(abs->backend == StoreUrl::Backend::sqlite);
+  CHECK(abs->path == "/var/lib/servicedesk/servicedesk.db");
+  auto rel = parse_store_url("sqlite://data/sd.db");
+  REQUIRE(rel);
+  CHECK(rel->path == "data/sd.db");
+  auto odd = parse_store_url("sqlite:///srv/a%20b.db");  // no %-decoding: the name as written
+  REQUIRE(odd);
+  CHECK(odd->path == "/srv/a%20b.db");
+  CHECK_FALSE(parse_store_url(std::string("sqlite:///x.db\0.txt", 19)));
+  auto pg = parse_store_url("postgresql://db/sd");
+  REQUIRE_FALSE(pg);
+  CHECK(pg.error().find("'postgresql'") != std::string::npos);
 }
