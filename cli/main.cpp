@@ -40,7 +40,7 @@ std::string read_file(const std::string& path) {
   return read_all(in);
 }
 
-std::unique_ptr<store::Store> open_store(const Config& c) { return store::open_sqlite_store({c.store.path}); }
+std::unique_ptr<store::Store> open_store(const Config& c) { return store::open_store(c.store.url); }
 
 int cmd_ingest(const Config& c, const std::vector<std::string>& files) {
   auto st = open_store(c);

@@ -28,7 +28,7 @@
 namespace sd {
 namespace {
 
-std::unique_ptr<store::Store> open_store(const Config& c) { return store::open_sqlite_store({c.store.path}); }
+std::unique_ptr<store::Store> open_store(const Config& c) { return store::open_store(c.store.url); }
 
 }  // namespace
 

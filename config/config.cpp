@@ -296,9 +296,22 @@ static Config parse_config(const std::string& text, const std::string& path) {
   if (c.smtp.url.rfind("smtp://", 0) != 0 && c.smtp.url.rfind("smtps://", 0) != 0)
     throw ConfigError(fmt::format("{}: key 'smtp.url': must start with smtp:// or smtps://", path));
 
+  // store.path is the shorthand of store.url = "sqlite://" + path. Only that prefix is known
+  // here (config/ does not use store/); whether a URL can be opened is store/'s to say.
   Section store(c, root, "store");
-  store.str("path", c.store.path, true);
+  store.str("url", c.store.url);
+  store.str("path", c.store.path);
   store.finish();
+  constexpr std::string_view kSqlite = "sqlite://";
+  if (store.node("url") && store.node("path"))
+    store.fail(*store.node("url"), "url", "give store.url or its shorthand store.path, not both");
+  if (store.node("path")) {
+    c.store.url = std::string(kSqlite) + c.store.path;
+  } else if (store.node("url")) {
+    c.store.path = c.store.url.rfind(kSqlite, 0) == 0 ? c.store.url.substr(kSqlite.size()) : "";
+  } else {
+    throw ConfigError(fmt::format("{}: required key 'store.url' (or its shorthand 'store.path') is missing", path));
+  }
 
   Section intake(c, root, "intake");
   intake.integer("acks_per_address_per_hour", c.intake.acks_per_address_per_hour, 0, 10000);

@@ -60,6 +60,10 @@ struct Config {
   } smtp;
 
   struct Store {
+    // Which store (store/url.h), always set after load: store.url, or sqlite:// + store.path.
+    std::string url;
+    // The SQLite file (the daemon's lock file STORE.lock goes beside it); empty for a URL of
+    // another scheme.
     std::string path;
   } store;
 

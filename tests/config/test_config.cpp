@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "config/config.h"
+#include "store/store.h"
 #include "tests/support/config_text.h"
 #include "tests/support/tempdir.h"
 
@@ -14,6 +15,8 @@
 #include <regex>
 #include <set>
 #include <sstream>
+
+#include <filesystem>
 
 using namespace sd;
 
@@ -143,4 +146,63 @@ TEST_CASE("A credential file readable by others is refused with the fix") {
   chmod(path.c_str(), 0600);
   CHECK(read_secret(path, "IMAP password file") == "secret");
   CHECK_THROWS_AS(read_secret(dir.file("missing"), "x"), ConfigError);
+}
+
+// --- [store]: store.url and its shorthand store.path -------------------------------------
+
+namespace {
+// The minimal config with its [store] section's body replaced by `store`.
+std::string with_store(const std::string& store) {
+  auto text = kMinimal;
+  return text.substr(0, text.find("[store]\n")) + "[store]\n" + store;
+}
+}  // namespace
+
+TEST_CASE("store.path alone gives the store URL sqlite:// plus the path, a relative path unchanged") {
+  test::TempDir dir;
+  auto c = load_config(dir.write("sd.toml", kMinimal));
+  CHECK(c.store.path == "/tmp/sd.db");
+  CHECK(c.store.url == "sqlite:///tmp/sd.db");
+  c = load_config(dir.write("sd.toml", with_store("path = \"data/sd.db\"\n")));
+  CHECK(c.store.path == "data/sd.db");
+  CHECK(c.store.url == "sqlite://data/sd.db");
+}
+
+TEST_CASE("store.url alone names the store, and an SQLite URL gives its file for the lock") {
+  test::TempDir dir;
+  auto c = load_config(dir.write("sd.toml", with_store("url = \"sqlite:///var/lib/servicedesk/servicedesk.db\"\n")));
+  CHECK(c.store.url == "sqlite:///var/lib/servicedesk/servicedesk.db");
+  CHECK(c.store.path == "/var/lib/servicedesk/servicedesk.db");
+}
+
+TEST_CASE("The store opens from the URL the config gives") {
+  test::TempDir dir;
+  auto c = load_config(dir.write("sd.toml", with_store("url = \"sqlite://" + dir.file("sd.db") + "\"\n")));
+  auto st = store::open_store(c.store.url);
+  CHECK(st->begin(store::Store::Mode::read)->tickets().empty());
+  CHECK(std::filesystem::exists(c.store.path));
+}
+
+TEST_CASE("store.url and store.path together are refused with file, line and key") {
+  CHECK(error_of(kMinimal + "url = \"sqlite:///tmp/other.db\"\n") ==
+        "sd.toml:12: key 'store.url': give store.url or its shorthand store.path, not both");
+  CHECK(error_of(with_store("url = \"sqlite:///tmp/sd.db\"\npath = \"/tmp/sd.db\"\n")) ==
+        "sd.toml:11: key 'store.url': give store.url or its shorthand store.path, not both");
+}
+
+TEST_CASE("A config without store.url or store.path is refused, naming both") {
+  CHECK(error_of(with_store("")) == "sd.toml: required key 'store.url' (or its shorthand 'store.path') is missing");
+}
+
+TEST_CASE("A store URL of another scheme loads without an SQLite file and is refused when the store opens") {
+  test::TempDir dir;
+  auto c = load_config(dir.write("sd.toml", with_store("url = \"postgresql://desk@db.example.com/servicedesk\"\n")));
+  CHECK(c.store.path.empty());
+  try {
+    store::open_store(c.store.url);
+    FAIL("a postgresql:// store was opened");
+  } catch (const store::StoreError& e) {
+    CHECK_FALSE(e.transient);
+    CHECK(std::string(e.what()).find("'postgresql' is not supported") != std::string::npos);
+  }
 }

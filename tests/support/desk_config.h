@@ -12,6 +12,7 @@ inline Config desk_config(const TempDir& dir) {
   c.service.address = "servicedesk@example.com";
   c.sla.agents_address = "agents@example.com";
   c.store.path = dir.file("sd.db");
+  c.store.url = "sqlite://" + c.store.path;  // as load_config() fills it from store.path
   return c;
 }
 
