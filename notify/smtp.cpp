@@ -38,6 +38,18 @@ std::size_t read_cb(char* buf, std::size_t size, std::size_t n, void* userp) {
 
 }  // namespace
 
+SendResult::Outcome failure_outcome(int curl_code, long smtp_code) {
+  auto rc = static_cast<CURLcode>(curl_code);
+  // The codes libcurl gives when the server answered a command with an error reply (which
+  // one depends on the command and libcurl's version); with another code the 5xx, if any, is
+  // not an answer about this mail: CURLE_LOGIN_DENIED (a 535 to AUTH) is our configuration.
+  bool refused_command = rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_UPLOAD_FAILED ||
+                         rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_QUOTE_ERROR ||
+                         rc == CURLE_FTP_WEIRD_SERVER_REPLY || rc == CURLE_REMOTE_ACCESS_DENIED;
+  bool permanent = smtp_code >= 500 && smtp_code < 600 && refused_command;
+  return permanent ? SendResult::Outcome::permanent : SendResult::Outcome::transient;
+}
+
 SmtpClient::SmtpClient(SmtpSettings settings) : settings_(std::move(settings)) {}
 
 SmtpClient::~SmtpClient() {
@@ -75,8 +87,9 @@ SendResult SmtpClient::send(const std::string& mail_from, const std::vector<std:
   for (const auto& r : recipients)
     if (!valid_addr_spec(r)) return {SendResult::Outcome::permanent, 0, "not a mail address we can send to: " + shown(r)};
   if (settings_.fail_at_call > 0 && --settings_.fail_at_call == 0) {
+    // Classified as libcurl would report it: a refused command, or no connection for code 0.
     long code = settings_.fail_code;
-    return {code >= 500 && code < 600 ? SendResult::Outcome::permanent : SendResult::Outcome::transient, code,
+    return {failure_outcome(code == 0 ? CURLE_COULDNT_CONNECT : CURLE_SEND_ERROR, code), code,
             fmt::format("injected fault (SMTP {})", code)};
   }
   char errbuf[CURL_ERROR_SIZE] = {0};
@@ -99,13 +112,7 @@ SendResult SmtpClient::send(const std::string& mail_from, const std::vector<std:
 
   if (rc == CURLE_OK) return {SendResult::Outcome::sent, code, ""};
   std::string what = fmt::format("{} (SMTP {}): {}", curl_easy_strerror(rc), code, errbuf[0] ? errbuf : "no detail");
-  // A 5xx reply to MAIL FROM, RCPT TO or DATA is the server's final word on this mail.
-  // An authentication refusal is a configuration problem: keep the mail and retry.
-  bool permanent = code >= 500 && code < 600 && rc != CURLE_LOGIN_DENIED &&
-                   (rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_UPLOAD_FAILED ||
-                    rc == CURLE_WEIRD_SERVER_REPLY || rc == CURLE_QUOTE_ERROR || rc == CURLE_FTP_WEIRD_SERVER_REPLY ||
-                    rc == CURLE_REMOTE_ACCESS_DENIED);
-  return {permanent ? SendResult::Outcome::permanent : SendResult::Outcome::transient, code, what};
+  return {failure_outcome(rc, code), code, what};
 }
 
 SendResult SmtpClient::check() {

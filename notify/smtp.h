@@ -29,6 +29,13 @@ struct SendResult {
   std::string error;    // what failed, for the log and the outbox row
 };
 
+// How a submission that libcurl reports failed is handled: permanent when the server gave a
+// 5xx reply to MAIL FROM, RCPT TO or DATA (its final word on this mail), transient for
+// everything else: a 4xx reply, no reply at all (connection refused, reset, TLS failure,
+// timeout), and an authentication refusal, which is a configuration problem, not the mail's.
+// `curl_code` is libcurl's CURLcode, `smtp_code` the last SMTP reply code (0: none). Pure.
+SendResult::Outcome failure_outcome(int curl_code, long smtp_code);
+
 class SmtpClient {
  public:
   explicit SmtpClient(SmtpSettings settings);
