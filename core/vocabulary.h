@@ -49,4 +49,12 @@ std::string names_of(const std::array<E, N>& values, std::string_view sep = "|")
   return out;
 }
 
+// Whether `s` is exactly one of the names, as they are stored (lower case).
+template <class E, std::size_t N>
+bool is_named(const std::array<E, N>& values, std::string_view s) {
+  for (auto v : values)
+    if (to_string(v) == s) return true;
+  return false;
+}
+
 }  // namespace sd

@@ -260,7 +260,7 @@ AgentCommands parse_agent_commands(const std::string& new_text) {
     if (spec == std::end(kCommands)) cmd.errors.push_back(fmt::format("'{}': unknown command", t));
     else if (!spec->apply(arg, cmd)) cmd.errors.push_back(fmt::format("'{}': this value is not understood", t));
   }
-  if (cmd.resolve) cmd.status = "resolved";
+  if (cmd.resolve) cmd.status = std::string(to_string(Status::resolved));
   auto b = rest.find_first_not_of("\n");
   cmd.text = b == std::string::npos ? "" : rest.substr(b);
   while (!cmd.text.empty() && (cmd.text.back() == '\n' || cmd.text.back() == ' ')) cmd.text.pop_back();

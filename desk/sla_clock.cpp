@@ -2,8 +2,9 @@
 #include "desk/sla_clock.h"
 
 #include "core/log.h"
-#include "desk/ingest.h"
+#include "core/vocabulary.h"
 #include "desk/desk.h"
+#include "desk/ingest.h"
 #include "desk/mailer.h"
 #include "desk/ticket_change.h"
 #include "notify/templates.h"
@@ -61,7 +62,8 @@ TicketSla SlaClock::evaluate(const store::Ticket& t, const std::vector<store::Pa
     ps.push_back({instant(x.from), x.to ? std::optional(instant(*x.to)) : std::nullopt});
 
   TicketSla r;
-  bool paused = t.status == "pending";
+  auto status = parse_status(t.status).value_or(Status::open);
+  bool paused = status == Status::pending, done = is_done(status);
   bool any_breach = false, any_warning = false, all_met = true, any_target = false;
   auto run = [&](const char* target, const std::optional<sla::Seconds>& goal, const std::optional<store::Time>& met,
                  std::optional<store::Time>& due_out) {
@@ -85,14 +87,14 @@ TicketSla SlaClock::evaluate(const store::Ticket& t, const std::vector<store::Pa
     store::Time warn_at = warn ? seconds(*warn) : *due_out;
     if (now >= *due_out) any_breach = true;
     else if (now >= warn_at) any_warning = true;
-    if (t.status == "resolved" || t.status == "closed") return;
+    if (done) return;
     r.deadlines.push_back({target, "warning", warn_at, *due_out});
     r.deadlines.push_back({target, "breach", *due_out, *due_out});
   };
   run("first_response", policy.first_response[p], t.first_response_at, r.first_response_due);
   run("resolution", policy.resolution[p], t.resolved_at, r.resolution_due);
   // Keeping the customer informed: a reminder once the customer has waited this long for news.
-  if (policy.update[p] && !paused && t.status != "resolved" && t.status != "closed") {
+  if (policy.update[p] && !paused && !done) {
     store::Time since = std::max(last_update.value_or(t.created_at), t.created_at);
     std::vector<sla::Pause> later;
     for (const auto& x : ps)
@@ -106,7 +108,7 @@ TicketSla SlaClock::evaluate(const store::Ticket& t, const std::vector<store::Pa
   else if (paused) r.state = "paused";
   else if (any_target && all_met) r.state = "met";
   else if (any_warning) r.state = "warning";
-  else r.state = (t.status == "resolved" || t.status == "closed") ? "met" : "ok";
+  else r.state = done ? "met" : "ok";
   return r;
 }
 

@@ -1,6 +1,8 @@
 // notify/templates.cpp: built-in mail texts and operators' overrides (see templates.h).
 #include "notify/templates.h"
 
+#include "core/vocabulary.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -202,7 +204,11 @@ const TemplateKind* template_kind(std::string_view kind) {
 
 namespace {
 
-const std::vector<std::string> kCustomerLanguages = {"en", "sv", "da"};
+const std::vector<std::string> kCustomerLanguages = [] {
+  std::vector<std::string> names;
+  for (auto l : kLanguages) names.emplace_back(to_string(l));
+  return names;
+}();
 
 // The {{name}} placeholders of `text` that `kind` does not know, each with its line number
 // (counted from `first_line`).
