@@ -184,7 +184,7 @@ namespace {
 // The agents' commands: what each reads, and its line in the help text of agents' mails.
 struct CommandSpec {
   const char* word;
-  const char* help;  // the argument as the help shows it; empty: none
+  std::string help;  // the argument as the help shows it; empty: none
   bool (*apply)(const std::string& arg, AgentCommands& cmd);  // false: the argument is not understood
 };
 
@@ -202,35 +202,44 @@ bool set_if_named(const std::array<E, N>& values, const std::string& arg, std::o
 // #status takes every status but "new": a ticket an agent has touched is no longer new.
 bool settable_status(Status s) { return s != Status::new_; }
 
-const CommandSpec kCommands[] = {
-    {"status", "open|pending|resolved|closed",
-     [](const std::string& a, AgentCommands& c) { return set_if_named(kStatuses, a, c.status, settable_status); }},
-    {"resolve", "", [](const std::string& a, AgentCommands& c) { return a.empty() && (c.resolve = true); }},
-    {"priority", "highest|high|medium|low|lowest",
-     [](const std::string& a, AgentCommands& c) { return set_if_named(kPriorities, a, c.priority); }},
-    {"category", "incident|support|order|feature",
-     [](const std::string& a, AgentCommands& c) { return set_if_named(kCategories, a, c.category); }},
-    {"assign", "someone@example.com|me",
-     [](const std::string& a, AgentCommands& c) {
-       if (a != "me" && (a.find('@') == std::string::npos || a.find(' ') != std::string::npos)) return false;
-       c.assign = a;
-       return true;
-     }},
-    {"time", "15m|1h30m",
-     [](const std::string& a, AgentCommands& c) {
-       auto d = parse_duration(a);
-       if (d) c.time_s += *d;
-       return d.has_value();
-     }},
-    {"note", "", [](const std::string& a, AgentCommands& c) { return a.empty() && (c.note = true); }},
-};
+const std::vector<CommandSpec>& commands() {
+  static const std::vector<CommandSpec> table = {
+      {"status",
+       [] {
+         std::string names;
+         for (auto st : kStatuses)
+           if (settable_status(st)) names += (names.empty() ? "" : "|") + std::string(to_string(st));
+         return names;
+       }(),
+       [](const std::string& a, AgentCommands& c) { return set_if_named(kStatuses, a, c.status, settable_status); }},
+      {"resolve", "", [](const std::string& a, AgentCommands& c) { return a.empty() && (c.resolve = true); }},
+      {"priority", names_of(kPriorities),
+       [](const std::string& a, AgentCommands& c) { return set_if_named(kPriorities, a, c.priority); }},
+      {"category", names_of(kCategories),
+       [](const std::string& a, AgentCommands& c) { return set_if_named(kCategories, a, c.category); }},
+      {"assign", "someone@example.com|me",
+       [](const std::string& a, AgentCommands& c) {
+         if (a != "me" && (a.find('@') == std::string::npos || a.find(' ') != std::string::npos)) return false;
+         c.assign = a;
+         return true;
+       }},
+      {"time", "15m|1h30m",
+       [](const std::string& a, AgentCommands& c) {
+         auto d = parse_duration(a);
+         if (d) c.time_s += *d;
+         return d.has_value();
+       }},
+      {"note", "", [](const std::string& a, AgentCommands& c) { return a.empty() && (c.note = true); }},
+  };
+  return table;
+}
 
 }  // namespace
 
 std::string agent_commands_help() {
   std::string out, line;
-  for (const auto& spec : kCommands) {
-    std::string item = std::string("#") + spec.word + (*spec.help ? std::string(" ") + spec.help : "");
+  for (const auto& spec : commands()) {
+    std::string item = std::string("#") + spec.word + (spec.help.empty() ? "" : " " + spec.help);
     if (!line.empty() && line.size() + 3 + item.size() > 100) {
       out += "  " + line + "\n";
       line.clear();
@@ -256,8 +265,8 @@ AgentCommands parse_agent_commands(const std::string& new_text) {
     auto sp = t.find_first_of(" \t");
     std::string word = lower(t.substr(1, sp == std::string::npos ? std::string::npos : sp - 1));
     std::string arg = sp == std::string::npos ? "" : lower(trim(t.substr(sp)));
-    const auto* spec = std::find_if(std::begin(kCommands), std::end(kCommands), [&](auto& c) { return word == c.word; });
-    if (spec == std::end(kCommands)) cmd.errors.push_back(fmt::format("'{}': unknown command", t));
+    auto spec = std::find_if(commands().begin(), commands().end(), [&](auto& c) { return word == c.word; });
+    if (spec == commands().end()) cmd.errors.push_back(fmt::format("'{}': unknown command", t));
     else if (!spec->apply(arg, cmd)) cmd.errors.push_back(fmt::format("'{}': this value is not understood", t));
   }
   if (cmd.resolve) cmd.status = std::string(to_string(Status::resolved));
