@@ -6,6 +6,7 @@
 // [test] keys away from their defaults need SERVICEDESK_TEST_KEYS=1 in the environment.
 #include "config/config.h"
 
+#include "core/file.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -17,11 +18,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
-#include <sstream>
 #include <toml++/toml.h>
 
 namespace sd {
@@ -217,6 +216,22 @@ void load_targets(Section sec, std::array<std::optional<sla::Seconds>, 5>& out) 
   sec.finish();
 }
 
+// A config is a page of text; anything this big is the wrong file.
+constexpr std::size_t kMaxConfigBytes = 16 << 20;
+
+// The scheme of a server's URL ("imaps" of "imaps://host/INBOX") when it is one of
+// `schemes`, else what to say about the URL. Only the scheme is judged here: imap/ and
+// notify/ (libcurl) read the rest when they connect.
+tl::expected<std::string_view, std::string> url_scheme(std::string_view url,
+                                                       std::initializer_list<std::string_view> schemes) {
+  auto sep = url.find("://");
+  for (auto s : schemes)
+    if (sep == s.size() && url.substr(0, sep) == s) return s;
+  std::string expected;
+  for (auto s : schemes) expected += fmt::format("{}{}://", expected.empty() ? "" : " or ", s);
+  return tl::make_unexpected("must start with " + expected);
+}
+
 bool valid_address(const std::string& a) {
   auto at = a.find('@');
   return at != std::string::npos && at > 0 && at + 1 < a.size() && a.find_first_of(" <>\r\n") == std::string::npos;
@@ -282,8 +297,8 @@ static Config parse_config(const std::string& text, const std::string& path) {
       [](auto& v) { return v == "seen" || v == "delete" || (v.rfind("move:", 0) == 0 && v.size() > 5); },
       "\"seen\", \"delete\" or \"move:FOLDER\"");
   imap.finish();
-  if (c.imap.url.rfind("imap://", 0) != 0 && c.imap.url.rfind("imaps://", 0) != 0)
-    throw ConfigError(fmt::format("{}: key 'imap.url': must start with imap:// or imaps://", path));
+  if (auto scheme = url_scheme(c.imap.url, {"imap", "imaps"}); !scheme)
+    throw ConfigError(fmt::format("{}: key 'imap.url': {}", path, scheme.error()));
 
   Section smtp(c, root, "smtp");
   smtp.str("url", c.smtp.url, true);
@@ -293,8 +308,8 @@ static Config parse_config(const std::string& text, const std::string& path) {
   smtp.integer("retry_initial_s", c.smtp.retry_initial_s, 1, 86400);
   smtp.integer("retry_max_s", c.smtp.retry_max_s, 1, 7 * 86400);
   smtp.finish();
-  if (c.smtp.url.rfind("smtp://", 0) != 0 && c.smtp.url.rfind("smtps://", 0) != 0)
-    throw ConfigError(fmt::format("{}: key 'smtp.url': must start with smtp:// or smtps://", path));
+  if (auto scheme = url_scheme(c.smtp.url, {"smtp", "smtps"}); !scheme)
+    throw ConfigError(fmt::format("{}: key 'smtp.url': {}", path, scheme.error()));
 
   // store.path is the shorthand of store.url = "sqlite://" + path. Only that prefix is known
   // here (config/ does not use store/); whether a URL can be opened is store/'s to say.
@@ -445,11 +460,9 @@ static Config parse_config(const std::string& text, const std::string& path) {
 }
 
 Config load_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(fmt::format("{}: cannot read config file", path));
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return parse_config(buf.str(), path);
+  auto file = read_file(path, kMaxConfigBytes);
+  if (!file) throw ConfigError(fmt::format("{}: cannot read config file ({})", path, file.error().reason()));
+  return parse_config(*file, path);
 }
 
 std::vector<std::string> known_config_keys() {
@@ -514,13 +527,15 @@ bool in_credentials_directory(const std::string& path) {
 
 }  // namespace
 
-std::string read_secret(const std::string& path, const std::string& what) {
+tl::expected<std::string, std::string> try_read_secret(const std::string& path, const std::string& what) {
   // Checked on the open descriptor, so the mode judged is that of the file read.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);  // a FIFO must not hang us
   if (fd < 0) {
     int err = errno;
-    throw ConfigError(fmt::format("{}: cannot read {} ({})", path, what,
-                                  err == ENOENT ? "file missing?" : err == EACCES ? "permission?" : std::strerror(err)));
+    return tl::make_unexpected(fmt::format("{}: cannot read {} ({})", path, what,
+                                           err == ENOENT   ? "file missing?"
+                                           : err == EACCES ? "permission?"
+                                                           : std::strerror(err)));
   }
   struct Closer {
     int fd;
@@ -528,25 +543,28 @@ std::string read_secret(const std::string& path, const std::string& what) {
   } closer{fd};
   struct stat st{};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-    throw ConfigError(fmt::format("{}: {} is not a regular file; put the secret on the first line of a file", path, what));
+    return tl::make_unexpected(
+        fmt::format("{}: {} is not a regular file; put the secret on the first line of a file", path, what));
   unsigned mode = st.st_mode & 0777;
   if (st.st_mode & S_IRWXO)
-    throw ConfigError(fmt::format("{}: {} is readable by others (mode {:o}); run: chmod 600 {}", path, what, mode, path));
+    return tl::make_unexpected(
+        fmt::format("{}: {} is readable by others (mode {:o}); run: chmod 600 {}", path, what, mode, path));
   if (st.st_mode & (S_IWGRP | S_IXGRP))
-    throw ConfigError(fmt::format("{}: {} is writable by its group (mode {:o}); run: chmod 600 {}", path, what, mode, path));
+    return tl::make_unexpected(
+        fmt::format("{}: {} is writable by its group (mode {:o}); run: chmod 600 {}", path, what, mode, path));
   // Group read only where systemd put the file: it may grant a service's credentials by
   // group (mode 0440) there. Anywhere else a group member could read the password.
   if ((st.st_mode & S_IRGRP) && !in_credentials_directory(path))
-    throw ConfigError(fmt::format("{}: {} is readable by its group (mode {:o}); run: chmod 600 {} (group read is "
-                                  "allowed only inside systemd's $CREDENTIALS_DIRECTORY)",
-                                  path, what, mode, path));
+    return tl::make_unexpected(fmt::format("{}: {} is readable by its group (mode {:o}); run: chmod 600 {} (group read "
+                                           "is allowed only inside systemd's $CREDENTIALS_DIRECTORY)",
+                                           path, what, mode, path));
   // The first line is all we use; a secret longer than this is no password file.
   std::string text;
   char buf[4096];
   while (text.size() < 65536) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw ConfigError(fmt::format("{}: cannot read {}: {}", path, what, std::strerror(errno)));
+    if (n < 0) return tl::make_unexpected(fmt::format("{}: cannot read {}: {}", path, what, std::strerror(errno)));
     if (n == 0) break;
     text.append(buf, static_cast<std::size_t>(n));
     if (text.find('\n') != std::string::npos) break;
@@ -554,6 +572,12 @@ std::string read_secret(const std::string& path, const std::string& what) {
   std::string line = text.substr(0, text.find('\n'));
   if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
+}
+
+std::string read_secret(const std::string& path, const std::string& what) {
+  auto secret = try_read_secret(path, what);
+  if (!secret) throw ConfigError(secret.error());
+  return std::move(*secret);
 }
 
 void check_config_file_mode(const std::string& path) {

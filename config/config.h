@@ -10,6 +10,8 @@
 #include "parser/parse.h"
 #include "sla/calendar.h"
 
+#include <tl/expected.hpp>
+
 #include <array>
 #include <map>
 #include <optional>
@@ -150,9 +152,12 @@ Config builtin_config();
 // from the loader itself, so a key is listed from the day it is read.
 std::vector<std::string> known_config_keys();
 
-// Reads a credential file (first line, trailing newline removed). Throws ConfigError when
-// it cannot be read, is not a regular file, gives others any access or its group write
-// access, or is group-readable outside systemd's $CREDENTIALS_DIRECTORY.
+// Reads a credential file (first line, trailing newline removed): the I/O boundary. The
+// error, when it cannot be read, is not a regular file, gives others any access or its
+// group write access, or is group-readable outside systemd's $CREDENTIALS_DIRECTORY, is
+// the message to show: it names the file, `what` it is, and the chmod that fixes it.
+tl::expected<std::string, std::string> try_read_secret(const std::string& path, const std::string& what);
+// try_read_secret(), throwing ConfigError with that message.
 std::string read_secret(const std::string& path, const std::string& what);
 
 // Refuses (ConfigError) a config file that others may read or write: it names the

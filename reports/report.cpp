@@ -15,6 +15,7 @@
 #include <date/date.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <tl/expected.hpp>
 
 #include <algorithm>
 #include <array>
@@ -129,14 +130,16 @@ Month month_of(int year, unsigned month) {
   return m;
 }
 
-Month parse_month(const std::string& s) {
+// "2026-11" -> November 2026, or what is wrong with the text (a parse boundary: the caller
+// decides how to refuse it).
+tl::expected<Month, std::string> parse_month(const std::string& s) {
   auto digit = [&](std::size_t i) { return s[i] >= '0' && s[i] <= '9'; };
   bool shape = s.size() == 7 && s[4] == '-' && digit(0) && digit(1) && digit(2) && digit(3) && digit(5) && digit(6);
-  if (!shape) throw std::invalid_argument(fmt::format("month '{}' is not of the form YYYY-MM", s));
+  if (!shape) return tl::make_unexpected(fmt::format("month '{}' is not of the form YYYY-MM", s));
   int year = std::stoi(s.substr(0, 4));
   auto month = static_cast<unsigned>(std::stoi(s.substr(5, 2)));
-  if (month < 1 || month > 12) throw std::invalid_argument(fmt::format("month '{}': no month {:02d}", s, month));
-  if (year < 1970) throw std::invalid_argument(fmt::format("month '{}' is before 1970", s));
+  if (month < 1 || month > 12) return tl::make_unexpected(fmt::format("month '{}': no month {:02d}", s, month));
+  if (year < 1970) return tl::make_unexpected(fmt::format("month '{}' is before 1970", s));
   return month_of(year, month);
 }
 
@@ -869,7 +872,9 @@ void write_report(store::Store& store, const Config& config, const ReportRequest
   auto title = titles.find(request.kind);
   if (title == titles.end())
     throw std::invalid_argument(fmt::format("unknown report '{}' (sla, categories, time or incidents)", request.kind));
-  Month month = parse_month(request.month);
+  auto parsed_month = parse_month(request.month);
+  if (!parsed_month) throw std::invalid_argument(parsed_month.error());
+  const Month month = *parsed_month;
   std::string format = request.format.empty() ? "text" : request.format;
   if (format != "text" && format != "csv" && format != "json" && format != "html")
     throw std::invalid_argument(fmt::format("unknown format '{}' (text, csv, json or html)", request.format));
