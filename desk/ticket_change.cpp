@@ -39,6 +39,13 @@ std::optional<std::string> customer_mail_kind(Status from, Status to, bool words
 
 }  // namespace
 
+void set_status(store::Transaction& tx, std::int64_t id, Status status, store::Time now) {
+  auto t = tx.ticket(id);
+  if (!t) throw store::StoreError(fmt::format("store: no ticket {}", id), false, true);
+  auto from = parse_status(t->status).value_or(Status::open);
+  if (from != status) write_status(tx, *t, from, status, now);
+}
+
 ChangeOutcome change_ticket(store::Transaction& tx, const Desk& desk, const store::Ticket& t,
                             const TicketChange& ch, const std::string& actor, store::Time now) {
   ChangeOutcome out;

@@ -51,6 +51,10 @@ struct ChangeOutcome {
 ChangeOutcome change_ticket(store::Transaction& tx, const Desk& desk, const store::Ticket& t,
                             const TicketChange& change, const std::string& actor, store::Time now);
 
+// The status alone, with the SLA pause and resolved_at it implies: no event, no mail. The
+// rule change_ticket() applies; for imports and tests that set a ticket's state up.
+void set_status(store::Transaction& tx, std::int64_t ticket, Status status, store::Time now);
+
 // Keeps the ticket's stored next SLA due time (its earliest coming warning or breach) current.
 void refresh_sla_due(store::Transaction& tx, const Desk& desk, std::int64_t ticket, store::Time now);
 

@@ -15,6 +15,8 @@
 // before SQLite opens it, so its -wal, -shm and -journal are 0600 too, whatever the umask.
 #include "store/store.h"
 
+#include "core/vocabulary.h"
+
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -31,6 +33,17 @@
 
 namespace sd::store {
 namespace {
+
+// "('new','open','pending')": the statuses still to be worked (core/vocabulary.h decides).
+const std::string& open_statuses() {
+  static const std::string list = [] {
+    std::string out;
+    for (auto st : kStatuses)
+      if (is_open(st)) out += (out.empty() ? "('" : ",'") + std::string(to_string(st)) + "'";
+    return out + ")";
+  }();
+  return list;
+}
 
 constexpr int kSchemaVersion = 8;
 
@@ -569,7 +582,7 @@ class SqliteTransaction final : public Transaction {
   }
 
   std::vector<Ticket> open_tickets() override {
-    Statement s(c_, kTicketSql + std::string(" WHERE t.status IN ('new','open','pending') ORDER BY t.id"),
+    Statement s(c_, kTicketSql + std::string(" WHERE t.status IN " + open_statuses() + " ORDER BY t.id"),
                 "list open tickets");
     return read_tickets(s);
   }
@@ -581,7 +594,7 @@ class SqliteTransaction final : public Transaction {
     std::vector<Ticket> out;
     {
       Statement s(c_,
-                  kTicketSql + std::string(" WHERE t.sla_next_due IS NOT NULL AND +t.status IN ('new','open','pending') "
+                  kTicketSql + std::string(" WHERE t.sla_next_due IS NOT NULL AND +t.status IN " + open_statuses() + " "
                                            "ORDER BY t.sla_next_due, t.id LIMIT ?"),
                   "list open tickets by SLA due time");
       s.bind(1, limit);
@@ -589,32 +602,12 @@ class SqliteTransaction final : public Transaction {
     }
     if (static_cast<int>(out.size()) >= limit) return out;
     Statement s(c_,
-                kTicketSql + std::string(" WHERE t.sla_next_due IS NULL AND t.status IN ('new','open','pending') "
+                kTicketSql + std::string(" WHERE t.sla_next_due IS NULL AND t.status IN " + open_statuses() + " "
                                          "ORDER BY t.id LIMIT ?"),
                 "list open tickets without SLA due time");
     s.bind(1, limit - static_cast<int>(out.size()));
     for (auto& t : read_tickets(s)) out.push_back(std::move(t));
     return out;
-  }
-
-  // The old combined form (store.h): the pause rule below moves to desk/, then this goes.
-  void set_status(std::int64_t id, const std::string& status, Time at) override {
-    auto t = ticket(id);
-    if (!t) throw StoreError(fmt::format("store: no ticket {}", id), false, true);
-    bool was_paused = t->status == "pending" || t->status == "resolved" || t->status == "closed";
-    bool paused = status == "pending" || status == "resolved" || status == "closed";
-    if (was_paused && !paused) {
-      Statement s(c_, "UPDATE pauses SET to_at = ? WHERE ticket_id = ? AND to_at IS NULL", "end pause");
-      s.bind(1, at).bind(2, id).run();
-    } else if (!was_paused && paused) {
-      Statement s(c_, "INSERT INTO pauses(ticket_id, from_at) VALUES (?,?)", "start pause");
-      s.bind(1, id).bind(2, at).run();
-    }
-    Statement s(c_,
-                "UPDATE tickets SET status = ?, updated_at = max(updated_at, ?), resolved_at = CASE "
-                "WHEN ? IN ('resolved','closed') THEN coalesce(resolved_at, ?) ELSE NULL END WHERE id = ?",
-                "set ticket status");
-    s.bind(1, status).bind(2, at).bind(3, status).bind(4, at).bind(5, id).run();
   }
 
   void write_status(std::int64_t id, const std::string& status, Time at) override {
@@ -756,7 +749,7 @@ class SqliteTransaction final : public Transaction {
   std::optional<std::int64_t> open_ticket_with_alert(const std::string& requester, const std::string& key) override {
     Statement s(c_,
                 "SELECT id FROM tickets WHERE requester = ? AND alert_key = ? AND alert_key != '' AND "
-                "status IN ('new','open','pending') ORDER BY id DESC LIMIT 1",
+                "status IN " + open_statuses() + " ORDER BY id DESC LIMIT 1",
                 "find alert ticket");
     s.bind(1, requester).bind(2, key);
     if (!s.step()) return std::nullopt;

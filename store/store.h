@@ -274,11 +274,6 @@ class Tickets {
   // id); at most `limit`. Served by an index: no SLA is evaluated.
   virtual std::vector<Ticket> open_tickets_by_sla_due(int limit) = 0;
 
-  // The old combined form, kept until the desk's state machine owns the rule: sets the
-  // status and keeps the pause periods and resolved_at in step with it (pending, resolved
-  // and closed pause the clock; resolved and closed set resolved_at). Throws StoreError
-  // (refused) for an unknown ticket. New code uses the primitives below.
-  virtual void set_status(std::int64_t id, const std::string& status, Time at) = 0;
   // Writes the status and updated_at, nothing else. Throws StoreError (refused) for an
   // unknown ticket.
   virtual void write_status(std::int64_t id, const std::string& status, Time at) = 0;

@@ -10,6 +10,7 @@
 
 #include "daemon/outbox.h"
 #include "desk/ingest.h"
+#include "desk/ticket_change.h"
 #include "notify/smtp.h"
 #include "tests/support/desk_config.h"
 #include "tests/support/smtp_server.h"
@@ -254,7 +255,7 @@ TEST_CASE("A store failure at any step of ingesting a reply leaves its ticket as
     REQUIRE(first.ticket_id == 1);
     // Waiting for the customer: the reply also moves the ticket back to open.
     auto tx = st->begin(store::Store::Mode::write);
-    tx->set_status(1, "pending", kNow + 10);
+    set_status(*tx, 1, Status::pending, kNow + 10);
     tx->commit();
   }
   IngestScenario sc{"reply",

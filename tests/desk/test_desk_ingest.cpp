@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "desk/ingest.h"
+#include "desk/ticket_change.h"
 #include "tests/support/desk_config.h"
 #include "tests/support/tempdir.h"
 
@@ -356,7 +357,7 @@ TEST_CASE("A reply to a resolved ticket reopens it and one to a closed ticket op
   auto first = ingest(*st, c, mail("a@kund.se", "Broken", "b1@k"), std::nullopt, 1);
   {
     auto tx = st->begin(store::Store::Mode::write);
-    tx->set_status(first.ticket_id, "resolved", 2);
+    set_status(*tx, first.ticket_id, Status::resolved, 2);
     tx->commit();
   }
   auto r = ingest(*st, c, mail("a@kund.se", "Re: [SD-1] Broken", "b2@k"), std::nullopt, 3);
@@ -365,7 +366,7 @@ TEST_CASE("A reply to a resolved ticket reopens it and one to a closed ticket op
     auto tx = st->begin(store::Store::Mode::write);
     CHECK(tx->ticket(first.ticket_id)->status == "open");
     CHECK_FALSE(tx->ticket(first.ticket_id)->resolved_at);
-    tx->set_status(first.ticket_id, "closed", 4);
+    set_status(*tx, first.ticket_id, Status::closed, 4);
     tx->commit();
   }
   auto n = ingest(*st, c, mail("a@kund.se", "Re: [SD-1] Broken", "b3@k"), std::nullopt, 5);
@@ -382,7 +383,7 @@ TEST_CASE("An automatic reply on a resolved ticket does not reopen it") {
   auto first = ingest(*st, c, mail("a@kund.se", "Broken", "b1@k"), std::nullopt, 1);
   {
     auto tx = st->begin(store::Store::Mode::write);
-    tx->set_status(first.ticket_id, "resolved", 2);
+    set_status(*tx, first.ticket_id, Status::resolved, 2);
     tx->commit();
   }
   auto r = ingest(*st, c, mail("a@kund.se", "Out of office: [SD-1] Broken", "ooo@k", "Auto-Submitted: auto-replied\r\n"),

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "desk/sla_clock.h"
+#include "desk/ticket_change.h"
 #include "tests/support/desk_config.h"
 #include "tests/support/new_ticket.h"
 #include "tests/support/tempdir.h"
@@ -130,7 +131,7 @@ TEST_CASE("An agent is reminded to update the customer after the configured busi
   {
     auto tx = st->begin(store::Store::Mode::write);
     auto id = tx->create_ticket(sd::test::new_ticket("Slow", "k@kund.dk", "", at("2026-11-23T09:00:00+01:00")));
-    tx->set_status(id, "open", at("2026-11-23T09:00:00+01:00"));
+    set_status(*tx, id, Status::open, at("2026-11-23T09:00:00+01:00"));
     tx->commit();
   }
   auto r = fire_due_sla_events(*st, c, clock, at("2026-11-23T12:59:00+01:00"));
@@ -153,7 +154,7 @@ TEST_CASE("Resolved tickets close by themselves after the configured days and th
   {
     auto tx = st->begin(store::Store::Mode::write);
     auto id = tx->create_ticket(sd::test::new_ticket("Done", "k@kund.dk", "Kunde", at("2026-11-02T09:00:00+01:00")));
-    tx->set_status(id, "resolved", at("2026-11-03T09:00:00+01:00"));
+    set_status(*tx, id, Status::resolved, at("2026-11-03T09:00:00+01:00"));
     tx->commit();
   }
   fire_due_sla_events(*st, c, clock, at("2026-11-09T09:00:00+01:00"));

@@ -264,3 +264,19 @@ TEST_CASE("The vocabulary reads each name back and refuses anything else") {
   CHECK_FALSE(parse_category("incident\n"));
   CHECK(names_of(kStatuses) == "new|open|pending|resolved|closed");
 }
+
+TEST_CASE("A status set alone keeps one pause from pending through resolved, and sets the resolution time") {
+  Fixture f;
+  auto tx = f.st->begin(store::Store::Mode::write);
+  auto events_before = tx->events(1).size();
+  set_status(*tx, 1, Status::pending, kNow + 200);
+  set_status(*tx, 1, Status::resolved, kNow + 300);  // still paused: the same pause goes on
+  CHECK(tx->ticket(1)->resolved_at == kNow + 300);
+  set_status(*tx, 1, Status::open, kNow + 400);
+  CHECK_FALSE(tx->ticket(1)->resolved_at);
+  auto p = tx->pauses(1);
+  REQUIRE(p.size() == 1);
+  CHECK(p[0].from == kNow + 200);
+  CHECK(p[0].to == kNow + 400);
+  CHECK(tx->events(1).size() == events_before);  // a silent change records nothing
+}

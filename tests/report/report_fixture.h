@@ -22,6 +22,7 @@
 #include <catch2/catch.hpp>
 
 #include "desk/ingest.h"
+#include "desk/ticket_change.h"
 #include "reports/report.h"
 #include "sla/calendar.h"
 #include "tests/support/tempdir.h"
@@ -158,10 +159,10 @@ class ReportDesk {
     tx->set_category(t7, "incident", at("2026-11-02T09:05:00Z"));
     tx->set_priority(t7, "high", at("2026-11-02T09:05:00Z"));
     tx->set_first_response(t7, at("2026-11-02T09:30:00Z"));
-    tx->set_status(t7, "resolved", at("2026-11-02T13:00:00Z"));
+    set_status(*tx, t7, Status::resolved, at("2026-11-02T13:00:00Z"));
 
     tx->set_category(t8, "order", at("2026-11-03T07:05:00Z"));
-    tx->set_status(t9, "pending", at("2026-11-04T08:30:00Z"));
+    set_status(*tx, t9, Status::pending, at("2026-11-04T08:30:00Z"));
     tx->set_category(t10, "feature", at("2026-11-04T10:05:00Z"));
     tx->set_priority(t10, "lowest", at("2026-11-04T10:05:00Z"));
     tx->set_category(d11, "support", at("2026-12-01T00:05:00Z"));

@@ -1,4 +1,5 @@
 // tests/report/test_report_sla.cpp: SLA compliance per priority and per organisation.
+#include "desk/ticket_change.h"
 #include "tests/report/report_fixture.h"
 
 using namespace sd;
@@ -135,8 +136,8 @@ TEST_CASE("First response hours count business time only and leave out the time 
     auto tx = desk.write();
     tx->set_priority(weekend, "high", at("2026-11-06T13:00:00Z"));
     tx->set_first_response(weekend, at("2026-11-09T08:00:00Z"));
-    tx->set_status(paused, "pending", at("2026-11-10T08:00:00Z"));
-    tx->set_status(paused, "open", at("2026-11-10T09:00:00Z"));
+    set_status(*tx, paused, Status::pending, at("2026-11-10T08:00:00Z"));
+    set_status(*tx, paused, Status::open, at("2026-11-10T09:00:00Z"));
     tx->set_first_response(paused, at("2026-11-10T10:00:00Z"));
     tx->commit();
   }

@@ -353,7 +353,8 @@ TEST_CASE("A version 7 store migrated to 8 keeps its tickets, events and pauses"
     auto tx = st->begin(Store::Mode::write);
     auto id = tx->create_ticket(sd::test::new_ticket("Printer on fire", "anna@example.com", "Anna", 100));
     tx->add_event({id, 101, "system", "created", "by mail"});
-    tx->set_status(id, "pending", 102);
+    tx->write_status(id, "pending", 102);
+    tx->start_pause(id, 102);
     tx->commit();
   }
   std::string cmd = "sqlite3 " + path + " '" + kUndo8 + "PRAGMA user_version = 7'";
@@ -495,22 +496,6 @@ TEST_CASE("Writing a status changes the status and nothing else") {
     CHECK(e.refused);
     CHECK_FALSE(e.transient);
   }
-}
-
-TEST_CASE("The old combined set_status still pauses the clock and sets the resolution time") {
-  sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
-  auto tx = st->begin(Store::Mode::write);
-  auto id = tx->create_ticket(sd::test::new_ticket("Old path", "a@example.com", "", 100));
-  tx->set_status(id, "pending", 200);
-  tx->set_status(id, "resolved", 300);  // still paused: the same pause goes on
-  CHECK(tx->ticket(id)->resolved_at == 300);
-  tx->set_status(id, "open", 400);
-  CHECK_FALSE(tx->ticket(id)->resolved_at);
-  auto p = tx->pauses(id);
-  REQUIRE(p.size() == 1);
-  CHECK(p[0].from == 200);
-  CHECK(p[0].to == 400);
 }
 
 // --- open_store: the backend chosen by URL ---------------------------------------------
