@@ -260,6 +260,10 @@ ALTER TABLE events ADD COLUMN internal INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tickets ADD COLUMN sla_next_due INTEGER;
 ALTER TABLE tickets ADD COLUMN resolution TEXT NOT NULL DEFAULT '';
 CREATE INDEX tickets_sla_next_due ON tickets(sla_next_due) WHERE sla_next_due IS NOT NULL;
+-- The kinds of event the desk has always kept for its agents only (desk/ingest.cpp,
+-- desk/sla_clock.cpp) become internal, so older tickets show customers what new ones do.
+UPDATE events SET internal = 1 WHERE kind IN ('security', 'note', 'team-token', 'commands-refused',
+  'acknowledgement-capped', 'intake-cap-notice', 'sla-warning', 'sla-breach', 'sla-reminder');
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);

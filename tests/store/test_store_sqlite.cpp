@@ -353,6 +353,7 @@ TEST_CASE("A version 7 store migrated to 8 keeps its tickets, events and pauses"
     auto tx = st->begin(Store::Mode::write);
     auto id = tx->create_ticket(sd::test::new_ticket("Printer on fire", "anna@example.com", "Anna", 100));
     tx->add_event({id, 101, "system", "created", "by mail"});
+    tx->add_event({id, 101, "system", "security", "a forged agent mail"});
     tx->write_status(id, "pending", 102);
     tx->start_pause(id, 102);
     tx->commit();
@@ -368,10 +369,14 @@ TEST_CASE("A version 7 store migrated to 8 keeps its tickets, events and pauses"
     CHECK(t->status == "pending");
     CHECK_FALSE(t->sla_next_due);  // the SLA clock computes it; the store cannot
     CHECK(t->resolution.empty());
-    auto events = tx->events(1, false);  // an event from before 8 stays visible
+    auto events = tx->events(1, false);  // a customer's event from before 8 stays visible
     REQUIRE(events.size() == 1);
     CHECK(events[0].kind == "created");
     CHECK_FALSE(events[0].internal);
+    auto all = tx->events(1);  // the kinds always meant for agents only become internal
+    REQUIRE(all.size() == 2);
+    CHECK(all[1].kind == "security");
+    CHECK(all[1].internal);
     REQUIRE(tx->pauses(1).size() == 1);
     CHECK(tx->pauses(1)[0].from == 102);
   }
