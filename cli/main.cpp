@@ -1,10 +1,16 @@
 // cli/main.cpp: the `servicedesk` command: the daemon and the operators' subcommands.
 //
-// Exit codes follow sysexits.h so that an MTA pipe does the right thing: 0 done,
-// 64 usage, 65 bad input, 74 store broken, 75 try again later (EX_TEMPFAIL), 78 bad config.
+// Contract: each cmd_* returns 0 when it did its job and throws when it did not (a
+// CommandError for what it refuses itself); it prints no error of its own. main() turns
+// what was thrown into the exit status (sysexits.h, so an MTA pipe does the right thing)
+// and one line on stderr through run_command(): the table is in cli/exit_status.h. Two
+// commands go on past a failure and return its status themselves, through the same table:
+// ingest (each file on its own) and check-config (every check).
 #include "api/json.h"
+#include "cli/exit_status.h"
 #include "cli/ops.h"
 #include "config/config.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "daemon/daemon.h"
@@ -18,15 +24,12 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <sys/stat.h>
-#include <sysexits.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <iterator>
-#include <sstream>
 
 namespace {
 
@@ -34,42 +37,49 @@ using namespace sd;
 
 std::string read_all(std::istream& in) { return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()}; }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot read");
-  return read_all(in);
+// A mail file the operator named (ingest, parse): missing or unreadable is "no input" (66)
+// for every command alike.
+std::string read_mail_file(const std::string& path) {
+  auto raw = read_file(path);
+  if (!raw) throw CommandError(Failure::no_input, fmt::format("{}: cannot read ({})", path, raw.error().reason()));
+  return std::move(*raw);
+}
+
+// The refusals every ticket command shares, so that each gives the same exit status.
+[[noreturn]] void not_a_ticket_id(const Config& c, const std::string& ref) {
+  throw CommandError(Failure::usage, fmt::format("'{}' is not a ticket id (expected e.g. {}-1)", ref, c.service.ticket_prefix));
+}
+
+[[noreturn]] void no_ticket(const Config& c, std::int64_t id) {
+  throw CommandError(Failure::bad_input, fmt::format("no ticket {}", ticket_ref(c, id)));
 }
 
 std::unique_ptr<store::Store> open_store(const Config& c) { return store::open_store(c.store.url); }
 
+// Each mail is stored or refused on its own: a file that cannot be read (66) or a mail the
+// store does not take (75 locked or full, 74) is reported and the others are still stored.
+// The exit status is the highest of the failures', so a store that asks to try again (75)
+// wins and an MTA keeps the mail. Anything else (a config error) ends the command.
 int cmd_ingest(const Config& c, const std::vector<std::string>& files) {
   auto st = open_store(c);
   int worst = 0;
-  auto one = [&](const std::string& name, const std::string& raw) {
+  auto one = [&](const std::string& name, bool from_stdin) {
     try {
+      std::string raw = from_stdin ? read_all(std::cin) : read_mail_file(name);
       auto r = ingest(*st, c, raw, std::nullopt, clock_now(c));
       std::cout << (r.ticket_id ? ticket_ref(c, r.ticket_id) : std::string("-")) << std::endl;
       if (!r.note.empty()) log::info("{}: {}", name, r.note);
-    } catch (const store::StoreError& e) {
-      log::error("{}: not stored: {}", name, e.what());
-      worst = std::max(worst, e.transient ? EX_TEMPFAIL : EX_IOERR);
+    } catch (const CommandError&) {
+      worst = std::max(worst, report_failure(std::current_exception()));
+    } catch (const store::StoreError&) {
+      worst = std::max(worst, report_failure(std::current_exception(), name + ": not stored"));
     }
   };
   if (files.empty()) {
     std::ios::sync_with_stdio(false);
-    one("stdin", read_all(std::cin));
+    one("stdin", true);
   }
-  for (const auto& f : files) {
-    std::string raw;
-    try {
-      raw = read_file(f);
-    } catch (const std::exception& e) {
-      log::error("{}", e.what());
-      worst = std::max(worst, EX_NOINPUT);
-      continue;
-    }
-    one(f, raw);
-  }
+  for (const auto& f : files) one(f, false);
   return worst;
 }
 
@@ -95,17 +105,11 @@ int cmd_tickets(const Config& c, bool as_json) {
 
 int cmd_show(const Config& c, const std::string& ref, bool as_json) {
   auto id = parse_ticket_ref(c, ref);
-  if (!id) {
-    std::cerr << fmt::format("servicedesk: '{}' is not a ticket id (expected e.g. {}-1)\n", ref, c.service.ticket_prefix);
-    return EX_USAGE;
-  }
+  if (!id) not_a_ticket_id(c, ref);
   auto st = open_store(c);
   auto tx = st->begin(store::Store::Mode::read);
   auto t = tx->ticket(*id);
-  if (!t) {
-    std::cerr << fmt::format("servicedesk: no ticket {}\n", ticket_ref(c, *id));
-    return EX_DATAERR;
-  }
+  if (!t) no_ticket(c, *id);
   auto messages = tx->messages(*id);
   auto events = tx->events(*id);
   SlaClock clock(c);
@@ -132,7 +136,9 @@ int cmd_show(const Config& c, const std::string& ref, bool as_json) {
 
 const sla::Calendar& calendar_or_fail(const SlaClock& clock, const std::string& name) {
   auto* cal = clock.calendar_named(name);
-  if (!cal) throw ConfigError(fmt::format("no calendar named '{}' (built in: dk, se; others in [calendars.NAME])", name));
+  if (!cal)
+    throw CommandError(Failure::bad_input,
+                       fmt::format("no calendar named '{}' (built in: dk, se; others in [calendars.NAME])", name));
   return *cal;
 }
 
@@ -140,14 +146,10 @@ int cmd_sla_due(const Config& c, const std::string& calendar, const std::string&
   SlaClock clock(c);
   const auto& cal = calendar_or_fail(clock, calendar);
   auto t0 = sla::parse_rfc3339(start);
-  if (!t0) {
-    std::cerr << fmt::format("servicedesk: --start '{}' is not an RFC 3339 time like 2026-11-23T09:00:00+01:00\n", start);
-    return EX_USAGE;
-  }
-  if (hours < 0) {
-    std::cerr << "servicedesk: --hours must not be negative\n";
-    return EX_USAGE;
-  }
+  if (!t0)
+    throw CommandError(Failure::usage,
+                       fmt::format("--start '{}' is not an RFC 3339 time like 2026-11-23T09:00:00+01:00", start));
+  if (hours < 0) throw CommandError(Failure::usage, "--hours must not be negative");
   auto due = cal.add(*t0, sla::Seconds(static_cast<std::int64_t>(hours * 3600 + 0.5)));
   if (as_json) {
     nlohmann::json j = {{"calendar", calendar}, {"start", cal.rfc3339_local(*t0)}, {"hours", hours}, {"due", cal.rfc3339_local(due)}};
@@ -179,27 +181,21 @@ struct TicketChanges {
 
 int cmd_ticket_set(const Config& c, const std::string& ref, const TicketChanges& ch) {
   auto id = parse_ticket_ref(c, ref);
-  if (!id) {
-    std::cerr << fmt::format("servicedesk: '{}' is not a ticket id\n", ref);
-    return EX_USAGE;
-  }
+  if (!id) not_a_ticket_id(c, ref);
   auto one_of = [](const std::string& v, std::initializer_list<const char*> ok) {
     return v.empty() || std::any_of(ok.begin(), ok.end(), [&](const char* o) { return v == o; });
   };
   if (!one_of(ch.status, {"new", "open", "pending", "resolved", "closed"}) ||
       !one_of(ch.priority, {"highest", "high", "medium", "low", "lowest"}) ||
       !one_of(ch.category, {"incident", "support", "order", "feature"})) {
-    std::cerr << "servicedesk: --status new|open|pending|resolved|closed, --priority highest|high|medium|low|lowest, "
-                 "--category incident|support|order|feature\n";
-    return EX_USAGE;
+    throw CommandError(Failure::usage,
+                       "--status new|open|pending|resolved|closed, --priority highest|high|medium|low|lowest, "
+                       "--category incident|support|order|feature");
   }
   auto st = open_store(c);
   auto tx = st->begin(store::Store::Mode::write);
   auto t = tx->ticket(*id);
-  if (!t) {
-    std::cerr << fmt::format("servicedesk: no ticket {}\n", ticket_ref(c, *id));
-    return EX_DATAERR;
-  }
+  if (!t) no_ticket(c, *id);
   auto now = clock_now(c);
   std::string actor = "operator:" + ch.operator_name;
   auto record = [&](const char* kind, const std::string& from, const std::string& to) {
@@ -253,24 +249,24 @@ struct DirectoryArgs {
   int hypercare_weeks = -1;
 };
 
-int refuse(const std::string& why) {
-  std::cerr << "servicedesk: " << why << "\n";
-  return EX_DATAERR;
-}
+// Well formed, but naming nothing there is, or a change the desk's rules refuse (65).
+[[noreturn]] void refuse(const std::string& why) { throw CommandError(Failure::bad_input, why); }
+// An option's value of the wrong shape (64), as CLI11 refuses those it can check itself.
+[[noreturn]] void malformed(const std::string& why) { throw CommandError(Failure::usage, why); }
 
 int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, bool as_json) {
   auto st = open_store(c);
   auto tx = st->begin(action == "list" || action == "show" ? store::Store::Mode::read : store::Store::Mode::write);
   auto now = clock_now(c);
   if (action == "add" || action == "set") {
-    if (!a.sla.empty() && !c.slas.count(a.sla)) return refuse(fmt::format("no SLA named '{}' in the config", a.sla));
+    if (!a.sla.empty() && !c.slas.count(a.sla)) refuse(fmt::format("no SLA named '{}' in the config", a.sla));
     if (!a.language.empty() && a.language != "en" && a.language != "sv" && a.language != "da")
-      return refuse("--language must be en, sv or da");
+      malformed("--language must be en, sv or da");
     if (!a.hypercare_start.empty() && !sla::parse_rfc3339(a.hypercare_start + "T00:00:00Z"))
-      return refuse("--hypercare-start must be a date like 2026-11-01");
+      malformed("--hypercare-start must be a date like 2026-11-01");
   }
   if (action == "add") {
-    if (a.domains.empty()) return refuse("an organisation needs at least one --domain");
+    if (a.domains.empty()) malformed("an organisation needs at least one --domain");
     store::Organisation o;
     o.name = a.name;
     for (const auto& d : a.domains) o.domains.push_back(lower(d));
@@ -285,7 +281,7 @@ int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, 
   }
   if (action == "set") {
     auto o = tx->organisation(a.name);
-    if (!o) return refuse(fmt::format("no organisation '{}'", a.name));
+    if (!o) refuse(fmt::format("no organisation '{}'", a.name));
     auto before = *o;
     if (!a.sla.empty()) o->sla = a.sla;
     if (!a.language.empty()) o->language = a.language;
@@ -302,7 +298,7 @@ int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, 
   }
   if (action == "show") {
     auto o = tx->organisation(a.name);
-    if (!o) return refuse(fmt::format("no organisation '{}'", a.name));
+    if (!o) refuse(fmt::format("no organisation '{}'", a.name));
     auto j = org_json(*o, tx->contacts(o->name), now);
     if (as_json) {
       std::cout << j.dump(2) << "\n";
@@ -337,10 +333,10 @@ int cmd_contact(const Config& c, const std::string& action, const DirectoryArgs&
   auto tx = st->begin(action == "list" ? store::Store::Mode::read : store::Store::Mode::write);
   std::string email = lower(a.email);
   if (action == "add") {
-    if (!plausible_address(email)) return refuse(fmt::format("'{}' is not a mail address", a.email));
-    if (!tx->organisation(a.org)) return refuse(fmt::format("no organisation '{}'", a.org));
+    if (!plausible_address(email)) malformed(fmt::format("'{}' is not a mail address", a.email));
+    if (!tx->organisation(a.org)) refuse(fmt::format("no organisation '{}'", a.org));
     if (tx->contacts(a.org).size() >= kMaxContacts)
-      return refuse(fmt::format("organisation '{}' has {} contacts already, the most allowed; remove one first "
+      refuse(fmt::format("organisation '{}' has {} contacts already, the most allowed; remove one first "
                                 "(servicedesk contact remove EMAIL)",
                                 a.org, kMaxContacts));
     tx->add_contact({email, a.contact_name, a.org});
@@ -349,12 +345,12 @@ int cmd_contact(const Config& c, const std::string& action, const DirectoryArgs&
     return 0;
   }
   if (action == "remove") {
-    if (!tx->remove_contact(email)) return refuse(fmt::format("no contact {}", email));
+    if (!tx->remove_contact(email)) refuse(fmt::format("no contact {}", email));
     tx->commit();
     std::cout << fmt::format("contact {} removed\n", email);
     return 0;
   }
-  if (!a.org.empty() && !tx->organisation(a.org)) return refuse(fmt::format("no organisation '{}'", a.org));
+  if (!a.org.empty() && !tx->organisation(a.org)) refuse(fmt::format("no organisation '{}'", a.org));
   auto arr = nlohmann::json::array();
   for (const auto& ct : tx->contacts(a.org)) {
     if (as_json) arr.push_back({{"email", ct.email}, {"name", ct.name}, {"organisation", ct.organisation}});
@@ -369,14 +365,14 @@ int cmd_agent(const Config& c, const std::string& action, const DirectoryArgs& a
   auto tx = st->begin(action == "list" ? store::Store::Mode::read : store::Store::Mode::write);
   std::string email = lower(a.email);
   if (action == "add") {
-    if (!plausible_address(email)) return refuse(fmt::format("'{}' is not a mail address", a.email));
+    if (!plausible_address(email)) malformed(fmt::format("'{}' is not a mail address", a.email));
     tx->add_agent({email, a.contact_name});
     tx->commit();
     std::cout << fmt::format("agent {} added\n", email);
     return 0;
   }
   if (action == "remove") {
-    if (!tx->remove_agent(email)) return refuse(fmt::format("no agent {}", email));
+    if (!tx->remove_agent(email)) refuse(fmt::format("no agent {}", email));
     tx->commit();
     std::cout << fmt::format("agent {} removed\n", email);
     return 0;
@@ -391,7 +387,7 @@ int cmd_agent(const Config& c, const std::string& action, const DirectoryArgs& a
 }
 
 int cmd_parse(const parser::Limits& limits, const std::string& file, bool as_json) {
-  std::string raw = file == "-" ? read_all(std::cin) : read_file(file);
+  std::string raw = file == "-" ? read_all(std::cin) : read_mail_file(file);
   auto m = parser::parse(raw, limits);
   auto j = parsed_json(m);
   if (as_json) {
@@ -543,11 +539,14 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // CLI11 says what is wrong (or prints --help, exit 0); a wrong command line is 64 like
+    // every other usage error.
     int rc = app.exit(e);
-    return rc == 0 ? 0 : EX_USAGE;
+    return rc == 0 ? 0 : exit_status(Failure::usage);
   }
 
-  try {
+  // The top-level catch: whatever a command throws is reported once, by the one mapping.
+  return run_command([&]() -> int {
     // parse and sla need no store: the config is optional there, defaults serve.
     bool have_config = app.get_option("--config")->count() > 0 || std::getenv("SERVICEDESK_CONFIG");
     if (parse->parsed()) return cmd_parse(have_config ? load_config(config_path).limits : parser::Limits{}, parse_file, as_json);
@@ -571,11 +570,14 @@ int main(int argc, char** argv) {
     if (backup->parsed()) return cmd_backup(config, backup_path);
     if (report->parsed()) {
       auto st = open_store(config);
+      // An organisation that does not exist is bad input (65) as in `contact list --org`;
+      // write_report's other refusals are arguments of the wrong shape (kind, month, format).
+      if (!report_req.org.empty() && !st->begin(store::Store::Mode::read)->organisation(report_req.org))
+        throw CommandError(Failure::bad_input, fmt::format("no organisation '{}'", report_req.org));
       try {
         write_report(*st, config, report_req, std::cout, clock_now(config));
       } catch (const std::invalid_argument& e) {
-        std::cerr << "servicedesk: " << e.what() << "\n";
-        return EX_USAGE;
+        throw CommandError(Failure::usage, e.what());
       }
       return 0;
     }
@@ -587,17 +589,6 @@ int main(int argc, char** argv) {
     if (org->parsed()) return cmd_org(config, action_of(org), dir, as_json);
     if (contact->parsed()) return cmd_contact(config, action_of(contact), dir, as_json);
     if (agent->parsed()) return cmd_agent(config, action_of(agent), dir, as_json);
-  } catch (const ConfigError& e) {
-    std::cerr << "servicedesk: configuration error: " << e.what() << "\n";
-    return EX_CONFIG;
-  } catch (const store::StoreError& e) {
-    std::cerr << "servicedesk: " << e.what() << "\n";
-    // A refused change (a name that exists) is bad input; the rest is the store's trouble.
-    if (e.refused) return EX_DATAERR;
-    return e.transient ? EX_TEMPFAIL : EX_IOERR;
-  } catch (const std::exception& e) {
-    std::cerr << "servicedesk: " << e.what() << "\n";
-    return EX_SOFTWARE;
-  }
-  return EX_USAGE;
+    throw CommandError(Failure::usage, "no command given (servicedesk --help lists them)");
+  });
 }

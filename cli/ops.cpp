@@ -6,6 +6,7 @@
 #include "cli/ops.h"
 
 #include "api/json.h"
+#include "cli/exit_status.h"
 #include "core/text.h"
 #include "desk/agent_mail.h"
 #include "desk/ingest.h"
@@ -19,7 +20,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
-#include <sysexits.h>
 
 #include <filesystem>
 #include <iostream>
@@ -60,37 +60,43 @@ int cmd_check_config(const Config& c) {
     report(false, "store " + c.store.path, e.what(),
            "create the directory, writable by the service's user (systemd: StateDirectory=servicedesk)");
   }
-  try {
-    // The session the daemon fetches with (and IDLEs on); the per-UID client logs in the same way.
-    ImapSession imap({c.imap.url, c.imap.username, read_secret(c.imap.password_file, "IMAP password file"),
-                      std::min(c.imap.timeout_s, 30)});
-    auto s = imap.status();
-    report(true, "IMAP " + c.imap.url, fmt::format("logged in as {}; UIDVALIDITY {}, next UID {}", c.imap.username,
-                                                    s.uidvalidity, s.uidnext), "");
-    if (c.imap.idle)
-      report(true, "IMAP IDLE",
-             imap.has_capability("IDLE") ? "offered: new mail is fetched the moment it arrives"
-                                         : fmt::format("not offered by the server: new mail waits for the next poll (every {} s)",
-                                                       c.imap.poll_interval_s),
-             "");
-  } catch (const ConfigError& e) {
-    report(false, "IMAP password", e.what(), "put the password on the first line of imap.password_file, mode 0600");
-  } catch (const ImapError& e) {
-    std::string fix = e.kind == ImapError::Kind::login     ? "check imap.username and the password file"
-                      : e.kind == ImapError::Kind::connect ? "check imap.url (host, port, imap:// or imaps://) and the firewall"
-                      : e.kind == ImapError::Kind::timeout ? "the server does not answer: check imap.url and the network"
-                                                           : "check that the mailbox in imap.url exists";
-    report(false, "IMAP " + c.imap.url, e.what(), fix);
+  if (auto password = try_read_secret(c.imap.password_file, "IMAP password file"); !password) {
+    report(false, "IMAP password", password.error(), "put the password on the first line of imap.password_file, mode 0600");
+  } else {
+    try {
+      // The session the daemon fetches with (and IDLEs on); the per-UID client logs in the same way.
+      ImapSession imap({c.imap.url, c.imap.username, *password, std::min(c.imap.timeout_s, 30)});
+      auto s = imap.status();
+      report(true, "IMAP " + c.imap.url, fmt::format("logged in as {}; UIDVALIDITY {}, next UID {}", c.imap.username,
+                                                      s.uidvalidity, s.uidnext), "");
+      if (c.imap.idle)
+        report(true, "IMAP IDLE",
+               imap.has_capability("IDLE")
+                   ? "offered: new mail is fetched the moment it arrives"
+                   : fmt::format("not offered by the server: new mail waits for the next poll (every {} s)",
+                                 c.imap.poll_interval_s),
+               "");
+    } catch (const ImapError& e) {
+      std::string fix = e.kind == ImapError::Kind::login ? "check imap.username and the password file"
+                        : e.kind == ImapError::Kind::connect
+                            ? "check imap.url (host, port, imap:// or imaps://) and the firewall"
+                        : e.kind == ImapError::Kind::timeout ? "the server does not answer: check imap.url and the network"
+                                                             : "check that the mailbox in imap.url exists";
+      report(false, "IMAP " + c.imap.url, e.what(), fix);
+    }
   }
-  try {
-    std::string password = c.smtp.password_file.empty() ? "" : read_secret(c.smtp.password_file, "SMTP password file");
-    notify::SmtpClient smtp({c.smtp.url, c.smtp.username, password, std::min(c.smtp.timeout_s, 30)});
+  // No password file: the SMTP server takes mail without login (a local relay).
+  auto smtp_password = c.smtp.password_file.empty() ? tl::expected<std::string, std::string>("")
+                                                    : try_read_secret(c.smtp.password_file, "SMTP password file");
+  if (!smtp_password) {
+    report(false, "SMTP password", smtp_password.error(),
+           "put the password on the first line of smtp.password_file, mode 0600");
+  } else {
+    notify::SmtpClient smtp({c.smtp.url, c.smtp.username, *smtp_password, std::min(c.smtp.timeout_s, 30)});
     auto r = smtp.check();
     report(r.outcome == notify::SendResult::Outcome::sent, "SMTP " + c.smtp.url,
            r.error.empty() ? fmt::format("server answered {}", r.smtp_code) : r.error,
            "check smtp.url, smtp.username and the password file");
-  } catch (const ConfigError& e) {
-    report(false, "SMTP password", e.what(), "put the password on the first line of smtp.password_file, mode 0600");
   }
   if (!c.agents.token_secret_file.empty()) {
     try {
@@ -107,8 +113,10 @@ int cmd_check_config(const Config& c) {
   } else {
     report(true, "agents' token secret", "not configured: agents' replies cannot carry commands", "");
   }
+  // The checks' report is the command's output, on stdout; a failed check is a config
+  // problem (78) like one load_config finds.
   std::cout << (failures ? fmt::format("{} problem(s) found\n", failures) : std::string("all checks passed\n"));
-  return failures ? EX_CONFIG : 0;
+  return failures ? exit_status(Failure::config) : 0;
 }
 
 int cmd_status(const Config& c, bool as_json) {
@@ -199,10 +207,7 @@ int cmd_outbox(const Config& c, const std::string& action, std::int64_t id, bool
     ok = std::any_of(pending.begin(), pending.end(), [id](auto& o) { return o.id == id; });
     if (ok) tx->mark_failed(id, "dropped by operator");
   }
-  if (!ok) {
-    std::cerr << fmt::format("servicedesk: no unsent mail {} in the outbox\n", id);
-    return EX_DATAERR;
-  }
+  if (!ok) throw CommandError(Failure::bad_input, fmt::format("no unsent mail {} in the outbox", id));
   tx->commit();
   std::cout << fmt::format("outbox mail {} {}\n", id, action == "retry" ? "queued again (the daemon sends it within a minute)" : "dropped");
   return 0;
@@ -231,10 +236,7 @@ int cmd_quarantine(const Config& c, const std::string& action, std::int64_t id, 
   }
   auto tx = st->begin(action == "show" ? store::Store::Mode::read : store::Store::Mode::write);
   auto q = tx->quarantined_mail(id);
-  if (!q) {
-    std::cerr << fmt::format("servicedesk: no stored mail {}\n", id);
-    return EX_DATAERR;
-  }
+  if (!q) throw CommandError(Failure::bad_input, fmt::format("no stored mail {}", id));
   if (action == "show") {
     // The raw mail, as received: an operator can save it and try `servicedesk parse`.
     std::cout << q->bytes;
@@ -269,20 +271,18 @@ int cmd_quarantine(const Config& c, const std::string& action, std::int64_t id, 
 int cmd_backup(const Config& c, const std::string& path) {
   // symlink_status: a symlink (dangling too) is a name that exists, never a way elsewhere.
   std::error_code ec;
-  if (std::filesystem::exists(std::filesystem::symlink_status(path, ec))) {
-    std::cerr << fmt::format("servicedesk: {} exists{}; give a new file name\n", path,
-                             std::filesystem::is_symlink(std::filesystem::symlink_status(path, ec))
-                                 ? " (a symbolic link: refused, not followed)"
-                                 : "");
-    return EX_CANTCREAT;
-  }
+  if (std::filesystem::exists(std::filesystem::symlink_status(path, ec)))
+    throw CommandError(Failure::cannot_create,
+                       fmt::format("{} exists{}; give a new file name", path,
+                                   std::filesystem::is_symlink(std::filesystem::symlink_status(path, ec))
+                                       ? " (a symbolic link: refused, not followed)"
+                                       : ""));
   auto st = open_store(c);
   try {
     st->backup(path);  // creates the file 0600 itself (O_EXCL|O_NOFOLLOW), then copies
   } catch (const store::StoreError& e) {
     if (!e.refused) throw;
-    std::cerr << "servicedesk: " << e.what() << "\n";  // created meanwhile by someone else
-    return EX_CANTCREAT;
+    throw CommandError(Failure::cannot_create, e.what());  // created meanwhile by someone else
   }
   auto check = store::open_sqlite_store({path});
   auto tx = check->begin(store::Store::Mode::read);

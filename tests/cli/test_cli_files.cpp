@@ -8,6 +8,7 @@
 // environment variables a test changes are put back when it ends.
 #include <catch2/catch.hpp>
 
+#include "cli/exit_status.h"
 #include "cli/ops.h"
 #include "config/config.h"
 #include "core/loopback.h"
@@ -246,7 +247,7 @@ TEST_CASE("The backup command refuses a symlink, dangling or not, with exit 73")
   Config c = test::desk_config(dir);
   auto dangling = dir.file("backup.db");
   std::filesystem::create_symlink(dir.file("target.db"), dangling);
-  CHECK(cmd_backup(c, dangling) == 73);
+  CHECK(run_command([&] { return cmd_backup(c, dangling); }) == 73);
   CHECK_FALSE(std::filesystem::exists(dir.file("target.db")));
   Umask lax(022);
   CHECK(cmd_backup(c, dir.file("fresh.db")) == 0);

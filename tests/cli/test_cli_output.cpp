@@ -3,11 +3,15 @@
 // `ingest` a mail full of terminal escapes, then `tickets`, `show`, `parse` and a text
 // report must print no byte a terminal acts on, while `--json` keeps every string exact.
 // A ticket stored with broken UTF-8 (an older version cut a #note mid-character) still
-// shows.
+// shows. And the exit statuses (issue 12): the same failure gives the same status whichever
+// command meets it (a missing mail file is 66 for `ingest` and `parse` alike), and each
+// failure is said once, on one stderr line starting "servicedesk: ".
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include "api/json.h"
+#include "cli/exit_status.h"
+#include "config/config.h"
 #include "core/text.h"
 #include "desk/ingest.h"
 #include "tests/report/report_fixture.h"
@@ -18,6 +22,8 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -58,6 +64,24 @@ Run servicedesk(const std::string& config, const std::string& args) {
   int st = ::pclose(p);
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
+}
+
+// Status and stderr of one run (stdout dropped): what an MTA or a script sees of a failure.
+Run servicedesk_stderr(const test::TempDir& dir, const std::string& config, const std::string& args) {
+  auto err = dir.file("stderr.txt");
+  std::string cmd = fmt::format("'{}' --config '{}' {} >/dev/null 2>'{}'", SERVICEDESK_BIN, config, args, err);
+  int st = std::system(cmd.c_str());
+  Run r;
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::ifstream in(err);
+  r.out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return r;
+}
+
+std::size_t lines_in(const std::string& s) {
+  std::size_t n = 0;
+  for (char ch : s) n += ch == '\n';
+  return n;
 }
 
 std::string write_config(const test::TempDir& dir) {
@@ -208,7 +232,7 @@ TEST_CASE("show --json shows a ticket stored with a UTF-8 sequence cut in half")
 }
 
 TEST_CASE("A text report prints no C1 or bidi control of a subject") {
-  test::Desk desk(false);
+  test::ReportDesk desk(false);
   auto id = desk.mail("Anna <anna@kund.se>", "Alarm \xc2\x9b" "2J moc.elpmaxe\xe2\x80\xae", test::at("2026-11-02T07:00:00Z"));
   {
     auto tx = desk.write();
@@ -222,4 +246,106 @@ TEST_CASE("A text report prints no C1 or bidi control of a subject") {
   auto json = desk.report("incidents", "2026-11", "json");
   CHECK(terminal_controls_in(json, true).empty());
   CHECK(json.find("\\u202e") != std::string::npos);
+}
+
+TEST_CASE("A missing mail file exits 66 for ingest and for parse alike, said once") {
+  test::TempDir dir;
+  auto config = write_config(dir);
+  auto missing = dir.file("no-such.eml");
+  for (const char* cmd : {"ingest", "parse", "parse --json"}) {
+    CAPTURE(cmd);
+    auto r = servicedesk_stderr(dir, config, fmt::format("{} '{}'", cmd, missing));
+    CHECK(r.status == 66);
+    CHECK(r.out.rfind("servicedesk: " + missing + ": cannot read (No such file or directory)", 0) == 0);
+    CHECK(lines_in(r.out) == 1);
+  }
+  // A directory is no mail either, rather than an empty one stored as a ticket.
+  auto r = servicedesk_stderr(dir, config, fmt::format("ingest '{}'", dir.file("")));
+  CHECK(r.status == 66);
+  CHECK(r.out.find("Is a directory") != std::string::npos);
+}
+
+TEST_CASE("ingest of several files stores the readable ones and exits 66 for the missing one") {
+  test::TempDir dir;
+  auto config = write_config(dir);
+  auto mail = dir.write("m.eml", "From: anna@kund.se\r\nTo: servicedesk@example.com\r\nSubject: Skrivaren\r\n"
+                                 "Message-ID: <m3@kund.se>\r\n\r\nHej\r\n");
+  auto r = servicedesk_stderr(dir, config, fmt::format("ingest '{}' '{}'", dir.file("gone.eml"), mail));
+  CHECK(r.status == 66);
+  CHECK(lines_in(r.out) == 1);
+  CHECK(servicedesk(config, "show SD-1").status == 0);
+}
+
+TEST_CASE("Each kind of failure has one exit status, whichever command meets it") {
+  test::TempDir dir;
+  auto config = write_config(dir);
+  auto mail = dir.write("m.eml", "From: anna@kund.se\r\nTo: servicedesk@example.com\r\nSubject: Skrivaren\r\n"
+                                 "Message-ID: <m4@kund.se>\r\n\r\nHej\r\n");
+  REQUIRE(servicedesk(config, "ingest '" + mail + "'").status == 0);
+  REQUIRE(servicedesk(config, "org add Kund --domain kund.se").status == 0);
+  auto existing = dir.write("exists.db", "");
+  struct Case {
+    std::string args;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      // 64: a value of the wrong shape.
+      {"show 42x", 64},
+      {"ticket set 42x --status open", 64},
+      {"ticket set SD-1 --status sleeping", 64},
+      {"sla due --calendar dk --start yesterday --hours 1", 64},
+      {"report sla --month 2026-13", 64},
+      {"org add Other --domain other.example --language fi", 64},
+      {"org add Other --domain other.example --hypercare-start soon", 64},
+      {"contact add --org Kund not-an-address", 64},
+      {"agent add not-an-address", 64},
+      // 65: well formed, naming nothing there is.
+      {"show SD-99", 65},
+      {"ticket set SD-99 --status open", 65},
+      {"sla due --calendar mars --start 2026-11-23T09:00:00+01:00 --hours 1", 65},
+      {"sla holidays --calendar mars --year 2026", 65},
+      {"report sla --month 2026-11 --org Nobody", 65},
+      {"org show Nobody", 65},
+      {"org add Kund --domain kund2.example", 65},  // the store refuses a name that exists
+      {"contact add --org Nobody anna@kund.se", 65},
+      {"agent remove nobody@example.com", 65},
+      {"outbox retry 999", 65},
+      {"quarantine show 999", 65},
+      // 73: a backup onto a name that exists.
+      {"backup '" + existing + "'", 73},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.args);
+    auto r = servicedesk_stderr(dir, config, c.args);
+    CHECK(r.status == c.status);
+    CHECK(r.out.rfind("servicedesk: ", 0) == 0);
+    CHECK(lines_in(r.out) == 1);
+  }
+  // 78: the config, for every command that reads it.
+  auto broken = dir.write("broken.toml", "[service]\naddress = \"servicedesk@example.com\"\nnot_a_key = 1\n");
+  for (const char* cmd : {"tickets", "ingest /dev/null", "parse /dev/null", "sla holidays --calendar dk --year 2026"}) {
+    CAPTURE(cmd);
+    auto r = servicedesk_stderr(dir, broken, cmd);
+    CHECK(r.status == 78);
+    CHECK(r.out.rfind("servicedesk: configuration error: " + broken + ":3: unknown key 'service.not_a_key'", 0) == 0);
+    CHECK(lines_in(r.out) == 1);
+  }
+}
+
+TEST_CASE("The exit-status mapping gives each exception its sysexits code") {
+  auto status_of = [](auto&& thrower) { return exit_status(failure_of(std::make_exception_ptr(thrower)).failure); };
+  CHECK(status_of(CommandError(Failure::usage, "x")) == 64);
+  CHECK(status_of(CommandError(Failure::bad_input, "x")) == 65);
+  CHECK(status_of(store::StoreError("name exists", false, true)) == 65);
+  CHECK(status_of(CommandError(Failure::no_input, "x")) == 66);
+  CHECK(status_of(std::runtime_error("a bug")) == 70);
+  CHECK(status_of(42) == 70);
+  CHECK(status_of(CommandError(Failure::cannot_create, "x")) == 73);
+  CHECK(status_of(store::StoreError("disk I/O error", false)) == 74);
+  CHECK(status_of(store::StoreError("database is locked", true)) == 75);
+  CHECK(status_of(ConfigError("f:1: key 'a.b': wrong")) == 78);
+  CHECK(failure_of(std::make_exception_ptr(ConfigError("f:1: key 'a.b': wrong"))).message ==
+        "configuration error: f:1: key 'a.b': wrong");
+  CHECK(run_command([] { return 0; }) == 0);
+  CHECK(run_command([]() -> int { throw store::StoreError("database is locked", true); }) == 75);
 }
