@@ -32,7 +32,9 @@ nlohmann::json ticket_json(const Config& c, const store::Ticket& t, const Ticket
           {"first_response_at", opt_time(t.first_response_at)},
           {"resolution_due", opt_time(sla.resolution_due)},
           {"resolved_at", opt_time(t.resolved_at)},
+          {"resolution", t.resolution.empty() ? nlohmann::json() : nlohmann::json(t.resolution)},
           {"sla", sla.state},
+          {"sla_next_due", opt_time(t.sla_next_due)},
           {"organisation", t.organisation.empty() ? nlohmann::json() : nlohmann::json(t.organisation)},
           {"unverified", t.unverified},
           {"hypercare", t.hypercare},
@@ -61,12 +63,17 @@ nlohmann::json ticket_detail_json(const Config& c, const store::Ticket& t, const
                     {"body_text", m.body_text},
                     {"new_text", m.new_text},
                     {"automatic", m.automatic.empty() ? nlohmann::json() : nlohmann::json(m.automatic)},
+                    {"internal", m.internal},
                     {"attachments", atts}});
   }
   j["messages"] = msgs;
   auto evs = nlohmann::json::array();
   for (const auto& e : events)
-    evs.push_back({{"at", rfc3339_utc(e.at)}, {"actor", e.actor}, {"kind", e.kind}, {"detail", e.detail}});
+    evs.push_back({{"at", rfc3339_utc(e.at)},
+                   {"actor", e.actor},
+                   {"kind", e.kind},
+                   {"detail", e.detail},
+                   {"internal", e.internal}});
   j["events"] = evs;
   return j;
 }
