@@ -1,5 +1,5 @@
 // daemon/daemon.h: the long-running service: an Asio event loop whose timers drive the
-// IMAP poll and the outbox, with libcurl's blocking calls on two worker threads.
+// IMAP poll, the outbox and the SLA clock, on three worker threads (IMAP, SMTP, clock).
 //
 // Contract: run() returns the process exit code: 0 after SIGTERM/SIGINT (the mail in hand
 // is finished first). SIGHUP reloads the config file; a config that fails to load is

@@ -71,7 +71,7 @@ struct ParsedMail {
 
 ParsedMail parse(std::string_view raw, const Limits& limits = {});
 
-// Building blocks, exposed for tests and for notify/ (which quotes new_text).
+// Building blocks of parse(), exposed for their unit tests (tests/parser/).
 std::string decode_header_words(std::string_view value);                 // RFC 2047 (+ raw UTF-8 kept)
 std::string to_utf8(std::string_view bytes, std::string_view charset);   // never throws; valid UTF-8 out
 std::string html_to_text(std::string_view html);                         // libxml2's HTML parser
