@@ -135,6 +135,28 @@ class Operations(unittest.TestCase):
         kinds = [e["kind"] for e in self.daemon.show("SD-1")["events"]]
         self.assertIn("reparsed", kinds)
 
+    def test_ticket_set_resolved_tells_the_customer_and_refuses_a_non_agent_assignee(self):
+        self.daemon.start()
+        self.stack.deliver(mail(7, "Skrivaren"))
+        self.daemon.wait_until(lambda: len(self.stack.smtp_messages()) == 1, 60, what="the acknowledgement")
+        r = self.daemon.cli("ticket", "set", "SD-1", "--assign", "nobody@elsewhere.example")
+        self.assertEqual(r.returncode, 65, r.stderr)
+        self.assertIn(b"nobody@elsewhere.example is not a registered agent", r.stderr)
+        self.assertIsNone(self.daemon.show("SD-1")["assignee"], "a refused change changes nothing")
+
+        r = self.daemon.cli("ticket", "set", "SD-1", "--status", "resolved", "--text", "Tonern är bytt.")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.daemon.wait_until(lambda: len(self.stack.smtp_messages()) == 2, 60, what="the resolution mail")
+        resolved = self.stack.smtp_messages()[1]
+        self.assertEqual(resolved["To"], "Kund <kund7@kund.se>")
+        self.assertIn("[SD-1]", resolved["Subject"])
+        self.assertIn("Tonern är bytt.", resolved.get_body().get_content())
+        t = self.daemon.show("SD-1")
+        self.assertEqual(t["status"], "resolved")
+        self.assertEqual(t["resolution"], "Tonern är bytt.")
+        self.assertIsNotNone(t["first_response_at"], "the resolution mail is the first response")
+        self.assertEqual(t["sla"], "met")
+
 
 if __name__ == "__main__":
     unittest.main()
