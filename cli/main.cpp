@@ -13,9 +13,12 @@
 #include "core/file.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "core/vocabulary.h"
 #include "daemon/daemon.h"
+#include "desk/desk.h"
 #include "desk/ingest.h"
 #include "desk/sla_clock.h"
+#include "desk/ticket_change.h"
 #include "parser/parse.h"
 #include "reports/report.h"
 #include "store/store.h"
@@ -176,46 +179,33 @@ int cmd_sla_holidays(const Config& c, const std::string& calendar, int year, boo
 }
 
 struct TicketChanges {
-  std::string status, priority, category, assign, operator_name;
+  std::string status, priority, category, assign, operator_name, text;
 };
 
+// `ticket set`: the operator's change through the desk's one state machine
+// (desk/ticket_change.h), so it follows the rules a change by mail does.
 int cmd_ticket_set(const Config& c, const std::string& ref, const TicketChanges& ch) {
   auto id = parse_ticket_ref(c, ref);
   if (!id) not_a_ticket_id(c, ref);
-  auto one_of = [](const std::string& v, std::initializer_list<const char*> ok) {
-    return v.empty() || std::any_of(ok.begin(), ok.end(), [&](const char* o) { return v == o; });
-  };
-  if (!one_of(ch.status, {"new", "open", "pending", "resolved", "closed"}) ||
-      !one_of(ch.priority, {"highest", "high", "medium", "low", "lowest"}) ||
-      !one_of(ch.category, {"incident", "support", "order", "feature"})) {
-    throw CommandError(Failure::usage,
-                       "--status new|open|pending|resolved|closed, --priority highest|high|medium|low|lowest, "
-                       "--category incident|support|order|feature");
-  }
+  TicketChange change;
+  if (!ch.status.empty()) change.status = parse_status(ch.status);
+  if (!ch.priority.empty()) change.priority = parse_priority(ch.priority);
+  if (!ch.category.empty()) change.category = parse_category(ch.category);
+  if ((!ch.status.empty() && !change.status) || (!ch.priority.empty() && !change.priority) ||
+      (!ch.category.empty() && !change.category))
+    throw CommandError(Failure::usage, fmt::format("--status {}, --priority {}, --category {}", names_of(kStatuses),
+                                                   names_of(kPriorities), names_of(kCategories)));
+  if (!ch.assign.empty()) change.assignee = ch.assign == "-" ? "" : lower(ch.assign);
+  change.text = ch.text;
+  Desk desk(c);
   auto st = open_store(c);
   auto tx = st->begin(store::Store::Mode::write);
   auto t = tx->ticket(*id);
   if (!t) no_ticket(c, *id);
-  auto now = clock_now(c);
-  std::string actor = "operator:" + ch.operator_name;
-  auto record = [&](const char* kind, const std::string& from, const std::string& to) {
-    tx->add_event({*id, now, actor, kind, fmt::format("{} -> {}", from.empty() ? "(none)" : from, to)});
-  };
-  if (!ch.status.empty() && ch.status != t->status) {
-    tx->set_status(*id, ch.status, now);
-    record("status", t->status, ch.status);
-  }
-  if (!ch.priority.empty() && ch.priority != t->priority) {
-    tx->set_priority(*id, ch.priority, now);
-    record("priority", t->priority, ch.priority);
-  }
-  if (!ch.category.empty()) change_category(*tx, c, *t, ch.category, actor, now);
-  if (!ch.assign.empty() && ch.assign != t->assignee) {
-    tx->set_assignee(*id, ch.assign == "-" ? "" : ch.assign, now);
-    record("assign", t->assignee, ch.assign);
-  }
+  auto outcome = change_ticket(*tx, desk, *t, change, "operator:" + ch.operator_name, clock_now(c));
+  if (!outcome.refused.empty()) throw CommandError(Failure::bad_input, outcome.refused.front());
   tx->commit();
-  std::cout << ticket_ref(c, *id) << "\n";
+  std::cout << ticket_ref(c, *id) << (outcome.mail_queued ? " (the customer is mailed)" : "") << "\n";
   return 0;
 }
 
@@ -260,7 +250,7 @@ int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, 
   auto now = clock_now(c);
   if (action == "add" || action == "set") {
     if (!a.sla.empty() && !c.slas.count(a.sla)) refuse(fmt::format("no SLA named '{}' in the config", a.sla));
-    if (!a.language.empty() && a.language != "en" && a.language != "sv" && a.language != "da")
+    if (!a.language.empty() && !is_named(kLanguages, a.language))
       malformed("--language must be en, sv or da");
     if (!a.hypercare_start.empty() && !sla::parse_rfc3339(a.hypercare_start + "T00:00:00Z"))
       malformed("--hypercare-start must be a date like 2026-11-01");
@@ -460,7 +450,9 @@ int main(int argc, char** argv) {
   set->add_option("--status", changes.status, "new, open, pending, resolved, closed");
   set->add_option("--priority", changes.priority, "highest, high, medium, low, lowest");
   set->add_option("--category", changes.category, "incident, support, order, feature");
-  set->add_option("--assign", changes.assign, "agent address, or - to unassign");
+  set->add_option("--assign", changes.assign, "a registered agent's address, or - to unassign");
+  set->add_option("--text", changes.text,
+                  "words for the customer, mailed with the change (with --status resolved: the resolution)");
   set->add_option("--operator", changes.operator_name, "who makes the change (default: $SUDO_USER or $USER)");
 
   DirectoryArgs dir;

@@ -9,6 +9,7 @@
 #include "cli/exit_status.h"
 #include "core/text.h"
 #include "desk/agent_mail.h"
+#include "desk/desk.h"
 #include "desk/ingest.h"
 #include "desk/sla_clock.h"
 #include "imap/imap.h"
@@ -241,6 +242,16 @@ int cmd_quarantine(const Config& c, const std::string& action, std::int64_t id, 
     // The raw mail, as received: an operator can save it and try `servicedesk parse`.
     std::cout << q->bytes;
     return 0;
+  }
+  // retry of a mail stored without a ticket: the same ingest as its first attempt.
+  if (!q->ticket_id) {
+    tx.reset();  // reingest() takes its own write transaction
+    Desk desk(c);
+    auto r = reingest(*st, desk, id, clock_now(c));
+    std::cout << fmt::format("mail {} ingested again: {}{}\n", id,
+                             r.ticket_id ? "ticket " + ticket_ref(c, r.ticket_id) : std::string("still no ticket"),
+                             r.note.empty() ? "" : " (" + r.note + ")");
+    return r.ticket_id ? 0 : exit_status(Failure::bad_input);
   }
   // retry: parse again (after a parser upgrade or a limit change) and replace the parsed form.
   auto m = parser::parse(q->bytes, c.limits);

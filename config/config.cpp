@@ -7,6 +7,7 @@
 #include "config/config.h"
 
 #include "core/file.h"
+#include "core/vocabulary.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -243,29 +244,14 @@ std::string Config::move_target() const {
   return imap.after_ingest.rfind("move:", 0) == 0 ? imap.after_ingest.substr(5) : std::string();
 }
 
-// The loader proper, on the text of the config file `path` (named in every message).
-static Config parse_config(const std::string& text, const std::string& path) {
-  Config c;
-  c.path = path;
-
-  toml::table root;
-  try {
-    root = toml::parse(std::string_view(text), std::string_view(path));
-  } catch (const toml::parse_error& e) {
-    throw ConfigError(fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
-  }
-
-  const std::set<std::string> sections = {"service", "imap", "smtp", "store",     "intake", "limits",
-                                          "test",    "sla",  "slas", "calendars", "agents"};
-  for (auto&& [k, v] : root)
-    if (!sections.count(std::string(k.str())))
-      throw ConfigError(fmt::format("{}: unknown key '{}'", where(c, v.source()), k.str()));
-
+// [service]: the desk's name, address, ticket prefix, language, log level and templates.
+static void load_service(Config& c, toml::table& root) {
+  const std::string& path = c.path;
   Section service(c, root, "service");
   service.str("name", c.service.name);
   service.str("address", c.service.address, true);
   service.str("ticket_prefix", c.service.ticket_prefix);
-  service.one_of("language", c.service.language, [](auto& v) { return v == "en" || v == "sv" || v == "da"; },
+  service.one_of("language", c.service.language, [](auto& v) { return is_named(kLanguages, v); },
                  "\"en\", \"sv\" or \"da\"");
   service.one_of(
       "log_level", c.service.log_level,
@@ -280,7 +266,11 @@ static Config parse_config(const std::string& text, const std::string& path) {
       throw ConfigError(fmt::format("{}: key 'service.ticket_prefix': letters and digits only, at most 16", path));
   if (c.service.ticket_prefix.empty())
     throw ConfigError(fmt::format("{}: key 'service.ticket_prefix': must not be empty", path));
+}
 
+// [imap]: the mailbox the desk reads.
+static void load_imap(Config& c, toml::table& root) {
+  const std::string& path = c.path;
   Section imap(c, root, "imap");
   imap.str("url", c.imap.url, true);
   imap.str("username", c.imap.username, true);
@@ -299,7 +289,11 @@ static Config parse_config(const std::string& text, const std::string& path) {
   imap.finish();
   if (auto scheme = url_scheme(c.imap.url, {"imap", "imaps"}); !scheme)
     throw ConfigError(fmt::format("{}: key 'imap.url': {}", path, scheme.error()));
+}
 
+// [smtp]: the server the outbox sends through.
+static void load_smtp(Config& c, toml::table& root) {
+  const std::string& path = c.path;
   Section smtp(c, root, "smtp");
   smtp.str("url", c.smtp.url, true);
   smtp.str("username", c.smtp.username);
@@ -310,7 +304,11 @@ static Config parse_config(const std::string& text, const std::string& path) {
   smtp.finish();
   if (auto scheme = url_scheme(c.smtp.url, {"smtp", "smtps"}); !scheme)
     throw ConfigError(fmt::format("{}: key 'smtp.url': {}", path, scheme.error()));
+}
 
+// [store]
+static void load_store(Config& c, toml::table& root) {
+  const std::string& path = c.path;
   // store.path is the shorthand of store.url = "sqlite://" + path. Only that prefix is known
   // here (config/ does not use store/); whether a URL can be opened is store/'s to say.
   Section store(c, root, "store");
@@ -327,7 +325,10 @@ static Config parse_config(const std::string& text, const std::string& path) {
   } else {
     throw ConfigError(fmt::format("{}: required key 'store.url' (or its shorthand 'store.path') is missing", path));
   }
+}
 
+// [intake] with its [[intake.rules]].
+static void load_intake(Config& c, toml::table& root) {
   Section intake(c, root, "intake");
   intake.integer("acks_per_address_per_hour", c.intake.acks_per_address_per_hour, 0, 10000);
   intake.integer("acks_per_domain_per_hour", c.intake.acks_per_domain_per_hour, 0, 100000);
@@ -363,7 +364,7 @@ static Config parse_config(const std::string& text, const std::string& path) {
       pattern("to", rule.to);
       pattern("subject", rule.subject);
       r.one_of("category", rule.category,
-               [](auto& v) { return v.empty() || v == "incident" || v == "support" || v == "order" || v == "feature"; },
+               [](auto& v) { return v.empty() || is_named(kCategories, v); },
                "incident, support, order or feature");
       r.one_of("priority", rule.priority, [](auto& v) { return v.empty() || sla::parse_priority(v).has_value(); },
                "highest, high, medium, low or lowest");
@@ -375,7 +376,11 @@ static Config parse_config(const std::string& text, const std::string& path) {
     }
   }
   intake.finish();
+}
 
+// [agents]: tokens and whose Authentication-Results count.
+static void load_agents(Config& c, toml::table& root) {
+  const std::string& path = c.path;
   Section agents(c, root, "agents");
   agents.str("team_address", c.agents.team_address);
   agents.str("token_secret_file", c.agents.token_secret_file);
@@ -388,7 +393,10 @@ static Config parse_config(const std::string& text, const std::string& path) {
                                   "would have local parts of up to {} octets, over the 64 that mail servers accept; "
                                   "shorten the address's local part or the prefix by {}",
                                   path, longest, longest - 64));
+}
 
+// [limits]: the parser's.
+static void load_limits(Config& c, toml::table& root) {
   Section limits(c, root, "limits");
   limits.size("max_message_bytes", c.limits.max_message_bytes);
   limits.size("max_header_bytes", c.limits.max_header_bytes);
@@ -396,7 +404,11 @@ static Config parse_config(const std::string& text, const std::string& path) {
   limits.size("max_depth", c.limits.max_depth);
   limits.size("max_attachment_bytes", c.limits.max_attachment_bytes);
   limits.finish();
+}
 
+// [calendars.NAME], [slas.NAME] and [sla], over the built-in ones.
+static void load_slas(Config& c, toml::table& root) {
+  const std::string& path = c.path;
   auto defaults = builtin_config();
   c.calendars = defaults.calendars;
   c.slas = defaults.slas;
@@ -437,7 +449,10 @@ static Config parse_config(const std::string& text, const std::string& path) {
   slasec.finish();
   if (!c.slas.count(c.sla.default_sla))
     throw ConfigError(fmt::format("{}: key 'sla.default': no SLA named '{}'", path, c.sla.default_sla));
+}
 
+// [test]: test aids, refused unless a test asked for them.
+static void load_test(Config& c, toml::table& root) {
   Section test(c, root, "test");
   test.one_of("fault", c.test.fault,
               [](auto& v) { return v.empty() || v == "crash_after_commit" || (v.rfind("crash_on_subject:", 0) == 0 && v.size() > 17); },
@@ -456,6 +471,35 @@ static Config parse_config(const std::string& text, const std::string& path) {
     if (c.test.clock_offset_s != 0)
       test.fail(*test.node("clock_offset_s"), "clock_offset_s", fmt::format(refused, "set it to 0"));
   }
+}
+
+// The loader proper, on the text of the config file `path` (named in every message).
+static Config parse_config(const std::string& text, const std::string& path) {
+  Config c;
+  c.path = path;
+
+  toml::table root;
+  try {
+    root = toml::parse(std::string_view(text), std::string_view(path));
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
+  }
+
+  const std::set<std::string> sections = {"service", "imap", "smtp", "store",     "intake", "limits",
+                                          "test",    "sla",  "slas", "calendars", "agents"};
+  for (auto&& [k, v] : root)
+    if (!sections.count(std::string(k.str())))
+      throw ConfigError(fmt::format("{}: unknown key '{}'", where(c, v.source()), k.str()));
+
+  load_service(c, root);
+  load_imap(c, root);
+  load_smtp(c, root);
+  load_store(c, root);
+  load_intake(c, root);
+  load_agents(c, root);
+  load_limits(c, root);
+  load_slas(c, root);
+  load_test(c, root);
   return c;
 }
 
@@ -587,19 +631,26 @@ void check_config_file_mode(const std::string& path) {
                                   path, st.st_mode & 0777, path));
 }
 
+std::string token_secret(const Config& c) {
+  return c.agents.token_secret_file.empty() ? "" : read_secret(c.agents.token_secret_file, "agents' token secret");
+}
+
+std::string checked_token_secret(const Config& c) {
+  auto secret = token_secret(c);
+  // Empty: tokens are off (the unit's default credential). Short: tokens anyone could forge.
+  if (!secret.empty() && secret.size() < kMinTokenSecretBytes)
+    throw ConfigError(fmt::format("{}: agents' token secret is {} bytes, shorter than {}; run: head -c 32 /dev/urandom "
+                                  "| base64 > {} (or leave the file empty to turn tokens off)",
+                                  c.agents.token_secret_file, secret.size(), kMinTokenSecretBytes,
+                                  c.agents.token_secret_file));
+  return secret;
+}
+
 void check_files_for_run(const Config& c) {
   check_config_file_mode(c.path);
   read_secret(c.imap.password_file, "IMAP password file");
   if (!c.smtp.password_file.empty()) read_secret(c.smtp.password_file, "SMTP password file");
-  if (!c.agents.token_secret_file.empty()) {
-    // Empty: tokens are off (the unit's default credential). Short: tokens anyone could forge.
-    auto secret = read_secret(c.agents.token_secret_file, "agents' token secret");
-    if (!secret.empty() && secret.size() < kMinTokenSecretBytes)
-      throw ConfigError(fmt::format("{}: agents' token secret is {} bytes, shorter than {}; run: head -c 32 /dev/urandom "
-                                    "| base64 > {} (or leave the file empty to turn tokens off)",
-                                    c.agents.token_secret_file, secret.size(), kMinTokenSecretBytes,
-                                    c.agents.token_secret_file));
-  }
+  checked_token_secret(c);
 }
 
 std::size_t longest_reply_local_part(const Config& c) {

@@ -166,6 +166,10 @@ void check_config_file_mode(const std::string& path);
 
 // A non-empty agents' token secret shorter than this is refused by `run`.
 inline constexpr std::size_t kMinTokenSecretBytes = 16;
+// The agents' token secret, read by read_secret()'s rules; empty when tokens are not configured.
+std::string token_secret(const Config& c);
+// token_secret(), refusing (ConfigError, with the fix) a non-empty one under kMinTokenSecretBytes.
+std::string checked_token_secret(const Config& c);
 
 // What `run` refuses before the daemon starts (ConfigError, naming the file and the fix):
 // the config's mode (check_config_file_mode), each credential file's (read_secret), and a

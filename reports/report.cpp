@@ -8,6 +8,7 @@
 
 #include "api/json.h"
 #include "core/text.h"
+#include "core/vocabulary.h"
 #include "desk/ingest.h"
 #include "desk/sla_clock.h"
 #include "sla/calendar.h"
@@ -356,7 +357,11 @@ void build_sla(Report& rep, Source& src) {
 // ---- categories ----
 
 const std::vector<std::string>& standard_categories() {
-  static const std::vector<std::string> v = {"incident", "support", "order", "feature"};
+  static const std::vector<std::string> v = [] {
+    std::vector<std::string> names;
+    for (auto c : kCategories) names.emplace_back(to_string(c));
+    return names;
+  }();
   return v;
 }
 

@@ -129,6 +129,9 @@ void check_new_ticket_fields(const json& j) {
   CHECK(j.at("repeat_count") == 0);
   CHECK(j.at("repeat_count").is_number_integer());
   CHECK(j.at("refers_to").is_null());
+  CHECK(j.at("resolution").is_null());
+  // The earliest coming warning or breach: the warning at 75% of the 8 hours.
+  CHECK(j.at("sla_next_due") == "2026-11-02T13:00:00Z");
 }
 
 }  // namespace
@@ -158,6 +161,7 @@ TEST_CASE("The ticket list JSON shows category, assignee, response, resolution, 
     e.seconds = 900;
     tx->add_time(e);
     set_status(*tx, 1, Status::resolved, at("2026-11-02T09:00:00Z"));
+    tx->set_resolution(1, "New toner cartridge");
     tx->commit();
   }
   auto j = desk.list_json(1, at("2026-11-02T10:00:00Z"));
@@ -170,6 +174,7 @@ TEST_CASE("The ticket list JSON shows category, assignee, response, resolution, 
   CHECK(j.at("resolved_at") == "2026-11-02T09:00:00Z");
   CHECK(j.at("sla") == "met");
   CHECK(j.at("time_spent_s") == 900);
+  CHECK(j.at("resolution") == "New toner cartridge");
   CHECK(j.at("updated_at") == "2026-11-02T09:00:00Z");
 
   // A reply to a closed ticket opens a new one that refers to it.
@@ -221,6 +226,7 @@ TEST_CASE("The ticket detail JSON has the list's fields, each message's and each
   CHECK(in.at("body_text").get<std::string>().find("It prints blank pages.") != std::string::npos);
   CHECK(in.at("new_text").get<std::string>().find("It prints blank pages.") != std::string::npos);
   CHECK(in.at("automatic").is_null());  // a person's mail
+  CHECK(in.at("internal") == false);     // the customer's own mail is on the thread
   REQUIRE(in.at("attachments").size() == 1);
   CHECK(in.at("attachments")[0] == json({{"filename", "page.pdf"}, {"content_type", "application/pdf"}, {"size", 5}}));
 
@@ -232,6 +238,7 @@ TEST_CASE("The ticket detail JSON has the list's fields, each message's and each
       CHECK(m.at("to") == json::array({"anna@kund.se"}));
       CHECK(m.at("subject").get<std::string>().find("[SD-1]") != std::string::npos);
       CHECK(m.at("attachments") == json::array());
+      CHECK(m.at("internal") == false);
     }
   CHECK(acknowledged);
 
@@ -242,6 +249,7 @@ TEST_CASE("The ticket detail JSON has the list's fields, each message's and each
     CHECK(e.at("actor").is_string());
     CHECK(e.at("kind").is_string());
     CHECK(e.at("detail").is_string());
+    CHECK(e.at("internal").is_boolean());
   }
   CHECK(j.at("events")[0].at("kind") == "created");
   CHECK(j.at("events")[0].at("at") == "2026-11-02T07:00:00Z");
