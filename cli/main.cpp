@@ -16,6 +16,7 @@
 #include "core/vocabulary.h"
 #include "daemon/daemon.h"
 #include "desk/desk.h"
+#include "desk/directory.h"
 #include "desk/ingest.h"
 #include "desk/sla_clock.h"
 #include "desk/ticket_change.h"
@@ -211,13 +212,6 @@ int cmd_ticket_set(const Config& c, const std::string& ref, const TicketChanges&
 
 // --- organisations, contacts, agents -------------------------------------------------
 
-constexpr std::size_t kMaxContacts = 10;  // per organisation (the seeds' limit)
-
-bool plausible_address(const std::string& a) {
-  auto at = a.find('@');
-  return at != std::string::npos && at > 0 && at + 1 < a.size() && a.find_first_of(" <>,;\r\n") == std::string::npos;
-}
-
 nlohmann::json org_json(const store::Organisation& o, const std::vector<store::Contact>& contacts, store::Time now) {
   auto cs = nlohmann::json::array();
   for (const auto& c : contacts) cs.push_back({{"email", c.email}, {"name", c.name}});
@@ -243,17 +237,27 @@ struct DirectoryArgs {
 [[noreturn]] void refuse(const std::string& why) { throw CommandError(Failure::bad_input, why); }
 // An option's value of the wrong shape (64), as CLI11 refuses those it can check itself.
 [[noreturn]] void malformed(const std::string& why) { throw CommandError(Failure::usage, why); }
+// The directory's rules (desk/directory.h), refused as the command's: 64 or 65.
+template <class F>
+void directory(F&& f) {
+  try {
+    f();
+  } catch (const DirectoryError& e) {
+    if (e.malformed) malformed(e.what());
+    refuse(e.what());
+  }
+}
 
 int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, bool as_json) {
   auto st = open_store(c);
   auto tx = st->begin(action == "list" || action == "show" ? store::Store::Mode::read : store::Store::Mode::write);
   auto now = clock_now(c);
   if (action == "add" || action == "set") {
-    if (!a.sla.empty() && !c.slas.count(a.sla)) refuse(fmt::format("no SLA named '{}' in the config", a.sla));
-    if (!a.language.empty() && !is_named(kLanguages, a.language))
-      malformed("--language must be en, sv or da");
-    if (!a.hypercare_start.empty() && !sla::parse_rfc3339(a.hypercare_start + "T00:00:00Z"))
-      malformed("--hypercare-start must be a date like 2026-11-01");
+    store::Organisation wanted;
+    wanted.sla = a.sla;
+    wanted.language = a.language;
+    wanted.hypercare_start = a.hypercare_start;
+    directory([&] { check_organisation(c, wanted); });
   }
   if (action == "add") {
     if (a.domains.empty()) malformed("an organisation needs at least one --domain");
@@ -323,13 +327,7 @@ int cmd_contact(const Config& c, const std::string& action, const DirectoryArgs&
   auto tx = st->begin(action == "list" ? store::Store::Mode::read : store::Store::Mode::write);
   std::string email = lower(a.email);
   if (action == "add") {
-    if (!plausible_address(email)) malformed(fmt::format("'{}' is not a mail address", a.email));
-    if (!tx->organisation(a.org)) refuse(fmt::format("no organisation '{}'", a.org));
-    if (tx->contacts(a.org).size() >= kMaxContacts)
-      refuse(fmt::format("organisation '{}' has {} contacts already, the most allowed; remove one first "
-                                "(servicedesk contact remove EMAIL)",
-                                a.org, kMaxContacts));
-    tx->add_contact({email, a.contact_name, a.org});
+    directory([&] { add_contact(*tx, {email, a.contact_name, a.org}); });
     tx->commit();
     std::cout << fmt::format("contact {} added to {}\n", email, a.org);
     return 0;
@@ -355,8 +353,7 @@ int cmd_agent(const Config& c, const std::string& action, const DirectoryArgs& a
   auto tx = st->begin(action == "list" ? store::Store::Mode::read : store::Store::Mode::write);
   std::string email = lower(a.email);
   if (action == "add") {
-    if (!plausible_address(email)) malformed(fmt::format("'{}' is not a mail address", a.email));
-    tx->add_agent({email, a.contact_name});
+    directory([&] { add_agent(*tx, {email, a.contact_name}); });
     tx->commit();
     std::cout << fmt::format("agent {} added\n", email);
     return 0;

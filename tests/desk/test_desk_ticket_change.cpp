@@ -5,6 +5,7 @@
 
 #include "desk/agent_mail.h"
 #include "desk/desk.h"
+#include "desk/directory.h"
 #include "desk/ingest.h"
 #include "desk/ticket_change.h"
 #include "desk/visibility.h"
@@ -279,4 +280,32 @@ TEST_CASE("A status set alone keeps one pause from pending through resolved, and
   CHECK(p[0].from == kNow + 200);
   CHECK(p[0].to == kNow + 400);
   CHECK(tx->events(1).size() == events_before);  // a silent change records nothing
+}
+
+TEST_CASE("An organisation has at most ten contact persons, each a plain mail address") {
+  Fixture f;
+  auto tx = f.st->begin(store::Store::Mode::write);
+  tx->add_organisation({0, "Beta", {"beta.dk"}, "", "", "", 0, std::nullopt});
+  for (int i = 0; i < 10; ++i) add_contact(*tx, {"Person" + std::to_string(i) + "@Beta.dk", "", "Beta"});
+  CHECK(tx->contacts("Beta").size() == 10);
+  CHECK(tx->contact("person3@beta.dk"));  // lower-cased
+  try {
+    add_contact(*tx, {"eleventh@beta.dk", "", "Beta"});
+    FAIL("an 11th contact was added");
+  } catch (const DirectoryError& e) {
+    CHECK_FALSE(e.malformed);
+    CHECK(std::string(e.what()).find("has 10 contacts already") != std::string::npos);
+  }
+  CHECK_FALSE(tx->contact("eleventh@beta.dk"));
+  for (const char* bad : {"bo", "bo@", "@beta.dk", "bo@beta.dk, eve@evil.example", "bo@beta.dk\r\nBcc: x@y"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(add_agent(*tx, {bad, ""}), DirectoryError);
+  }
+  CHECK_THROWS_WITH(add_contact(*tx, {"a@gamma.dk", "", "Gamma"}), Catch::Contains("no organisation 'Gamma'"));
+  store::Organisation o;
+  o.language = "de";
+  CHECK_THROWS_AS(check_organisation(f.c, o), DirectoryError);
+  o.language = "da";
+  o.sla = "platinum";
+  CHECK_THROWS_WITH(check_organisation(f.c, o), Catch::Contains("no SLA named 'platinum'"));
 }
