@@ -394,6 +394,189 @@ int cmd_parse(const parser::Limits& limits, const std::string& file, bool as_jso
   return 0;
 }
 
+// --- the command line ---------------------------------------------------------------
+
+// What the command line asked for: the option values, and the command to run with them
+// (set by the subcommand's callback while CLI11 parses; run after, under run_command()).
+struct Args {
+  CLI::App* app = nullptr;
+  std::string config_path = "/etc/servicedesk/servicedesk.toml";
+  bool as_json = false;
+  std::string ref, file, calendar, start, dir_action, backup_path;
+  std::vector<std::string> files;
+  double hours = 0;
+  int year = 0;
+  std::int64_t item_id = 0;
+  TicketChanges changes;
+  DirectoryArgs dir;
+  ReportRequest report;
+  std::function<int()> action;
+
+  // parse and sla need no store: the config is optional there, defaults serve.
+  bool config_given() const { return app->get_option("--config")->count() > 0 || std::getenv("SERVICEDESK_CONFIG"); }
+  Config config() const {
+    Config c = load_config(config_path);
+    log::set_level(c.service.log_level);
+    return c;
+  }
+  // `sub` runs `command` on the loaded config.
+  void on(CLI::App* sub, std::function<int(const Config&)> command) {
+    sub->callback([this, command] { action = [this, command] { return command(config()); }; });
+  }
+};
+
+std::string action_of(CLI::App* parent) { return parent->get_subcommands().front()->get_name(); }
+
+void add_mail_commands(CLI::App& app, Args& a) {
+  a.on(app.add_subcommand("run", "run the daemon in the foreground, logging to stderr"), [](const Config& c) {
+    // Refuse to start on files others may read, rather than run a daemon that cannot work.
+    check_files_for_run(c);
+    return run_daemon(c);
+  });
+  auto* ingest_cmd = app.add_subcommand("ingest", "store raw RFC 5322 mails from files (or one from stdin)");
+  ingest_cmd->add_option("files", a.files, "mail files; none: read one mail from stdin");
+  a.on(ingest_cmd, [&a](const Config& c) { return cmd_ingest(c, a.files); });
+  auto* tickets = app.add_subcommand("tickets", "list tickets, newest first");
+  tickets->add_flag("--json", a.as_json, "print JSON");
+  a.on(tickets, [&a](const Config& c) { return cmd_tickets(c, a.as_json); });
+  auto* show = app.add_subcommand("show", "show one ticket with its messages");
+  show->add_option("id", a.ref, "ticket id, e.g. SD-42")->required();
+  show->add_flag("--json", a.as_json, "print JSON");
+  a.on(show, [&a](const Config& c) { return cmd_show(c, a.ref, a.as_json); });
+  auto* parse = app.add_subcommand("parse", "show what the parser makes of one mail (no store needed)");
+  parse->add_option("file", a.file, "mail file, or - for stdin")->required();
+  parse->add_flag("--json", a.as_json, "print JSON");
+  parse->callback([&a] {
+    a.action = [&a] { return cmd_parse(a.config_given() ? a.config().limits : parser::Limits{}, a.file, a.as_json); };
+  });
+}
+
+void add_sla_commands(CLI::App& app, Args& a) {
+  auto* sla_cmd = app.add_subcommand("sla", "ask the business-hours clock");
+  sla_cmd->require_subcommand(1);
+  auto* due = sla_cmd->add_subcommand("due", "when H business hours after TIME fall due in a calendar");
+  due->add_option("--calendar", a.calendar, "calendar name (dk, se, or one from [calendars.NAME])")->required();
+  due->add_option("--start", a.start, "RFC 3339 time, e.g. 2026-11-23T09:00:00+01:00")->required();
+  due->add_option("--hours", a.hours, "business hours, may be fractional")->required();
+  due->add_flag("--json", a.as_json, "print JSON");
+  auto* holidays = sla_cmd->add_subcommand("holidays", "a year's closed dates of a calendar with their names");
+  holidays->add_option("--calendar", a.calendar, "calendar name")->required();
+  holidays->add_option("--year", a.year, "year, e.g. 2026")->required()->check(CLI::Range(1900, 2200));
+  holidays->add_flag("--json", a.as_json, "print JSON");
+  auto config = [&a] { return a.config_given() ? a.config() : builtin_config(); };
+  due->callback([&a, config] { a.action = [&a, config] { return cmd_sla_due(config(), a.calendar, a.start, a.hours, a.as_json); }; });
+  holidays->callback([&a, config] { a.action = [&a, config] { return cmd_sla_holidays(config(), a.calendar, a.year, a.as_json); }; });
+}
+
+void add_ticket_commands(CLI::App& app, Args& a) {
+  auto* ticket_cmd = app.add_subcommand("ticket", "act on a ticket without mail");
+  ticket_cmd->require_subcommand(1);
+  auto* set = ticket_cmd->add_subcommand("set", "change status, priority, category or assignee; each is an event");
+  auto& ch = a.changes;
+  ch.operator_name = std::getenv("SUDO_USER") ? std::getenv("SUDO_USER") : (std::getenv("USER") ? std::getenv("USER") : "unknown");
+  set->add_option("id", a.ref, "ticket id, e.g. SD-42")->required();
+  set->add_option("--status", ch.status, names_of(kStatuses, ", "));
+  set->add_option("--priority", ch.priority, names_of(kPriorities, ", "));
+  set->add_option("--category", ch.category, names_of(kCategories, ", "));
+  set->add_option("--assign", ch.assign, "a registered agent's address, or - to unassign");
+  set->add_option("--text", ch.text, "words for the customer, mailed with the change (with --status resolved: the resolution)");
+  set->add_option("--operator", ch.operator_name, "who makes the change (default: $SUDO_USER or $USER)");
+  a.on(set, [&a](const Config& c) { return cmd_ticket_set(c, a.ref, a.changes); });
+}
+
+void add_directory_commands(CLI::App& app, Args& a) {
+  auto& dir = a.dir;
+  auto* org = app.add_subcommand("org", "organisations: add, set, list, show");
+  org->require_subcommand(1);
+  auto* org_add = org->add_subcommand("add", "add an organisation");
+  auto* org_set = org->add_subcommand("set", "change an organisation's SLA, language or hypercare period");
+  for (auto* sc : {org_add, org_set}) {
+    sc->add_option("name", dir.name, "organisation name")->required();
+    sc->add_option("--sla", dir.sla, "SLA name from the config");
+    sc->add_option("--language", dir.language, "language of mails to its contacts: " + names_of(kLanguages, ", "));
+    sc->add_option("--hypercare-start", dir.hypercare_start, "first day of hypercare, YYYY-MM-DD");
+    sc->add_option("--hypercare-weeks", dir.hypercare_weeks, "length of hypercare in weeks");
+  }
+  org_add->add_option("--domain", dir.domains, "mail domain (repeatable)");
+  org->add_subcommand("list", "list organisations")->add_flag("--json", a.as_json, "print JSON");
+  auto* org_show = org->add_subcommand("show", "show one organisation with its contacts");
+  org_show->add_option("name", dir.name, "organisation name")->required();
+  org_show->add_flag("--json", a.as_json, "print JSON");
+  a.on(org, [&a, org](const Config& c) { return cmd_org(c, action_of(org), a.dir, a.as_json); });
+
+  auto* contact = app.add_subcommand("contact", "an organisation's contact persons (at most 10): add, remove, list");
+  contact->require_subcommand(1);
+  auto* contact_add = contact->add_subcommand("add", "register a contact person");
+  contact_add->add_option("--org", dir.org, "organisation")->required();
+  contact_add->add_option("email", dir.email, "mail address")->required();
+  contact_add->add_option("--name", dir.contact_name, "name");
+  contact->add_subcommand("remove", "remove a contact person")->add_option("email", dir.email, "mail address")->required();
+  auto* contact_list = contact->add_subcommand("list", "list contact persons");
+  contact_list->add_option("--org", dir.org, "only this organisation's");
+  contact_list->add_flag("--json", a.as_json, "print JSON");
+  a.on(contact, [&a, contact](const Config& c) { return cmd_contact(c, action_of(contact), a.dir, a.as_json); });
+
+  auto* agent = app.add_subcommand("agent", "agents who work tickets by mail: add, remove, list");
+  agent->require_subcommand(1);
+  auto* agent_add = agent->add_subcommand("add", "register an agent");
+  agent_add->add_option("email", dir.email, "mail address")->required();
+  agent_add->add_option("--name", dir.contact_name, "name shown to customers");
+  agent->add_subcommand("remove", "remove an agent")->add_option("email", dir.email, "mail address")->required();
+  agent->add_subcommand("list", "list agents")->add_flag("--json", a.as_json, "print JSON");
+  a.on(agent, [&a, agent](const Config& c) { return cmd_agent(c, action_of(agent), a.dir, a.as_json); });
+}
+
+// `report`: an organisation that does not exist is bad input (65) as in `contact list
+// --org`; write_report's other refusals are arguments of the wrong shape (kind, month, format).
+int cmd_report(const Config& c, const ReportRequest& req) {
+  auto st = open_store(c);
+  if (!req.org.empty() && !st->begin(store::Store::Mode::read)->organisation(req.org))
+    throw CommandError(Failure::bad_input, fmt::format("no organisation '{}'", req.org));
+  try {
+    write_report(*st, c, req, std::cout, clock_now(c));
+  } catch (const std::invalid_argument& e) {
+    throw CommandError(Failure::usage, e.what());
+  }
+  return 0;
+}
+
+void add_operations_commands(CLI::App& app, Args& a) {
+  a.on(app.add_subcommand("check-config", "validate the config, open the store, log in to IMAP and SMTP, say what to fix"),
+       [](const Config& c) { return cmd_check_config(c); });
+  auto* status = app.add_subcommand("status", "the daemon's state from the store: poll, watermark, outbox, quarantine, SLAs");
+  status->add_flag("--json", a.as_json, "print JSON");
+  a.on(status, [&a](const Config& c) { return cmd_status(c, a.as_json); });
+  auto* outbox = app.add_subcommand("outbox", "mail waiting to be sent: list, retry ID, drop ID");
+  outbox->require_subcommand(1);
+  outbox->add_subcommand("list", "unsent and failed mail")->add_flag("--json", a.as_json, "print JSON");
+  outbox->add_subcommand("retry", "send a failed or waiting mail again now")->add_option("id", a.item_id)->required();
+  outbox->add_subcommand("drop", "give up on a waiting mail")->add_option("id", a.item_id)->required();
+  a.on(outbox, [&a, outbox](const Config& c) { return cmd_outbox(c, action_of(outbox), a.item_id, a.as_json); });
+  auto* quarantine = app.add_subcommand("quarantine", "mails the parser had trouble with: list, show ID, retry ID");
+  quarantine->require_subcommand(1);
+  quarantine->add_subcommand("list", "mails with parse problems")->add_flag("--json", a.as_json, "print JSON");
+  quarantine->add_subcommand("show", "print the raw mail as received")->add_option("id", a.item_id)->required();
+  quarantine
+      ->add_subcommand("retry", "parse the mail again and replace what the ticket shows (one without a ticket: ingest it)")
+      ->add_option("id", a.item_id)
+      ->required();
+  a.on(quarantine, [&a, quarantine](const Config& c) { return cmd_quarantine(c, action_of(quarantine), a.item_id, a.as_json); });
+  a.report.format = "text";
+  auto* report = app.add_subcommand("report", "reports for managers: sla, categories, time, incidents");
+  report->add_option("kind", a.report.kind, "sla, categories, time or incidents")
+      ->required()
+      ->check(CLI::IsMember({"sla", "categories", "time", "incidents"}));
+  report->add_option("--month", a.report.month, "YYYY-MM")->required();
+  report->add_option("--org", a.report.org, "only this organisation");
+  report->add_option("--format", a.report.format, "text, csv, json or html")
+      ->check(CLI::IsMember({"text", "csv", "json", "html"}))
+      ->capture_default_str();
+  a.on(report, [&a](const Config& c) { return cmd_report(c, a.report); });
+  auto* backup = app.add_subcommand("backup", "a consistent copy of the store while the daemon runs");
+  backup->add_option("file", a.backup_path, "new file to write")->required();
+  a.on(backup, [&a](const Config& c) { return cmd_backup(c, a.backup_path); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -402,129 +585,15 @@ int main(int argc, char** argv) {
   ::umask(077);
   CLI::App app{"servicedesk: an email service desk daemon"};
   app.require_subcommand(1);
-  std::string config_path = "/etc/servicedesk/servicedesk.toml";
-  if (const char* env = std::getenv("SERVICEDESK_CONFIG")) config_path = env;
-  app.add_option("--config", config_path, "configuration file (TOML)")->capture_default_str();
-
-  auto* run = app.add_subcommand("run", "run the daemon in the foreground, logging to stderr");
-  auto* ingest_cmd = app.add_subcommand("ingest", "store raw RFC 5322 mails from files (or one from stdin)");
-  std::vector<std::string> files;
-  ingest_cmd->add_option("files", files, "mail files; none: read one mail from stdin");
-  bool as_json = false;
-  auto* tickets = app.add_subcommand("tickets", "list tickets, newest first");
-  tickets->add_flag("--json", as_json, "print JSON");
-  auto* show = app.add_subcommand("show", "show one ticket with its messages");
-  std::string ref;
-  show->add_option("id", ref, "ticket id, e.g. SD-42")->required();
-  show->add_flag("--json", as_json, "print JSON");
-  auto* parse = app.add_subcommand("parse", "show what the parser makes of one mail (no store needed)");
-  std::string parse_file;
-  parse->add_option("file", parse_file, "mail file, or - for stdin")->required();
-  parse->add_flag("--json", as_json, "print JSON");
-
-  auto* sla_cmd = app.add_subcommand("sla", "ask the business-hours clock");
-  sla_cmd->require_subcommand(1);
-  std::string calendar;
-  std::string start;
-  double hours = 0;
-  int year = 0;
-  auto* due = sla_cmd->add_subcommand("due", "when H business hours after TIME fall due in a calendar");
-  due->add_option("--calendar", calendar, "calendar name (dk, se, or one from [calendars.NAME])")->required();
-  due->add_option("--start", start, "RFC 3339 time, e.g. 2026-11-23T09:00:00+01:00")->required();
-  due->add_option("--hours", hours, "business hours, may be fractional")->required();
-  due->add_flag("--json", as_json, "print JSON");
-  auto* holidays = sla_cmd->add_subcommand("holidays", "a year's closed dates of a calendar with their names");
-  holidays->add_option("--calendar", calendar, "calendar name")->required();
-  holidays->add_option("--year", year, "year, e.g. 2026")->required()->check(CLI::Range(1900, 2200));
-  holidays->add_flag("--json", as_json, "print JSON");
-
-  auto* ticket_cmd = app.add_subcommand("ticket", "act on a ticket without mail");
-  ticket_cmd->require_subcommand(1);
-  auto* set = ticket_cmd->add_subcommand("set", "change status, priority, category or assignee; each is an event");
-  TicketChanges changes;
-  changes.operator_name = std::getenv("SUDO_USER") ? std::getenv("SUDO_USER") : (std::getenv("USER") ? std::getenv("USER") : "unknown");
-  set->add_option("id", ref, "ticket id, e.g. SD-42")->required();
-  set->add_option("--status", changes.status, "new, open, pending, resolved, closed");
-  set->add_option("--priority", changes.priority, "highest, high, medium, low, lowest");
-  set->add_option("--category", changes.category, "incident, support, order, feature");
-  set->add_option("--assign", changes.assign, "a registered agent's address, or - to unassign");
-  set->add_option("--text", changes.text,
-                  "words for the customer, mailed with the change (with --status resolved: the resolution)");
-  set->add_option("--operator", changes.operator_name, "who makes the change (default: $SUDO_USER or $USER)");
-
-  DirectoryArgs dir;
-  std::string dir_action;
-  auto* org = app.add_subcommand("org", "organisations: add, set, list, show");
-  org->require_subcommand(1);
-  auto* org_add = org->add_subcommand("add", "add an organisation");
-  auto* org_set = org->add_subcommand("set", "change an organisation's SLA, language or hypercare period");
-  for (auto* sc : {org_add, org_set}) {
-    sc->add_option("name", dir.name, "organisation name")->required();
-    sc->add_option("--sla", dir.sla, "SLA name from the config");
-    sc->add_option("--language", dir.language, "language of mails to its contacts: en, sv, da");
-    sc->add_option("--hypercare-start", dir.hypercare_start, "first day of hypercare, YYYY-MM-DD");
-    sc->add_option("--hypercare-weeks", dir.hypercare_weeks, "length of hypercare in weeks");
-  }
-  org_add->add_option("--domain", dir.domains, "mail domain (repeatable)");
-  auto* org_list = org->add_subcommand("list", "list organisations");
-  org_list->add_flag("--json", as_json, "print JSON");
-  auto* org_show = org->add_subcommand("show", "show one organisation with its contacts");
-  org_show->add_option("name", dir.name, "organisation name")->required();
-  org_show->add_flag("--json", as_json, "print JSON");
-
-  auto* contact = app.add_subcommand("contact", "an organisation's contact persons (at most 10): add, remove, list");
-  contact->require_subcommand(1);
-  auto* contact_add = contact->add_subcommand("add", "register a contact person");
-  contact_add->add_option("--org", dir.org, "organisation")->required();
-  contact_add->add_option("email", dir.email, "mail address")->required();
-  contact_add->add_option("--name", dir.contact_name, "name");
-  auto* contact_remove = contact->add_subcommand("remove", "remove a contact person");
-  contact_remove->add_option("email", dir.email, "mail address")->required();
-  auto* contact_list = contact->add_subcommand("list", "list contact persons");
-  contact_list->add_option("--org", dir.org, "only this organisation's");
-  contact_list->add_flag("--json", as_json, "print JSON");
-
-  auto* agent = app.add_subcommand("agent", "agents who work tickets by mail: add, remove, list");
-  agent->require_subcommand(1);
-  auto* agent_add = agent->add_subcommand("add", "register an agent");
-  agent_add->add_option("email", dir.email, "mail address")->required();
-  agent_add->add_option("--name", dir.contact_name, "name shown to customers");
-  auto* agent_remove = agent->add_subcommand("remove", "remove an agent");
-  agent_remove->add_option("email", dir.email, "mail address")->required();
-  auto* agent_list = agent->add_subcommand("list", "list agents");
-  agent_list->add_flag("--json", as_json, "print JSON");
-
-  app.add_subcommand("check-config", "validate the config, open the store, log in to IMAP and SMTP, say what to fix");
-  auto* status = app.add_subcommand("status", "the daemon's state from the store: poll, watermark, outbox, quarantine, SLAs");
-  status->add_flag("--json", as_json, "print JSON");
-  std::int64_t item_id = 0;
-  auto* outbox = app.add_subcommand("outbox", "mail waiting to be sent: list, retry ID, drop ID");
-  outbox->require_subcommand(1);
-  outbox->add_subcommand("list", "unsent and failed mail")->add_flag("--json", as_json, "print JSON");
-  outbox->add_subcommand("retry", "send a failed or waiting mail again now")->add_option("id", item_id)->required();
-  outbox->add_subcommand("drop", "give up on a waiting mail")->add_option("id", item_id)->required();
-  auto* quarantine = app.add_subcommand("quarantine", "mails the parser had trouble with: list, show ID, retry ID");
-  quarantine->require_subcommand(1);
-  quarantine->add_subcommand("list", "mails with parse problems")->add_flag("--json", as_json, "print JSON");
-  quarantine->add_subcommand("show", "print the raw mail as received")->add_option("id", item_id)->required();
-  quarantine->add_subcommand("retry", "parse the mail again and replace what the ticket shows")
-      ->add_option("id", item_id)
-      ->required();
-  ReportRequest report_req;
-  report_req.format = "text";
-  auto* report = app.add_subcommand("report", "reports for managers: sla, categories, time, incidents");
-  report->add_option("kind", report_req.kind, "sla, categories, time or incidents")
-      ->required()
-      ->check(CLI::IsMember({"sla", "categories", "time", "incidents"}));
-  report->add_option("--month", report_req.month, "YYYY-MM")->required();
-  report->add_option("--org", report_req.org, "only this organisation");
-  report->add_option("--format", report_req.format, "text, csv, json or html")
-      ->check(CLI::IsMember({"text", "csv", "json", "html"}))
-      ->capture_default_str();
-  std::string backup_path;
-  auto* backup = app.add_subcommand("backup", "a consistent copy of the store while the daemon runs");
-  backup->add_option("file", backup_path, "new file to write")->required();
-
+  Args args;
+  args.app = &app;
+  if (const char* env = std::getenv("SERVICEDESK_CONFIG")) args.config_path = env;
+  app.add_option("--config", args.config_path, "configuration file (TOML)")->capture_default_str();
+  add_mail_commands(app, args);
+  add_sla_commands(app, args);
+  add_ticket_commands(app, args);
+  add_directory_commands(app, args);
+  add_operations_commands(app, args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -533,51 +602,9 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : exit_status(Failure::usage);
   }
-
   // The top-level catch: whatever a command throws is reported once, by the one mapping.
   return run_command([&]() -> int {
-    // parse and sla need no store: the config is optional there, defaults serve.
-    bool have_config = app.get_option("--config")->count() > 0 || std::getenv("SERVICEDESK_CONFIG");
-    if (parse->parsed()) return cmd_parse(have_config ? load_config(config_path).limits : parser::Limits{}, parse_file, as_json);
-    if (sla_cmd->parsed()) {
-      Config c = have_config ? load_config(config_path) : builtin_config();
-      if (due->parsed()) return cmd_sla_due(c, calendar, start, hours, as_json);
-      return cmd_sla_holidays(c, calendar, year, as_json);
-    }
-    Config config = load_config(config_path);
-    log::set_level(config.service.log_level);
-    if (run->parsed()) {
-      // Refuse to start on files others may read, rather than run a daemon that cannot work.
-      check_files_for_run(config);
-      return run_daemon(config);
-    }
-    if (app.got_subcommand("check-config")) return cmd_check_config(config);
-    if (status->parsed()) return cmd_status(config, as_json);
-    if (outbox->parsed()) return cmd_outbox(config, outbox->get_subcommands().front()->get_name(), item_id, as_json);
-    if (quarantine->parsed())
-      return cmd_quarantine(config, quarantine->get_subcommands().front()->get_name(), item_id, as_json);
-    if (backup->parsed()) return cmd_backup(config, backup_path);
-    if (report->parsed()) {
-      auto st = open_store(config);
-      // An organisation that does not exist is bad input (65) as in `contact list --org`;
-      // write_report's other refusals are arguments of the wrong shape (kind, month, format).
-      if (!report_req.org.empty() && !st->begin(store::Store::Mode::read)->organisation(report_req.org))
-        throw CommandError(Failure::bad_input, fmt::format("no organisation '{}'", report_req.org));
-      try {
-        write_report(*st, config, report_req, std::cout, clock_now(config));
-      } catch (const std::invalid_argument& e) {
-        throw CommandError(Failure::usage, e.what());
-      }
-      return 0;
-    }
-    if (ingest_cmd->parsed()) return cmd_ingest(config, files);
-    if (tickets->parsed()) return cmd_tickets(config, as_json);
-    if (show->parsed()) return cmd_show(config, ref, as_json);
-    if (set->parsed()) return cmd_ticket_set(config, ref, changes);
-    auto action_of = [](CLI::App* parent) { return parent->get_subcommands().front()->get_name(); };
-    if (org->parsed()) return cmd_org(config, action_of(org), dir, as_json);
-    if (contact->parsed()) return cmd_contact(config, action_of(contact), dir, as_json);
-    if (agent->parsed()) return cmd_agent(config, action_of(agent), dir, as_json);
-    throw CommandError(Failure::usage, "no command given (servicedesk --help lists them)");
+    if (!args.action) throw CommandError(Failure::usage, "no command given (servicedesk --help lists them)");
+    return args.action();
   });
 }
