@@ -15,6 +15,7 @@
 #include "imap/imap.h"
 #include "imap/imap_session.h"
 #include "notify/smtp.h"
+#include "notify/templates.h"
 #include "parser/parse.h"
 #include "store/store.h"
 
@@ -23,6 +24,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 
@@ -33,34 +35,11 @@ std::unique_ptr<store::Store> open_store(const Config& c) { return store::open_s
 
 }  // namespace
 
-int cmd_check_config(const Config& c) {
-  int failures = 0;
-  auto report = [&](bool ok, const std::string& what, const std::string& detail, const std::string& fix) {
-    std::cout << fmt::format("{:<5} {}{}{}\n", ok ? "ok" : "FAIL", what, detail.empty() ? "" : ": " + detail,
-                             ok || fix.empty() ? "" : "\n      fix: " + fix);
-    if (!ok) ++failures;
-  };
-  report(true, "config " + c.path, "", "");
-  try {
-    check_config_file_mode(c.path);
-    report(true, "config file mode", "not readable by others", "");
-  } catch (const ConfigError& e) {
-    report(false, "config file mode", e.what(), "chmod 640 " + c.path);
-  }
-  try {
-    SlaClock clock(c);
-    report(true, "calendars and SLAs", fmt::format("{} calendars, {} SLAs", c.calendars.size(), c.slas.size()), "");
-  } catch (const std::exception& e) {
-    report(false, "calendars and SLAs", e.what(), "check [calendars] and [slas]");
-  }
-  try {
-    auto st = open_store(c);
-    auto tx = st->begin(store::Store::Mode::read);
-    report(true, "store " + c.store.path, fmt::format("{} tickets", tx->tickets().size()), "");
-  } catch (const std::exception& e) {
-    report(false, "store " + c.store.path, e.what(),
-           "create the directory, writable by the service's user (systemd: StateDirectory=servicedesk)");
-  }
+// One line of check-config's report: ok or FAIL, what was checked, what was found, the fix.
+using CheckReport = std::function<void(bool ok, const std::string& what, const std::string& detail, const std::string& fix)>;
+
+// Logs in as the daemon does (the session it fetches with and IDLEs on).
+void check_imap(const Config& c, const CheckReport& report) {
   if (auto password = try_read_secret(c.imap.password_file, "IMAP password file"); !password) {
     report(false, "IMAP password", password.error(), "put the password on the first line of imap.password_file, mode 0600");
   } else {
@@ -86,6 +65,9 @@ int cmd_check_config(const Config& c) {
       report(false, "IMAP " + c.imap.url, e.what(), fix);
     }
   }
+}
+
+void check_smtp(const Config& c, const CheckReport& report) {
   // No password file: the SMTP server takes mail without login (a local relay).
   auto smtp_password = c.smtp.password_file.empty() ? tl::expected<std::string, std::string>("")
                                                     : try_read_secret(c.smtp.password_file, "SMTP password file");
@@ -99,6 +81,9 @@ int cmd_check_config(const Config& c) {
            r.error.empty() ? fmt::format("server answered {}", r.smtp_code) : r.error,
            "check smtp.url, smtp.username and the password file");
   }
+}
+
+void check_token_secret(const Config& c, const CheckReport& report) {
   if (!c.agents.token_secret_file.empty()) {
     try {
       auto secret = token_secret(c);
@@ -114,6 +99,44 @@ int cmd_check_config(const Config& c) {
   } else {
     report(true, "agents' token secret", "not configured: agents' replies cannot carry commands", "");
   }
+}
+
+int cmd_check_config(const Config& c) {
+  int failures = 0;
+  auto report = [&](bool ok, const std::string& what, const std::string& detail, const std::string& fix) {
+    std::cout << fmt::format("{:<5} {}{}{}\n", ok ? "ok" : "FAIL", what, detail.empty() ? "" : ": " + detail,
+                             ok || fix.empty() ? "" : "\n      fix: " + fix);
+    if (!ok) ++failures;
+  };
+  report(true, "config " + c.path, "", "");
+  try {
+    check_config_file_mode(c.path);
+    report(true, "config file mode", "not readable by others", "");
+  } catch (const ConfigError& e) {
+    report(false, "config file mode", e.what(), "chmod 640 " + c.path);
+  }
+  try {
+    SlaClock clock(c);
+    report(true, "calendars and SLAs", fmt::format("{} calendars, {} SLAs", c.calendars.size(), c.slas.size()), "");
+  } catch (const std::exception& e) {
+    report(false, "calendars and SLAs", e.what(), "check [calendars] and [slas]");
+  }
+  // The templates as the daemon loads them at start and on reload (docs/templates.md).
+  if (auto t = notify::load_templates(c.service.templates_dir); !t)
+    report(false, "templates", t.error(), "correct or remove the file; docs/templates.md lists kinds and placeholders");
+  else
+    report(true, "templates", c.service.templates_dir.empty() ? "built-in" : "built-in and " + c.service.templates_dir, "");
+  try {
+    auto st = open_store(c);
+    auto tx = st->begin(store::Store::Mode::read);
+    report(true, "store " + c.store.path, fmt::format("{} tickets", tx->tickets().size()), "");
+  } catch (const std::exception& e) {
+    report(false, "store " + c.store.path, e.what(),
+           "create the directory, writable by the service's user (systemd: StateDirectory=servicedesk)");
+  }
+  check_imap(c, report);
+  check_smtp(c, report);
+  check_token_secret(c, report);
   // The checks' report is the command's output, on stdout; a failed check is a config
   // problem (78) like one load_config finds.
   std::cout << (failures ? fmt::format("{} problem(s) found\n", failures) : std::string("all checks passed\n"));
