@@ -1,8 +1,9 @@
 // daemon/daemon.cpp: see daemon.h.
 //
-// Threads: the main thread runs the io_context (timers, signals, state). Each worker
-// (IMAP, SMTP) is a thread with its own io_context, its own store connection and its own
-// libcurl handle; jobs are posted to it and post their result back. Wake-ups are hints:
+// Threads: the main thread runs the io_context (timers, signals, state, the current Desk).
+// Each worker (IMAP, SMTP, SLA clock) is a thread with its own io_context and its own store
+// connection (IMAP and SMTP also their own libcurl handle); jobs are posted to it with the
+// Desk they run under and post their result back. Wake-ups are hints:
 // the outbox is also scanned on a timer, the mailbox on its poll interval.
 #include "daemon/daemon.h"
 
