@@ -65,12 +65,13 @@ std::unique_ptr<store::Store> open_store(const Config& c) { return store::open_s
 // The exit status is the highest of the failures', so a store that asks to try again (75)
 // wins and an MTA keeps the mail. Anything else (a config error) ends the command.
 int cmd_ingest(const Config& c, const std::vector<std::string>& files) {
+  Desk desk(c);  // templates and secret checked once, before any mail is taken
   auto st = open_store(c);
   int worst = 0;
   auto one = [&](const std::string& name, bool from_stdin) {
     try {
       std::string raw = from_stdin ? read_all(std::cin) : read_mail_file(name);
-      auto r = ingest(*st, c, raw, std::nullopt, clock_now(c));
+      auto r = ingest(*st, desk, raw, std::nullopt, clock_now(c));
       std::cout << (r.ticket_id ? ticket_ref(c, r.ticket_id) : std::string("-")) << std::endl;
       if (!r.note.empty()) log::info("{}: {}", name, r.note);
     } catch (const CommandError&) {
