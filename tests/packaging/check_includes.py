@@ -19,6 +19,7 @@ Exit 0: all includes allowed; 1: violations, each printed as
 2: the table cannot be read (no "## Folders" section, no table, no "may use" column).
 Security: reads files only; runs `git ls-files` in ROOT.
 """
+import fnmatch
 import os
 import re
 import subprocess
@@ -85,9 +86,19 @@ def source_files(root):
             return sorted(n for n in names if n.endswith(SOURCE_SUFFIXES))
     except (OSError, subprocess.CalledProcessError):
         pass
+    # No git here (a copy, or git refusing a tree another user owns): walk the tree, leaving
+    # out what .gitignore's top-level folder patterns name (the build*/ trees).
+    ignored = []
+    try:
+        with open(os.path.join(root, ".gitignore")) as f:
+            ignored = [line.strip().strip("/") for line in f if line.strip().startswith("/") and line.strip().endswith("/")]
+    except OSError:
+        pass
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        top_level = os.path.realpath(dirpath) == os.path.realpath(root)
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "__pycache__"
+                       and not (top_level and any(fnmatch.fnmatch(d, pat) for pat in ignored))]
         for n in filenames:
             if n.endswith(SOURCE_SUFFIXES):
                 found.append(os.path.relpath(os.path.join(dirpath, n), root))
