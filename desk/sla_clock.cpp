@@ -207,6 +207,17 @@ void fire(store::Transaction& tx, const Desk& desk, const store::Ticket& t, cons
 
 }  // namespace
 
+bool has_fired(const std::vector<store::SlaEvent>& fired, const SlaDeadline& d) {
+  return std::any_of(fired.begin(), fired.end(), [&](auto& f) { return f.target == d.target && f.kind == d.kind; });
+}
+
+std::optional<store::Time> next_sla_due(const std::vector<SlaDeadline>& deadlines,
+                                        const std::vector<store::SlaEvent>& fired, std::optional<store::Time> after) {
+  for (const auto& d : deadlines)
+    if ((d.kind == "warning" || d.kind == "breach") && (!after || d.at > *after) && !has_fired(fired, d)) return d.at;
+  return std::nullopt;
+}
+
 SlaFireResult fire_due_sla_events(store::Store& st, const Desk& desk, store::Time now) {
   SlaFireResult res;
   const auto& clock = desk.clock();
@@ -221,15 +232,10 @@ SlaFireResult fire_due_sla_events(store::Store& st, const Desk& desk, store::Tim
         if (msg.direction == "out" && msg.automatic.empty()) last_update = msg.created_at;
     auto eval = clock.evaluate(t, tx->pauses(t.id), now, last_update);
     auto fired = tx->sla_events(t.id);
-    auto has_fired = [&](const SlaDeadline& d) {
-      return std::any_of(fired.begin(), fired.end(), [&](auto& f) { return f.target == d.target && f.kind == d.kind; });
-    };
-    std::optional<store::Time> next_due;  // the earliest warning or breach to come
     for (const auto& d : eval.deadlines) {
-      if (has_fired(d)) continue;
+      if (has_fired(fired, d)) continue;
       if (d.at > now) {
         earliest(d.at);
-        if ((d.kind == "warning" || d.kind == "breach") && !next_due) next_due = d.at;  // deadlines are in time order
         continue;
       }
       // A warning that fell due together with its breach (the daemon was down) is moot.
@@ -240,7 +246,8 @@ SlaFireResult fire_due_sla_events(store::Store& st, const Desk& desk, store::Tim
       res.mail_queued = true;
     }
     // The stored next due time follows the clock (also after a reload changed the SLAs).
-    if (next_due != t.sla_next_due) tx->set_sla_next_due(t.id, next_due);
+    if (auto next_due = next_sla_due(eval.deadlines, fired, now); next_due != t.sla_next_due)
+      tx->set_sla_next_due(t.id, next_due);
   }
   tx->commit();
   return res;

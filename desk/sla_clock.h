@@ -53,6 +53,14 @@ class SlaClock {
   std::map<std::string, sla::Calendar> calendars_;
 };
 
+// Whether deadline `d` has fired (is among the ticket's recorded SLA events).
+bool has_fired(const std::vector<store::SlaEvent>& fired, const SlaDeadline& d);
+// The ticket's next SLA due time as stored: the earliest warning or breach among
+// `deadlines` (in time order) that has not fired, and falls after `after` when given.
+std::optional<store::Time> next_sla_due(const std::vector<SlaDeadline>& deadlines,
+                                        const std::vector<store::SlaEvent>& fired,
+                                        std::optional<store::Time> after = std::nullopt);
+
 struct SlaFireResult {
   int fired = 0;
   bool mail_queued = false;

@@ -98,14 +98,8 @@ void refresh_sla_due(store::Transaction& tx, const Desk& desk, std::int64_t id, 
   auto t = tx.ticket(id);
   if (!t) return;
   std::optional<store::Time> next;
-  if (is_open(parse_status(t->status).value_or(Status::open))) {
-    auto fired = tx.sla_events(id);
-    for (const auto& d : desk.clock().evaluate(*t, tx.pauses(id), now).deadlines) {
-      if (d.kind != "warning" && d.kind != "breach") continue;
-      bool done = std::any_of(fired.begin(), fired.end(), [&](auto& f) { return f.target == d.target && f.kind == d.kind; });
-      if (!done && (!next || d.at < *next)) next = d.at;
-    }
-  }
+  if (is_open(parse_status(t->status).value_or(Status::open)))
+    next = next_sla_due(desk.clock().evaluate(*t, tx.pauses(id), now).deadlines, tx.sla_events(id));
   if (next != t->sla_next_due) tx.set_sla_next_due(id, next);
 }
 
