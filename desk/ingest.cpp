@@ -236,14 +236,18 @@ std::string due_words(const SlaClock& clock, const store::Ticket& t, const std::
   return clock.calendar(t.sla).format_local(sla::Instant(std::chrono::seconds(*due)), lang);
 }
 
+// The agents as a whole: agents.team_address when set, else every registered agent.
+std::vector<notify::Mailbox> team_or_agents(Intake& in) {
+  if (!in.c.agents.team_address.empty()) return {{"", in.c.agents.team_address}};
+  std::vector<notify::Mailbox> to;
+  for (const auto& a : in.tx.agents()) to.push_back({a.name, a.email});
+  return to;
+}
+
 // Agents' copy of a new ticket or a customer's reply: to the assignee, else the team
 // address, else every agent; each with a Reply-To carrying the ticket and its own token.
 void notify_agents(Intake& in, const store::Ticket& t, const std::string& what) {
-  std::vector<notify::Mailbox> to;
-  if (!t.assignee.empty()) to.push_back({"", t.assignee});
-  else if (!in.c.agents.team_address.empty()) to.push_back({"", in.c.agents.team_address});
-  else
-    for (const auto& a : in.tx.agents()) to.push_back({a.name, a.email});
+  auto to = t.assignee.empty() ? team_or_agents(in) : std::vector<notify::Mailbox>{{"", t.assignee}};
   if (to.empty()) return;
   const std::string& secret = in.desk.token_secret();
   auto sla = in.clock.evaluate(t, in.tx.pauses(t.id), in.now);
@@ -386,10 +390,7 @@ void tell_agents_capped(Intake& in, const store::Ticket& t, const std::string& k
   internal_event(in, t.id, "system", "acknowledgement-capped", key);
   if (in.tx.count_events("intake-cap-notice", key, in.now - 3600) > 0) return;
   internal_event(in, t.id, "system", "intake-cap-notice", key);
-  std::vector<notify::Mailbox> to;
-  if (!in.c.agents.team_address.empty()) to.push_back({"", in.c.agents.team_address});
-  else
-    for (const auto& a : in.tx.agents()) to.push_back({a.name, a.email});
+  auto to = team_or_agents(in);
   const auto& tpl = in.desk.templates().get("intake-capped", "en");
   std::map<std::string, std::string> vars = {
       {"count", std::to_string(in.tx.count_events("acknowledgement-capped", key, in.now - 3600))},
