@@ -278,19 +278,7 @@ int cmd_quarantine(const Config& c, const std::string& action, std::int64_t id, 
   }
   // retry: parse again (after a parser upgrade or a limit change) and replace the parsed form.
   auto m = parser::parse(q->bytes, c.limits);
-  store::MessageRecord rec;
-  rec.message_id = m.message_id;
-  rec.from_addr = lower(m.from.email);
-  rec.from_name = m.from.name;
-  for (const auto& a : m.to) rec.to.push_back(lower(a.email));
-  for (const auto& a : m.cc) rec.cc.push_back(lower(a.email));
-  rec.subject = m.subject;
-  rec.date = m.date_unix;
-  rec.body_text = m.body_text;
-  rec.new_text = m.new_text;
-  rec.automatic = m.automatic.value_or("");
-  for (const auto& a : m.attachments)
-    rec.attachments.push_back({a.filename, a.content_type, static_cast<std::int64_t>(a.size), a.data});
+  store::MessageRecord rec = message_record(m);
   std::string problems;
   for (const auto& p : m.problems) problems += (problems.empty() ? "" : "\n") + p;
   tx->replace_parsed(id, rec, problems);

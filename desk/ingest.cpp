@@ -194,27 +194,45 @@ const Config::Rule* matching_rule(const Config& c, const parser::ParsedMail& m) 
 
 std::string alert_key_of(const Config::Rule& r, const std::string& subject) { return r.alert_key.extract(subject); }
 
+}  // namespace
+
+store::MessageRecord message_record(parser::ParsedMail& m) {
+  store::MessageRecord rec;
+  rec.message_id = m.message_id;
+  rec.from_addr = lower(m.from.email);
+  rec.from_name = m.from.name;
+  for (const auto& a : m.to) rec.to.push_back(lower(a.email));
+  for (const auto& a : m.cc) rec.cc.push_back(lower(a.email));
+  rec.subject = m.subject;
+  rec.date = m.date_unix;
+  rec.body_text = m.body_text;
+  rec.new_text = m.new_text;
+  rec.automatic = m.automatic.value_or("");
+  for (auto& a : m.attachments) {
+    store::AttachmentRecord r;
+    r.filename = a.filename;
+    r.content_type = a.content_type;
+    r.size = static_cast<std::int64_t>(a.size);
+    r.kept = !a.data.empty() || a.size == 0;
+    r.data = std::move(a.data);
+    r.content_id = a.content_id;
+    r.is_inline = a.is_inline;
+    rec.attachments.push_back(std::move(r));
+  }
+  return rec;
+}
+
+namespace {
+
 // `internal`: kept on the ticket but not part of the customer's thread (a note, a mail not applied).
 void store_message(Intake& in, std::int64_t ticket_id, bool internal = false) {
-  store::MessageRecord rec;
+  store::MessageRecord rec = message_record(in.m);
   rec.ticket_id = ticket_id;
   rec.internal = internal;
   rec.direction = "in";
   rec.raw_id = in.raw_id;
-  rec.message_id = in.m.message_id;
   rec.from_addr = in.from;
-  rec.from_name = in.m.from.name;
-  for (const auto& a : in.m.to) rec.to.push_back(lower(a.email));
-  for (const auto& a : in.m.cc) rec.cc.push_back(lower(a.email));
-  rec.subject = in.m.subject;
-  rec.date = in.m.date_unix;
-  rec.body_text = in.m.body_text;
-  rec.new_text = in.m.new_text;
-  rec.automatic = in.m.automatic.value_or("");
   rec.created_at = in.now;
-  // The bytes move to the record: a big attachment is held once, not twice.
-  for (auto& a : in.m.attachments)
-    rec.attachments.push_back({a.filename, a.content_type, static_cast<std::int64_t>(a.size), std::move(a.data)});
   in.tx.add_message(rec);
 }
 

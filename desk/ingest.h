@@ -10,6 +10,7 @@
 #pragma once
 
 #include "config/config.h"
+#include "parser/parse.h"
 #include "store/store.h"
 
 #include <cstdint>
@@ -66,6 +67,10 @@ IngestResult quarantine_unhandled(store::Store& store, std::string_view raw,
 // ingest() handles a new mail, in one transaction: `quarantine retry` on it. A mail that has a
 // ticket is left as it is (Kind::duplicate).
 IngestResult reingest(store::Store& store, const Desk& desk, std::int64_t raw_id, store::Time now);
+
+// A parsed mail as the store keeps it (addresses lower case; the attachments' bytes move out
+// of `m`, so a big attachment is held once). The caller sets ticket, direction and the rest.
+store::MessageRecord message_record(parser::ParsedMail& m);
 
 std::string ticket_ref(const Config& config, std::int64_t id);                     // 42 -> "SD-42"
 std::optional<std::int64_t> parse_ticket_ref(const Config& config, std::string_view ref);  // "SD-42"/"42" -> 42

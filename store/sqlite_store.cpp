@@ -969,7 +969,13 @@ class SqliteTransaction final : public Transaction {
     for (auto& m : out) {
       a.reset();
       a.bind(1, m.id);
-      while (a.step()) m.attachments.push_back(AttachmentRecord{a.text(0), a.text(1), a.i64(2), {}});
+      while (a.step()) {
+        AttachmentRecord r;
+        r.filename = a.text(0);
+        r.content_type = a.text(1);
+        r.size = a.i64(2);
+        m.attachments.push_back(std::move(r));
+      }
     }
     return out;
   }
@@ -1064,6 +1070,16 @@ class SqliteTransaction final : public Transaction {
     if (!s.step()) return std::nullopt;
     return s.text(0);
   }
+
+  // Declared for issue 13; implemented by the store's owner (stubs until then).
+  std::vector<Ticket> find_tickets(const TicketQuery&) override { throw StoreError("find_tickets: not implemented yet", false); }
+  std::int64_t count_tickets(const TicketQuery&) override { throw StoreError("count_tickets: not implemented yet", false); }
+  std::vector<AttachmentInfo> attachments(std::int64_t) override { throw StoreError("attachments: not implemented yet", false); }
+  std::optional<AttachmentRecord> attachment(std::int64_t, std::int64_t) override { throw StoreError("attachment: not implemented yet", false); }
+  std::optional<AttachmentRecord> attachment_by_id(std::int64_t) override { throw StoreError("attachment_by_id: not implemented yet", false); }
+  std::vector<CcEntry> cc_entries(std::int64_t) override { throw StoreError("cc_entries: not implemented yet", false); }
+  bool set_cc(std::int64_t, const CcEntry&, bool) override { throw StoreError("set_cc: not implemented yet", false); }
+  void set_recipients(std::int64_t, const std::vector<std::string>&) override { throw StoreError("set_recipients: not implemented yet", false); }
 
   std::vector<OutboxItem> due_outbox(Time now, int limit) override {
     Statement s(c_, kOutboxSql + std::string(" WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"),

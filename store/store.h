@@ -79,6 +79,52 @@ struct AttachmentRecord {
   std::string content_type;
   std::int64_t size = 0;
   std::string data;  // may be empty when a size limit kept only the metadata
+  // Filled in when read back (add_message ignores them):
+  std::int64_t id = 0;      // the row, what an outbox row's attachment_ids name
+  std::int64_t number = 0;  // 1, 2, ...: the ticket's attachments in order of arrival, over all its messages; stable
+  std::string content_id;   // without <>; empty if none
+  bool is_inline = false;   // an inline part (an image in HTML mail)
+  bool kept = true;         // false: a size limit kept only the metadata (data stays empty)
+};
+
+// One of a ticket's attachments as listed (no bytes): for `attachment list`, `show` and the
+// portal. `internal`: it came on an internal message and was never mailed to the customer,
+// so customers do not see it.
+struct AttachmentInfo {
+  std::int64_t id = 0;
+  std::int64_t number = 0;
+  std::int64_t message_id = 0;  // the messages row it arrived on
+  std::string filename, content_type, content_id;
+  bool is_inline = false;
+  std::int64_t size = 0;
+  bool kept = true;
+  bool internal = false;
+  Time created_at = 0;
+};
+
+// A listing of tickets (`tickets`, the portal's lists): filters are ANDed; empty ones do not
+// filter. `search` is full-text over subjects and message bodies (words, all of them must
+// occur; SQLite FTS5 here); it is plain text, never query syntax: quotes and operators in it
+// are just characters.
+struct TicketQuery {
+  std::vector<std::string> statuses;  // e.g. {"open", "pending"}
+  std::string organisation;           // name
+  std::string assignee;               // agent's address
+  std::string requester;              // address
+  bool breaching = false;             // open, and an SLA breach has fired on it
+  std::string search;
+  enum class Sort { newest, due } sort = Sort::newest;  // due: stored next SLA due time, earliest first, none last
+  int limit = 0;                                        // 0: no limit
+  int offset = 0;
+};
+
+// One address on a ticket's Cc list. `removed`: an agent dropped it (#cc remove), and the
+// desk does not put it back by itself when it turns up in a Cc again; only #cc add does.
+struct CcEntry {
+  std::string address;  // lower case
+  std::string added_by;  // an agent's address, or "system" (a contact in To/Cc of a mail)
+  Time at = 0;
+  bool removed = false;
 };
 
 struct MessageRecord {
@@ -195,7 +241,11 @@ struct OutboxItem {
   std::string mail_from;
   std::vector<std::string> recipients;
   std::string message_id;
-  std::string bytes;  // the whole RFC 5322 message, 7-bit
+  std::string bytes;  // the whole RFC 5322 message, 7-bit (without the attachments below)
+  // Attachments (rows of the attachments table) the outbox adds as parts at send time, so
+  // their bytes are stored once however many mails carry them (notify/compose.h:
+  // with_attachments). due_outbox() fills them in; empty for most mails.
+  std::vector<std::int64_t> attachment_ids;
   std::string status;  // pending, sent, failed
   std::int64_t attempts = 0;
   Time next_attempt_at = 0;
@@ -268,6 +318,8 @@ class Tickets {
   virtual std::int64_t create_ticket(const NewTicket& t) = 0;
   virtual std::optional<Ticket> ticket(std::int64_t id) = 0;
   virtual std::vector<Ticket> tickets() = 0;  // newest first
+  virtual std::vector<Ticket> find_tickets(const TicketQuery& q) = 0;
+  virtual std::int64_t count_tickets(const TicketQuery& q) = 0;  // limit and offset ignored
   virtual void touch_ticket(std::int64_t id, Time at) = 0;
   virtual std::vector<Ticket> open_tickets() = 0;  // status new, open or pending
   // Open tickets by their next SLA due time, the earliest first, then those with none (by
@@ -300,6 +352,16 @@ class Tickets {
   virtual std::optional<std::int64_t> ticket_by_message_ids(const std::vector<std::string>& ids) = 0;
   virtual std::int64_t add_message(const MessageRecord& m) = 0;  // with its attachments
   virtual std::vector<MessageRecord> messages(std::int64_t ticket_id) = 0;  // oldest first
+  // The ticket's attachments by number (metadata only), and one with its bytes. An "out"
+  // message lists the attachments its outbox row carried.
+  virtual std::vector<AttachmentInfo> attachments(std::int64_t ticket_id) = 0;
+  virtual std::optional<AttachmentRecord> attachment(std::int64_t ticket_id, std::int64_t number) = 0;
+  virtual std::optional<AttachmentRecord> attachment_by_id(std::int64_t id) = 0;
+  // The Cc list, removed entries included (in the order first added).
+  virtual std::vector<CcEntry> cc_entries(std::int64_t ticket_id) = 0;
+  // Adds (or, with removed = true, marks removed) an address; true when something changed.
+  // An address marked removed is put back only with `force` (an agent's #cc add).
+  virtual bool set_cc(std::int64_t ticket_id, const CcEntry& e, bool force) = 0;
   virtual void add_event(const Event& e) = 0;
   virtual std::vector<Event> events(std::int64_t ticket_id) = 0;  // oldest first, internal ones included
   // include_internal = false: only the events a customer may see.
@@ -355,6 +417,8 @@ class Outbox {
   virtual void mark_sent(std::int64_t id, Time at) = 0;
   virtual void mark_retry(std::int64_t id, Time next_attempt_at, const std::string& error) = 0;
   virtual void mark_failed(std::int64_t id, const std::string& error) = 0;
+  // Some recipients refused for now (4xx) while others took it: the row is retried for these only.
+  virtual void set_recipients(std::int64_t id, const std::vector<std::string>& recipients) = 0;
   virtual std::vector<OutboxItem> outbox(const std::string& status) = 0;  // "pending", "failed", "sent"; bytes left empty
   virtual bool retry_outbox(std::int64_t id, Time at) = 0;                 // pending again, due at `at`
 

@@ -126,7 +126,12 @@ TEST_CASE("Messages thread by their Message-IDs, in or out") {
   m.direction = "in";
   m.message_id = "first@client";
   m.to = {"desk@example.com", "boss@example.com"};
-  m.attachments = {{"report.pdf", "application/pdf", 3, "abc"}};
+  AttachmentRecord pdf;
+  pdf.filename = "report.pdf";
+  pdf.content_type = "application/pdf";
+  pdf.size = 3;
+  pdf.data = "abc";
+  m.attachments = {pdf};
   tx->add_message(m);
   m.ticket_id = t2;
   m.direction = "out";
