@@ -292,6 +292,12 @@ static void load_imap(Config& c, toml::table& root) {
 }
 
 // [smtp]: the server the outbox sends through.
+static void load_notify(Config& c, toml::table& root) {
+  Section notify(c, root, "notify");
+  notify.size("attach_max_bytes", c.notify.attach_max_bytes);
+  notify.finish();
+}
+
 static void load_smtp(Config& c, toml::table& root) {
   const std::string& path = c.path;
   Section smtp(c, root, "smtp");
@@ -485,8 +491,8 @@ static Config parse_config(const std::string& text, const std::string& path) {
     throw ConfigError(fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
   }
 
-  const std::set<std::string> sections = {"service", "imap", "smtp", "store",     "intake", "limits",
-                                          "test",    "sla",  "slas", "calendars", "agents"};
+  const std::set<std::string> sections = {"service", "imap", "smtp",      "notify", "store", "intake",
+                                          "limits",  "test", "sla",       "slas",   "calendars", "agents"};
   for (auto&& [k, v] : root)
     if (!sections.count(std::string(k.str())))
       throw ConfigError(fmt::format("{}: unknown key '{}'", where(c, v.source()), k.str()));
@@ -494,6 +500,7 @@ static Config parse_config(const std::string& text, const std::string& path) {
   load_service(c, root);
   load_imap(c, root);
   load_smtp(c, root);
+  load_notify(c, root);
   load_store(c, root);
   load_intake(c, root);
   load_agents(c, root);

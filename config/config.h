@@ -61,6 +61,13 @@ struct Config {
     int retry_max_s = 3600;
   } smtp;
 
+  // What outgoing mail may carry.
+  struct Notify {
+    // Attachments' decoded bytes per mail (agents' notifications, replies to customers);
+    // above it they are listed with their sizes instead, and #attachments sends them in parts.
+    std::size_t attach_max_bytes = 10 << 20;
+  } notify;
+
   struct Store {
     // Which store (store/url.h), always set after load: store.url, or sqlite:// + store.path.
     std::string url;
