@@ -23,15 +23,15 @@ const Texts kTexts[] = {
     {"acknowledgement",
      {"[{{ticket}}] {{subject}}",
       "Hello {{requester_name}},\n\nThank you for your message. Your case is registered as {{ticket}}.\n"
-      "{{first_response_line}}\nReply to this mail to add anything; keep {{ticket}} in the subject.\n\n"
+      "{{first_response_line}}{{unregistered_line}}\nReply to this mail to add anything; keep {{ticket}} in the subject.\n\n"
       "Kind regards\n{{service_name}}\n"},
      {"[{{ticket}}] {{subject}}",
       "Hej {{requester_name}},\n\nTack för ditt meddelande. Ärendet är registrerat med nummer {{ticket}}.\n"
-      "{{first_response_line}}\nSvara på detta mail om du vill lägga till något; behåll {{ticket}} i ämnesraden.\n\n"
+      "{{first_response_line}}{{unregistered_line}}\nSvara på detta mail om du vill lägga till något; behåll {{ticket}} i ämnesraden.\n\n"
       "Med vänliga hälsningar\n{{service_name}}\n"},
      {"[{{ticket}}] {{subject}}",
       "Hej {{requester_name}},\n\nTak for din henvendelse. Sagen er registreret med nummer {{ticket}}.\n"
-      "{{first_response_line}}\nSvar på denne mail, hvis du vil tilføje noget; behold {{ticket}} i emnelinjen.\n\n"
+      "{{first_response_line}}{{unregistered_line}}\nSvar på denne mail, hvis du vil tilføje noget; behold {{ticket}} i emnelinjen.\n\n"
       "Med venlig hilsen\n{{service_name}}\n"}},
     {"status-open",
      {"[{{ticket}}] We are working on your case: {{subject}}",
@@ -106,6 +106,18 @@ const Texts kTexts[] = {
      {"", "You will have a first response by {{due}}.\n"},
      {"", "Du får ett första svar senast {{due}}.\n"},
      {"", "Du får et første svar senest {{due}}.\n"}},
+    // The acknowledgement's {{unregistered_line}} for a sender of an organisation's mail domain
+    // who is not one of its registered contacts (the subject is not used).
+    {"unregistered-contact",
+     {"", "You wrote from an address of {{organisation}} that is not one of its registered contacts. Cases from "
+          "registered contacts are handled first; ask your organisation's contact person to have you registered "
+          "with {{service_name}}.\n"},
+     {"", "Du skrev från en adress hos {{organisation}} som inte är en av dess registrerade kontaktpersoner. Ärenden "
+          "från registrerade kontaktpersoner hanteras först; be din organisations kontaktperson att registrera dig "
+          "hos {{service_name}}.\n"},
+     {"", "Du skrev fra en adresse hos {{organisation}}, som ikke er en af dens registrerede kontaktpersoner. Sager "
+          "fra registrerede kontaktpersoner behandles først; bed din organisations kontaktperson om at få dig "
+          "registreret hos {{service_name}}.\n"}},
 };
 
 const Template kAgentNotification = {
@@ -113,7 +125,7 @@ const Template kAgentNotification = {
     "{{event}} on {{ticket}}: {{subject}}\n\nRequester:    {{requester_name}} <{{requester}}>{{unverified}}\n"
     "Organisation: {{organisation}}\nPriority:     {{priority}}\nCategory:     {{category}}\nStatus:       {{status}}\n"
     "First response due: {{first_response_due}}\nResolution due:     {{resolution_due}}\n\n"
-    "---- {{sender_name}} <{{sender}}> wrote ----\n{{text}}\n----\n\n"
+    "---- {{sender_name}} <{{sender}}> wrote ----\n{{text}}\n----\n{{attachments}}\n"
     "Reply to this mail to answer the customer. Commands on the first lines, before any text:\n{{commands}}"};
 
 // To an agent whose mail on a ticket was kept as a note instead of being applied: sent to the
@@ -148,6 +160,11 @@ const Template kSlaReminder = {
     "Priority: {{priority}}\nStatus: {{status}}\n{{target}} due: {{due}}\n\n"
     "The customer has heard nothing for a while: please send them the latest status.\n"};
 
+// An agent's #attachments: the ticket's files, in as many mails as the size limit needs.
+const Template kAttachments = {
+    "[{{ticket}}] Attachments {{part}}/{{parts}}: {{subject}}",
+    "The attachments of {{ticket}} ({{subject}}), mail {{part}} of {{parts}}:\n\n{{list}}\n"};
+
 const Template kCommandError = {
     "[{{ticket}}] Not applied: {{subject}}",
     "Nothing of your mail on {{ticket}} was applied, and nothing went to the customer:\n\n{{text}}\n\n"
@@ -158,6 +175,7 @@ const Template kCommandError = {
 Template builtin_template(std::string_view kind, std::string_view language) {
   if (kind == "agent-notification") return kAgentNotification;
   if (kind == "command-error") return kCommandError;
+  if (kind == "attachments") return kAttachments;
   if (kind == "agent-mail-not-applied") return kAgentMailNotApplied;
   if (kind == "intake-capped") return kIntakeCapped;
   if (kind == "sla-warning") return kSlaWarning;
@@ -174,8 +192,9 @@ Template builtin_template(std::string_view kind, std::string_view language) {
 
 const std::vector<TemplateKind>& template_kinds() {
   static const std::vector<TemplateKind> kinds = {
-      {"acknowledgement", true, {"ticket", "subject", "requester_name", "service_name", "first_response_line"}},
+      {"acknowledgement", true, {"ticket", "subject", "requester_name", "service_name", "first_response_line", "unregistered_line"}},
       {"first-response", true, {"due"}},
+      {"unregistered-contact", true, {"organisation", "service_name"}},
       {"status-open", true, {"ticket", "subject", "requester_name", "agent_name", "service_name", "text"}},
       {"status-pending", true, {"ticket", "subject", "requester_name", "agent_name", "service_name", "text"}},
       {"status-resolved", true, {"ticket", "subject", "requester_name", "agent_name", "service_name", "text"}},
@@ -185,8 +204,10 @@ const std::vector<TemplateKind>& template_kinds() {
       {"unknown-sender", true, {"subject", "service_name"}},
       {"agent-notification", false,
        {"ticket", "event", "subject", "requester", "requester_name", "sender", "sender_name", "unverified",
-        "organisation", "priority", "category", "status", "first_response_due", "resolution_due", "text", "commands"}},
+        "organisation", "priority", "category", "status", "first_response_due", "resolution_due", "text", "attachments",
+        "commands"}},
       {"command-error", false, {"ticket", "subject", "text", "commands"}},
+      {"attachments", false, {"ticket", "subject", "part", "parts", "list"}},
       {"agent-mail-not-applied", false, {"ticket", "subject", "message_id", "reason"}},
       {"intake-capped", false, {"count", "domain", "reason", "ticket", "subject"}},
       {"sla-warning", false, {"ticket", "subject", "requester", "requester_name", "organisation", "priority", "status", "target", "due"}},
