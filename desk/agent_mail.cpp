@@ -4,6 +4,7 @@
 #include "core/text.h"
 #include "core/vocabulary.h"
 #include "desk/ingest.h"
+#include "notify/compose.h"
 #include "parser/auth_results.h"
 
 #include <fmt/format.h>
@@ -230,6 +231,21 @@ const std::vector<CommandSpec>& commands() {
          return d.has_value();
        }},
       {"note", "", [](const std::string& a, AgentCommands& c) { return a.empty() && (c.note = true); }},
+      {"cc", "add someone@example.com|remove someone@example.com",
+       [](const std::string& a, AgentCommands& c) {
+         auto sp = a.find(' ');
+         std::string verb = a.substr(0, sp), addr = sp == std::string::npos ? "" : trim(a.substr(sp));
+         if ((verb != "add" && verb != "remove") || !notify::valid_addr_spec(addr)) return false;
+         c.cc.push_back({verb == "add", addr});
+         return true;
+       }},
+      {"attachments", "", [](const std::string& a, AgentCommands& c) { return a.empty() && (c.attachments = true); }},
+      {"requester", "customer@example.com (a new mail to the desk address)",
+       [](const std::string& a, AgentCommands& c) {
+         if (!notify::valid_addr_spec(a)) return false;
+         c.requester = a;
+         return true;
+       }},
   };
   return table;
 }

@@ -68,6 +68,14 @@ struct AgentCommands {
   std::int64_t time_s = 0;
   bool note = false;
   bool resolve = false;
+  bool attachments = false;         // #attachments: mail me the ticket's files
+  struct Cc {
+    bool add = true;
+    std::string address;
+  };
+  std::vector<Cc> cc;               // #cc add ADDR, #cc remove ADDR
+  // #requester ADDR: open a ticket for this customer (a new mail to the desk address only)
+  std::optional<std::string> requester;
   std::string text;                 // the reply without its command lines
   std::vector<std::string> errors;  // what was not understood; non-empty: apply nothing
 };

@@ -8,8 +8,10 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "desk/agent_mail.h"
+#include "desk/attachments.h"
 #include "desk/desk.h"
 #include "desk/mailer.h"
+#include "desk/on_behalf.h"
 #include "desk/sla_clock.h"
 #include "desk/ticket_change.h"
 #include "desk/visibility.h"
@@ -149,6 +151,7 @@ struct Intake {
   IngestResult& result;
   std::string from;       // lower case
   std::string too_large;  // why the mail was not fetched whole; empty for a whole mail
+  std::int64_t message_row = 0;  // the messages row store_message() wrote for this mail
 };
 
 // A name as it may appear in a mail's body or greeting: one line, no controls, at most 64
@@ -233,7 +236,33 @@ void store_message(Intake& in, std::int64_t ticket_id, bool internal = false) {
   rec.raw_id = in.raw_id;
   rec.from_addr = in.from;
   rec.created_at = in.now;
-  in.tx.add_message(rec);
+  in.message_row = in.tx.add_message(rec);
+}
+
+// The files of this mail's message, for the agents' and the customer's mails.
+std::vector<store::AttachmentInfo> files_of_this_mail(Intake& in, std::int64_t ticket) {
+  std::vector<store::AttachmentInfo> files;
+  if (in.message_row == 0) return files;
+  for (auto& f : in.tx.attachments(ticket))
+    if (f.message_id == in.message_row) files.push_back(std::move(f));
+  return files;
+}
+
+// Registered contacts of the ticket's organisation who wrote or were in To/Cc of this
+// customer-visible mail stay on the ticket's mails as Cc (unless an agent removed them).
+// Strangers in a Cc are not added: the thread goes only to people the desk knows.
+void keep_contacts_on_cc(Intake& in, const store::Ticket& t) {
+  if (t.organisation.empty()) return;
+  std::vector<std::string> addresses = {in.from};
+  for (const auto* list : {&in.m.to, &in.m.cc})
+    for (const auto& a : *list) addresses.push_back(lower(a.email));
+  for (const auto& addr : addresses) {
+    if (addr.empty() || addr == t.requester || is_own_address(in.c, addr)) continue;
+    auto contact = in.tx.contact(addr);
+    if (!contact || contact->organisation != t.organisation) continue;
+    if (in.tx.set_cc(t.id, {addr, "system", in.now, false}, false))
+      in.tx.add_event({t.id, in.now, "system", "cc", "added " + addr + " (a contact in the mail's To/Cc)"});
+  }
 }
 
 void event(Intake& in, std::int64_t ticket, const std::string& actor, const std::string& kind, const std::string& detail,
@@ -286,11 +315,15 @@ void notify_agents(Intake& in, const store::Ticket& t, const std::string& what) 
       {"first_response_due", due_words(in.clock, t, t.first_response_at ? std::nullopt : sla.first_response_due, "en")},
       {"resolution_due", due_words(in.clock, t, sla.resolution_due, "en")},
       {"text", in.m.new_text.empty() ? in.m.body_text : in.m.new_text},
+      {"attachments", ""},
       {"commands", agent_commands_help()}};
+  auto files = attach_what_fits(files_of_this_mail(in, t.id), in.c.notify.attach_max_bytes, ticket_ref(in.c, t.id));
+  if (!files.listing.empty()) vars["attachments"] = "\n" + files.listing;
   for (const auto& r : to) {
     MailToQueue q;
     q.ticket_id = t.id;
     q.kind = "agent-notification";
+    q.attachment_ids = files.ids;
     q.to = r;
     q.record = false;  // internal: not part of the customer's thread
     q.draft.subject = notify::render(tpl.subject, vars);
@@ -342,6 +375,7 @@ TicketChange agent_change(const AgentCommands& cmd, const std::string& from, con
   ch.note = cmd.note;
   ch.text = cmd.text;
   ch.agent_name = agent_name;
+  for (const auto& cc : cmd.cc) ch.cc.push_back({cc.add, cc.address});
   return ch;
 }
 
@@ -370,8 +404,13 @@ void handle_agent_mail(Intake& in, store::Ticket t, const store::Agent& agent, A
   if (token_holder != in.from)
     internal_event(in, t.id, in.from, "team-token", "the team address's token used by " + in.from);
   auto cmd = parse_agent_commands(in.m.new_text);
+  if (cmd.requester)
+    cmd.errors.push_back("'#requester': only in a new mail to the desk address, to open a ticket for a customer");
   TicketChange change;
   if (cmd.errors.empty()) change = agent_change(cmd, in.from, agent.name.empty() ? agent.email : agent.name);
+  // The agent's files go to the customer with the answer, as many as one mail may carry.
+  auto files = attach_what_fits(files_of_this_mail(in, t.id), in.c.notify.attach_max_bytes, ref);
+  if (!change.note) change.attachment_ids = files.ids;
   auto outcome = cmd.errors.empty() ? change_ticket(in.tx, in.desk, t, change, in.from, in.now) : ChangeOutcome{};
   // Only an assignee can be refused: someone who is not a registered agent.
   if (!outcome.refused.empty()) cmd.errors.push_back(fmt::format("'#assign {}': not a registered agent", *cmd.assign));
@@ -384,6 +423,10 @@ void handle_agent_mail(Intake& in, store::Ticket t, const store::Agent& agent, A
     in.result.note = "commands refused";
     return;
   }
+  if (!change.note && files.left_out > 0)
+    internal_event(in, t.id, in.from, "attachments-not-mailed", files.listing);
+  if (cmd.attachments && mail_attachments(in.tx, in.desk, *in.tx.ticket(t.id), {agent.name, agent.email}, in.now) > 0)
+    in.result.mail_queued = true;
   in.result.mail_queued = in.result.mail_queued || outcome.mail_queued;
 }
 
@@ -459,7 +502,17 @@ void join_ticket(Intake& in, const store::Ticket& t, const Party& sender) {
   store_message(in, t.id, sender.agent.has_value());
   in.tx.touch_ticket(t.id, in.now);
   event(in, t.id, in.from, "message", in.m.message_id.empty() ? "" : "<" + in.m.message_id + ">");
+  if (sender.agent && !in.m.automatic) {
+    // No token here: nothing of it applies, and the agent hears so at once instead of losing
+    // a #resolve and its text in silence.
+    std::string why = "it went to the desk's plain address, which carries no token; answer the ticket's "
+                      "notification instead (its Reply-To is the ticket's address for you)";
+    internal_event(in, t.id, in.from, "note", "agent mail kept as a note, not applied: " + why);
+    tell_agent_not_applied(in, t, *sender.agent, why);
+    in.result.note = "agent mail to the plain address: kept as a note, not applied";
+  }
   if (in.m.automatic || sender.agent) return;  // an auto-reply changes nothing; an agent's mail here runs no commands
+  keep_contacts_on_cc(in, t);
   auto status = parse_status(t.status);
   if (status == Status::pending || status == Status::resolved) {
     TicketChange ch;
@@ -500,7 +553,10 @@ void reject_unknown_sender(Intake& in) {
       in.tx.count_sent_or_queued("unknown-sender", in.from, in.now - 3600) >= c.intake.acks_per_address_per_hour)
     reason = "rate limit";
   if (reason.empty()) {
-    const auto& tpl = in.desk.templates().get("unknown-sender", c.service.language);
+    std::string lang = c.service.language;
+    if (auto org_name = in.tx.organisation_of_domain(domain_of(in.from)))
+      if (auto org = in.tx.organisation(*org_name); org && !org->language.empty()) lang = org->language;
+    const auto& tpl = in.desk.templates().get("unknown-sender", lang);
     std::map<std::string, std::string> vars = {{"subject", m.subject}, {"service_name", c.service.name}};
     MailToQueue q;
     q.kind = "unknown-sender";
@@ -528,6 +584,11 @@ store::NewTicket new_ticket_of(Intake& in, const Config::Rule* rule, const Party
   nt.organisation = rule && !rule->organisation.empty() ? rule->organisation
                     : sender.contact                    ? sender.contact->organisation
                                                         : "";
+  // A sender of an organisation's mail domain who is none of its contacts is the
+  // organisation's (its language, calendar and SLA), marked unverified; seeing or joining
+  // its other tickets stays for contacts (desk/visibility.h).
+  if (nt.organisation.empty() && !sender.agent && !in.from.empty())
+    nt.organisation = in.tx.organisation_of_domain(domain_of(in.from)).value_or("");
   nt.unverified = !known;
   nt.alert_key = alert_key;
   nt.refers_to = refers_to;
@@ -541,7 +602,7 @@ store::NewTicket new_ticket_of(Intake& in, const Config::Rule* rule, const Party
     if (!org->sla.empty() && c.slas.count(org->sla)) nt.sla = org->sla;
     auto period = hypercare_period(*org);
     nt.hypercare = period && period->covers(in.now);
-    if (nt.hypercare && nt.category == "incident" && c.slas.count("hypercare")) nt.sla = "hypercare";
+    if (nt.hypercare && nt.category == "incident") nt.sla = hypercare_sla(c, nt.sla).value_or(nt.sla);
   } else {
     log::warning("{}: organisation '{}' does not exist; ticket opened without one", rule ? rule->name : in.from,
                  nt.organisation);
@@ -577,17 +638,24 @@ void queue_acknowledgement(Intake& in, const store::Ticket& ticket, const parser
   if (auto due = in.clock.evaluate(ticket, {}, in.now).first_response_due)
     first_response_line = notify::render(in.desk.templates().get("first-response", lang).body,
                                          {{"due", due_words(in.clock, ticket, due, lang)}});
+  std::string unregistered_line;
+  if (ticket.unverified && !ticket.organisation.empty() && !in.tx.contact(ticket.requester) &&
+      !in.tx.agent(ticket.requester))
+    unregistered_line = notify::render(in.desk.templates().get("unregistered-contact", lang).body,
+                                       {{"organisation", ticket.organisation}, {"service_name", c.service.name}});
   const auto& tpl = in.desk.templates().get("acknowledgement", lang);
   std::string name = one_line_name(ack_to.name);
   std::map<std::string, std::string> vars = {{"ticket", ticket_ref(c, ticket.id)},
                                              {"subject", ticket.subject},
                                              {"requester_name", name.empty() ? to : name},
                                              {"service_name", c.service.name},
-                                             {"first_response_line", first_response_line}};
+                                             {"first_response_line", first_response_line},
+                                             {"unregistered_line", unregistered_line}};
   MailToQueue q;
   q.ticket_id = ticket.id;
   q.kind = "acknowledgement";
   q.to = {name, to};
+  q.cc = cc_recipients(in.tx, ticket);
   q.draft.subject = notify::render(tpl.subject, vars);
   q.draft.body_text = notify::render(tpl.body, vars);
   q.draft.in_reply_to = in.m.message_id;
@@ -619,12 +687,108 @@ void acknowledge_and_notify(Intake& in, const store::Ticket& ticket) {
   notify_agents(in, ticket, in.too_large.empty() ? "New ticket" : "Mail too large to fetch");
 }
 
+// A ticket opened for a customer by an agent (`ticket new`, `#requester`): the customer's
+// ordinary acknowledgement, the agent assigned and notified (with the ticket's Reply-To, so
+// they work it by mail). `in.m` is the request as the agent gave it.
+std::int64_t open_for(Intake& in, const OnBehalf& what, const store::Agent& agent) {
+  auto customer = party_of(in.tx, lower(what.requester));
+  bool known = customer.contact || customer.agent;
+  Intake as_customer = in;  // the new ticket's fields are the customer's, not the agent's
+  as_customer.from = customer.address;
+  auto nt = new_ticket_of(as_customer, nullptr, customer, known, "", std::nullopt);
+  nt.requester_name = !what.requester_name.empty() ? one_line_name(what.requester_name)
+                      : customer.contact          ? customer.contact->name
+                                                  : "";
+  nt.assignee = agent.email;
+  if (what.priority) nt.priority = to_string(*what.priority);
+  if (what.category) nt.category = to_string(*what.category);
+  auto id = in.tx.create_ticket(nt);
+  in.result.kind = IngestResult::Kind::created;
+  in.result.ticket_id = id;
+  if (!in.m.new_text.empty() || !in.m.attachments.empty()) {
+    store::MessageRecord rec = message_record(in.m);
+    rec.ticket_id = id;
+    rec.direction = "in";
+    rec.from_addr = agent.email;
+    rec.created_at = in.now;
+    in.message_row = in.tx.add_message(rec);
+  }
+  event(in, id, agent.email, "created", "opened by " + agent.email + " for " + nt.requester);
+  event(in, id, agent.email, "assign", "(none) -> " + agent.email);
+  if (nt.unverified) event(in, id, "system", "unverified", nt.requester + " is no registered contact");
+  if (nt.hypercare) event(in, id, "system", "hypercare", nt.organisation);
+  refresh_sla_due(in.tx, in.desk, id, in.now);
+  auto ticket = *in.tx.ticket(id);
+  queue_acknowledgement(in, ticket, parser::Address{nt.requester_name, nt.requester}, nt.requester);
+  notify_agents(in, ticket, "Opened for the customer");
+  return id;
+}
+
+// Why the desk will not open a ticket for `what`, or "".
+std::string on_behalf_problem(Intake& in, const OnBehalf& what) {
+  std::string requester = lower(what.requester);
+  if (!notify::valid_addr_spec(requester)) return "'" + printable(utf8_prefix(what.requester, 200)) + "' is not a mail address";
+  if (is_own_address(in.c, requester)) return requester + " is the desk's own address";
+  if (in.tx.agent(requester)) return requester + " is an agent, not a customer";
+  return "";
+}
+
+// A registered agent's mail to the desk address whose first line is #requester: a ticket for
+// that customer, only with an aligned DMARC pass (the agent path's trust rule for a mail
+// without a token); else nothing opens and the agent is told why.
+void handle_requester_mail(Intake& in, const store::Agent& agent, const AgentCommands& cmd) {
+  in.result.kind = IngestResult::Kind::rejected;
+  OnBehalf what;
+  what.requester = *cmd.requester;
+  what.subject = in.m.subject;
+  what.agent = agent.email;
+  if (cmd.priority) what.priority = parse_priority(*cmd.priority);
+  if (cmd.category) what.category = parse_category(*cmd.category);
+  what.text = cmd.text;
+  std::string why = !authenticated_by_trusted_server(in.c, in.m)
+                        ? "it came to the desk's plain address, which carries no token, without a trusted "
+                          "authentication of your address (a DMARC pass for your domain): From can be forged"
+                    : !cmd.errors.empty() ? "commands not understood: " + join(cmd.errors, "; ")
+                                          : on_behalf_problem(in, what);
+  if (!why.empty()) {
+    log::warning("security: <{}> from agent {}: #requester not applied: {}", in.m.message_id, in.from, why);
+    in.result.note = "#requester not applied: " + why;
+    if (in.tx.count_sent_or_queued("requester-refused", agent.email, in.now - 3600) >= 3) return;
+    const auto& tpl = in.desk.templates().get("requester-refused", "en");
+    std::map<std::string, std::string> vars = {{"subject", in.m.subject}, {"message_id", in.m.message_id}, {"reason", why}};
+    MailToQueue q;
+    q.kind = "requester-refused";
+    q.to = {agent.name, agent.email};
+    q.draft.subject = notify::render(tpl.subject, vars);
+    q.draft.body_text = notify::render(tpl.body, vars);
+    q.draft.auto_submitted = "auto-replied";
+    q.draft.in_reply_to = in.m.message_id;
+    queue_mail(in.tx, in.c, q, in.now);
+    in.result.mail_queued = true;
+    return;
+  }
+  // The customer's ticket holds the request; the agent's own mail stays on it as an internal note.
+  parser::ParsedMail request;
+  request.from = {agent.name, agent.email};
+  request.subject = in.m.subject;
+  request.body_text = request.new_text = cmd.text;
+  request.attachments = std::move(in.m.attachments);
+  Intake req{in.tx, in.desk, in.c, in.clock, request, 0, in.now, in.result, agent.email, ""};
+  auto id = open_for(req, what, agent);
+  store_message(in, id, true);
+  in.result.note = "opened for " + lower(what.requester) + " by agent " + agent.email;
+}
+
 // A mail to the plain address (or a plus-address, from someone who is no agent): it joins the
 // ticket it belongs to, repeats an alert, is rejected, or opens a ticket.
 void handle_customer_mail(Intake& in) {
   const auto& c = in.c;
   auto sender = party_of(in.tx, in.from, in.m.from_ambiguous);
   auto t = thread_of(in, sender);
+  if (!t && sender.agent && !in.m.automatic && in.too_large.empty()) {
+    auto cmd = parse_agent_commands(in.m.new_text);
+    if (cmd.requester) return handle_requester_mail(in, *sender.agent, cmd);
+  }
   std::optional<std::int64_t> refers_to;
   if (t && t->status == to_string(Status::closed)) {  // a closed ticket stays closed: a new one refers to it
     refers_to = t->id;
@@ -648,8 +812,14 @@ void handle_customer_mail(Intake& in) {
         in.m.message_id.empty() ? "" : "<" + in.m.message_id + ">");
   if (rule) event(in, id, "system", "rule", rule->name);
   if (refers_to) event(in, id, "system", "refers-to", ticket_ref(c, *refers_to) + " (closed)");
-  if (nt.unverified) event(in, id, "system", "unverified", in.from + " is no registered contact");
+  if (nt.unverified)
+    event(in, id, "system", "unverified",
+          in.from + " is no registered contact" +
+              (nt.organisation.empty() || (rule && !rule->organisation.empty())
+                   ? ""
+                   : " of " + nt.organisation + " (recognised by its mail domain)"));
   if (nt.hypercare) event(in, id, "system", "hypercare", nt.organisation);
+  keep_contacts_on_cc(in, *in.tx.ticket(id));
   refresh_sla_due(in.tx, in.desk, id, in.now);
   acknowledge_and_notify(in, *in.tx.ticket(id));
 }
@@ -798,6 +968,20 @@ IngestResult ingest_in(store::Transaction& tx, const Desk& desk, std::string_vie
 }
 
 }  // namespace
+
+tl::expected<std::int64_t, std::string> open_ticket_for(store::Transaction& tx, const Desk& desk, const OnBehalf& what,
+                                                        store::Time now) {
+  auto agent = tx.agent(lower(what.agent));
+  if (!agent) return tl::unexpected(fmt::format("{} is not a registered agent (servicedesk agent add)", what.agent));
+  parser::ParsedMail request;
+  request.from = {agent->name, agent->email};
+  request.subject = what.subject.empty() ? std::string("(no subject)") : what.subject;
+  request.body_text = request.new_text = what.text;
+  IngestResult result;
+  Intake in{tx, desk, desk.config(), desk.clock(), request, 0, now, result, agent->email, ""};
+  if (auto why = on_behalf_problem(in, what); !why.empty()) return tl::unexpected(why);
+  return open_for(in, what, *agent);
+}
 
 IngestResult quarantine_unhandled(store::Store& st, std::string_view raw, const std::optional<store::MailOrigin>& origin,
                                   store::Time now, const std::string& why) {

@@ -39,6 +39,13 @@ std::optional<QueuedMail> queue_mail(store::Transaction& tx, const Config& c, Ma
     return std::nullopt;
   }
   d.to = {mail.to};
+  d.cc.clear();
+  for (const auto& cc : mail.cc) {
+    if (notify::valid_addr_spec(cc.email) && lower(cc.email) != lower(mail.to.email)) d.cc.push_back(cc);
+    else if (!notify::valid_addr_spec(cc.email))
+      log::warning("{}: {}: Cc '{}' left out: not a mail address we can send to", ticket, mail.kind,
+                   printable(utf8_prefix(cc.email, 200)));
+  }
   d.date = now;
   if (d.from.email.empty()) d.from = {c.service.name, c.service.address};
   d.message_id_domain = domain_of(c.service.address);
@@ -50,6 +57,8 @@ std::optional<QueuedMail> queue_mail(store::Transaction& tx, const Config& c, Ma
   o.kind = mail.kind;
   o.mail_from = c.service.address;
   o.recipients = {mail.to.email};
+  for (const auto& cc : d.cc) o.recipients.push_back(cc.email);
+  o.attachment_ids = mail.attachment_ids;
   o.message_id = composed.message_id;
   o.bytes = composed.bytes;
   o.next_attempt_at = now;
@@ -64,7 +73,8 @@ std::optional<QueuedMail> queue_mail(store::Transaction& tx, const Config& c, Ma
     out.message_id = composed.message_id;
     out.from_addr = d.from.email;
     out.from_name = d.from.name;
-    out.to = {mail.to.email};
+    out.to = {lower(mail.to.email)};
+    for (const auto& cc : d.cc) out.cc.push_back(lower(cc.email));
     out.subject = d.subject;
     out.date = now;
     out.body_text = d.body_text;
@@ -76,8 +86,19 @@ std::optional<QueuedMail> queue_mail(store::Transaction& tx, const Config& c, Ma
   return q;
 }
 
+std::vector<notify::Mailbox> cc_recipients(store::Transaction& tx, const store::Ticket& t) {
+  std::vector<notify::Mailbox> cc;
+  for (const auto& e : tx.cc_entries(t.id))
+    if (!e.removed && e.address != t.requester) {
+      auto contact = tx.contact(e.address);
+      cc.push_back({contact ? contact->name : "", e.address});
+    }
+  return cc;
+}
+
 void mail_customer(store::Transaction& tx, const Desk& desk, const store::Ticket& t, const std::string& kind,
-                   const std::string& text, const std::string& agent_name, store::Time now) {
+                   const std::string& text, const std::string& agent_name, store::Time now,
+                   const std::vector<std::int64_t>& attachment_ids) {
   const auto& c = desk.config();
   const auto& tpl = desk.templates().get(kind, language_of(tx, c, t));
   std::map<std::string, std::string> vars = {{"ticket", ticket_ref(c, t.id)},
@@ -90,6 +111,8 @@ void mail_customer(store::Transaction& tx, const Desk& desk, const store::Ticket
   q.ticket_id = t.id;
   q.kind = kind;
   q.to = {t.requester_name, t.requester};
+  q.cc = cc_recipients(tx, t);
+  q.attachment_ids = attachment_ids;
   q.draft.from = {agent_name.empty() ? c.service.name : agent_name + " (" + c.service.name + ")", c.service.address};
   q.draft.subject = notify::render(tpl.subject, vars);
   q.draft.body_text = notify::render(tpl.body, vars);

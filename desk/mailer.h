@@ -30,6 +30,8 @@ struct MailToQueue {
   std::optional<std::int64_t> ticket_id;
   std::string kind;        // outbox kind: acknowledgement, agent-notification, status-open, reply, ...
   notify::Mailbox to;
+  std::vector<notify::Mailbox> cc;        // an address we cannot send to is left out (logged)
+  std::vector<std::int64_t> attachment_ids;  // attachment rows the outbox adds at send time
   notify::Draft draft;     // from, subject, body, threading; `to` and date are filled in here
   bool record = true;      // keep an "out" message on the ticket
 };
@@ -45,9 +47,15 @@ void thread_on_ticket(store::Transaction& tx, std::int64_t ticket_id, notify::Dr
 std::string domain_of(const std::string& address);
 
 // The customer's mail of `kind` (a template: status-open, status-pending, ..., reply) on
-// their ticket, in their organisation's language, from the agent by name where given.
+// their ticket, in their organisation's language, from the agent by name where given; to the
+// requester with the ticket's Cc list (cc_recipients), carrying `attachment_ids`.
 void mail_customer(store::Transaction& tx, const Desk& desk, const store::Ticket& t, const std::string& kind,
-                   const std::string& text, const std::string& agent_name, store::Time now);
+                   const std::string& text, const std::string& agent_name, store::Time now,
+                   const std::vector<std::int64_t>& attachment_ids = {});
+
+// Who the ticket's customer mails go to in Cc: its Cc list without removed entries and
+// without the requester.
+std::vector<notify::Mailbox> cc_recipients(store::Transaction& tx, const store::Ticket& t);
 
 // The language of the ticket's customer: their organisation's, else the service's.
 std::string language_of(store::Transaction& tx, const Config& c, const store::Ticket& t);

@@ -73,7 +73,12 @@ ChangeOutcome change_ticket(store::Transaction& tx, const Desk& desk, const stor
     tx.add_time({t.id, now, actor, ch.time_s, "", ""});
     event("time", fmt::format("{} min", ch.time_s / 60));
   }
-  bool words = !ch.note && !ch.text.empty();
+  for (const auto& cc : ch.cc) {
+    store::CcEntry e{cc.address, actor, now, !cc.add};
+    if (tx.set_cc(t.id, e, true)) event("cc", (cc.add ? "added " : "removed ") + cc.address);
+  }
+  // Files without a word still go to the customer, as the agent's answer.
+  bool words = !ch.note && (!ch.text.empty() || !ch.attachment_ids.empty());
   Status to = ch.status.value_or(from == Status::new_ && words ? Status::open : from);
   if (to != from) {
     write_status(tx, t, from, to, now);
@@ -81,11 +86,11 @@ ChangeOutcome change_ticket(store::Transaction& tx, const Desk& desk, const stor
   }
   out.status = to;
   if (ch.note) event("note", utf8_prefix(ch.text, 200), true);
-  if (to == Status::resolved && words) tx.set_resolution(t.id, ch.text);
+  if (to == Status::resolved && !ch.note && !ch.text.empty()) tx.set_resolution(t.id, ch.text);
 
   if (auto kind = customer_mail_kind(from, to, words)) {
     auto now_t = *tx.ticket(t.id);
-    mail_customer(tx, desk, now_t, *kind, words ? ch.text : "", ch.agent_name, now);
+    mail_customer(tx, desk, now_t, *kind, words ? ch.text : "", ch.agent_name, now, ch.attachment_ids);
     tx.set_first_response(t.id, now);
     event("reply", "answer mailed to " + now_t.requester);
     out.mail_queued = true;

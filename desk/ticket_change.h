@@ -25,6 +25,12 @@
 
 namespace sd {
 
+// An agent's change of the ticket's Cc list (#cc add ADDR, #cc remove ADDR).
+struct CcChange {
+  bool add = true;
+  std::string address;  // lower case
+};
+
 struct TicketChange {
   std::optional<Status> status;
   std::optional<Priority> priority;
@@ -34,6 +40,8 @@ struct TicketChange {
   bool note = false;                    // `text` is an internal note, not for the customer
   std::string text;                     // the agent's words (for the customer unless `note`)
   std::string agent_name;               // who speaks in the customer's mail; empty: the desk
+  std::vector<std::int64_t> attachment_ids;  // files the customer's mail carries (the agent's own)
+  std::vector<CcChange> cc;                  // applied before the customer's mail, which goes to the new list
   // How the status change reads in the ticket's events: "status", or "reopened" for a
   // customer's reply on a resolved ticket; `why` follows the change ("customer replied").
   std::string status_event = "status";

@@ -1,6 +1,7 @@
 // notify/templates.cpp: built-in mail texts and operators' overrides (see templates.h).
 #include "notify/templates.h"
 
+#include "core/text.h"
 #include "core/vocabulary.h"
 
 #include <algorithm>
@@ -18,78 +19,94 @@ struct Texts {
   Template en, sv, da;
 };
 
+struct AnswerWords {
+  const char* hello;
+  const char* regards;
+};
+const AnswerWords kEnglish{"Hello", "Kind regards"};
+const AnswerWords kSwedish{"Hej", "Med vänliga hälsningar"};
+const AnswerWords kDanish{"Hej", "Med venlig hilsen"};
+
+// The greeting by first name: "Hej Anna," or, without a first name, "Hej,".
+std::string greeting(const AnswerWords& w) {
+  return std::string(w.hello) + "{{#requester_first_name}} {{requester_first_name}}{{/requester_first_name}},\n\n";
+}
+
+// An answer to the customer reads as one mail. With an agent's words ({{text}}: the agent's
+// whole text, their own greeting included) it is those words, one line on the status
+// (`status_line`; none when empty) and one signature, the agent's name and the desk; without
+// words, our greeting by first name, `plain_line` and our closing. Never two greetings, never
+// two sign-offs. {{agent}} is empty when the desk itself writes (a reopened or auto-closed
+// ticket, an operator's `ticket set`): then only the desk signs.
+std::string answer(const AnswerWords& w, const std::string& plain_line, const std::string& status_line) {
+  return "{{^text}}" + greeting(w) + plain_line + "\n\n" + w.regards + "\n{{#agent}}{{agent}}\n{{/agent}}{{service_name}}\n" +
+         "{{/text}}{{#text}}{{text}}\n" + (status_line.empty() ? "" : status_line + "\n\n") +
+         "-- \n{{#agent}}{{agent}}\n{{/agent}}{{service_name}} ({{ticket}})\n{{/text}}";
+}
+std::string answer(const AnswerWords& w, const std::string& status_line) { return answer(w, status_line, status_line); }
+
 // Customer-facing texts exist in English, Swedish and Danish; agent-facing ones in English.
 const Texts kTexts[] = {
     {"acknowledgement",
      {"[{{ticket}}] {{subject}}",
-      "Hello {{requester_name}},\n\nThank you for your message. Your case is registered as {{ticket}}.\n"
-      "{{first_response_line}}{{unregistered_line}}\nReply to this mail to add anything; keep {{ticket}} in the subject.\n\n"
+      greeting(kEnglish) + "Thank you for your message. Your case is registered as {{ticket}}.\n"
+      "{{#continues}}It continues your earlier case {{continues}}.\n{{/continues}}{{first_response_line}}{{unregistered_line}}\nReply to this mail to add anything; keep {{ticket}} in the subject.\n\n"
       "Kind regards\n{{service_name}}\n"},
      {"[{{ticket}}] {{subject}}",
-      "Hej {{requester_name}},\n\nTack för ditt meddelande. Ärendet är registrerat med nummer {{ticket}}.\n"
-      "{{first_response_line}}{{unregistered_line}}\nSvara på detta mail om du vill lägga till något; behåll {{ticket}} i ämnesraden.\n\n"
+      greeting(kSwedish) + "Tack för ditt meddelande. Ärendet är registrerat med nummer {{ticket}}.\n"
+      "{{#continues}}Det är en fortsättning på ditt tidigare ärende {{continues}}.\n{{/continues}}{{first_response_line}}{{unregistered_line}}\nSvara på detta mail om du vill lägga till något; behåll {{ticket}} i ämnesraden.\n\n"
       "Med vänliga hälsningar\n{{service_name}}\n"},
      {"[{{ticket}}] {{subject}}",
-      "Hej {{requester_name}},\n\nTak for din henvendelse. Sagen er registreret med nummer {{ticket}}.\n"
-      "{{first_response_line}}{{unregistered_line}}\nSvar på denne mail, hvis du vil tilføje noget; behold {{ticket}} i emnelinjen.\n\n"
+      greeting(kDanish) + "Tak for din henvendelse. Sagen er registreret med nummer {{ticket}}.\n"
+      "{{#continues}}Den er en fortsættelse af din tidligere sag {{continues}}.\n{{/continues}}{{first_response_line}}{{unregistered_line}}\nSvar på denne mail, hvis du vil tilføje noget; behold {{ticket}} i emnelinjen.\n\n"
       "Med venlig hilsen\n{{service_name}}\n"}},
+    // The answers: see answer() above for how each reads with and without an agent's words.
     {"status-open",
      {"[{{ticket}}] We are working on your case: {{subject}}",
-      "Hello {{requester_name}},\n\n{{agent_name}} has started working on your case {{ticket}}.\n{{text}}\n"
-      "Kind regards\n{{service_name}}\n"},
+      answer(kEnglish, "{{agent_name}} has started working on your case {{ticket}}.",
+             "Your case {{ticket}} is open and being worked on.")},
      {"[{{ticket}}] Vi arbetar med ditt ärende: {{subject}}",
-      "Hej {{requester_name}},\n\n{{agent_name}} har börjat arbeta med ditt ärende {{ticket}}.\n{{text}}\n"
-      "Med vänliga hälsningar\n{{service_name}}\n"},
+      answer(kSwedish, "{{agent_name}} har börjat arbeta med ditt ärende {{ticket}}.",
+             "Ditt ärende {{ticket}} är öppet och vi arbetar med det.")},
      {"[{{ticket}}] Vi arbejder på din sag: {{subject}}",
-      "Hej {{requester_name}},\n\n{{agent_name}} er begyndt at arbejde på din sag {{ticket}}.\n{{text}}\n"
-      "Med venlig hilsen\n{{service_name}}\n"}},
+      answer(kDanish, "{{agent_name}} er begyndt at arbejde på din sag {{ticket}}.",
+             "Din sag {{ticket}} er åben, og vi arbejder på den.")}},
     {"status-pending",
      {"[{{ticket}}] We are waiting for you: {{subject}}",
-      "Hello {{requester_name}},\n\n{{text}}\nYour case {{ticket}} waits for your answer; just reply to this mail.\n\n"
-      "Kind regards\n{{agent_name}}\n{{service_name}}\n"},
+      answer(kEnglish, "Your case {{ticket}} waits for your answer; just reply to this mail.")},
      {"[{{ticket}}] Vi väntar på ditt svar: {{subject}}",
-      "Hej {{requester_name}},\n\n{{text}}\nDitt ärende {{ticket}} väntar på ditt svar; svara bara på detta mail.\n\n"
-      "Med vänliga hälsningar\n{{agent_name}}\n{{service_name}}\n"},
+      answer(kSwedish, "Ditt ärende {{ticket}} väntar på ditt svar; svara bara på detta mail.")},
      {"[{{ticket}}] Vi venter på dit svar: {{subject}}",
-      "Hej {{requester_name}},\n\n{{text}}\nDin sag {{ticket}} venter på dit svar; svar blot på denne mail.\n\n"
-      "Med venlig hilsen\n{{agent_name}}\n{{service_name}}\n"}},
+      answer(kDanish, "Din sag {{ticket}} venter på dit svar; svar blot på denne mail.")}},
     {"status-resolved",
      {"[{{ticket}}] Resolved: {{subject}}",
-      "Hello {{requester_name}},\n\nYour case {{ticket}} is resolved.\n\n{{text}}\n"
-      "If the problem is not solved, reply to this mail and the case opens again.\n\n"
-      "Kind regards\n{{agent_name}}\n{{service_name}}\n"},
+      answer(kEnglish, "Your case {{ticket}} is resolved. If the problem is not solved, reply to this mail and the "
+                       "case opens again.")},
      {"[{{ticket}}] Löst: {{subject}}",
-      "Hej {{requester_name}},\n\nDitt ärende {{ticket}} är löst.\n\n{{text}}\n"
-      "Om problemet inte är löst, svara på detta mail så öppnas ärendet igen.\n\n"
-      "Med vänliga hälsningar\n{{agent_name}}\n{{service_name}}\n"},
+      answer(kSwedish, "Ditt ärende {{ticket}} är löst. Om problemet inte är löst, svara på detta mail så öppnas "
+                       "ärendet igen.")},
      {"[{{ticket}}] Løst: {{subject}}",
-      "Hej {{requester_name}},\n\nDin sag {{ticket}} er løst.\n\n{{text}}\n"
-      "Hvis problemet ikke er løst, så svar på denne mail, og sagen åbnes igen.\n\n"
-      "Med venlig hilsen\n{{agent_name}}\n{{service_name}}\n"}},
+      answer(kDanish, "Din sag {{ticket}} er løst. Hvis problemet ikke er løst, så svar på denne mail, og sagen "
+                      "åbnes igen.")}},
     {"status-reopened",
      {"[{{ticket}}] Reopened: {{subject}}",
-      "Hello {{requester_name}},\n\nYour case {{ticket}} is open again and back with our agents.\n\n"
-      "Kind regards\n{{service_name}}\n"},
+      answer(kEnglish, "Your case {{ticket}} is open again and back with our agents.")},
      {"[{{ticket}}] Öppnat igen: {{subject}}",
-      "Hej {{requester_name}},\n\nDitt ärende {{ticket}} är öppnat igen och ligger hos våra handläggare.\n\n"
-      "Med vänliga hälsningar\n{{service_name}}\n"},
+      answer(kSwedish, "Ditt ärende {{ticket}} är öppnat igen och ligger hos våra handläggare.")},
      {"[{{ticket}}] Genåbnet: {{subject}}",
-      "Hej {{requester_name}},\n\nDin sag {{ticket}} er åbnet igen og ligger hos vores medarbejdere.\n\n"
-      "Med venlig hilsen\n{{service_name}}\n"}},
+      answer(kDanish, "Din sag {{ticket}} er åbnet igen og ligger hos vores medarbejdere.")}},
     {"status-closed",
      {"[{{ticket}}] Closed: {{subject}}",
-      "Hello {{requester_name}},\n\nYour case {{ticket}} is closed. A reply to this mail opens a new case.\n\n"
-      "Kind regards\n{{service_name}}\n"},
+      answer(kEnglish, "Your case {{ticket}} is closed. A reply to this mail opens a new case.")},
      {"[{{ticket}}] Stängt: {{subject}}",
-      "Hej {{requester_name}},\n\nDitt ärende {{ticket}} är stängt. Ett svar på detta mail öppnar ett nytt ärende.\n\n"
-      "Med vänliga hälsningar\n{{service_name}}\n"},
+      answer(kSwedish, "Ditt ärende {{ticket}} är stängt. Ett svar på detta mail öppnar ett nytt ärende.")},
      {"[{{ticket}}] Lukket: {{subject}}",
-      "Hej {{requester_name}},\n\nDin sag {{ticket}} er lukket. Et svar på denne mail opretter en ny sag.\n\n"
-      "Med venlig hilsen\n{{service_name}}\n"}},
+      answer(kDanish, "Din sag {{ticket}} er lukket. Et svar på denne mail opretter en ny sag.")}},
+    // An agent's answer that changes no status: no status line after the agent's words.
     {"reply",
-     {"[{{ticket}}] {{subject}}", "{{text}}\n\n-- \n{{agent_name}}\n{{service_name}} ({{ticket}})\n"},
-     {"[{{ticket}}] {{subject}}", "{{text}}\n\n-- \n{{agent_name}}\n{{service_name}} ({{ticket}})\n"},
-     {"[{{ticket}}] {{subject}}", "{{text}}\n\n-- \n{{agent_name}}\n{{service_name}} ({{ticket}})\n"}},
+     {"[{{ticket}}] {{subject}}", answer(kEnglish, "There is news on your case {{ticket}}.", "")},
+     {"[{{ticket}}] {{subject}}", answer(kSwedish, "Det finns nytt i ditt ärende {{ticket}}.", "")},
+     {"[{{ticket}}] {{subject}}", answer(kDanish, "Der er nyt i din sag {{ticket}}.", "")}},
     {"unknown-sender",
      {"Re: {{subject}}",
       "Hello,\n\nYour mail was received, but only registered contact persons of our customers can open cases at "
@@ -124,6 +141,7 @@ const Template kAgentNotification = {
     "[{{ticket}}] {{event}}: {{subject}}",
     "{{event}} on {{ticket}}: {{subject}}\n\nRequester:    {{requester_name}} <{{requester}}>{{unverified}}\n"
     "Organisation: {{organisation}}\nPriority:     {{priority}}\nCategory:     {{category}}\nStatus:       {{status}}\n"
+    "{{#continues}}Continues:    {{continues}} (closed; this ticket continues it)\n{{/continues}}"
     "First response due: {{first_response_due}}\nResolution due:     {{resolution_due}}\n\n"
     "---- {{sender_name}} <{{sender}}> wrote ----\n{{text}}\n----\n{{attachments}}\n"
     "Reply to this mail to answer the customer. Commands on the first lines, before any text:\n{{commands}}"};
@@ -165,6 +183,16 @@ const Template kAttachments = {
     "[{{ticket}}] Attachments {{part}}/{{parts}}: {{subject}}",
     "The attachments of {{ticket}} ({{subject}}), mail {{part}} of {{parts}}:\n\n{{list}}\n"};
 
+// To an agent whose #requester mail to the desk address opened nothing (no trusted
+// authentication: From can be forged).
+const Template kRequesterRefused = {
+    "Not opened: {{subject}}",
+    "Your mail <{{message_id}}> asked to open a ticket for a customer (#requester), but nothing was opened:\n\n"
+    "  {{reason}}\n\n"
+    "Open it on the desk's server with `servicedesk ticket new --requester ADDRESS --subject TEXT --agent YOU`, or "
+    "send from a mail system that signs your domain (DMARC). To answer an existing ticket, reply to its "
+    "notification.\nIf you did not send this mail, someone is writing in your name: tell your administrator.\n"};
+
 const Template kCommandError = {
     "[{{ticket}}] Not applied: {{subject}}",
     "Nothing of your mail on {{ticket}} was applied, and nothing went to the customer:\n\n{{text}}\n\n"
@@ -176,6 +204,7 @@ Template builtin_template(std::string_view kind, std::string_view language) {
   if (kind == "agent-notification") return kAgentNotification;
   if (kind == "command-error") return kCommandError;
   if (kind == "attachments") return kAttachments;
+  if (kind == "requester-refused") return kRequesterRefused;
   if (kind == "agent-mail-not-applied") return kAgentMailNotApplied;
   if (kind == "intake-capped") return kIntakeCapped;
   if (kind == "sla-warning") return kSlaWarning;
@@ -192,22 +221,26 @@ Template builtin_template(std::string_view kind, std::string_view language) {
 
 const std::vector<TemplateKind>& template_kinds() {
   static const std::vector<TemplateKind> kinds = {
-      {"acknowledgement", true, {"ticket", "subject", "requester_name", "service_name", "first_response_line", "unregistered_line"}},
+      {"acknowledgement", true,
+       {"ticket", "subject", "requester_name", "requester_first_name", "service_name", "continues", "first_response_line",
+        "unregistered_line"}},
       {"first-response", true, {"due"}},
       {"unregistered-contact", true, {"organisation", "service_name"}},
-      {"status-open", true, {"ticket", "subject", "requester_name", "agent_name", "service_name", "text"}},
-      {"status-pending", true, {"ticket", "subject", "requester_name", "agent_name", "service_name", "text"}},
-      {"status-resolved", true, {"ticket", "subject", "requester_name", "agent_name", "service_name", "text"}},
-      {"status-reopened", true, {"ticket", "subject", "requester_name", "agent_name", "service_name", "text"}},
-      {"status-closed", true, {"ticket", "subject", "requester_name", "agent_name", "service_name", "text"}},
-      {"reply", true, {"ticket", "subject", "requester_name", "agent_name", "service_name", "text"}},
+      {"status-open", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text"}},
+      {"status-pending", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text"}},
+      {"status-resolved", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text"}},
+      {"status-reopened", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text"}},
+      {"status-closed", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text"}},
+      {"reply", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text"}},
       {"unknown-sender", true, {"subject", "service_name"}},
       {"agent-notification", false,
        {"ticket", "event", "subject", "requester", "requester_name", "sender", "sender_name", "unverified",
-        "organisation", "priority", "category", "status", "first_response_due", "resolution_due", "text", "attachments",
+        "organisation", "priority", "category", "status", "continues", "first_response_due", "resolution_due", "text",
+        "attachments",
         "commands"}},
       {"command-error", false, {"ticket", "subject", "text", "commands"}},
       {"attachments", false, {"ticket", "subject", "part", "parts", "list"}},
+      {"requester-refused", false, {"subject", "message_id", "reason"}},
       {"agent-mail-not-applied", false, {"ticket", "subject", "message_id", "reason"}},
       {"intake-capped", false, {"count", "domain", "reason", "ticket", "subject"}},
       {"sla-warning", false, {"ticket", "subject", "requester", "requester_name", "organisation", "priority", "status", "target", "due"}},
@@ -225,29 +258,129 @@ const TemplateKind* template_kind(std::string_view kind) {
 
 namespace {
 
+// A template read into pieces once, for render() and for the checks at load.
+struct Token {
+  enum class Kind { text, value, open, open_inverted, close } kind = Kind::text;
+  std::string_view text;  // Kind::text: the literal text
+  std::string_view name;  // the placeholder a tag names
+  std::string_view tag;   // the tag as written, "{{#name}}"
+  int line = 0;           // of the tag, counted from 0
+};
+
+bool blank(std::string_view s) { return s.find_first_not_of(" \t\r") == std::string_view::npos; }
+
+bool is_section(const Token& t) { return t.kind != Token::Kind::text && t.kind != Token::Kind::value; }
+
+// The pieces of `text`; a "{{" without "}}" is text. A section tag alone on its line (only
+// blanks beside it) takes its line with it: the blanks before it and the line end after it
+// are cut from the text pieces around it, as in mustache, so that a section on lines of its
+// own leaves no empty line behind.
+std::vector<Token> tokens_of(std::string_view text) {
+  std::vector<Token> out;
+  int line = 0;
+  std::size_t pos = 0;
+  auto add_text = [&](std::string_view t) {
+    out.push_back({Token::Kind::text, t, {}, {}, line});
+    line += static_cast<int>(std::count(t.begin(), t.end(), '\n'));
+  };
+  while (pos < text.size()) {
+    auto open = text.find("{{", pos);
+    auto close = open == std::string_view::npos ? open : text.find("}}", open + 2);
+    if (close == std::string_view::npos) break;
+    if (open > pos) add_text(text.substr(pos, open - pos));
+    Token t;
+    t.tag = text.substr(open, close + 2 - open);
+    t.name = text.substr(open + 2, close - open - 2);
+    t.line = line;
+    t.kind = Token::Kind::value;
+    if (!t.name.empty() && (t.name[0] == '#' || t.name[0] == '^' || t.name[0] == '/')) {
+      t.kind = t.name[0] == '#' ? Token::Kind::open : t.name[0] == '^' ? Token::Kind::open_inverted : Token::Kind::close;
+      t.name.remove_prefix(1);
+    }
+    line += static_cast<int>(std::count(t.tag.begin(), t.tag.end(), '\n'));
+    out.push_back(t);
+    pos = close + 2;
+  }
+  if (pos < text.size()) add_text(text.substr(pos));
+
+  // Standalone tags, decided on the pieces as written, then cut.
+  std::vector<std::size_t> cut_front(out.size(), 0), cut_back(out.size(), 0);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (!is_section(out[i])) continue;
+    bool before = i == 0;
+    if (i > 0 && out[i - 1].kind == Token::Kind::text) {
+      auto t = out[i - 1].text;
+      auto nl = t.rfind('\n');
+      before = (nl != std::string_view::npos || i == 1) && blank(t.substr(nl == std::string_view::npos ? 0 : nl + 1));
+    }
+    bool after = i + 1 == out.size();
+    if (i + 1 < out.size() && out[i + 1].kind == Token::Kind::text) {
+      auto t = out[i + 1].text;
+      auto nl = t.find('\n');
+      after = (nl != std::string_view::npos || i + 2 == out.size()) && blank(t.substr(0, nl));
+    }
+    if (!before || !after) continue;
+    if (i > 0) {
+      auto t = out[i - 1].text;
+      auto nl = t.rfind('\n');
+      cut_back[i - 1] = t.size() - (nl == std::string_view::npos ? 0 : nl + 1);
+    }
+    if (i + 1 < out.size()) {
+      auto t = out[i + 1].text;
+      auto nl = t.find('\n');
+      cut_front[i + 1] = nl == std::string_view::npos ? t.size() : nl + 1;
+    }
+  }
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (out[i].kind != Token::Kind::text) continue;
+    auto& t = out[i].text;
+    std::size_t front = cut_front[i], back = cut_back[i];
+    t = front + back >= t.size() ? std::string_view() : t.substr(front, t.size() - front - back);
+  }
+  return out;
+}
+
+}  // namespace
+
+namespace {
+
 const std::vector<std::string> kCustomerLanguages = [] {
   std::vector<std::string> names;
   for (auto l : kLanguages) names.emplace_back(to_string(l));
   return names;
 }();
 
-// The {{name}} placeholders of `text` that `kind` does not know, each with its line number
-// (counted from `first_line`).
-std::optional<std::string> unknown_placeholder(const TemplateKind& kind, std::string_view text, int first_line) {
-  int line = first_line;
-  for (std::size_t pos = 0; pos < text.size(); ++pos) {
-    if (text[pos] == '\n') ++line;
-    if (text.compare(pos, 2, "{{") != 0) continue;
-    auto close = text.find("}}", pos + 2);
-    if (close == std::string_view::npos) return std::nullopt;
-    std::string name(text.substr(pos + 2, close - pos - 2));
-    if (std::find(kind.placeholders.begin(), kind.placeholders.end(), name) == kind.placeholders.end()) {
+// A problem of `text` for `kind`, "LINE: what" (lines counted from `first_line`): a placeholder
+// or section the kind does not have, a section closed out of order or never closed.
+std::optional<std::string> template_problem(const TemplateKind& kind, std::string_view text, int first_line) {
+  struct Open {
+    std::string_view name, tag;
+    int line;
+  };
+  std::vector<Open> open;
+  for (const auto& tok : tokens_of(text)) {
+    if (tok.kind == Token::Kind::text) continue;
+    std::string line = std::to_string(first_line + tok.line) + ": ";
+    std::string tag(tok.tag);
+    if (tok.name.empty()) return line + tag + " names no placeholder";
+    if (std::find(kind.placeholders.begin(), kind.placeholders.end(), tok.name) == kind.placeholders.end()) {
       std::string known;
       for (const auto& k : kind.placeholders) known += (known.empty() ? "{{" : ", {{") + k + "}}";
-      return std::to_string(line) + ": {{" + name + "}} is no placeholder of " + kind.kind + " (it has " + known + ")";
+      return line + tag + " is no placeholder of " + kind.kind + " (it has " + known + ")";
     }
-    pos = close + 1;
+    if (tok.kind == Token::Kind::open || tok.kind == Token::Kind::open_inverted) {
+      open.push_back({tok.name, tok.tag, first_line + tok.line});
+    } else if (tok.kind == Token::Kind::close) {
+      if (open.empty()) return line + tag + " closes no section";
+      if (open.back().name != tok.name)
+        return line + tag + " closes no open section: " + std::string(open.back().tag) + " of line " +
+               std::to_string(open.back().line) + " is still open (close the inner section first)";
+      open.pop_back();
+    }
   }
+  if (!open.empty())
+    return std::to_string(open.back().line) + ": " + std::string(open.back().tag) + " is never closed (add {{/" +
+           std::string(open.back().name) + "}})";
   return std::nullopt;
 }
 
@@ -264,8 +397,8 @@ tl::expected<Template, std::string> read_template_file(const std::string& path, 
   std::stringstream rest;
   rest << in.rdbuf();
   t.body = rest.str();
-  if (auto bad = unknown_placeholder(kind, t.subject, 1)) return tl::make_unexpected(path + ":" + *bad);
-  if (auto bad = unknown_placeholder(kind, t.body, 3)) return tl::make_unexpected(path + ":" + *bad);
+  if (auto bad = template_problem(kind, t.subject, 1)) return tl::make_unexpected(path + ":" + *bad);
+  if (auto bad = template_problem(kind, t.body, 3)) return tl::make_unexpected(path + ":" + *bad);
   return t;
 }
 
@@ -333,19 +466,227 @@ tl::expected<TemplateSet, std::string> load_templates(const std::string& dir) {
 
 std::string render(std::string_view text, const std::map<std::string, std::string>& values) {
   std::string out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    auto open = text.find("{{", pos);
-    if (open == std::string_view::npos) break;
-    auto close = text.find("}}", open + 2);
-    if (close == std::string_view::npos) break;
-    out.append(text.substr(pos, open - pos));
-    auto it = values.find(std::string(text.substr(open + 2, close - open - 2)));
-    out.append(it != values.end() ? std::string_view(it->second) : text.substr(open, close + 2 - open));
-    pos = close + 2;
+  struct Open {
+    std::string_view name;
+    bool shown;
+  };
+  std::vector<Open> open;
+  int hidden = 0;  // open sections that are not shown
+  for (const auto& tok : tokens_of(text)) {
+    switch (tok.kind) {
+      case Token::Kind::text:
+        if (!hidden) out.append(tok.text);
+        break;
+      case Token::Kind::value:
+        if (!hidden) {
+          auto it = values.find(std::string(tok.name));
+          out.append(it != values.end() ? std::string_view(it->second) : tok.tag);
+        }
+        break;
+      case Token::Kind::open:
+      case Token::Kind::open_inverted: {
+        auto it = values.find(std::string(tok.name));
+        bool empty = it == values.end() || it->second.empty();
+        bool shown = tok.kind == Token::Kind::open ? !empty : empty;
+        open.push_back({tok.name, shown});
+        if (!shown) ++hidden;
+        break;
+      }
+      case Token::Kind::close:
+        if (!open.empty() && open.back().name == tok.name) {
+          if (!open.back().shown) --hidden;
+          open.pop_back();
+        } else if (!hidden) {
+          out.append(tok.tag);  // closes nothing: visible, like an unknown placeholder
+        }
+        break;
+    }
   }
-  out.append(text.substr(pos));
   return out;
+}
+
+namespace {
+
+bool is_quote(char32_t cp) {
+  return cp == '"' || cp == '\'' || cp == '`' || cp == 0x00AB || cp == 0x00BB || (cp >= 0x2018 && cp <= 0x201F) ||
+         cp == 0x2039 || cp == 0x203A;
+}
+
+bool is_blank(char32_t cp) { return cp == ' ' || cp == '\t' || cp == 0x00A0; }
+
+// `s` without quotes and blanks at either end (UTF-8 aware; invalid bytes stop the trim).
+std::string_view trim_quotes(std::string_view s) {
+  while (!s.empty()) {
+    auto ch = text_detail::decode_utf8(s, 0);
+    if (ch.len == 0 || !(is_quote(ch.cp) || is_blank(ch.cp))) break;
+    s.remove_prefix(ch.len);
+  }
+  for (;;) {
+    // The last character: step back over continuation bytes.
+    std::size_t start = s.size();
+    while (start > 0 && (static_cast<unsigned char>(s[start - 1]) & 0xC0) == 0x80 && s.size() - start < 3) --start;
+    if (start == 0) break;
+    --start;
+    auto ch = text_detail::decode_utf8(s, start);
+    if (ch.len != s.size() - start || !(is_quote(ch.cp) || is_blank(ch.cp))) break;
+    s.remove_suffix(ch.len);
+  }
+  return s;
+}
+
+std::vector<std::string_view> words_of(std::string_view s) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0, start = 0;
+  while (i < s.size()) {
+    auto ch = text_detail::decode_utf8(s, i);
+    std::size_t len = ch.len ? ch.len : 1;
+    if (ch.len && is_blank(ch.cp)) {
+      if (i > start) out.push_back(s.substr(start, i - start));
+      start = i + len;
+    }
+    i += len;
+  }
+  if (start < s.size()) out.push_back(s.substr(start));
+  for (auto& w : out) w = trim_quotes(w);
+  std::erase_if(out, [](std::string_view w) { return w.empty(); });
+  return out;
+}
+
+bool is_title(std::string_view word) {
+  static const char* const kTitles[] = {"dr", "prof", "mr", "mrs", "ms", "mx", "miss", "sir", "herr", "fru",
+                                        "frk", "fr\xc3\xb6ken", "hr", "fr", "dame"};
+  if (!word.empty() && word.back() == '.') word.remove_suffix(1);
+  auto w = lower(std::string(word));
+  return std::any_of(std::begin(kTitles), std::end(kTitles), [&](const char* t) { return w == t; });
+}
+
+// A word a greeting can use: letters, with '-' and apostrophes inside (Anna-Karin, O'Brien),
+// more than an initial.
+bool reads_as_name(std::string_view word) {
+  std::size_t letters = 0;
+  for (std::size_t i = 0; i < word.size();) {
+    auto ch = text_detail::decode_utf8(word, i);
+    if (ch.len == 0) return false;
+    i += ch.len;
+    if (ch.cp < 0x80) {
+      if (std::isalpha(static_cast<unsigned char>(ch.cp))) ++letters;
+      else if (ch.cp != '-' && ch.cp != '\'') return false;
+    } else if (ch.cp < 0xC0 || ch.cp == 0xD7 || ch.cp == 0xF7 || (ch.cp >= 0x2000 && ch.cp != 0x2019)) {
+      return false;  // controls, Latin-1 signs, punctuation and symbols beyond the alphabets
+    } else {
+      ++letters;
+    }
+  }
+  return letters > 1;
+}
+
+}  // namespace
+
+std::string first_name(std::string_view display_name) {
+  auto name = trim_quotes(display_name);
+  if (name.empty() || name.find('@') != std::string_view::npos) return "";
+  bool last_first = false;
+  if (auto comma = name.find(','); comma != std::string_view::npos) {
+    name = name.substr(comma + 1);
+    name = name.substr(0, name.find(','));
+    last_first = true;
+  }
+  auto words = words_of(name);
+  std::size_t i = 0;
+  while (i < words.size() && is_title(words[i])) ++i;
+  // "Dr. Svensson": the one word after a title is a last name.
+  if (i == words.size() || (i > 0 && !last_first && words.size() - i < 2)) return "";
+  auto word = words[i];
+  while (!word.empty() && (word.back() == '.' || word.back() == ',' || word.back() == ';' || word.back() == ':'))
+    word.remove_suffix(1);
+  return reads_as_name(word) ? std::string(word) : "";
+}
+
+namespace {
+
+bool blank_char(char ch) { return ch == ' ' || ch == '\t'; }
+
+// The length of "[PREFIX-n]" at the start of `s`, or 0.
+std::size_t tag_at(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size() + 3 || s[0] != '[' || lower(std::string(s.substr(1, prefix.size()))) != lower(std::string(prefix)) ||
+      s[prefix.size() + 1] != '-')
+    return 0;
+  std::size_t i = prefix.size() + 2, digits = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])) && digits <= 18) ++i, ++digits;
+  return digits > 0 && digits <= 18 && i < s.size() && s[i] == ']' ? i + 1 : 0;
+}
+
+// The length of a reply or forward prefix at the start of `s` ("Re: ", "SV:", "Fwd: ",
+// "Re[2]: ", with the blanks after it), or 0.
+std::size_t reply_prefix_at(std::string_view s) {
+  static const std::string_view kPrefixes[] = {"re", "sv", "aw", "vs", "fwd", "fw", "wg", "tr", "antw", "vb"};
+  for (auto p : kPrefixes) {
+    if (s.size() <= p.size() || lower(std::string(s.substr(0, p.size()))) != p) continue;
+    std::size_t i = p.size();
+    if (s[i] == '[') {
+      auto close = s.find(']', i);
+      if (close == std::string_view::npos || close == i + 1 || close > i + 4) continue;
+      i = close + 1;
+    }
+    if (i >= s.size() || s[i] != ':') continue;
+    ++i;
+    while (i < s.size() && blank_char(s[i])) ++i;
+    return i;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string subject_without_tags(std::string_view subject, std::string_view ticket_prefix,
+                                 const std::vector<std::string>& after_tag) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < subject.size()) {
+    std::size_t j = i;
+    if (i == 0 || blank_char(subject[i - 1]) || subject[i - 1] == ']')
+      while (auto n = reply_prefix_at(subject.substr(j))) j += n;
+    if (auto n = tag_at(subject.substr(j), ticket_prefix)) {
+      j += n;
+      while (j < subject.size() && blank_char(subject[j])) ++j;
+      for (const auto& w : after_tag) {
+        if (w.empty() || subject.substr(j, w.size()) != w) continue;
+        j += w.size();
+        while (j < subject.size() && blank_char(subject[j])) ++j;
+        break;
+      }
+      i = j;
+      continue;
+    }
+    out += subject[i++];
+  }
+  auto b = out.find_first_not_of(" \t");
+  return b == std::string::npos ? "" : out.substr(b, out.find_last_not_of(" \t") - b + 1);
+}
+
+std::vector<std::string> TemplateSet::subject_words() const {
+  std::vector<std::string> words;
+  for (const auto& k : template_kinds()) {
+    if (!k.customer) continue;
+    for (const auto& lang : kCustomerLanguages) {
+      auto it = texts_.find(k.kind + "." + lang);
+      if (it == texts_.end()) continue;
+      std::string_view s = it->second.subject;
+      auto at = s.find("{{subject}}");
+      if (at == std::string_view::npos) continue;
+      s = s.substr(0, at);
+      auto tag = s.find("{{ticket}}");
+      if (tag == std::string_view::npos) continue;
+      s.remove_prefix(tag + 10);
+      while (!s.empty() && (s.front() == ']' || blank_char(s.front()))) s.remove_prefix(1);
+      while (!s.empty() && blank_char(s.back())) s.remove_suffix(1);
+      if (s.empty() || s.find("{{") != std::string_view::npos) continue;
+      if (std::find(words.begin(), words.end(), s) == words.end()) words.emplace_back(s);
+    }
+  }
+  // Longest first: of two phrases where one begins the other, the whole one is cut.
+  std::stable_sort(words.begin(), words.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  return words;
 }
 
 }  // namespace sd::notify
