@@ -350,6 +350,11 @@ Composed compose(const Draft& d) {
   add("Date", rfc5322_date(d.date));
   add("From", format_mailbox(d.from));
   add("To", mailbox_list(d.to));
+  // A Cc we cannot write is left out rather than failing the mail to the others.
+  std::vector<Mailbox> cc;
+  for (const auto& m : d.cc)
+    if (valid_addr_spec(m.email)) cc.push_back(m);
+  if (!cc.empty()) add("Cc", mailbox_list(cc));
   // A Reply-To we cannot write is left out rather than failing the mail: replies then go
   // to From, which is our own address.
   std::vector<Mailbox> reply_to;
