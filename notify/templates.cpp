@@ -141,7 +141,7 @@ const Template kAgentNotification = {
     "[{{ticket}}] {{event}}: {{subject}}",
     "{{event}} on {{ticket}}: {{subject}}\n\nRequester:    {{requester_name}} <{{requester}}>{{unverified}}\n"
     "Organisation: {{organisation}}\nPriority:     {{priority}}\nCategory:     {{category}}\nStatus:       {{status}}\n"
-    "{{#continues}}Continues:    {{continues}} (closed; this ticket continues it)\n{{/continues}}"
+    "{{#continues}}Continues:    {{continues}} (a closed ticket the customer answered)\n{{/continues}}"
     "First response due: {{first_response_due}}\nResolution due:     {{resolution_due}}\n\n"
     "---- {{sender_name}} <{{sender}}> wrote ----\n{{text}}\n----\n{{attachments}}\n"
     "Reply to this mail to answer the customer. Commands on the first lines, before any text:\n{{commands}}"};

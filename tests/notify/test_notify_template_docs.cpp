@@ -1,5 +1,6 @@
 // Every template kind the desk sends is documented for operators in docs/templates.md with
-// each of its placeholders, and every kind the code asks for is a known kind.
+// each of its placeholders, every kind the code asks for is a known kind, and the example
+// file the document shows is the built-in text.
 #include <catch2/catch.hpp>
 
 #include "notify/templates.h"
@@ -49,7 +50,7 @@ TEST_CASE("Every template kind and each of its placeholders is documented in doc
     // Each built-in text uses only the kind's placeholders (the rule operators' files are held to).
     for (const char* lang : {"en", "sv", "da"}) {
       auto t = notify::builtin_template(k.kind, lang);
-      std::regex ph("\\{\\{([a-z_]+)\\}\\}");
+      std::regex ph("\\{\\{[#^/]?([a-z_]+)\\}\\}");  // placeholders and sections
       for (const auto* part : {&t.subject, &t.body})
         for (std::sregex_iterator it(part->begin(), part->end(), ph), end; it != end; ++it)
           CHECK(std::find(k.placeholders.begin(), k.placeholders.end(), (*it)[1].str()) != k.placeholders.end());
@@ -71,4 +72,21 @@ TEST_CASE("Every template kind the code asks for is a known kind") {
     }
   }
   CHECK(found >= 5);  // the scan itself works
+}
+
+TEST_CASE("The status-resolved file shown in docs/templates.md renders as the built-in text does") {
+  auto doc = read(std::filesystem::path(SD_SOURCE_DIR) / "docs/templates.md");
+  auto at = doc.find("```\nSubject: [{{ticket}}] Resolved: {{subject}}\n");
+  REQUIRE(at != std::string::npos);
+  auto body_at = doc.find("\n\n", at) + 2;
+  std::string file_body = doc.substr(body_at, doc.find("```", body_at) - body_at);
+  auto builtin = notify::builtin_template("status-resolved", "en");
+  for (const char* text : {"", "Hej Anna,\n\nTonern är bytt.\n"})
+    for (const char* agent : {"", "Eva Agent"})
+      for (const char* first : {"", "Anna"}) {
+        std::map<std::string, std::string> v = {{"ticket", "SD-1"},     {"text", text}, {"agent", agent},
+                                                {"agent_name", "Eva"},  {"service_name", "Desk"},
+                                                {"requester_first_name", first}};
+        CHECK(notify::render(file_body, v) == notify::render(builtin.body, v));
+      }
 }
