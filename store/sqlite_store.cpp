@@ -15,6 +15,7 @@
 // before SQLite opens it, so its -wal, -shm and -journal are 0600 too, whatever the umask.
 #include "store/store.h"
 
+#include "core/text.h"
 #include "core/vocabulary.h"
 
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -45,7 +47,7 @@ const std::string& open_statuses() {
   return list;
 }
 
-constexpr int kSchemaVersion = 8;
+constexpr int kSchemaVersion = 9;
 
 // Each entry migrates from version i to i+1.
 constexpr std::string_view kMigrations[] = {
@@ -264,6 +266,75 @@ CREATE INDEX tickets_sla_next_due ON tickets(sla_next_due) WHERE sla_next_due IS
 -- desk/sla_clock.cpp) become internal, so older tickets show customers what new ones do.
 UPDATE events SET internal = 1 WHERE kind IN ('security', 'note', 'team-token', 'commands-refused',
   'acknowledgement-capped', 'intake-cap-notice', 'sla-warning', 'sla-breach', 'sla-reminder');
+)sql",
+    // 9: working by mail. Attachments get their ticket's number (1, 2, ... in order of
+    // arrival over all its messages; old ones by id) and what the parser knew of them; the
+    // ticket counts the numbers it gave, so one is never given twice. An outbox row names
+    // the attachments it carries (their bytes stay in attachments, once). The Cc list of a
+    // ticket. Full-text search: FTS5 indexes over the messages' bodies and the tickets'
+    // subjects, reading the text from those tables (external content: nothing is stored
+    // twice), kept current by triggers. Indexes for the filters and sorts of find_tickets.
+    R"sql(
+ALTER TABLE attachments ADD COLUMN ticket_id INTEGER;  -- the message's, copied: (ticket_id, number) is one index
+ALTER TABLE attachments ADD COLUMN number INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE attachments ADD COLUMN content_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE attachments ADD COLUMN is_inline INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE attachments ADD COLUMN kept INTEGER NOT NULL DEFAULT 1;
+UPDATE attachments SET ticket_id = (SELECT m.ticket_id FROM messages m WHERE m.id = attachments.message_id);
+UPDATE attachments SET number = n.number
+  FROM (SELECT id, row_number() OVER (PARTITION BY ticket_id ORDER BY id) AS number FROM attachments) AS n
+  WHERE n.id = attachments.id;
+UPDATE attachments SET kept = 0 WHERE size > 0 AND length(data) = 0;
+CREATE UNIQUE INDEX attachments_number ON attachments(ticket_id, number);
+ALTER TABLE tickets ADD COLUMN attachments_numbered INTEGER NOT NULL DEFAULT 0;
+UPDATE tickets SET attachments_numbered = (SELECT coalesce(max(a.number), 0) FROM attachments a WHERE a.ticket_id = tickets.id);
+CREATE TABLE outbox_attachments (
+  outbox_id     INTEGER NOT NULL REFERENCES outbox(id),
+  position      INTEGER NOT NULL,
+  attachment_id INTEGER NOT NULL REFERENCES attachments(id),
+  PRIMARY KEY (outbox_id, position)
+) WITHOUT ROWID;
+CREATE INDEX outbox_attachments_attachment ON outbox_attachments(attachment_id);
+CREATE INDEX messages_outbox ON messages(outbox_id) WHERE outbox_id IS NOT NULL;
+CREATE TABLE ticket_cc (
+  id        INTEGER PRIMARY KEY,  -- the order first added
+  ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+  address   TEXT NOT NULL,        -- lower case
+  added_by  TEXT NOT NULL,
+  at        INTEGER NOT NULL,
+  removed   INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (ticket_id, address)
+);
+CREATE VIRTUAL TABLE message_search USING fts5(body_text, content='messages', content_rowid='id',
+  tokenize='unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE subject_search USING fts5(subject, content='tickets', content_rowid='id',
+  tokenize='unicode61 remove_diacritics 2');
+INSERT INTO message_search(message_search) VALUES ('rebuild');
+INSERT INTO subject_search(subject_search) VALUES ('rebuild');
+CREATE TRIGGER message_search_insert AFTER INSERT ON messages BEGIN
+  INSERT INTO message_search(rowid, body_text) VALUES (new.id, new.body_text);
+END;
+CREATE TRIGGER message_search_update AFTER UPDATE OF body_text ON messages BEGIN
+  INSERT INTO message_search(message_search, rowid, body_text) VALUES ('delete', old.id, old.body_text);
+  INSERT INTO message_search(rowid, body_text) VALUES (new.id, new.body_text);
+END;
+CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN
+  INSERT INTO message_search(message_search, rowid, body_text) VALUES ('delete', old.id, old.body_text);
+END;
+CREATE TRIGGER subject_search_insert AFTER INSERT ON tickets BEGIN
+  INSERT INTO subject_search(rowid, subject) VALUES (new.id, new.subject);
+END;
+CREATE TRIGGER subject_search_update AFTER UPDATE OF subject ON tickets BEGIN
+  INSERT INTO subject_search(subject_search, rowid, subject) VALUES ('delete', old.id, old.subject);
+  INSERT INTO subject_search(rowid, subject) VALUES (new.id, new.subject);
+END;
+CREATE TRIGGER subject_search_delete AFTER DELETE ON tickets BEGIN
+  INSERT INTO subject_search(subject_search, rowid, subject) VALUES ('delete', old.id, old.subject);
+END;
+CREATE INDEX tickets_organisation ON tickets(organisation, created_at);
+CREATE INDEX tickets_assignee ON tickets(assignee, created_at);
+CREATE INDEX tickets_requester ON tickets(requester, created_at);
+CREATE INDEX tickets_due_order ON tickets(sla_next_due IS NULL, sla_next_due);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -704,7 +775,9 @@ class SqliteTransaction final : public Transaction {
                 "status != 'sent'",
                 "retry outgoing mail");
     s.bind(1, at).bind(2, id).run();
-    return sqlite3_changes(c_.get()) > 0;
+    bool changed = sqlite3_changes(c_.get()) > 0;
+    queued_mail_ = queued_mail_ || changed;
+    return changed;
   }
 
   std::vector<QuarantinedMail> quarantined_mails() override {
@@ -730,24 +803,17 @@ class SqliteTransaction final : public Transaction {
   void replace_parsed(std::int64_t raw_id, const MessageRecord& m, const std::string& problems) override {
     Statement r(c_, "UPDATE raw_mails SET problems = ?, quarantined = 0 WHERE id = ?", "update raw mail");
     r.bind(1, problems).bind(2, raw_id).run();
-    Statement find(c_, "SELECT id FROM messages WHERE raw_id = ?", "find parsed message");
+    Statement find(c_, "SELECT id, ticket_id FROM messages WHERE raw_id = ?", "find parsed message");
     find.bind(1, raw_id);
     if (!find.step()) return;
-    std::int64_t id = find.i64(0);
+    std::int64_t id = find.i64(0), ticket_id = find.i64(1);
     Statement u(c_,
                 "UPDATE messages SET message_id = ?, from_addr = ?, from_name = ?, to_addrs = ?, cc_addrs = ?, "
                 "subject = ?, date = ?, body_text = ?, new_text = ?, automatic = ? WHERE id = ?",
                 "replace parsed message");
     u.bind(1, m.message_id).bind(2, m.from_addr).bind(3, m.from_name).bind(4, join_lines(m.to)).bind(5, join_lines(m.cc));
     u.bind(6, m.subject).bind(7, m.date).bind(8, m.body_text).bind(9, m.new_text).bind(10, m.automatic).bind(11, id).run();
-    Statement d(c_, "DELETE FROM attachments WHERE message_id = ?", "drop old attachments");
-    d.bind(1, id).run();
-    Statement a(c_, "INSERT INTO attachments(message_id, filename, content_type, size, data) VALUES (?,?,?,?,?)",
-                "store attachment");
-    for (const auto& att : m.attachments) {
-      a.reset();
-      a.bind(1, id).bind(2, att.filename).bind(3, att.content_type).bind(4, att.size).bind_blob(5, att.data).run();
-    }
+    replace_attachments(id, ticket_id, m.attachments);
   }
 
   std::optional<std::int64_t> open_ticket_with_alert(const std::string& requester, const std::string& key) override {
@@ -926,12 +992,9 @@ class SqliteTransaction final : public Transaction {
     s.bind(10, m.subject).bind(11, m.date).bind(12, m.body_text).bind(13, m.new_text).bind(14, m.automatic);
     s.bind(15, m.created_at).bind(16, static_cast<std::int64_t>(m.internal)).run();
     std::int64_t id = sqlite3_last_insert_rowid(c_.get());
-    Statement a(c_, "INSERT INTO attachments(message_id, filename, content_type, size, data) VALUES (?,?,?,?,?)",
-                "store attachment");
-    for (const auto& att : m.attachments) {
-      a.reset();
-      a.bind(1, id).bind(2, att.filename).bind(3, att.content_type).bind(4, att.size).bind_blob(5, att.data).run();
-    }
+    if (m.attachments.empty()) return id;
+    std::int64_t number = take_numbers(m.ticket_id, static_cast<std::int64_t>(m.attachments.size()));
+    for (const auto& att : m.attachments) insert_attachment(id, m.ticket_id, number++, att);
     return id;
   }
 
@@ -964,18 +1027,33 @@ class SqliteTransaction final : public Transaction {
       m.internal = s.i64(15) != 0;
       out.push_back(std::move(m));
     }
-    Statement a(c_, "SELECT filename, content_type, size FROM attachments WHERE message_id = ? ORDER BY id",
-                "read attachments");
-    for (auto& m : out) {
-      a.reset();
-      a.bind(1, m.id);
-      while (a.step()) {
-        AttachmentRecord r;
-        r.filename = a.text(0);
-        r.content_type = a.text(1);
-        r.size = a.i64(2);
-        m.attachments.push_back(std::move(r));
-      }
+    if (out.empty()) return out;
+    // Two statements for the whole ticket, not two per message: the mailer reads a ticket's
+    // messages for every mail it threads.
+    std::map<std::int64_t, MessageRecord*> by_id;
+    for (auto& m : out) by_id[m.id] = &m;
+    {
+      Statement a(c_, std::string(kAttachmentMetaSql) + ", a.message_id FROM attachments a WHERE a.ticket_id = ? ORDER BY a.number",
+                  "read attachments");
+      a.bind(1, ticket_id);
+      while (a.step())
+        if (auto it = by_id.find(a.i64(9)); it != by_id.end()) it->second->attachments.push_back(read_attachment(a, false));
+    }
+    // An "out" message lists what its outbox row carried, after any of its own, without repeats.
+    Statement c(c_,
+                std::string(kAttachmentMetaSql) +
+                    ", om.id FROM messages om JOIN outbox_attachments oa ON oa.outbox_id = om.outbox_id "
+                    "JOIN attachments a ON a.id = oa.attachment_id "
+                    "WHERE om.ticket_id = ? AND om.direction = 'out' AND om.outbox_id IS NOT NULL ORDER BY om.id, oa.position",
+                "read attachments of sent mail");
+    c.bind(1, ticket_id);
+    while (c.step()) {
+      auto it = by_id.find(c.i64(9));
+      if (it == by_id.end()) continue;
+      auto& list = it->second->attachments;
+      auto r = read_attachment(c, false);
+      if (std::none_of(list.begin(), list.end(), [&](const AttachmentRecord& x) { return x.id == r.id; }))
+        list.push_back(std::move(r));
     }
     return out;
   }
@@ -1013,6 +1091,24 @@ class SqliteTransaction final : public Transaction {
       r.bind(1, id).bind(2, address).run();
       r.reset();
     }
+    if (!o.attachment_ids.empty()) {
+      // Only the ticket's own attachments: a slip in the caller must not mail one customer's
+      // file to another.
+      Statement a(c_,
+                  "INSERT INTO outbox_attachments(outbox_id, position, attachment_id) "
+                  "SELECT ?, ?, id FROM attachments WHERE id = ? AND ticket_id IS ?",
+                  "queue outgoing mail's attachments");
+      std::int64_t position = 0;
+      for (auto attachment : o.attachment_ids) {
+        a.reset();
+        a.bind(1, id).bind(2, position++).bind(3, attachment).bind(4, o.ticket_id).run();
+        if (sqlite3_changes(c_.get()) == 0)
+          throw StoreError(fmt::format("store: attachment {} is not one of ticket {}'s", attachment,
+                                       o.ticket_id ? std::to_string(*o.ticket_id) : "(none)"),
+                           false, true);
+      }
+    }
+    queued_mail_ = true;
     return id;
   }
 
@@ -1074,12 +1170,85 @@ class SqliteTransaction final : public Transaction {
   // Declared for issue 13; implemented by the store's owner (stubs until then).
   std::vector<Ticket> find_tickets(const TicketQuery&) override { throw StoreError("find_tickets: not implemented yet", false); }
   std::int64_t count_tickets(const TicketQuery&) override { throw StoreError("count_tickets: not implemented yet", false); }
-  std::vector<AttachmentInfo> attachments(std::int64_t) override { throw StoreError("attachments: not implemented yet", false); }
-  std::optional<AttachmentRecord> attachment(std::int64_t, std::int64_t) override { throw StoreError("attachment: not implemented yet", false); }
-  std::optional<AttachmentRecord> attachment_by_id(std::int64_t) override { throw StoreError("attachment_by_id: not implemented yet", false); }
-  std::vector<CcEntry> cc_entries(std::int64_t) override { throw StoreError("cc_entries: not implemented yet", false); }
-  bool set_cc(std::int64_t, const CcEntry&, bool) override { throw StoreError("set_cc: not implemented yet", false); }
-  void set_recipients(std::int64_t, const std::vector<std::string>&) override { throw StoreError("set_recipients: not implemented yet", false); }
+
+  // internal: its message is internal, and no customer-visible "out" message's outbox row
+  // carried it (an agent's attachment becomes the customer's once it was mailed to them;
+  // agents' notifications are no messages of the thread, so they do not count).
+  std::vector<AttachmentInfo> attachments(std::int64_t ticket_id) override {
+    Statement s(c_,
+                "SELECT a.id, a.number, a.message_id, a.filename, a.content_type, a.content_id, a.is_inline, a.size, a.kept, "
+                "  m.internal AND NOT EXISTS (SELECT 1 FROM outbox_attachments oa JOIN messages om ON om.outbox_id = oa.outbox_id "
+                "    WHERE oa.attachment_id = a.id AND om.direction = 'out' AND om.internal = 0), m.created_at "
+                "FROM attachments a JOIN messages m ON m.id = a.message_id WHERE a.ticket_id = ? ORDER BY a.number",
+                "list attachments");
+    s.bind(1, ticket_id);
+    std::vector<AttachmentInfo> out;
+    while (s.step()) {
+      AttachmentInfo a;
+      a.id = s.i64(0);
+      a.number = s.i64(1);
+      a.message_id = s.i64(2);
+      a.filename = s.text(3);
+      a.content_type = s.text(4);
+      a.content_id = s.text(5);
+      a.is_inline = s.i64(6) != 0;
+      a.size = s.i64(7);
+      a.kept = s.i64(8) != 0;
+      a.internal = s.i64(9) != 0;
+      a.created_at = s.i64(10);
+      out.push_back(std::move(a));
+    }
+    return out;
+  }
+
+  std::optional<AttachmentRecord> attachment(std::int64_t ticket_id, std::int64_t number) override {
+    Statement s(c_, std::string(kAttachmentDataSql) + " FROM attachments a WHERE a.ticket_id = ? AND a.number = ?",
+                "read attachment");
+    s.bind(1, ticket_id).bind(2, number);
+    if (!s.step()) return std::nullopt;
+    return read_attachment(s, true);
+  }
+
+  std::optional<AttachmentRecord> attachment_by_id(std::int64_t id) override {
+    Statement s(c_, std::string(kAttachmentDataSql) + " FROM attachments a WHERE a.id = ?", "read attachment");
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    return read_attachment(s, true);
+  }
+
+  std::vector<CcEntry> cc_entries(std::int64_t ticket_id) override {
+    Statement s(c_, "SELECT address, added_by, at, removed FROM ticket_cc WHERE ticket_id = ? ORDER BY id", "read Cc list");
+    s.bind(1, ticket_id);
+    std::vector<CcEntry> out;
+    while (s.step()) out.push_back(CcEntry{s.text(0), s.text(1), s.i64(2), s.i64(3) != 0});
+    return out;
+  }
+
+  // A removal of an address never on the list is recorded too, so it sticks when the
+  // address turns up in a Cc later.
+  bool set_cc(std::int64_t ticket_id, const CcEntry& e, bool force) override {
+    std::string address = lower(e.address);
+    Statement find(c_, "SELECT removed FROM ticket_cc WHERE ticket_id = ? AND address = ?", "read Cc entry");
+    find.bind(1, ticket_id).bind(2, address);
+    std::optional<bool> removed;
+    if (find.step()) removed = find.i64(0) != 0;
+    if (removed == e.removed) return false;
+    if (removed && *removed && !force) return false;
+    Statement s(c_,
+                "INSERT INTO ticket_cc(ticket_id, address, added_by, at, removed) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(ticket_id, address) DO UPDATE SET added_by = excluded.added_by, at = excluded.at, "
+                "removed = excluded.removed",
+                "write Cc entry");
+    s.bind(1, ticket_id).bind(2, address).bind(3, e.added_by).bind(4, e.at).bind(5, static_cast<std::int64_t>(e.removed)).run();
+    return true;
+  }
+
+  // outbox_recipients stays as queued: the rate limits count a mail for everyone it was meant
+  // for, and those who took it did get it.
+  void set_recipients(std::int64_t id, const std::vector<std::string>& recipients) override {
+    Statement s(c_, "UPDATE outbox SET recipients = ? WHERE id = ?", "set outgoing mail's recipients");
+    s.bind(1, join_lines(recipients)).bind(2, id).run();
+  }
 
   std::vector<OutboxItem> due_outbox(Time now, int limit) override {
     Statement s(c_, kOutboxSql + std::string(" WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"),
@@ -1087,6 +1256,13 @@ class SqliteTransaction final : public Transaction {
     s.bind(1, now).bind(2, limit);
     std::vector<OutboxItem> out;
     while (s.step()) out.push_back(read_outbox(s));
+    Statement a(c_, "SELECT attachment_id FROM outbox_attachments WHERE outbox_id = ? ORDER BY position",
+                "read outgoing mail's attachments");
+    for (auto& o : out) {
+      a.reset();
+      a.bind(1, o.id);
+      while (a.step()) o.attachment_ids.push_back(a.i64(0));
+    }
     return out;
   }
 
@@ -1118,6 +1294,93 @@ class SqliteTransaction final : public Transaction {
   }
 
  private:
+  // Reserves `n` attachment numbers of the ticket; returns the first. Numbers are never given
+  // twice, even after an attachment row went (replace_parsed).
+  std::int64_t take_numbers(std::int64_t ticket_id, std::int64_t n) {
+    Statement s(c_, "UPDATE tickets SET attachments_numbered = attachments_numbered + ? WHERE id = ? RETURNING attachments_numbered",
+                "number attachments");
+    s.bind(1, n).bind(2, ticket_id);
+    if (!s.step()) throw StoreError(fmt::format("store: no ticket {}", ticket_id), false, true);
+    std::int64_t last = s.i64(0);
+    s.run();
+    return last - n + 1;
+  }
+
+  void insert_attachment(std::int64_t message_id, std::int64_t ticket_id, std::int64_t number, const AttachmentRecord& att) {
+    Statement a(c_,
+                "INSERT INTO attachments(message_id, ticket_id, number, filename, content_type, size, data, content_id, "
+                "is_inline, kept) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "store attachment");
+    a.bind(1, message_id).bind(2, ticket_id).bind(3, number).bind(4, att.filename).bind(5, att.content_type);
+    a.bind(6, att.size).bind_blob(7, att.data).bind(8, att.content_id).bind(9, static_cast<std::int64_t>(att.is_inline));
+    a.bind(10, static_cast<std::int64_t>(kept(att))).run();
+  }
+
+  // Only metadata was kept when a size limit dropped the bytes of a non-empty part.
+  static bool kept(const AttachmentRecord& att) { return att.kept && (!att.data.empty() || att.size == 0); }
+
+  // A mail parsed anew keeps the numbers (and rows) of its attachments found again: the same
+  // name, type and size, in order. New ones get the ticket's next numbers. One no longer
+  // found goes, unless an outbox row carried it (what was mailed stays listed).
+  void replace_attachments(std::int64_t message_id, std::int64_t ticket_id, const std::vector<AttachmentRecord>& fresh) {
+    struct Old {
+      std::int64_t id;
+      std::string filename, content_type;
+      std::int64_t size;
+      bool matched = false;
+    };
+    std::vector<Old> old;
+    {
+      Statement s(c_, "SELECT id, filename, content_type, size FROM attachments WHERE message_id = ? ORDER BY number",
+                  "read old attachments");
+      s.bind(1, message_id);
+      while (s.step()) old.push_back(Old{s.i64(0), s.text(1), s.text(2), s.i64(3)});
+    }
+    std::vector<const AttachmentRecord*> added;
+    for (const auto& att : fresh) {
+      auto it = std::find_if(old.begin(), old.end(), [&](const Old& o) {
+        return !o.matched && o.filename == att.filename && o.content_type == att.content_type && o.size == att.size;
+      });
+      if (it == old.end()) {
+        added.push_back(&att);
+        continue;
+      }
+      it->matched = true;
+      Statement u(c_, "UPDATE attachments SET data = ?, content_id = ?, is_inline = ?, kept = ? WHERE id = ?",
+                  "replace attachment");
+      u.bind_blob(1, att.data).bind(2, att.content_id).bind(3, static_cast<std::int64_t>(att.is_inline));
+      u.bind(4, static_cast<std::int64_t>(kept(att))).bind(5, it->id).run();
+    }
+    for (const auto& o : old) {
+      if (o.matched) continue;
+      Statement d(c_,
+                  "DELETE FROM attachments WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM outbox_attachments WHERE attachment_id = ?1)",
+                  "drop old attachment");
+      d.bind(1, o.id).run();
+    }
+    if (added.empty()) return;
+    std::int64_t number = take_numbers(ticket_id, static_cast<std::int64_t>(added.size()));
+    for (const auto* att : added) insert_attachment(message_id, ticket_id, number++, *att);
+  }
+
+  static constexpr const char* kAttachmentColumns =
+      "SELECT a.id, a.number, a.filename, a.content_type, a.size, a.content_id, a.is_inline, a.kept, ";
+  static inline const std::string kAttachmentMetaSql = std::string(kAttachmentColumns) + "''";
+  static inline const std::string kAttachmentDataSql = std::string(kAttachmentColumns) + "a.data";
+  static AttachmentRecord read_attachment(const Statement& s, bool with_data) {
+    AttachmentRecord r;
+    r.id = s.i64(0);
+    r.number = s.i64(1);
+    r.filename = s.text(2);
+    r.content_type = s.text(3);
+    r.size = s.i64(4);
+    r.content_id = s.text(5);
+    r.is_inline = s.i64(6) != 0;
+    r.kept = s.i64(7) != 0;
+    if (with_data) r.data = s.text(8);
+    return r;
+  }
+
   static constexpr const char* kRawHitSql =
       "SELECT r.id, (SELECT m.ticket_id FROM messages m WHERE m.raw_id = r.id LIMIT 1) FROM raw_mails r";
   static constexpr const char* kTicketSql =
@@ -1217,6 +1480,7 @@ class SqliteTransaction final : public Transaction {
 
   Connection& c_;
   bool done_ = false;
+  bool queued_mail_ = false;  // enqueue or retry_outbox ran: the commit wakes the outbox
 };
 
 class SqliteStore final : public Store {

@@ -79,12 +79,13 @@ struct AttachmentRecord {
   std::string content_type;
   std::int64_t size = 0;
   std::string data;  // may be empty when a size limit kept only the metadata
-  // Filled in when read back (add_message ignores them):
+  // Given by the store (add_message ignores them), filled in when read back:
   std::int64_t id = 0;      // the row, what an outbox row's attachment_ids name
-  std::int64_t number = 0;  // 1, 2, ...: the ticket's attachments in order of arrival, over all its messages; stable
+  std::int64_t number = 0;  // 1, 2, ...: the ticket's attachments in order of arrival, over all its messages; stable, never reused
+  // Stored by add_message:
   std::string content_id;   // without <>; empty if none
   bool is_inline = false;   // an inline part (an image in HTML mail)
-  bool kept = true;         // false: a size limit kept only the metadata (data stays empty)
+  bool kept = true;         // false: a size limit kept only the metadata (data stays empty); stored false whenever data is empty and size > 0
 };
 
 // One of a ticket's attachments as listed (no bytes): for `attachment list`, `show` and the
@@ -121,9 +122,9 @@ struct TicketQuery {
 // One address on a ticket's Cc list. `removed`: an agent dropped it (#cc remove), and the
 // desk does not put it back by itself when it turns up in a Cc again; only #cc add does.
 struct CcEntry {
-  std::string address;  // lower case
-  std::string added_by;  // an agent's address, or "system" (a contact in To/Cc of a mail)
-  Time at = 0;
+  std::string address;  // lower case (set_cc lowers it)
+  std::string added_by;  // who last changed the entry: an agent's address, or "system" (a contact in To/Cc of a mail)
+  Time at = 0;           // when
   bool removed = false;
 };
 
@@ -244,7 +245,8 @@ struct OutboxItem {
   std::string bytes;  // the whole RFC 5322 message, 7-bit (without the attachments below)
   // Attachments (rows of the attachments table) the outbox adds as parts at send time, so
   // their bytes are stored once however many mails carry them (notify/compose.h:
-  // with_attachments). due_outbox() fills them in; empty for most mails.
+  // with_attachments). In order. enqueue() refuses (StoreError, refused) an id that is not
+  // an attachment of the row's ticket; due_outbox() fills them in; empty for most mails.
   std::vector<std::int64_t> attachment_ids;
   std::string status;  // pending, sent, failed
   std::int64_t attempts = 0;
@@ -351,9 +353,11 @@ class Tickets {
   // The ticket holding a message (in or out) with one of these Message-IDs, latest match first.
   virtual std::optional<std::int64_t> ticket_by_message_ids(const std::vector<std::string>& ids) = 0;
   virtual std::int64_t add_message(const MessageRecord& m) = 0;  // with its attachments
-  virtual std::vector<MessageRecord> messages(std::int64_t ticket_id) = 0;  // oldest first
-  // The ticket's attachments by number (metadata only), and one with its bytes. An "out"
-  // message lists the attachments its outbox row carried.
+  // Oldest first, each with its attachments' metadata (no data), by number. An "out"
+  // message lists the attachments its outbox row carried (after any of its own).
+  virtual std::vector<MessageRecord> messages(std::int64_t ticket_id) = 0;
+  // The ticket's attachments by number (metadata only), and one with its bytes (nullopt: no
+  // such number on that ticket, or no such row).
   virtual std::vector<AttachmentInfo> attachments(std::int64_t ticket_id) = 0;
   virtual std::optional<AttachmentRecord> attachment(std::int64_t ticket_id, std::int64_t number) = 0;
   virtual std::optional<AttachmentRecord> attachment_by_id(std::int64_t id) = 0;
@@ -417,7 +421,9 @@ class Outbox {
   virtual void mark_sent(std::int64_t id, Time at) = 0;
   virtual void mark_retry(std::int64_t id, Time next_attempt_at, const std::string& error) = 0;
   virtual void mark_failed(std::int64_t id, const std::string& error) = 0;
-  // Some recipients refused for now (4xx) while others took it: the row is retried for these only.
+  // Some recipients refused for now (4xx) while others took it: the row is retried for these
+  // only. The rate limits (count_sent_or_queued, count_acknowledgements) still count the mail
+  // for everyone it was queued for.
   virtual void set_recipients(std::int64_t id, const std::vector<std::string>& recipients) = 0;
   virtual std::vector<OutboxItem> outbox(const std::string& status) = 0;  // "pending", "failed", "sent"; bytes left empty
   virtual bool retry_outbox(std::int64_t id, Time at) = 0;                 // pending again, due at `at`

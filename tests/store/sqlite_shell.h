@@ -1,0 +1,36 @@
+// tests/store/sqlite_shell.h: what the store tests need to look at a store file behind the
+// store's back: the sqlite3 shell's output for some SQL, and the SQL that takes a store of
+// this version back to version 8 (migration tests start from an older schema that way).
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <string>
+
+namespace sd::test {
+
+// SQL that takes a version-9 store back to version 8.
+constexpr const char* kUndo9 =
+    "DROP TRIGGER message_search_insert; DROP TRIGGER message_search_update; DROP TRIGGER message_search_delete; "
+    "DROP TRIGGER subject_search_insert; DROP TRIGGER subject_search_update; DROP TRIGGER subject_search_delete; "
+    "DROP TABLE message_search; DROP TABLE subject_search; DROP INDEX tickets_organisation; "
+    "DROP INDEX tickets_assignee; DROP INDEX tickets_requester; DROP INDEX tickets_due_order; "
+    "DROP INDEX messages_outbox; DROP TABLE ticket_cc; DROP TABLE outbox_attachments; DROP INDEX attachments_number; "
+    "ALTER TABLE tickets DROP COLUMN attachments_numbered; ALTER TABLE attachments DROP COLUMN ticket_id; "
+    "ALTER TABLE attachments DROP COLUMN number; ALTER TABLE attachments DROP COLUMN content_id; "
+    "ALTER TABLE attachments DROP COLUMN is_inline; ALTER TABLE attachments DROP COLUMN kept; ";
+
+// What the sqlite3 shell prints for `sql` run on the store at `path` (`sql` holds no double quote).
+inline std::string sqlite_output(const std::string& path, const std::string& sql) {
+  std::string cmd = "sqlite3 " + path + " \"" + sql + "\"";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  std::string out;
+  char buf[512];
+  while (auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  REQUIRE(::pclose(p) == 0);
+  return out;
+}
+
+}  // namespace sd::test
