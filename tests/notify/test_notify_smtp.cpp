@@ -17,20 +17,25 @@
 
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
 using namespace sd::notify;
 using Outcome = SendResult::Outcome;
+using Status = RecipientResult::Status;
 
 namespace {
 
 using Replies = std::map<std::string, std::string>;
 
 // An SMTP server that answers each step of a submission as scripted: "greeting", "EHLO",
-// "MAIL", "RCPT", "DATA" (the 354 or a refusal) and "." (the answer after the mail's bytes).
-// An empty greeting: it says nothing at all (the client must time out). One connection at a time.
+// "MAIL", "RCPT", "DATA" (the 354 or a refusal) and "." (the answer after the mail's bytes);
+// "RCPT <address>" answers the RCPT TO of that address alone. A reply may be several lines
+// ("550-first\r\n550 last"). An empty greeting: it says nothing at all (the client must time
+// out). One connection at a time; it counts the mails it took (`taken()`) and the recipients
+// of the last one (`last_recipients()`).
 class ScriptedSmtpServer {
  public:
   explicit ScriptedSmtpServer(Replies replies) : replies_(std::move(replies)) {
@@ -57,6 +62,14 @@ class ScriptedSmtpServer {
     thread_.join();
   }
   std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
+  int taken() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return taken_;
+  }
+  std::vector<std::string> last_recipients() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return last_recipients_;
+  }
 
  private:
   void serve() {
@@ -93,20 +106,37 @@ class ScriptedSmtpServer {
         std::string step = in_data ? (line == "." ? "." : "") : line.substr(0, 4);
         if (in_data && step.empty()) continue;  // a line of the mail
         in_data = false;
+        std::string address;
+        if (step == "RCPT") {
+          auto lt = line.find('<'), gt = line.find('>');
+          if (lt != std::string::npos && gt != std::string::npos && gt > lt) address = line.substr(lt + 1, gt - lt - 1);
+        }
+        if (step == "MAIL") current_.clear();
         std::string reply = step == "EHLO" || step == "HELO" ? replies_["EHLO"]
                             : step == "MAIL"                 ? replies_["MAIL"]
+                            : step == "RCPT" && replies_.count("RCPT " + address) ? replies_["RCPT " + address]
                             : step == "RCPT"                 ? replies_["RCPT"]
                             : step == "DATA"                 ? replies_["DATA"]
                             : step == "."                    ? replies_["."]
                             : step == "QUIT"                 ? "221 bye"
                                                              : "250 ok";
         if (!say(c, reply) || step == "QUIT") return;
+        if (step == "RCPT" && reply[0] == '2') current_.push_back(address);
+        if (step == "." && reply[0] == '2') {
+          std::lock_guard<std::mutex> lock(mutex_);
+          ++taken_;
+          last_recipients_ = current_;
+        }
         in_data = step == "DATA" && reply.rfind("354", 0) == 0;
       }
     }
   }
 
   Replies replies_;
+  std::vector<std::string> current_;  // the accepted RCPTs of the mail in hand (server thread only)
+  mutable std::mutex mutex_;
+  int taken_ = 0;
+  std::vector<std::string> last_recipients_;
   int fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
@@ -213,4 +243,103 @@ TEST_CASE("The fault injection the daemon's tests use is classified by the same 
     CHECK(r.smtp_code == code);
     CHECK(r.error == "injected fault (SMTP " + std::to_string(code) + ")");
   }
+}
+
+TEST_CASE("One recipient refused with 550 does not stop the mail to the others, and the result names its reply") {
+  ScriptedSmtpServer server(Replies{{"RCPT bad@kund.example", "550-5.1.1 <bad@kund.example>: no such user\r\n"
+                                                              "550 5.1.1 see the directory"}});
+  SmtpClient smtp({server.url(), "", "", 5});
+  auto r = smtp.send("servicedesk@example.com", {"anna@kund.example", "bad@kund.example", "bo@kund.example"},
+                     "Subject: x\r\n\r\nHello\r\n");
+  CHECK(r.outcome == Outcome::sent);
+  CHECK(server.taken() == 1);
+  CHECK(server.last_recipients() == std::vector<std::string>{"anna@kund.example", "bo@kund.example"});
+  REQUIRE(r.recipients.size() == 3);
+  CHECK(r.recipients[0].address == "anna@kund.example");
+  CHECK(r.recipients[0].status == Status::accepted);
+  CHECK(r.recipients[1].address == "bad@kund.example");
+  CHECK(r.recipients[1].status == Status::refused_permanently);
+  CHECK(r.recipients[1].code == 550);
+  CHECK(r.recipients[1].reply == "550-5.1.1 <bad@kund.example>: no such user 550 5.1.1 see the directory");
+  CHECK(r.recipients[2].status == Status::accepted);
+  CHECK(r.with(Status::accepted) == std::vector<std::string>{"anna@kund.example", "bo@kund.example"});
+}
+
+TEST_CASE("A recipient refused with 450 is refused for now while the others get the mail") {
+  ScriptedSmtpServer server(Replies{{"RCPT full@kund.example", "450 4.2.2 mailbox full"}});
+  SmtpClient smtp({server.url(), "", "", 5});
+  auto r = smtp.send("servicedesk@example.com", {"anna@kund.example", "full@kund.example"}, "Subject: x\r\n\r\nHi\r\n");
+  CHECK(r.outcome == Outcome::sent);
+  CHECK(r.with(Status::refused_for_now) == std::vector<std::string>{"full@kund.example"});
+  CHECK(r.recipients[1].code == 450);
+  CHECK(r.recipients[1].reply == "450 4.2.2 mailbox full");
+  CHECK(server.last_recipients() == std::vector<std::string>{"anna@kund.example"});
+}
+
+TEST_CASE("Every recipient refused: permanent when all are 5xx, transient when one may take it later; the error names "
+          "each") {
+  {
+    ScriptedSmtpServer server(Replies{{"RCPT", "550 5.1.1 unknown"}});
+    SmtpClient smtp({server.url(), "", "", 5});
+    auto r = smtp.send("servicedesk@example.com", {"a@kund.example", "b@kund.example"}, "Subject: x\r\n\r\nHi\r\n");
+    CHECK(r.outcome == Outcome::permanent);
+    CHECK(r.with(Status::refused_permanently).size() == 2);
+    CHECK(r.error == "a@kund.example: 550 5.1.1 unknown; b@kund.example: 550 5.1.1 unknown");
+    CHECK(server.taken() == 0);
+  }
+  {
+    ScriptedSmtpServer server(Replies{{"RCPT", "550 5.1.1 unknown"}, {"RCPT b@kund.example", "451 4.3.0 later"}});
+    SmtpClient smtp({server.url(), "", "", 5});
+    auto r = smtp.send("servicedesk@example.com", {"a@kund.example", "b@kund.example"}, "Subject: x\r\n\r\nHi\r\n");
+    CHECK(r.outcome == Outcome::transient);
+    CHECK(r.with(Status::refused_permanently) == std::vector<std::string>{"a@kund.example"});
+    CHECK(r.with(Status::refused_for_now) == std::vector<std::string>{"b@kund.example"});
+  }
+}
+
+TEST_CASE("A refusal of the mail itself at DATA is every accepted recipient's, and leaves one refused at RCPT as it "
+          "was") {
+  for (const char* step : {"DATA", "."}) {
+    CAPTURE(step);
+    ScriptedSmtpServer server(Replies{{step, "554 5.6.0 message refused"}, {"RCPT b@kund.example", "450 4.2.2 full"}});
+    SmtpClient smtp({server.url(), "", "", 5});
+    auto r = smtp.send("servicedesk@example.com", {"a@kund.example", "b@kund.example", "c@kund.example"},
+                       "Subject: x\r\n\r\nHi\r\n");
+    CHECK(r.outcome == Outcome::transient);  // b may still take it
+    CHECK(r.with(Status::refused_permanently) == std::vector<std::string>{"a@kund.example", "c@kund.example"});
+    CHECK(r.recipients[0].code == 554);
+    CHECK(r.recipients[0].reply == "554 5.6.0 message refused");
+    CHECK(r.with(Status::refused_for_now) == std::vector<std::string>{"b@kund.example"});
+  }
+}
+
+TEST_CASE("An address we cannot write is refused for itself alone, without reaching the server") {
+  ScriptedSmtpServer server(Replies{});
+  SmtpClient smtp({server.url(), "", "", 5});
+  auto r = smtp.send("servicedesk@example.com", {"a@kund.example", "x@kund.example>\r\nRCPT TO:<evil@example.com"},
+                     "Subject: x\r\n\r\nHi\r\n");
+  CHECK(r.outcome == Outcome::sent);
+  CHECK(server.last_recipients() == std::vector<std::string>{"a@kund.example"});
+  CHECK(r.recipients[1].status == Status::refused_permanently);
+  CHECK(r.recipients[1].code == 0);
+  CHECK(r.recipients[1].reply.rfind("not a mail address we can send to", 0) == 0);
+}
+
+TEST_CASE("On a reused connection each mail's result is its own") {
+  ScriptedSmtpServer server(Replies{{"RCPT bad@kund.example", "550 5.1.1 unknown"}});
+  SmtpClient smtp({server.url(), "", "", 5});
+  auto first = smtp.send("servicedesk@example.com", {"bad@kund.example", "a@kund.example"}, "Subject: 1\r\n\r\n1\r\n");
+  auto second = smtp.send("servicedesk@example.com", {"b@kund.example", "c@kund.example"}, "Subject: 2\r\n\r\n2\r\n");
+  CHECK(first.with(Status::refused_permanently) == std::vector<std::string>{"bad@kund.example"});
+  CHECK(second.outcome == Outcome::sent);
+  CHECK(second.with(Status::accepted) == std::vector<std::string>{"b@kund.example", "c@kund.example"});
+  CHECK(server.taken() == 2);
+}
+
+TEST_CASE("A lost connection after the recipients were accepted is transient for all of them") {
+  ScriptedSmtpServer server(Replies{{"DATA", "421 4.3.2 shutting down"}});
+  SmtpClient smtp({server.url(), "", "", 5});
+  auto r = smtp.send("servicedesk@example.com", {"a@kund.example", "b@kund.example"}, "Subject: x\r\n\r\nHi\r\n");
+  CHECK(r.outcome == Outcome::transient);
+  CHECK(r.with(Status::refused_for_now).size() == 2);
 }
