@@ -444,6 +444,12 @@ class Connection {
     if (it != statements_.end()) return nullptr;
     return &statements_.emplace(std::string(sql), Cached{st, true}).first->second;
   }
+  // A statement built for one call (its text varies with the caller's input): not cached, so
+  // the cache does not grow with every new shape of query.
+  void prepare_once(std::string_view sql, std::string_view what, sqlite3_stmt*& st) {
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), 0, &st, nullptr);
+    if (rc != SQLITE_OK) fail(rc, what);
+  }
   static void release(Cached& cached) {
     sqlite3_reset(cached.stmt);
     sqlite3_clear_bindings(cached.stmt);
@@ -476,6 +482,10 @@ class Statement {
  public:
   Statement(Connection& c, std::string_view sql, std::string_view what) : c_(c), what_(what) {
     cached_ = c.prepare(sql, what, st_);
+  }
+  struct Once {};
+  Statement(Connection& c, std::string_view sql, std::string_view what, Once) : c_(c), what_(what) {
+    c.prepare_once(sql, what, st_);
   }
   ~Statement() {
     if (cached_) Connection::release(*cached_);
@@ -1168,8 +1178,23 @@ class SqliteTransaction final : public Transaction {
   }
 
   // Declared for issue 13; implemented by the store's owner (stubs until then).
-  std::vector<Ticket> find_tickets(const TicketQuery&) override { throw StoreError("find_tickets: not implemented yet", false); }
-  std::int64_t count_tickets(const TicketQuery&) override { throw StoreError("count_tickets: not implemented yet", false); }
+  std::vector<Ticket> find_tickets(const TicketQuery& q) override {
+    auto where = TicketFilter(q);
+    std::string order = q.sort == TicketQuery::Sort::due ? " ORDER BY (t.sla_next_due IS NULL), t.sla_next_due, t.id"
+                                                         : " ORDER BY t.created_at DESC, t.id DESC";
+    Statement s(c_, kTicketSql + where.sql + order + " LIMIT ? OFFSET ?", "find tickets", Statement::Once{});
+    int n = where.bind(s);
+    s.bind(n + 1, q.limit > 0 ? q.limit : -1).bind(n + 2, std::max(q.offset, 0));
+    return read_tickets(s);
+  }
+
+  std::int64_t count_tickets(const TicketQuery& q) override {
+    auto where = TicketFilter(q);
+    Statement s(c_, "SELECT count(*) FROM tickets t" + where.sql, "count tickets", Statement::Once{});
+    where.bind(s);
+    s.step();
+    return s.i64(0);
+  }
 
   // internal: its message is internal, and no customer-visible "out" message's outbox row
   // carried it (an agent's attachment becomes the customer's once it was mailed to them;
@@ -1294,6 +1319,105 @@ class SqliteTransaction final : public Transaction {
   }
 
  private:
+  // The WHERE clause of a TicketQuery and its parameters, in order.
+  struct TicketFilter {
+    std::string sql;
+    std::vector<std::string> params;
+
+    explicit TicketFilter(const TicketQuery& q) {
+      std::vector<std::string> terms;
+      if (!q.statuses.empty()) {
+        std::string list;
+        for (const auto& st : q.statuses) {
+          list += list.empty() ? "?" : ",?";
+          params.push_back(st);
+        }
+        terms.push_back("t.status IN (" + list + ")");
+      }
+      auto equal = [&](const char* column, const std::string& value) {
+        if (value.empty()) return;
+        terms.push_back(fmt::format("t.{} = ?", column));
+        params.push_back(value);
+      };
+      equal("organisation", q.organisation);
+      equal("assignee", lower(q.assignee));
+      equal("requester", lower(q.requester));
+      if (q.breaching)
+        terms.push_back("t.status IN " + open_statuses() +
+                        " AND EXISTS (SELECT 1 FROM sla_events e WHERE e.ticket_id = t.id AND e.kind = 'breach')");
+      if (!q.search.empty()) {
+        auto words = search_words(q.search);
+        // Nothing searchable in it (only quotes, stars, dashes ...): it matches nothing,
+        // rather than everything.
+        if (words.empty()) terms.push_back("0");
+        // Each word somewhere in the ticket: its subject or the body of one of its messages.
+        for (auto& w : words) {
+          terms.push_back(
+              "t.id IN (SELECT m.ticket_id FROM message_search s JOIN messages m ON m.id = s.rowid "
+              "WHERE message_search MATCH ? UNION SELECT rowid FROM subject_search WHERE subject_search MATCH ?)");
+          params.push_back(w);
+          params.push_back(std::move(w));
+        }
+      }
+      for (std::size_t i = 0; i < terms.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + terms[i];
+    }
+
+    // Binds the parameters from 1; returns how many.
+    int bind(Statement& s) const {
+      int i = 0;
+      for (const auto& p : params) s.bind(++i, p);
+      return i;
+    }
+  };
+
+  // The words of a plain-text search as FTS5 strings: each in double quotes (a quote inside
+  // doubled), so FTS5's operators (OR, NOT, NEAR, *, -, ^, :, parentheses) are mere
+  // characters in it; the tokenizer then splits a string into words as it does the text.
+  // A word without a letter or digit (word_char) would be an empty FTS5 string, which matches
+  // nothing: it is left out, as FTS5 leaves out an empty string beside others.
+  static std::vector<std::string> search_words(std::string_view text) {
+    constexpr std::size_t kMaxWords = 64;  // each is a subquery; SQLite limits a query's depth
+    std::vector<std::string> out;
+    while (!text.empty()) {
+      auto start = text.find_first_not_of(" \t\r\n\f\v");
+      if (start == std::string_view::npos) break;
+      text.remove_prefix(start);
+      auto word = text.substr(0, text.find_first_of(" \t\r\n\f\v"));
+      text.remove_prefix(word.size());
+      bool has_word_char = false;
+      for (std::size_t i = 0; i < word.size() && !has_word_char;) {
+        auto ch = text_detail::decode_utf8(word, i);
+        has_word_char = ch.len == 0 || word_char(ch.cp);  // a broken byte: kept, the tokenizer decides
+        i += ch.len == 0 ? 1 : ch.len;
+      }
+      if (!has_word_char) continue;
+      std::string quoted = "\"";
+      for (char ch : word) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+      out.push_back(quoted + "\"");
+    }
+    if (out.size() > kMaxWords)
+      throw StoreError(fmt::format("store: a search of {} words; at most {} are taken", out.size(), kMaxWords), false, true);
+    return out;
+  }
+
+  // Whether the FTS5 tokenizer (unicode61: letters, digits, private use) makes part of a word
+  // of this character, approximately: ASCII letters and digits, and whatever non-ASCII is not
+  // in the punctuation and symbol blocks below (dashes, quotes, arrows, emoji ...). A rare
+  // miss (a superscript digit alone) makes a search match nothing, never something else.
+  static bool word_char(char32_t cp) {
+    if (cp < 0x80) return std::isalnum(static_cast<unsigned char>(cp)) != 0;
+    if (cp <= 0xBF) return cp == 0xAA || cp == 0xB2 || cp == 0xB3 || cp == 0xB5 || cp == 0xB9 || cp == 0xBA || (cp >= 0xBC && cp <= 0xBE);
+    if (cp == 0xD7 || cp == 0xF7) return false;
+    static constexpr std::pair<char32_t, char32_t> kSeparators[] = {
+        {0x2000, 0x206F}, {0x20A0, 0x20CF}, {0x2190, 0x23FF}, {0x2500, 0x2775}, {0x2794, 0x27BF},
+        {0x2E00, 0x2E7F}, {0x3000, 0x3004}, {0x3008, 0x3020}, {0xFE00, 0xFE0F}, {0xFE10, 0xFE1F},
+        {0xFE30, 0xFE6F}, {0xFF01, 0xFF0F}, {0xFF1A, 0xFF20}, {0xFF3B, 0xFF40}, {0xFF5B, 0xFF65},
+        {0x1F000, 0x1FAFF}};
+    for (auto [from, to] : kSeparators)
+      if (cp >= from && cp <= to) return false;
+    return true;
+  }
+
   // Reserves `n` attachment numbers of the ticket; returns the first. Numbers are never given
   // twice, even after an attachment row went (replace_parsed).
   std::int64_t take_numbers(std::int64_t ticket_id, std::int64_t n) {
