@@ -302,7 +302,8 @@ void notify_agents(Intake& in, const store::Ticket& t, const std::string& what) 
   std::map<std::string, std::string> vars = {
       {"ticket", ticket_ref(in.c, t.id)},
       {"event", what},
-      {"subject", t.subject},
+      {"subject", mail_subject(in.desk, t)},
+      {"continues", t.refers_to ? ticket_ref(in.c, *t.refers_to) : ""},
       {"requester", t.requester},
       {"requester_name", t.requester_name.empty() ? t.requester : t.requester_name},
       {"sender", in.from},
@@ -645,12 +646,9 @@ void queue_acknowledgement(Intake& in, const store::Ticket& ticket, const parser
                                        {{"organisation", ticket.organisation}, {"service_name", c.service.name}});
   const auto& tpl = in.desk.templates().get("acknowledgement", lang);
   std::string name = one_line_name(ack_to.name);
-  std::map<std::string, std::string> vars = {{"ticket", ticket_ref(c, ticket.id)},
-                                             {"subject", ticket.subject},
-                                             {"requester_name", name.empty() ? to : name},
-                                             {"service_name", c.service.name},
-                                             {"first_response_line", first_response_line},
-                                             {"unregistered_line", unregistered_line}};
+  auto vars = customer_vars(in.desk, ticket, {name, to});
+  vars["first_response_line"] = first_response_line;
+  vars["unregistered_line"] = unregistered_line;
   MailToQueue q;
   q.ticket_id = ticket.id;
   q.kind = "acknowledgement";

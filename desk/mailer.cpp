@@ -96,17 +96,29 @@ std::vector<notify::Mailbox> cc_recipients(store::Transaction& tx, const store::
   return cc;
 }
 
+std::string mail_subject(const Desk& desk, const store::Ticket& t) {
+  return notify::subject_without_tags(t.subject, desk.config().service.ticket_prefix, desk.templates().subject_words());
+}
+
+std::map<std::string, std::string> customer_vars(const Desk& desk, const store::Ticket& t, const notify::Mailbox& to) {
+  const auto& c = desk.config();
+  return {{"ticket", ticket_ref(c, t.id)},
+          {"subject", mail_subject(desk, t)},
+          {"requester_name", to.name.empty() ? to.email : to.name},
+          {"requester_first_name", notify::first_name(to.name)},
+          {"service_name", c.service.name},
+          {"continues", t.refers_to ? ticket_ref(c, *t.refers_to) : ""}};
+}
+
 void mail_customer(store::Transaction& tx, const Desk& desk, const store::Ticket& t, const std::string& kind,
                    const std::string& text, const std::string& agent_name, store::Time now,
                    const std::vector<std::int64_t>& attachment_ids) {
   const auto& c = desk.config();
   const auto& tpl = desk.templates().get(kind, language_of(tx, c, t));
-  std::map<std::string, std::string> vars = {{"ticket", ticket_ref(c, t.id)},
-                                             {"subject", t.subject},
-                                             {"requester_name", t.requester_name.empty() ? t.requester : t.requester_name},
-                                             {"agent_name", agent_name.empty() ? c.service.name : agent_name},
-                                             {"service_name", c.service.name},
-                                             {"text", text.empty() ? "" : text + "\n"}};
+  auto vars = customer_vars(desk, t, {t.requester_name, t.requester});
+  vars["agent_name"] = agent_name.empty() ? c.service.name : agent_name;
+  vars["agent"] = agent_name;
+  vars["text"] = text.empty() ? "" : text + "\n";
   MailToQueue q;
   q.ticket_id = t.id;
   q.kind = kind;

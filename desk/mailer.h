@@ -16,6 +16,7 @@
 #include "notify/compose.h"
 #include "store/store.h"
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -45,6 +46,18 @@ std::optional<QueuedMail> queue_mail(store::Transaction& tx, const Config& c, Ma
 void thread_on_ticket(store::Transaction& tx, std::int64_t ticket_id, notify::Draft& draft);
 
 std::string domain_of(const std::string& address);
+
+// The ticket's subject as our mails carry it after our tag: without our own tags, the Re:/SV:/
+// Fwd: in front of them and our subjects' words after them (notify::subject_without_tags), so
+// a ticket opened by an answer to a closed one's mail reads "[SD-17] Skrivaren", not
+// "[SD-17] Re: [SD-1] Löst: Skrivaren". Every kind's {{subject}}, agents' too.
+std::string mail_subject(const Desk& desk, const store::Ticket& t);
+
+// The placeholders every mail to the customer of ticket `t` shares, for the mail to `to`:
+// ticket, subject (mail_subject()), requester_name (to's name, else address),
+// requester_first_name (notify::first_name of to's name), service_name, continues (the
+// closed ticket `t` continues, or nothing). The caller adds its kind's own.
+std::map<std::string, std::string> customer_vars(const Desk& desk, const store::Ticket& t, const notify::Mailbox& to);
 
 // The customer's mail of `kind` (a template: status-open, status-pending, ..., reply) on
 // their ticket, in their organisation's language, from the agent by name where given; to the
