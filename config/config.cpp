@@ -430,11 +430,13 @@ static void load_slas(Config& c, toml::table& root) {
   }
 
   const Config::Sla standard = c.slas.at("standard");
+  std::set<std::string> defined;  // SLAs the operator's [slas.NAME] tables name
   if (auto* node = root.get("slas")) {
     auto* slas = node->as_table();
     if (!slas) throw ConfigError(fmt::format("{}: key 'slas': must be a table", where(c, node->source())));
     for (auto&& [k, v] : *slas) {
       std::string name(k.str());
+      defined.insert(name);
       Section sec(c, &v, "slas." + name);
       auto& s = c.slas.emplace(name, standard).first->second;
       sec.str("calendar", s.calendar);
@@ -449,6 +451,15 @@ static void load_slas(Config& c, toml::table& root) {
       sec.finish();
     }
   }
+  // A Swedish built-in SLA not defined itself is its Danish twin as configured, on the se
+  // calendar: an operator who set [slas.standard]'s targets or escalation_address has set
+  // them for Swedish organisations too.
+  for (const auto& [danish, swedish] : kSwedishSlas)
+    if (!defined.count(std::string(swedish))) {
+      Config::Sla s = c.slas.at(std::string(danish));
+      s.calendar = "se";
+      c.slas[std::string(swedish)] = s;
+    }
   Section slasec(c, root, "sla");
   slasec.str("default", c.sla.default_sla);
   slasec.str("agents_address", c.sla.agents_address);
@@ -557,6 +568,12 @@ Config builtin_config() {
   Config::Sla hypercare = standard;
   for (int p = 1; p < 5; ++p) hypercare.first_response[static_cast<std::size_t>(p)] = standard.first_response[static_cast<std::size_t>(p - 1)];
   c.slas["hypercare"] = hypercare;
+  // The same two on the Swedish calendar, for Swedish organisations (org add picks by language).
+  for (const auto& [danish, swedish] : kSwedishSlas) {
+    Config::Sla s = c.slas.at(std::string(danish));
+    s.calendar = "se";
+    c.slas[std::string(swedish)] = s;
+  }
   return c;
 }
 

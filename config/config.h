@@ -17,6 +17,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 
 namespace sd {
 
@@ -122,14 +124,18 @@ struct Config {
     std::array<std::optional<sla::Seconds>, 5> resolution;      // none by default
     std::array<std::optional<sla::Seconds>, 5> update;          // remind the agent to update the customer
     double warning_share = 0.75;                                // warn at this share of a target
-    std::string escalation_address;                             // breach mails; empty: the agents' address
+    std::string escalation_address;                             // breach mails; empty: as warnings (sla_recipients)
     int included_minutes_per_month = 15;                        // agents' time included per organisation and month
   };
-  std::map<std::string, Sla> slas;  // "standard" exists unless redefined
+  // Built in unless redefined: "standard" and "hypercare" on the dk calendar, and
+  // "standard-se" and "hypercare-se" (kSwedishSlas): the same targets on the se calendar.
+  std::map<std::string, Sla> slas;
 
   struct SlaSettings {
     std::string default_sla = "standard";  // for mail from senders of no organisation
-    std::string agents_address;            // warnings when no agent is assigned; empty: none sent
+    // Warnings and reminders of unassigned tickets (and breaches without an escalation
+    // address); empty: agents.team_address, else every registered agent (desk/sla_clock.h).
+    std::string agents_address;
   } sla;
 
   struct Test {
@@ -147,6 +153,11 @@ struct Config {
   // "move:Processed" -> "Processed"; empty for the other actions.
   std::string move_target() const;
 };
+
+// The built-in SLAs on the Swedish calendar and their Danish twins: a twin the config does
+// not define itself is the Danish one as configured (targets, escalation) on calendar "se".
+inline constexpr std::array<std::pair<std::string_view, std::string_view>, 2> kSwedishSlas = {
+    {{"standard", "standard-se"}, {"hypercare", "hypercare-se"}}};
 
 Config load_config(const std::string& path);
 
