@@ -3,6 +3,9 @@
 
 #include "core/log.h"
 #include "desk/ingest.h"
+#include "notify/compose.h"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 
@@ -13,6 +16,79 @@ store::Time retry_delay(const Config& c, std::int64_t attempt) {
   for (std::int64_t i = 1; i < attempt && d < c.smtp.retry_max_s; ++i) d *= 2;
   return std::min<store::Time>(d, c.smtp.retry_max_s);
 }
+
+namespace {
+
+using RcptStatus = notify::RecipientResult::Status;
+
+// The mail as it goes out: the stored text mail, with the row's attachments added as parts
+// (notify::with_attachments) when it names any. The bytes are read here, once per send, so
+// the store keeps each file once however many mails carry it. A file whose bytes a size
+// limit did not keep (kept == false) is left out: the text already says so. nullopt, with
+// `why`, when the mail cannot be built (a row that is not a composed mail): retrying would
+// build the same thing.
+std::optional<std::string> mail_to_send(store::Store& st, const store::OutboxItem& item, std::string& why) {
+  if (item.attachment_ids.empty()) return item.bytes;
+  std::vector<notify::OutgoingAttachment> files;
+  {
+    auto tx = st.begin(store::Store::Mode::read);
+    for (std::int64_t id : item.attachment_ids) {
+      auto a = tx->attachment_by_id(id);
+      if (!a) {
+        log::warning("outbox row {} names attachment {}, which is not stored: sent without it", item.id, id);
+        continue;
+      }
+      if (!a->kept) continue;
+      notify::OutgoingAttachment f;
+      f.filename = std::move(a->filename);
+      f.content_type = std::move(a->content_type);
+      f.content_id = std::move(a->content_id);
+      f.is_inline = a->is_inline;
+      f.data = std::move(a->data);
+      files.push_back(std::move(f));
+    }
+  }
+  try {
+    return notify::with_attachments(item.bytes, files);
+  } catch (const std::exception& e) {
+    why = std::string("cannot add the attachments to the mail: ") + e.what();
+    return std::nullopt;
+  }
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// What the row's last_error says of the recipients still waiting.
+std::string waiting_error(const notify::SendResult& res) {
+  std::string out;
+  for (const auto& r : res.recipients)
+    if (r.status == RcptStatus::refused_for_now) out += fmt::format("{}{}: {}", out.empty() ? "" : "; ", r.address, r.reply);
+  return out.empty() ? res.error : out;
+}
+
+// A recipient refused for good, on the ticket for the desk (internal: an address of the
+// customer's thread that bounces is the desk's business, not something to show them).
+void record_refusals(store::Tickets& tx, const store::OutboxItem& item, const notify::SendResult& res, store::Time at) {
+  if (!item.ticket_id) return;
+  for (const auto& r : res.recipients) {
+    if (r.status != RcptStatus::refused_permanently) continue;
+    store::Event e;
+    e.ticket_id = *item.ticket_id;
+    e.at = at;
+    e.actor = "system";
+    e.kind = "delivery-failed";
+    e.detail = fmt::format("{} <{}> to {} refused: {}", item.kind, item.message_id, r.address,
+                           r.reply.empty() ? res.error : r.reply);
+    e.internal = true;
+    tx.add_event(e);
+  }
+}
+
+}  // namespace
 
 OutboxRun deliver_due(store::Store& st, notify::SmtpClient& smtp, const Config& c,
                       const std::function<store::Time()>& now, const std::atomic<bool>& stopping) {
@@ -27,38 +103,74 @@ OutboxRun deliver_due(store::Store& st, notify::SmtpClient& smtp, const Config& 
   std::size_t i = 0;
   bool server_down = false;
   for (; i < due.size() && !stopping && !server_down; ++i) {
-    const auto& item = due[i];
-    auto res = smtp.send(item.mail_from, item.recipients, item.bytes);
+    auto& item = due[i];
     std::string ticket = item.ticket_id ? ticket_ref(c, *item.ticket_id) : "-";
-    if (res.outcome == notify::SendResult::Outcome::sent) {
-      // The server has the mail: failing to record that sends it again next run. A store
-      // busy beyond its timeout (a big ingest batch) is worth a few more tries first; each
-      // waits up to the busy timeout by itself.
+    std::string why;
+    auto bytes = mail_to_send(st, item, why);
+    if (!bytes) {
+      auto tx = st.begin(store::Store::Mode::write);
+      tx->mark_failed(item.id, why);
+      if (item.ticket_id) tx->add_event({*item.ticket_id, now(), "system", "delivery-failed", why, true});
+      tx->commit();
+      log::error("{} for ticket {} <{}> not sent: {}", item.kind, ticket, item.message_id, why);
+      ++run.failed;
+      continue;
+    }
+    auto res = smtp.send(item.mail_from, item.recipients, *bytes);
+    bytes.reset();
+    std::string().swap(item.bytes);
+    auto delivered = res.with(RcptStatus::accepted);
+    auto waiting = res.with(RcptStatus::refused_for_now);
+    auto refused = res.with(RcptStatus::refused_permanently);
+    if (!delivered.empty()) {
+      // The server has the mail for these: failing to record that sends it to them again next
+      // run. A store busy beyond its timeout (a big ingest batch) is worth a few more tries
+      // first; each waits up to the busy timeout by itself. Recipients refused for now stay
+      // on the row, alone; those refused for good are recorded and dropped.
       for (int attempt = 1;; ++attempt) {
         try {
           auto tx = st.begin(store::Store::Mode::write);
-          tx->mark_sent(item.id, now());
-          if (item.ticket_id) tx->add_event({*item.ticket_id, now(), "system", item.kind + "-sent", "<" + item.message_id + ">"});
+          if (waiting.empty()) {
+            tx->mark_sent(item.id, now());
+          } else {
+            tx->set_recipients(item.id, waiting);
+            tx->mark_retry(item.id, now() + retry_delay(c, item.attempts + 1), waiting_error(res));
+          }
+          if (item.ticket_id) {
+            std::string detail = "<" + item.message_id + ">";
+            if (delivered.size() < item.recipients.size()) detail += " to " + joined(delivered);
+            tx->add_event({*item.ticket_id, now(), "system", item.kind + "-sent", detail});
+          }
+          record_refusals(*tx, item, res, now());
           tx->commit();
           break;
         } catch (const store::StoreError& e) {
           if (!e.transient || attempt == 3 || stopping) throw;
         }
       }
-      log::info("sent {} for ticket {} to {} <{}>", item.kind, ticket, item.recipients.empty() ? "" : item.recipients[0],
-                item.message_id);
+      log::info("sent {} for ticket {} to {} <{}>", item.kind, ticket, joined(delivered), item.message_id);
+      if (!refused.empty())
+        log::error("SMTP refused {} for ticket {} <{}> to {}: {}", item.kind, ticket, item.message_id, joined(refused),
+                   res.error.empty() ? "see the ticket's events" : res.error);
+      if (!waiting.empty()) {
+        log::warning("{} for ticket {} <{}> waits for {}: {}", item.kind, ticket, item.message_id, joined(waiting),
+                     waiting_error(res));
+        run.last_error = waiting_error(res);
+        ++run.retried;
+      }
       ++run.sent;
       continue;
     }
     auto tx = st.begin(store::Store::Mode::write);
-    if (res.outcome == notify::SendResult::Outcome::permanent) {
+    record_refusals(*tx, item, res, now());
+    if (waiting.empty()) {
       tx->mark_failed(item.id, res.error);
-      if (item.ticket_id) tx->add_event({*item.ticket_id, now(), "system", "delivery-failed", res.error});
       log::error("SMTP refused {} for ticket {} <{}>: {}", item.kind, ticket, item.message_id, res.error);
       ++run.failed;
     } else {
-      tx->mark_retry(item.id, now() + retry_delay(c, item.attempts + 1), res.error);
-      run.last_error = res.error;
+      if (!refused.empty()) tx->set_recipients(item.id, waiting);
+      tx->mark_retry(item.id, now() + retry_delay(c, item.attempts + 1), waiting_error(res));
+      run.last_error = waiting_error(res);
       ++run.retried;
     }
     tx->commit();

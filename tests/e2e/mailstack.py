@@ -12,7 +12,7 @@ Contract:
   test can print what the daemon said.
 - Faults: stop_imap(abrupt=True) crashes Dovecot (SIGKILL to all its processes);
   start_smtp(faulty=True) runs smtp_faults.FaultyMailbox, told by smtp_control() to
-  answer 451 or 550, with each answer in smtp_journal().
+  answer 451 or 550, or 550/450 to chosen recipients, with each answer in smtp_journal().
 
 Diagnostics: a start that times out raises MailStackError with the tail of the
 server's log. Security: the stack listens on 127.0.0.1 only; Dovecot is started as
@@ -485,8 +485,9 @@ service stats {{
     def smtp_control(self, **control: Any) -> None:
         """Tells the faulty SMTP server (start_smtp(faulty=True)) what to answer from the
         next RCPT/DATA on, e.g. smtp_control(tempfail_first=2) or
-        smtp_control(reject_rcpt=["bad@kund.example"]); see smtp_faults.py. Replaces the
-        whole previous control."""
+        smtp_control(reject_rcpt=["bad@kund.example"]) (550 to that RCPT TO) or
+        smtp_control(tempfail_rcpt=["full@kund.example"]) (450 while listed); see
+        smtp_faults.py. Replaces the whole previous control."""
         from smtp_faults import write_control
         write_control(self.smtp_control_file, control)
 

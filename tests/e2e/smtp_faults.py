@@ -9,14 +9,15 @@ Run (MailStack.start_smtp(faulty=True) does this):
 The control file, read afresh on every RCPT and DATA (missing or empty: answer 250):
     {"tempfail_first": 2,                    # answer 451 to the next 2 attempts ...
      "tempfail_stage": "data",               # ... at DATA (default) or at "rcpt"
-     "reject_rcpt": ["bad@kund.example"]}    # 550 to RCPT TO these addresses, always
+     "reject_rcpt": ["bad@kund.example"],    # 550 to RCPT TO these addresses, always
+     "tempfail_rcpt": ["full@kund.example"]} # 450 to RCPT TO these addresses, while listed
 
 Contract:
 - Each 451 answered counts one off "tempfail_first", written back to the control file
   (tmp + rename), so the file always says how many temporary failures are still to come.
   A test writes the file before the mail it is about is sent; both sides write whole files.
 - Every answer to RCPT and DATA is appended as one JSON line to CONTROL.json.journal:
-  {"at": unix time, "stage": "rcpt"|"data", "rcpt": [...], "code": 250|451|550,
+  {"at": unix time, "stage": "rcpt"|"data", "rcpt": [...], "code": 250|450|451|550,
   "message_id": "<...>" (DATA only)}. The journal is what the server saw; the Maildir holds
   only what it accepted.
 
@@ -92,9 +93,12 @@ class FaultyMailbox(Mailbox):
         write_control(self.control_path, control)
         return True
 
-    def _rejects(self, address: str) -> bool:
-        listed = read_control(self.control_path).get("reject_rcpt", []) or []
+    def _listed(self, key: str, address: str) -> bool:
+        listed = read_control(self.control_path).get(key, []) or []
         return address.strip("<>").lower() in {a.strip("<>").lower() for a in listed}
+
+    def _rejects(self, address: str) -> bool:
+        return self._listed("reject_rcpt", address)
 
     def _journal(self, **entry: Any) -> None:
         entry = {"at": time.time(), **entry}
@@ -107,6 +111,9 @@ class FaultyMailbox(Mailbox):
         if self._rejects(address):
             self._journal(stage="rcpt", rcpt=[address], code=550)
             return f"550 5.1.1 <{address}>: mailbox unavailable (smtp_faults reject_rcpt)"
+        if self._listed("tempfail_rcpt", address):
+            self._journal(stage="rcpt", rcpt=[address], code=450)
+            return f"450 4.2.1 <{address}>: mailbox busy, try again later (smtp_faults tempfail_rcpt)"
         if self._take_tempfail("rcpt"):
             self._journal(stage="rcpt", rcpt=[address], code=451)
             return "451 4.3.0 try again later (smtp_faults tempfail_first)"

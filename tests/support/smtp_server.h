@@ -7,6 +7,9 @@
 // then SIGKILL) and reaps it; the maildir lives in the caller's directory. A mail is in the
 // maildir before the server answers 250 to its DATA (aiosmtpd's Mailbox handler writes it
 // first), so whatever a client was told was accepted can be read back at once.
+// With a FaultyHandler it runs tests/e2e/smtp_faults.py's FaultyMailbox instead, which
+// answers RCPT TO and DATA as its JSON control file says (550 or 450 to named recipients,
+// 451s), and journals each answer; the maildir is the same.
 #pragma once
 
 #include <arpa/inet.h>
@@ -44,24 +47,41 @@ struct AcceptedMail {
   std::string bytes;
 };
 
+// smtp_faults.FaultyMailbox: `control_file` (written by the test, read on every RCPT and
+// DATA), `module_dir` the folder holding smtp_faults.py (the repository's tests/e2e).
+struct FaultyHandler {
+  std::string control_file;
+  std::string module_dir;
+};
+
 class SmtpServer {
  public:
   // `maildir`: a directory that need not exist yet; cur/, new/ and tmp/ are made in it.
-  explicit SmtpServer(const std::string& maildir) : dir_(maildir) {
+  explicit SmtpServer(const std::string& maildir, const FaultyHandler* faulty = nullptr) : dir_(maildir) {
     for (const char* sub : {"cur", "new", "tmp"}) std::filesystem::create_directories(dir_ / sub);
     port_ = free_port();
     std::string listen = "127.0.0.1:" + std::to_string(port_);
     std::string log = (dir_.parent_path() / ("aiosmtpd-" + std::to_string(port_) + ".log")).string();
     std::vector<std::string> args = {"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", listen,
                                      "-c", "aiosmtpd.handlers.Mailbox", dir_.string()};
-    std::vector<char*> argv;
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e)
+      if (!faulty || std::strncmp(*e, "PYTHONPATH=", 11) != 0) env.emplace_back(*e);
+    if (faulty) {
+      args[7] = "smtp_faults.FaultyMailbox";
+      args.push_back(faulty->control_file);
+      env.push_back("PYTHONPATH=" + faulty->module_dir);
+    }
+    std::vector<char*> argv, envp;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
+    int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) throw std::runtime_error("cannot start /usr/bin/python3 -m aiosmtpd: " + std::string(strerror(rc)));
     wait_until_listening(log);
