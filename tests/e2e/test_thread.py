@@ -136,7 +136,7 @@ class WorkingByMail(unittest.TestCase):
         r = self.daemon.cli("ticket", "new", "--requester", "olle@acme.se", "--subject", "Skärmen är svart",
                             "--agent", AGENT, "--text", "Olle ringde: skärmen är svart.")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("SD-2", r.stdout)
+        self.assertIn("SD-2", r.stdout.decode())
         ack = self.wait_for("olle@acme.se", lambda m: "[SD-2]" in str(m["Subject"]), "Olle's acknowledgement", 10)
         body = ack.get_content()
         self.assertIn("Tack för ditt meddelande", body)
