@@ -2,7 +2,9 @@
 #include "desk/sla_clock.h"
 
 #include "core/log.h"
+#include "core/text.h"
 #include "core/vocabulary.h"
+#include "desk/agent_mail.h"
 #include "desk/desk.h"
 #include "desk/ingest.h"
 #include "desk/mailer.h"
@@ -24,7 +26,74 @@ std::size_t priority_index(const std::string& p) {
   return static_cast<std::size_t>(sla::parse_priority(p).value_or(sla::Priority::medium));
 }
 
+// The holiday rules (sla/holidays.h) of a language's country; "" for English, which has none.
+std::string_view holidays_of_language(const std::string& language) {
+  return language == "sv" ? "SE" : language == "da" ? "DK" : "";
+}
+
+const Config::Sla* sla_named(const Config& c, const std::string& name) {
+  auto it = c.slas.find(name);
+  if (it == c.slas.end()) it = c.slas.find(c.sla.default_sla);
+  return it == c.slas.end() ? nullptr : &it->second;
+}
+
+std::string holidays_of_sla(const Config& c, const std::string& sla_name) {
+  const auto* s = sla_named(c, sla_name);
+  if (!s) return "";
+  auto cal = c.calendars.find(s->calendar);
+  return cal == c.calendars.end() ? "" : cal->second.holiday_rules;
+}
+
 }  // namespace
+
+std::vector<notify::Mailbox> sla_recipients(const Config& c, const Config::Sla& policy, const std::string& kind,
+                                            const std::string& assignee, const std::vector<store::Agent>& agents) {
+  if (kind == "breach" && !policy.escalation_address.empty()) return {{"", policy.escalation_address}};
+  if (!assignee.empty()) {
+    auto agent = std::find_if(agents.begin(), agents.end(), [&](auto& a) { return a.email == assignee; });
+    return {{agent == agents.end() ? "" : agent->name, assignee}};
+  }
+  if (!c.sla.agents_address.empty()) return {{"", c.sla.agents_address}};
+  if (!c.agents.team_address.empty()) return {{"", c.agents.team_address}};
+  std::vector<notify::Mailbox> to;
+  for (const auto& a : agents) to.push_back({a.name, a.email});
+  return to;
+}
+
+bool calendar_fits_language(const Config& c, const std::string& sla_name, const std::string& language) {
+  auto wanted = holidays_of_language(language);
+  auto kept = holidays_of_sla(c, sla_name);
+  return wanted.empty() || kept.empty() || kept == wanted;
+}
+
+std::string sla_for_language(const Config& c, const std::string& language) {
+  if (calendar_fits_language(c, c.sla.default_sla, language)) return c.sla.default_sla;
+  for (const auto& [danish, swedish] : kSwedishSlas) {
+    if (danish != "standard") continue;
+    for (auto name : {danish, swedish})
+      if (c.slas.count(std::string(name)) && calendar_fits_language(c, std::string(name), language))
+        return std::string(name);
+  }
+  return c.sla.default_sla;
+}
+
+std::optional<std::string> hypercare_sla(const Config& c, const std::string& sla_name) {
+  std::vector<std::string> candidates;
+  for (const auto& [danish, swedish] : kSwedishSlas)
+    if (danish == "hypercare")
+      for (auto name : {danish, swedish})
+        if (c.slas.count(std::string(name))) candidates.emplace_back(name);
+  const auto* base = sla_named(c, sla_name);
+  if (base)
+    for (const auto& name : candidates)
+      if (c.slas.at(name).calendar == base->calendar) return name;
+  auto rules = holidays_of_sla(c, sla_name);
+  if (!rules.empty())
+    for (const auto& name : candidates)
+      if (holidays_of_sla(c, name) == rules) return name;
+  if (c.slas.count("hypercare")) return std::string("hypercare");
+  return std::nullopt;
+}
 
 store::Time clock_now(const Config& c) {
   auto real = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
@@ -125,9 +194,10 @@ void change_category(store::Transaction& tx, const Config& c, const store::Ticke
   if (category == t.category) return;
   tx.set_category(t.id, category, now);
   tx.add_event({t.id, now, actor, "category", fmt::format("{} -> {}", t.category.empty() ? "(none)" : t.category, category)});
-  if (t.hypercare && category == "incident" && t.sla != "hypercare" && c.slas.count("hypercare")) {
-    tx.set_sla(t.id, "hypercare", now);
-    tx.add_event({t.id, now, "system", "sla", fmt::format("{} -> hypercare (an incident in hypercare)", t.sla)});
+  if (!t.hypercare || category != "incident") return;
+  if (auto hypercare = hypercare_sla(c, t.sla); hypercare && *hypercare != t.sla) {
+    tx.set_sla(t.id, *hypercare, now);
+    tx.add_event({t.id, now, "system", "sla", fmt::format("{} -> {} (an incident in hypercare)", t.sla, *hypercare)});
   }
 }
 
@@ -178,15 +248,18 @@ void fire(store::Transaction& tx, const Desk& desk, const store::Ticket& t, cons
   const auto& policy = desk.clock().sla(t.sla);
   std::string ref = ticket_ref(c, t.id), target = target_words(d.target);
   std::string due = desk.clock().calendar(t.sla).format_local(sla::Instant(std::chrono::seconds(d.due)), "en");
-  std::string to = d.kind == "breach" && !policy.escalation_address.empty() ? policy.escalation_address
-                   : !t.assignee.empty()                                    ? t.assignee
-                                                                            : c.sla.agents_address;
+  auto to = sla_recipients(c, policy, d.kind, t.assignee, tx.agents());
   store::Event e{t.id, now, "system", "sla-" + d.kind, fmt::format("{} due {}", target, due)};
   e.internal = true;
   tx.add_event(e);
-  log::notice("ticket {}: SLA {} for {} (due {}){}", ref, d.kind, target, due,
-              to.empty() ? "; no address configured to tell" : "; mailing " + to);
-  if (to.empty()) return;
+  std::string told;
+  for (const auto& r : to) told += (told.empty() ? "" : ", ") + r.email;
+  if (to.empty())
+    log::warning("ticket {}: SLA {} for {} (due {}); nobody to tell: no agent is registered and neither "
+                 "sla.agents_address nor agents.team_address is set",
+                 ref, d.kind, target, due);
+  else
+    log::notice("ticket {}: SLA {} for {} (due {}); mailing {}", ref, d.kind, target, due, told);
   const auto& tpl = desk.templates().get("sla-" + d.kind, "en");
   std::map<std::string, std::string> vars = {
       {"ticket", ref},          {"subject", t.subject},
@@ -194,15 +267,24 @@ void fire(store::Transaction& tx, const Desk& desk, const store::Ticket& t, cons
       {"organisation", t.organisation.empty() ? "(none)" : t.organisation},
       {"priority", t.priority}, {"status", t.status},
       {"target", target},       {"due", due}};
-  MailToQueue q;
-  q.ticket_id = t.id;
-  q.kind = "sla-" + d.kind;
-  q.to = {"", to};
-  q.record = false;  // internal: not part of the customer's thread
-  q.draft.subject = notify::render(tpl.subject, vars);
-  q.draft.body_text = notify::render(tpl.body, vars);
-  q.draft.auto_submitted = "auto-generated";
-  queue_mail(tx, c, q, now);
+  // Each recipient answers through the ticket's agent Reply-To with a token of its own, as
+  // the agents' notification does: valid for an agent and for the team address, so the
+  // one who must act can do it by answering (docs/sla.md, "Who is told").
+  const std::string& secret = desk.token_secret();
+  for (const auto& r : to) {
+    MailToQueue q;
+    q.ticket_id = t.id;
+    q.kind = "sla-" + d.kind;
+    q.to = r;
+    q.record = false;  // internal: not part of the customer's thread
+    q.draft.subject = notify::render(tpl.subject, vars);
+    q.draft.body_text = notify::render(tpl.body, vars);
+    q.draft.reply_to = {{c.service.name, secret.empty() ? c.service.address
+                                                        : agent_reply_address(c, secret, t.id, lower(r.email), now)}};
+    q.draft.auto_submitted = "auto-generated";
+    thread_on_ticket(tx, t.id, q.draft);
+    queue_mail(tx, c, q, now);
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "config/config.h"
+#include "notify/compose.h"
 #include "sla/calendar.h"
 #include "store/store.h"
 
@@ -73,8 +74,31 @@ SlaFireResult fire_due_sla_events(store::Store& store, const Desk& desk, store::
 // The same with a Desk built from `config` for this call (tests; throws ConfigError).
 SlaFireResult fire_due_sla_events(store::Store& store, const Config& config, const SlaClock& clock, store::Time now);
 
+// Who is told of an SLA deadline of `kind` ("warning", "reminder" or "breach") under
+// `policy`, the one rule for the clock and for check-config: a warning or reminder goes to
+// the ticket's `assignee`, else sla.agents_address, else agents.team_address, else every
+// registered agent (`agents`); a breach to the policy's escalation_address, else the same
+// chain. Empty only when none of them exists (check-config asks with no assignee).
+std::vector<notify::Mailbox> sla_recipients(const Config& c, const Config::Sla& policy, const std::string& kind,
+                                            const std::string& assignee, const std::vector<store::Agent>& agents);
+
+// Whether the calendar of SLA `sla_name` (unknown: the default SLA) keeps the holidays of
+// `language`'s country: false only for a Swedish (sv) organisation on a calendar with
+// another country's holidays (DK) or a Danish (da) one on SE's. English, and calendars
+// without holiday rules, fit anything.
+bool calendar_fits_language(const Config& c, const std::string& sla_name, const std::string& language);
+// The SLA `org add` gives an organisation of `language` that names none: the default SLA
+// when its calendar fits the language, else the first built-in standard SLA that does
+// (sv: standard-se), else the default.
+std::string sla_for_language(const Config& c, const std::string& language);
+// The hypercare SLA for a ticket on SLA `sla_name`: the built-in hypercare SLA (hypercare,
+// hypercare-se) on the same calendar (by name, else by holiday rules), else "hypercare";
+// nullopt when the config has none.
+std::optional<std::string> hypercare_sla(const Config& c, const std::string& sla_name);
+
 // Sets a ticket's category; a hypercare ticket that becomes an incident moves to the
-// hypercare SLA (its targets recomputed from the ticket's start). Records both as events.
+// hypercare SLA of its calendar (hypercare_sla(); its targets recomputed from the ticket's
+// start). Records both as events.
 void change_category(store::Transaction& tx, const Config& c, const store::Ticket& t, const std::string& category,
                      const std::string& actor, store::Time now);
 
