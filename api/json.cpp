@@ -50,7 +50,7 @@ nlohmann::json ticket_detail_json(const Config& c, const store::Ticket& t, const
   for (const auto& m : messages) {
     auto atts = nlohmann::json::array();
     for (const auto& a : m.attachments)
-      atts.push_back({{"filename", a.filename}, {"content_type", a.content_type}, {"size", a.size}});
+      atts.push_back({{"number", a.number}, {"filename", a.filename}, {"content_type", a.content_type}, {"size", a.size}});
     msgs.push_back({{"direction", m.direction},
                     {"message_id", m.message_id},
                     {"from", m.from_addr},
@@ -101,6 +101,17 @@ nlohmann::json parsed_json(const parser::ParsedMail& m) {
           {"new_text", m.new_text},
           {"attachments", atts},
           {"problems", m.problems}};
+}
+
+nlohmann::json attachment_json(const store::AttachmentInfo& a) {
+  return {{"number", a.number},
+          {"filename", a.filename},
+          {"content_type", a.content_type},
+          {"size", a.size},
+          {"inline", a.is_inline},
+          {"kept", a.kept},
+          {"internal", a.internal},
+          {"received_at", rfc3339_utc(a.created_at)}};
 }
 
 std::string json_text(const nlohmann::json& j, int indent) {

@@ -23,6 +23,9 @@ nlohmann::json ticket_json(const Config& c, const store::Ticket& t, const Ticket
 nlohmann::json ticket_detail_json(const Config& c, const store::Ticket& t, const TicketSla& sla,
                                   const std::vector<store::MessageRecord>& messages, const std::vector<store::Event>& events);
 nlohmann::json parsed_json(const parser::ParsedMail& m);
+// One of a ticket's attachments as `attachment list --json` shows it (metadata, no bytes);
+// `number` is the one `attachment get` and the portal take.
+nlohmann::json attachment_json(const store::AttachmentInfo& a);
 
 // `j` as text with `indent` spaces a level (-1: one line), without a final newline.
 std::string json_text(const nlohmann::json& j, int indent = 2);

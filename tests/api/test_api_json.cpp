@@ -22,6 +22,8 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 using namespace sd;
 using nlohmann::json;
@@ -228,7 +230,9 @@ TEST_CASE("The ticket detail JSON has the list's fields, each message's and each
   CHECK(in.at("automatic").is_null());  // a person's mail
   CHECK(in.at("internal") == false);     // the customer's own mail is on the thread
   REQUIRE(in.at("attachments").size() == 1);
-  CHECK(in.at("attachments")[0] == json({{"filename", "page.pdf"}, {"content_type", "application/pdf"}, {"size", 5}}));
+  // Issue 13 adds `number`, the one `attachment get` and the portal take.
+  CHECK(in.at("attachments")[0] ==
+        json({{"number", 1}, {"filename", "page.pdf"}, {"content_type", "application/pdf"}, {"size", 5}}));
 
   // The acknowledgement is the desk's own message on the ticket.
   bool acknowledged = false;
@@ -263,6 +267,43 @@ TEST_CASE("An automatic mail's message says why it is automatic") {
   auto j = desk.detail_json(id, kMonday);
   CHECK(j.at("messages").at(0).at("automatic").is_string());
   CHECK_FALSE(j.at("messages").at(0).at("automatic").get<std::string>().empty());
+}
+
+TEST_CASE("Attachment numbers in the detail JSON count over all the ticket's messages in order of arrival") {
+  TestDesk desk;
+  REQUIRE(desk.mail(kMail, kMonday) == 1);
+  // Anna's reply on the thread, with two files.
+  const std::string reply =
+      "From: Anna Berg <anna@kund.se>\r\nTo: servicedesk@example.com\r\nSubject: Re: [SD-1] Printer on floor 2\r\n"
+      "Message-ID: <second@kund.se>\r\nIn-Reply-To: <first@kund.se>\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\nTwo more.\r\n"
+      "--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"a.log\"\r\n\r\nA\r\n"
+      "--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"b.log\"\r\n\r\nB\r\n"
+      "--b--\r\n";
+  REQUIRE(desk.mail(reply, kMonday + 600) == 1);
+  auto j = desk.detail_json(1, kMonday + 600);
+  std::vector<std::pair<std::int64_t, std::string>> numbered;
+  for (const auto& m : j.at("messages"))
+    for (const auto& a : m.at("attachments")) {
+      CHECK(a.at("number").is_number_integer());
+      numbered.emplace_back(a.at("number"), a.at("filename"));
+    }
+  CHECK(numbered == std::vector<std::pair<std::int64_t, std::string>>{{1, "page.pdf"}, {2, "a.log"}, {3, "b.log"}});
+
+  // attachment_json, the shape of `attachment list --json`: the same numbers.
+  auto tx = desk.store->begin(store::Store::Mode::read);
+  auto files = tx->attachments(1);
+  REQUIRE(files.size() == 3);
+  auto a = attachment_json(files[1]);
+  CHECK(a.at("number") == 2);
+  CHECK(a.at("filename") == "a.log");
+  CHECK(a.at("content_type") == "text/plain");
+  CHECK(a.at("size") == 1);
+  CHECK(a.at("inline") == false);
+  CHECK(a.at("kept") == true);
+  CHECK(a.at("internal") == false);
+  CHECK(a.at("received_at") == "2026-11-02T07:10:00Z");
 }
 
 TEST_CASE("json_text writes the terminal controls of a subject as \\u escapes and keeps the string exact") {
