@@ -94,7 +94,7 @@ int mail_attachments(store::Transaction& tx, const Desk& desk, const store::Tick
     if (files.empty()) list = "(this ticket has no attachments)\n";
     if (part == 1) list += too_large;
     std::map<std::string, std::string> vars = {{"ticket", ticket_ref(c, t.id)},
-                                               {"subject", t.subject},
+                                               {"subject", mail_subject(desk, t)},
                                                {"part", std::to_string(part)},
                                                {"parts", std::to_string(mails.size())},
                                                {"list", list}};

@@ -361,7 +361,7 @@ void answer_agent(Intake& in, const store::Ticket& t, const store::Agent& agent,
 void tell_agent_not_applied(Intake& in, const store::Ticket& t, const store::Agent& agent, const std::string& reason) {
   if (in.tx.count_sent_or_queued("agent-mail-not-applied", agent.email, in.now - 3600) >= 3) return;
   answer_agent(in, t, agent, "agent-mail-not-applied",
-               {{"ticket", ticket_ref(in.c, t.id)}, {"subject", t.subject}, {"message_id", in.m.message_id},
+               {{"ticket", ticket_ref(in.c, t.id)}, {"subject", mail_subject(in.desk, t)}, {"message_id", in.m.message_id},
                 {"reason", reason}});
 }
 
@@ -419,7 +419,7 @@ void handle_agent_mail(Intake& in, store::Ticket t, const store::Agent& agent, A
     std::string list;
     for (const auto& e : cmd.errors) list += "  " + e + "\n";
     answer_agent(in, t, agent, "command-error",
-                 {{"ticket", ref}, {"subject", t.subject}, {"text", list}, {"commands", agent_commands_help()}});
+                 {{"ticket", ref}, {"subject", mail_subject(in.desk, t)}, {"text", list}, {"commands", agent_commands_help()}});
     internal_event(in, t.id, in.from, "commands-refused", list);
     in.result.note = "commands refused";
     return;
@@ -459,7 +459,7 @@ void tell_agents_capped(Intake& in, const store::Ticket& t, const std::string& k
       {"domain", key},
       {"reason", reason},
       {"ticket", ticket_ref(in.c, t.id)},
-      {"subject", t.subject}};
+      {"subject", mail_subject(in.desk, t)}};
   for (const auto& r : to) {
     MailToQueue q;
     q.ticket_id = t.id;

@@ -262,7 +262,7 @@ void fire(store::Transaction& tx, const Desk& desk, const store::Ticket& t, cons
     log::notice("ticket {}: SLA {} for {} (due {}); mailing {}", ref, d.kind, target, due, told);
   const auto& tpl = desk.templates().get("sla-" + d.kind, "en");
   std::map<std::string, std::string> vars = {
-      {"ticket", ref},          {"subject", t.subject},
+      {"ticket", ref},          {"subject", mail_subject(desk, t)},
       {"requester", t.requester}, {"requester_name", t.requester_name},
       {"organisation", t.organisation.empty() ? "(none)" : t.organisation},
       {"priority", t.priority}, {"status", t.status},
