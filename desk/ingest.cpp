@@ -340,11 +340,12 @@ void notify_agents(Intake& in, const store::Ticket& t, const std::string& what) 
 
 // An answer of ours to an agent's mail (`kind`: a template), to the agent's registered
 // address, never to where the mail came from; not part of the customer's thread.
-void answer_agent(Intake& in, const store::Ticket& t, const store::Agent& agent, const std::string& kind,
+// `ticket`: the ticket it is about, if any.
+void answer_agent(Intake& in, std::optional<std::int64_t> ticket, const store::Agent& agent, const std::string& kind,
                   const std::map<std::string, std::string>& vars) {
   const auto& tpl = in.desk.templates().get(kind, "en");
   MailToQueue q;
-  q.ticket_id = t.id;
+  q.ticket_id = ticket;
   q.kind = kind;
   q.to = {agent.name, agent.email};
   q.record = false;
@@ -360,7 +361,7 @@ void answer_agent(Intake& in, const store::Ticket& t, const store::Agent& agent,
 // hour at most, so a forger cannot turn it into a flood.
 void tell_agent_not_applied(Intake& in, const store::Ticket& t, const store::Agent& agent, const std::string& reason) {
   if (in.tx.count_sent_or_queued("agent-mail-not-applied", agent.email, in.now - 3600) >= 3) return;
-  answer_agent(in, t, agent, "agent-mail-not-applied",
+  answer_agent(in, t.id, agent, "agent-mail-not-applied",
                {{"ticket", ticket_ref(in.c, t.id)}, {"subject", mail_subject(in.desk, t)}, {"message_id", in.m.message_id},
                 {"reason", reason}});
 }
@@ -418,7 +419,7 @@ void handle_agent_mail(Intake& in, store::Ticket t, const store::Agent& agent, A
   if (!cmd.errors.empty()) {
     std::string list;
     for (const auto& e : cmd.errors) list += "  " + e + "\n";
-    answer_agent(in, t, agent, "command-error",
+    answer_agent(in, t.id, agent, "command-error",
                  {{"ticket", ref}, {"subject", mail_subject(in.desk, t)}, {"text", list}, {"commands", agent_commands_help()}});
     internal_event(in, t.id, in.from, "commands-refused", list);
     in.result.note = "commands refused";
@@ -752,17 +753,8 @@ void handle_requester_mail(Intake& in, const store::Agent& agent, const AgentCom
     log::warning("security: <{}> from agent {}: #requester not applied: {}", in.m.message_id, in.from, why);
     in.result.note = "#requester not applied: " + why;
     if (in.tx.count_sent_or_queued("requester-refused", agent.email, in.now - 3600) >= 3) return;
-    const auto& tpl = in.desk.templates().get("requester-refused", "en");
-    std::map<std::string, std::string> vars = {{"subject", in.m.subject}, {"message_id", in.m.message_id}, {"reason", why}};
-    MailToQueue q;
-    q.kind = "requester-refused";
-    q.to = {agent.name, agent.email};
-    q.draft.subject = notify::render(tpl.subject, vars);
-    q.draft.body_text = notify::render(tpl.body, vars);
-    q.draft.auto_submitted = "auto-replied";
-    q.draft.in_reply_to = in.m.message_id;
-    queue_mail(in.tx, in.c, q, in.now);
-    in.result.mail_queued = true;
+    answer_agent(in, std::nullopt, agent, "requester-refused",
+                 {{"subject", in.m.subject}, {"message_id", in.m.message_id}, {"reason", why}});
     return;
   }
   // The customer's ticket holds the request; the agent's own mail stays on it as an internal note.
