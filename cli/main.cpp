@@ -9,6 +9,7 @@
 #include "api/json.h"
 #include "cli/exit_status.h"
 #include "cli/ops.h"
+#include "cli/tickets.h"
 #include "config/config.h"
 #include "core/file.h"
 #include "core/log.h"
@@ -49,15 +50,6 @@ std::string read_mail_file(const std::string& path) {
   return std::move(*raw);
 }
 
-// The refusals every ticket command shares, so that each gives the same exit status.
-[[noreturn]] void not_a_ticket_id(const Config& c, const std::string& ref) {
-  throw CommandError(Failure::usage, fmt::format("'{}' is not a ticket id (expected e.g. {}-1)", ref, c.service.ticket_prefix));
-}
-
-[[noreturn]] void no_ticket(const Config& c, std::int64_t id) {
-  throw CommandError(Failure::bad_input, fmt::format("no ticket {}", ticket_ref(c, id)));
-}
-
 std::unique_ptr<store::Store> open_store(const Config& c) { return store::open_store(c.store.url); }
 
 // Each mail is stored or refused on its own: a file that cannot be read (66) or a mail the
@@ -86,57 +78,6 @@ int cmd_ingest(const Config& c, const std::vector<std::string>& files) {
   }
   for (const auto& f : files) one(f, false);
   return worst;
-}
-
-int cmd_tickets(const Config& c, bool as_json) {
-  auto st = open_store(c);
-  auto tx = st->begin(store::Store::Mode::read);
-  auto tickets = tx->tickets();
-  SlaClock clock(c);
-  auto now = clock_now(c);
-  if (as_json) {
-    auto arr = nlohmann::json::array();
-    for (const auto& t : tickets) arr.push_back(ticket_json(c, t, clock.evaluate(t, tx->pauses(t.id), now)));
-    std::cout << json_text(arr) << "\n";
-    return 0;
-  }
-  for (const auto& t : tickets)
-    std::cout << fmt::format("{:<10} {:<9} {:<8} {:<9} {}  {:<30} {}\n", ticket_ref(c, t.id), t.status, t.priority,
-                             clock.evaluate(t, tx->pauses(t.id), now).state, rfc3339_utc(t.updated_at),
-                             printable(t.requester), printable(t.subject));
-  if (tickets.empty()) std::cout << "no tickets\n";
-  return 0;
-}
-
-int cmd_show(const Config& c, const std::string& ref, bool as_json) {
-  auto id = parse_ticket_ref(c, ref);
-  if (!id) not_a_ticket_id(c, ref);
-  auto st = open_store(c);
-  auto tx = st->begin(store::Store::Mode::read);
-  auto t = tx->ticket(*id);
-  if (!t) no_ticket(c, *id);
-  auto messages = tx->messages(*id);
-  auto events = tx->events(*id);
-  SlaClock clock(c);
-  auto sla = clock.evaluate(*t, tx->pauses(*id), clock_now(c));
-  if (as_json) {
-    std::cout << json_text(ticket_detail_json(c, *t, sla, messages, events)) << "\n";
-    return 0;
-  }
-  std::cout << fmt::format("{}  {}\nstatus: {}   priority: {}   requester: {} <{}>\ncreated: {}   updated: {}\n",
-                           ticket_ref(c, t->id), printable(t->subject), t->status, t->priority,
-                           printable(t->requester_name), printable(t->requester), rfc3339_utc(t->created_at),
-                           rfc3339_utc(t->updated_at));
-  for (const auto& m : messages) {
-    std::cout << fmt::format("\n--- {} {} {} <{}>\nSubject: {}\n\n{}\n", m.direction == "in" ? "from" : "to",
-                             rfc3339_utc(m.created_at), printable(m.direction == "in" ? m.from_name : ""),
-                             printable(m.direction == "in" ? m.from_addr : (m.to.empty() ? "" : m.to[0])),
-                             printable(m.subject), printable(m.body_text, true));
-    for (const auto& a : m.attachments)
-      std::cout << fmt::format("[attachment: {} ({}, {} bytes)]\n", printable(a.filename), printable(a.content_type),
-                               a.size);
-  }
-  return 0;
 }
 
 const sla::Calendar& calendar_or_fail(const SlaClock& clock, const std::string& name) {
@@ -177,37 +118,6 @@ int cmd_sla_holidays(const Config& c, const std::string& calendar, int year, boo
     else std::cout << date << "  " << h.name << "\n";
   }
   if (as_json) std::cout << arr.dump(2) << "\n";
-  return 0;
-}
-
-struct TicketChanges {
-  std::string status, priority, category, assign, operator_name, text;
-};
-
-// `ticket set`: the operator's change through the desk's one state machine
-// (desk/ticket_change.h), so it follows the rules a change by mail does.
-int cmd_ticket_set(const Config& c, const std::string& ref, const TicketChanges& ch) {
-  auto id = parse_ticket_ref(c, ref);
-  if (!id) not_a_ticket_id(c, ref);
-  TicketChange change;
-  if (!ch.status.empty()) change.status = parse_status(ch.status);
-  if (!ch.priority.empty()) change.priority = parse_priority(ch.priority);
-  if (!ch.category.empty()) change.category = parse_category(ch.category);
-  if ((!ch.status.empty() && !change.status) || (!ch.priority.empty() && !change.priority) ||
-      (!ch.category.empty() && !change.category))
-    throw CommandError(Failure::usage, fmt::format("--status {}, --priority {}, --category {}", names_of(kStatuses),
-                                                   names_of(kPriorities), names_of(kCategories)));
-  if (!ch.assign.empty()) change.assignee = ch.assign == "-" ? "" : lower(ch.assign);
-  change.text = ch.text;
-  Desk desk(c);
-  auto st = open_store(c);
-  auto tx = st->begin(store::Store::Mode::write);
-  auto t = tx->ticket(*id);
-  if (!t) no_ticket(c, *id);
-  auto outcome = change_ticket(*tx, desk, *t, change, "operator:" + ch.operator_name, clock_now(c));
-  if (!outcome.refused.empty()) throw CommandError(Failure::bad_input, outcome.refused.front());
-  tx->commit();
-  std::cout << ticket_ref(c, *id) << (outcome.mail_queued ? " (the customer is mailed)" : "") << "\n";
   return 0;
 }
 
@@ -320,6 +230,7 @@ int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, 
                                o.sla.empty() ? c.sla.default_sla : o.sla);
   }
   if (as_json) std::cout << arr.dump(2) << "\n";
+  else if (tx->organisations().empty()) std::cout << "no organisations\n";
   return 0;
 }
 
@@ -341,11 +252,14 @@ int cmd_contact(const Config& c, const std::string& action, const DirectoryArgs&
   }
   if (!a.org.empty() && !tx->organisation(a.org)) refuse(fmt::format("no organisation '{}'", a.org));
   auto arr = nlohmann::json::array();
-  for (const auto& ct : tx->contacts(a.org)) {
+  auto contacts = tx->contacts(a.org);
+  for (const auto& ct : contacts) {
     if (as_json) arr.push_back({{"email", ct.email}, {"name", ct.name}, {"organisation", ct.organisation}});
     else std::cout << fmt::format("{:<32} {:<24} {}\n", ct.email, ct.name, ct.organisation);
   }
   if (as_json) std::cout << arr.dump(2) << "\n";
+  else if (contacts.empty())
+    std::cout << (a.org.empty() ? std::string("no contacts registered\n") : fmt::format("no contacts of {}\n", a.org));
   return 0;
 }
 
@@ -366,11 +280,13 @@ int cmd_agent(const Config& c, const std::string& action, const DirectoryArgs& a
     return 0;
   }
   auto arr = nlohmann::json::array();
-  for (const auto& ag : tx->agents()) {
+  auto agents = tx->agents();
+  for (const auto& ag : agents) {
     if (as_json) arr.push_back({{"email", ag.email}, {"name", ag.name}});
     else std::cout << fmt::format("{:<32} {}\n", ag.email, ag.name);
   }
   if (as_json) std::cout << arr.dump(2) << "\n";
+  else if (agents.empty()) std::cout << "no agents registered\n";
   return 0;
 }
 
@@ -409,6 +325,12 @@ struct Args {
   int year = 0;
   std::int64_t item_id = 0;
   TicketChanges changes;
+  TicketListArgs list;
+  NewTicketArgs new_ticket;
+  std::string agent;
+  AgentText text;
+  std::int64_t number = 0;
+  std::string out_file;
   DirectoryArgs dir;
   ReportRequest report;
   std::function<int()> action;
@@ -437,10 +359,21 @@ void add_mail_commands(CLI::App& app, Args& a) {
   auto* ingest_cmd = app.add_subcommand("ingest", "store raw RFC 5322 mails from files (or one from stdin)");
   ingest_cmd->add_option("files", a.files, "mail files; none: read one mail from stdin");
   a.on(ingest_cmd, [&a](const Config& c) { return cmd_ingest(c, a.files); });
-  auto* tickets = app.add_subcommand("tickets", "list tickets, newest first");
+  auto* tickets = app.add_subcommand("tickets", "list tickets, newest first; filters combine");
+  auto& l = a.list;
+  tickets->add_option("--status", l.statuses, "only these statuses (repeatable, or a comma list): " + names_of(kStatuses, ", "));
+  tickets->add_option("--org", l.organisation, "only this organisation's tickets");
+  tickets->add_option("--assignee", l.assignee, "only tickets assigned to this agent's address");
+  tickets->add_option("--requester", l.requester, "only tickets of this requester's address");
+  tickets->add_flag("--breaching", l.breaching, "only open tickets whose SLA has been breached");
+  tickets->add_option("--search", l.search, "only tickets with all these words in their subject or messages");
+  tickets->add_option("--sort", l.sort, "newest (default) or due (the next SLA due time first)")
+      ->check(CLI::IsMember({"newest", "due"}));
+  tickets->add_option("--limit", l.limit, "at most N tickets")->check(CLI::NonNegativeNumber);
+  tickets->add_option("--offset", l.offset, "skip the first N")->check(CLI::NonNegativeNumber);
   tickets->add_flag("--json", a.as_json, "print JSON");
-  a.on(tickets, [&a](const Config& c) { return cmd_tickets(c, a.as_json); });
-  auto* show = app.add_subcommand("show", "show one ticket with its messages");
+  a.on(tickets, [&a](const Config& c) { return cmd_tickets(c, a.list, a.as_json); });
+  auto* show = app.add_subcommand("show", "show one ticket: its SLA, attachments, messages and events");
   show->add_option("id", a.ref, "ticket id, e.g. SD-42")->required();
   show->add_flag("--json", a.as_json, "print JSON");
   a.on(show, [&a](const Config& c) { return cmd_show(c, a.ref, a.as_json); });
@@ -483,6 +416,58 @@ void add_ticket_commands(CLI::App& app, Args& a) {
   set->add_option("--text", ch.text, "words for the customer, mailed with the change (with --status resolved: the resolution)");
   set->add_option("--operator", ch.operator_name, "who makes the change (default: $SUDO_USER or $USER)");
   a.on(set, [&a](const Config& c) { return cmd_ticket_set(c, a.ref, a.changes); });
+
+  // The agent's words, as a mail would carry them: on the command line or from a file.
+  // --text "" counts as given, so that it and --text-file are refused together.
+  auto words = [&a](CLI::App* sub, const std::string& what) {
+    auto* text = sub->add_option("--text", a.text.text, what);
+    sub->add_option("--text-file", a.text.text_file, "the same words from a file (- for standard input)");
+    return [&a, text] { a.text.text_given = text->count() > 0; };
+  };
+  auto* open_cmd = ticket_cmd->add_subcommand("new", "open a ticket for a customer who phoned or came by; prints its id");
+  auto& n = a.new_ticket;
+  open_cmd->add_option("--requester", n.requester, "the customer's mail address")->required();
+  open_cmd->add_option("--requester-name", n.requester_name, "the customer's name");
+  open_cmd->add_option("--subject", n.subject, "the ticket's subject")->required();
+  open_cmd->add_option("--agent", n.agent, "the registered agent who opens it (and is assigned)")->required();
+  open_cmd->add_option("--priority", n.priority, names_of(kPriorities, ", "));
+  open_cmd->add_option("--category", n.category, names_of(kCategories, ", "));
+  auto open_words = words(open_cmd, "what the customer asked, in the agent's words");
+  a.on(open_cmd, [&a, open_words](const Config& c) {
+    open_words();
+    a.new_ticket.text = a.text;
+    return cmd_ticket_new(c, a.new_ticket);
+  });
+  auto* reply = ticket_cmd->add_subcommand("reply", "answer the customer as an agent, as a reply by mail would");
+  auto* note = ticket_cmd->add_subcommand("note", "add an agent's internal note (never mailed to the customer)");
+  for (auto* sub : {reply, note}) {
+    sub->add_option("id", a.ref, "ticket id, e.g. SD-42")->required();
+    sub->add_option("--agent", a.agent, "the registered agent who writes it")->required();
+  }
+  auto reply_words = words(reply, "the answer");
+  auto note_words = words(note, "the note");
+  a.on(reply, [&a, reply_words](const Config& c) {
+    reply_words();
+    return cmd_ticket_write(c, a.ref, a.agent, a.text, false);
+  });
+  a.on(note, [&a, note_words](const Config& c) {
+    note_words();
+    return cmd_ticket_write(c, a.ref, a.agent, a.text, true);
+  });
+}
+
+void add_attachment_commands(CLI::App& app, Args& a) {
+  auto* attachment = app.add_subcommand("attachment", "a ticket's files: list, get");
+  attachment->require_subcommand(1);
+  auto* list = attachment->add_subcommand("list", "a ticket's attachments with their numbers");
+  list->add_option("id", a.ref, "ticket id, e.g. SD-42")->required();
+  list->add_flag("--json", a.as_json, "print JSON");
+  a.on(list, [&a](const Config& c) { return cmd_attachment_list(c, a.ref, a.as_json); });
+  auto* get = attachment->add_subcommand("get", "one attachment's bytes as stored, to standard output or -o FILE");
+  get->add_option("id", a.ref, "ticket id, e.g. SD-42")->required();
+  get->add_option("number", a.number, "the attachment's number (attachment list)")->required();
+  get->add_option("-o,--output", a.out_file, "a new file to write (never one that exists)");
+  a.on(get, [&a](const Config& c) { return cmd_attachment_get(c, a.ref, a.number, a.out_file); });
 }
 
 void add_directory_commands(CLI::App& app, Args& a) {
@@ -493,7 +478,7 @@ void add_directory_commands(CLI::App& app, Args& a) {
   auto* org_set = org->add_subcommand("set", "change an organisation's SLA, language or hypercare period");
   for (auto* sc : {org_add, org_set}) {
     sc->add_option("name", dir.name, "organisation name")->required();
-    sc->add_option("--sla", dir.sla, "SLA name from the config");
+    sc->add_option("--sla", dir.sla, "SLA name from the config (org add without it: the default SLA, standard-se for a Swedish organisation)");
     sc->add_option("--language", dir.language, "language of mails to its contacts: " + names_of(kLanguages, ", "));
     sc->add_option("--hypercare-start", dir.hypercare_start, "first day of hypercare, YYYY-MM-DD");
     sc->add_option("--hypercare-weeks", dir.hypercare_weeks, "length of hypercare in weeks");
@@ -578,6 +563,33 @@ void add_operations_commands(CLI::App& app, Args& a) {
   a.on(backup, [&a](const Config& c) { return cmd_backup(c, a.backup_path); });
 }
 
+// A command line that names no command where one is needed, or a word that is none: said
+// with the commands there are (CLI11's own words, "A subcommand is required", name neither).
+// nullopt for any other mistake, which CLI11 describes well.
+std::optional<std::string> command_missing(const CLI::App& app) {
+  const CLI::App* level = &app;
+  std::string path;
+  while (!level->get_subcommands().empty()) {
+    level = level->get_subcommands().front();
+    path += level->get_name() + " ";
+  }
+  auto commands = level->get_subcommands([](const CLI::App*) { return true; });
+  if (commands.empty()) return std::nullopt;
+  std::vector<std::string> names;
+  for (const auto* sub : commands) names.push_back(sub->get_name());
+  std::string word;
+  for (const auto& arg : app.remaining(true))
+    if (!arg.empty() && arg[0] != '-') {
+      word = arg;
+      break;
+    }
+  std::string where = path.empty() ? "" : path.substr(0, path.size() - 1) + " ";
+  std::string help = fmt::format("(servicedesk {}--help explains them)", where);
+  if (word.empty()) return fmt::format("no {}command given; {}commands: {} {}", where, where, fmt::join(names, ", "), help);
+  return fmt::format("unknown command '{}{}'; {}commands: {} {}", where, printable(word), where, fmt::join(names, ", "),
+                     help);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -590,16 +602,21 @@ int main(int argc, char** argv) {
   args.app = &app;
   if (const char* env = std::getenv("SERVICEDESK_CONFIG")) args.config_path = env;
   app.add_option("--config", args.config_path, "configuration file (TOML)")->capture_default_str();
+  app.set_version_flag("--version", std::string("servicedesk ") + SD_VERSION, "print the version and exit");
   add_mail_commands(app, args);
   add_sla_commands(app, args);
   add_ticket_commands(app, args);
+  add_attachment_commands(app, args);
   add_directory_commands(app, args);
   add_operations_commands(app, args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // CLI11 says what is wrong (or prints --help, exit 0); a wrong command line is 64 like
-    // every other usage error.
+    // CLI11 says what is wrong (or prints --help or --version, exit 0); a wrong command line
+    // is 64 like every other usage error.
+    if (e.get_exit_code() != 0)
+      if (auto missing = command_missing(app))
+        return run_command([&]() -> int { throw CommandError(Failure::usage, *missing); });
     int rc = app.exit(e);
     return rc == 0 ? 0 : exit_status(Failure::usage);
   }

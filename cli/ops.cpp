@@ -202,6 +202,7 @@ int cmd_outbox(const Config& c, const std::string& action, std::int64_t id, bool
   if (action == "list") {
     auto tx = st->begin(store::Store::Mode::read);
     auto arr = nlohmann::json::array();
+    int listed = 0;
     for (const char* status : {"pending", "failed"})
       for (const auto& o : tx->outbox(status)) {
         if (as_json)
@@ -219,8 +220,10 @@ int cmd_outbox(const Config& c, const std::string& action, std::int64_t id, bool
                                    o.ticket_id ? ticket_ref(c, *o.ticket_id) : "-", o.kind,
                                    printable(o.recipients.empty() ? "" : o.recipients[0]), o.attempts,
                                    printable(o.last_error));
+        ++listed;
       }
     if (as_json) std::cout << json_text(arr) << "\n";
+    else if (listed == 0) std::cout << "no mail waiting or failed: the outbox is empty\n";
     return 0;
   }
   auto tx = st->begin(store::Store::Mode::write);
@@ -242,7 +245,8 @@ int cmd_quarantine(const Config& c, const std::string& action, std::int64_t id, 
   if (action == "list") {
     auto tx = st->begin(store::Store::Mode::read);
     auto arr = nlohmann::json::array();
-    for (const auto& q : tx->quarantined_mails()) {
+    auto mails = tx->quarantined_mails();
+    for (const auto& q : mails) {
       if (as_json)
         arr.push_back({{"id", q.raw_id},
                        {"received_at", rfc3339_utc(q.received_at)},
@@ -256,6 +260,7 @@ int cmd_quarantine(const Config& c, const std::string& action, std::int64_t id, 
                                  printable(q.problems));
     }
     if (as_json) std::cout << json_text(arr) << "\n";
+    else if (mails.empty()) std::cout << "no mails in quarantine\n";
     return 0;
   }
   auto tx = st->begin(action == "show" ? store::Store::Mode::read : store::Store::Mode::write);

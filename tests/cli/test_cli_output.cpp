@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "core/text.h"
 #include "desk/ingest.h"
+#include "tests/cli/cli_run.h"
 #include "tests/report/report_fixture.h"
 #include "tests/support/tempdir.h"
 
@@ -28,6 +29,9 @@
 #include <vector>
 
 using namespace sd;
+using test::lines_in;
+using test::servicedesk;
+using test::write_config;
 
 namespace {
 
@@ -46,63 +50,6 @@ std::vector<std::string> terminal_controls_in(const std::string& out, bool allow
     if (c == 0xE2 && next == 0x81 && third >= 0xA6 && third <= 0xA9) found.push_back(fmt::format("U+20{:02X} at {}", third - 0x40, i));
   }
   return found;
-}
-
-struct Run {
-  int status = -1;
-  std::string out;
-};
-
-Run servicedesk(const std::string& config, const std::string& args) {
-  std::string cmd = fmt::format("'{}' --config '{}' {} 2>/dev/null", SERVICEDESK_BIN, config, args);
-  Run r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-// Status and stderr of one run (stdout dropped): what an MTA or a script sees of a failure.
-Run servicedesk_stderr(const test::TempDir& dir, const std::string& config, const std::string& args) {
-  auto err = dir.file("stderr.txt");
-  std::string cmd = fmt::format("'{}' --config '{}' {} >/dev/null 2>'{}'", SERVICEDESK_BIN, config, args, err);
-  int st = std::system(cmd.c_str());
-  Run r;
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  std::ifstream in(err);
-  r.out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return r;
-}
-
-std::size_t lines_in(const std::string& s) {
-  std::size_t n = 0;
-  for (char ch : s) n += ch == '\n';
-  return n;
-}
-
-std::string write_config(const test::TempDir& dir) {
-  auto pw = dir.write("pw", "x\n");
-  return dir.write("servicedesk.toml", fmt::format(R"(
-[service]
-name = "Example Servicedesk"
-address = "servicedesk@example.com"
-
-[imap]
-url = "imap://127.0.0.1:1/INBOX"
-username = "desk"
-password_file = "{}"
-
-[smtp]
-url = "smtp://127.0.0.1:1"
-
-[store]
-path = "{}"
-)",
-                                                   pw, dir.file("sd.db")));
 }
 
 std::string b64(const std::string& s) {
@@ -254,15 +201,15 @@ TEST_CASE("A missing mail file exits 66 for ingest and for parse alike, said onc
   auto missing = dir.file("no-such.eml");
   for (const char* cmd : {"ingest", "parse", "parse --json"}) {
     CAPTURE(cmd);
-    auto r = servicedesk_stderr(dir, config, fmt::format("{} '{}'", cmd, missing));
+    auto r = servicedesk(config, fmt::format("{} '{}'", cmd, missing));
     CHECK(r.status == 66);
-    CHECK(r.out.rfind("servicedesk: " + missing + ": cannot read (No such file or directory)", 0) == 0);
-    CHECK(lines_in(r.out) == 1);
+    CHECK(r.err.rfind("servicedesk: " + missing + ": cannot read (No such file or directory)", 0) == 0);
+    CHECK(lines_in(r.err) == 1);
   }
   // A directory is no mail either, rather than an empty one stored as a ticket.
-  auto r = servicedesk_stderr(dir, config, fmt::format("ingest '{}'", dir.file("")));
+  auto r = servicedesk(config, fmt::format("ingest '{}'", dir.file("")));
   CHECK(r.status == 66);
-  CHECK(r.out.find("Is a directory") != std::string::npos);
+  CHECK(r.err.find("Is a directory") != std::string::npos);
 }
 
 TEST_CASE("ingest of several files stores the readable ones and exits 66 for the missing one") {
@@ -270,9 +217,9 @@ TEST_CASE("ingest of several files stores the readable ones and exits 66 for the
   auto config = write_config(dir);
   auto mail = dir.write("m.eml", "From: anna@kund.se\r\nTo: servicedesk@example.com\r\nSubject: Skrivaren\r\n"
                                  "Message-ID: <m3@kund.se>\r\n\r\nHej\r\n");
-  auto r = servicedesk_stderr(dir, config, fmt::format("ingest '{}' '{}'", dir.file("gone.eml"), mail));
+  auto r = servicedesk(config, fmt::format("ingest '{}' '{}'", dir.file("gone.eml"), mail));
   CHECK(r.status == 66);
-  CHECK(lines_in(r.out) == 1);
+  CHECK(lines_in(r.err) == 1);
   CHECK(servicedesk(config, "show SD-1").status == 0);
 }
 
@@ -316,19 +263,19 @@ TEST_CASE("Each kind of failure has one exit status, whichever command meets it"
   };
   for (const auto& c : cases) {
     CAPTURE(c.args);
-    auto r = servicedesk_stderr(dir, config, c.args);
+    auto r = servicedesk(config, c.args);
     CHECK(r.status == c.status);
-    CHECK(r.out.rfind("servicedesk: ", 0) == 0);
-    CHECK(lines_in(r.out) == 1);
+    CHECK(r.err.rfind("servicedesk: ", 0) == 0);
+    CHECK(lines_in(r.err) == 1);
   }
   // 78: the config, for every command that reads it.
   auto broken = dir.write("broken.toml", "[service]\naddress = \"servicedesk@example.com\"\nnot_a_key = 1\n");
   for (const char* cmd : {"tickets", "ingest /dev/null", "parse /dev/null", "sla holidays --calendar dk --year 2026"}) {
     CAPTURE(cmd);
-    auto r = servicedesk_stderr(dir, broken, cmd);
+    auto r = servicedesk(broken, cmd);
     CHECK(r.status == 78);
-    CHECK(r.out.rfind("servicedesk: configuration error: " + broken + ":3: unknown key 'service.not_a_key'", 0) == 0);
-    CHECK(lines_in(r.out) == 1);
+    CHECK(r.err.rfind("servicedesk: configuration error: " + broken + ":3: unknown key 'service.not_a_key'", 0) == 0);
+    CHECK(lines_in(r.err) == 1);
   }
 }
 
