@@ -15,6 +15,7 @@ int exit_status(Failure f) {
     case Failure::usage: return EX_USAGE;
     case Failure::bad_input: return EX_DATAERR;
     case Failure::no_input: return EX_NOINPUT;
+    case Failure::unavailable: return EX_UNAVAILABLE;
     case Failure::internal: return EX_SOFTWARE;
     case Failure::cannot_create: return EX_CANTCREAT;
     case Failure::store_broken: return EX_IOERR;

@@ -11,6 +11,8 @@
 //                    calendar, outbox or stored mail), or a change the desk or the store
 //                    refuses (an 11th contact, a name that exists)
 //   66 no input      a mail file that is missing or cannot be read (ingest, parse)
+//   69 unavailable   check-config: a mail server that cannot be reached (down, wrong
+//                    host or port) and nothing else failed
 //   70 internal      anything else: a bug; the message says what failed
 //   73 cannot create backup onto a name that exists (a symbolic link included)
 //   74 store broken  a store failure that waiting will not cure
@@ -28,7 +30,7 @@
 
 namespace sd {
 
-enum class Failure { usage, bad_input, no_input, internal, cannot_create, store_broken, try_again, config };
+enum class Failure { usage, bad_input, no_input, unavailable, internal, cannot_create, store_broken, try_again, config };
 
 // The table above.
 int exit_status(Failure f);

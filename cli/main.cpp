@@ -123,7 +123,17 @@ int cmd_sla_holidays(const Config& c, const std::string& calendar, int year, boo
 
 // --- organisations, contacts, agents -------------------------------------------------
 
-nlohmann::json org_json(const store::Organisation& o, const std::vector<store::Contact>& contacts, store::Time now) {
+// The SLA an organisation's tickets run on and that SLA's calendar.
+struct OrgSla {
+  std::string sla, calendar;
+};
+OrgSla org_sla(const Config& c, const store::Organisation& o) {
+  std::string sla = o.sla.empty() || !c.slas.count(o.sla) ? c.sla.default_sla : o.sla;
+  return {sla, c.slas.at(sla).calendar};
+}
+
+nlohmann::json org_json(const Config& c, const store::Organisation& o, const std::vector<store::Contact>& contacts,
+                        store::Time now) {
   auto cs = nlohmann::json::array();
   for (const auto& c : contacts) cs.push_back({{"email", c.email}, {"name", c.name}});
   auto period = hypercare_period(o);
@@ -131,6 +141,7 @@ nlohmann::json org_json(const store::Organisation& o, const std::vector<store::C
   return {{"name", o.name},
           {"domains", o.domains},
           {"sla", o.sla.empty() ? nlohmann::json() : nlohmann::json(o.sla)},
+          {"calendar", org_sla(c, o).calendar},
           {"language", o.language.empty() ? nlohmann::json() : nlohmann::json(o.language)},
           {"hypercare_start", o.hypercare_start.empty() ? nlohmann::json() : nlohmann::json(o.hypercare_start)},
           {"hypercare_weeks", o.hypercare_weeks},
@@ -175,13 +186,14 @@ int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, 
     store::Organisation o;
     o.name = a.name;
     for (const auto& d : a.domains) o.domains.push_back(lower(d));
-    o.sla = a.sla;
+    // Without --sla the organisation's language picks: a Swedish one runs on Swedish hours and holidays.
+    o.sla = a.sla.empty() ? sla_for_language(c, a.language.empty() ? c.service.language : a.language) : a.sla;
     o.language = a.language;
     o.hypercare_start = a.hypercare_start;
     o.hypercare_weeks = std::max(a.hypercare_weeks, 0);
     tx->add_organisation(o);
     tx->commit();
-    std::cout << "organisation " << a.name << " added\n";
+    std::cout << fmt::format("organisation {} added (SLA {}, calendar {})\n", a.name, o.sla, org_sla(c, o).calendar);
     return 0;
   }
   if (action == "set") {
@@ -204,13 +216,13 @@ int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, 
   if (action == "show") {
     auto o = tx->organisation(a.name);
     if (!o) refuse(fmt::format("no organisation '{}'", a.name));
-    auto j = org_json(*o, tx->contacts(o->name), now);
+    auto j = org_json(c, *o, tx->contacts(o->name), now);
     if (as_json) {
       std::cout << j.dump(2) << "\n";
       return 0;
     }
-    std::cout << fmt::format("{}\ndomains: {}\nsla: {}\nlanguage: {}\nhypercare: {}\ncontacts ({} of {}):\n", o->name,
-                             fmt::join(o->domains, ", "), o->sla.empty() ? c.sla.default_sla : o->sla,
+    std::cout << fmt::format("{}\ndomains: {}\nsla: {} (calendar {})\nlanguage: {}\nhypercare: {}\ncontacts ({} of {}):\n",
+                             o->name, fmt::join(o->domains, ", "), org_sla(c, *o).sla, org_sla(c, *o).calendar,
                              o->language.empty() ? c.service.language : o->language,
                              o->hypercare_start.empty() ? std::string("none")
                                                         : fmt::format("{} for {} weeks{}", o->hypercare_start,
@@ -224,10 +236,10 @@ int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, 
   auto arr = nlohmann::json::array();
   for (const auto& o : tx->organisations()) {
     auto contacts = tx->contacts(o.name);
-    if (as_json) arr.push_back(org_json(o, contacts, now));
+    if (as_json) arr.push_back(org_json(c, o, contacts, now));
     else
-      std::cout << fmt::format("{:<24} {:<30} {:>2} contacts  sla {}\n", o.name, fmt::join(o.domains, ","), contacts.size(),
-                               o.sla.empty() ? c.sla.default_sla : o.sla);
+      std::cout << fmt::format("{:<24} {:<30} {:>2} contacts  sla {}  calendar {}\n", o.name, fmt::join(o.domains, ","),
+                               contacts.size(), org_sla(c, o).sla, org_sla(c, o).calendar);
   }
   if (as_json) std::cout << arr.dump(2) << "\n";
   else if (tx->organisations().empty()) std::cout << "no organisations\n";

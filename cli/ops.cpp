@@ -35,22 +35,27 @@ std::unique_ptr<store::Store> open_store(const Config& c) { return store::open_s
 
 }  // namespace
 
-// One line of check-config's report: ok or FAIL, what was checked, what was found, the fix.
-using CheckReport = std::function<void(bool ok, const std::string& what, const std::string& detail, const std::string& fix)>;
+// How one check of check-config came out: failed is the configuration's to fix (78);
+// unreachable a server that did not answer, which may be down rather than misconfigured
+// (69 when nothing failed); a warning is said and changes no exit status.
+enum class Check { ok, warning, failed, unreachable };
+// One line of check-config's report: the outcome, what was checked, what was found, the fix.
+using CheckReport = std::function<void(Check, const std::string& what, const std::string& detail, const std::string& fix)>;
 
 // Logs in as the daemon does (the session it fetches with and IDLEs on).
 void check_imap(const Config& c, const CheckReport& report) {
   if (auto password = try_read_secret(c.imap.password_file, "IMAP password file"); !password) {
-    report(false, "IMAP password", password.error(), "put the password on the first line of imap.password_file, mode 0600");
+    report(Check::failed, "IMAP password", password.error(),
+           "put the password on the first line of imap.password_file, mode 0600");
   } else {
     try {
       // The session the daemon fetches with (and IDLEs on); the per-UID client logs in the same way.
       ImapSession imap({c.imap.url, c.imap.username, *password, std::min(c.imap.timeout_s, 30)});
       auto s = imap.status();
-      report(true, "IMAP " + c.imap.url, fmt::format("logged in as {}; UIDVALIDITY {}, next UID {}", c.imap.username,
+      report(Check::ok, "IMAP " + c.imap.url, fmt::format("logged in as {}; UIDVALIDITY {}, next UID {}", c.imap.username,
                                                       s.uidvalidity, s.uidnext), "");
       if (c.imap.idle)
-        report(true, "IMAP IDLE",
+        report(Check::ok, "IMAP IDLE",
                imap.has_capability("IDLE")
                    ? "offered: new mail is fetched the moment it arrives"
                    : fmt::format("not offered by the server: new mail waits for the next poll (every {} s)",
@@ -62,7 +67,7 @@ void check_imap(const Config& c, const CheckReport& report) {
                             ? "check imap.url (host, port, imap:// or imaps://) and the firewall"
                         : e.kind == ImapError::Kind::timeout ? "the server does not answer: check imap.url and the network"
                                                              : "check that the mailbox in imap.url exists";
-      report(false, "IMAP " + c.imap.url, e.what(), fix);
+      report(Check::failed, "IMAP " + c.imap.url, e.what(), fix);
     }
   }
 }
@@ -72,14 +77,18 @@ void check_smtp(const Config& c, const CheckReport& report) {
   auto smtp_password = c.smtp.password_file.empty() ? tl::expected<std::string, std::string>("")
                                                     : try_read_secret(c.smtp.password_file, "SMTP password file");
   if (!smtp_password) {
-    report(false, "SMTP password", smtp_password.error(),
+    report(Check::failed, "SMTP password", smtp_password.error(),
            "put the password on the first line of smtp.password_file, mode 0600");
   } else {
     notify::SmtpClient smtp({c.smtp.url, c.smtp.username, *smtp_password, std::min(c.smtp.timeout_s, 30)});
     auto r = smtp.check();
-    report(r.outcome == notify::SendResult::Outcome::sent, "SMTP " + c.smtp.url,
-           r.error.empty() ? fmt::format("server answered {}", r.smtp_code) : r.error,
-           "check smtp.url, smtp.username and the password file");
+    if (r.outcome == notify::SendResult::Outcome::sent)
+      report(Check::ok, "SMTP " + c.smtp.url, fmt::format("server answered {}", r.smtp_code), "");
+    else if (r.unreachable)  // down, or the wrong host or port: no login was tried
+      report(Check::unreachable, "SMTP " + c.smtp.url, "the server is unreachable: " + r.error,
+             "start the SMTP server, or check the host and port in smtp.url and the firewall");
+    else
+      report(Check::failed, "SMTP " + c.smtp.url, r.error, "check smtp.url, smtp.username and the password file");
   }
 }
 
@@ -88,59 +97,135 @@ void check_token_secret(const Config& c, const CheckReport& report) {
     try {
       auto secret = token_secret(c);
       bool long_enough = secret.empty() || secret.size() >= kMinTokenSecretBytes;
-      report(long_enough, "agents' token secret",
+      report(long_enough ? Check::ok : Check::failed, "agents' token secret",
              secret.empty()  ? "empty: tokens are off, agents' commands count only from authenticated mail"
              : long_enough ? ""
                            : fmt::format("shorter than {} bytes (`run` refuses it)", kMinTokenSecretBytes),
              "head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE");
     } catch (const ConfigError& e) {
-      report(false, "agents' token secret", e.what(), "create it: head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE");
+      report(Check::failed, "agents' token secret", e.what(), "create it: head -c 32 /dev/urandom | base64 > FILE; chmod 600 FILE");
     }
   } else {
-    report(true, "agents' token secret", "not configured: agents' replies cannot carry commands", "");
+    report(Check::ok, "agents' token secret", "not configured: agents' replies cannot carry commands", "");
   }
 }
 
-int cmd_check_config(const Config& c) {
-  int failures = 0;
-  auto report = [&](bool ok, const std::string& what, const std::string& detail, const std::string& fix) {
-    std::cout << fmt::format("{:<5} {}{}{}\n", ok ? "ok" : "FAIL", what, detail.empty() ? "" : ": " + detail,
-                             ok || fix.empty() ? "" : "\n      fix: " + fix);
-    if (!ok) ++failures;
+// Who hears an SLA warning or breach of a ticket nobody is assigned to (sla_recipients(),
+// the clock's own rule), and a warning when nobody would.
+void check_escalations(const Config& c, store::Transaction& tx, const CheckReport& report) {
+  auto agents = tx.agents();
+  auto who = [](const std::vector<notify::Mailbox>& to) {
+    std::string list;
+    for (std::size_t i = 0; i < to.size() && i < 3; ++i) list += (i ? ", " : "") + to[i].email;
+    return to.size() > 3 ? fmt::format("{} and {} more", list, to.size() - 3) : list;
   };
-  report(true, "config " + c.path, "", "");
+  const std::string nobody =
+      "nobody would hear them: no agent is registered, and sla.agents_address and agents.team_address are empty";
+  const std::string fix = "register the agents (servicedesk agent add ADDR) or set sla.agents_address";
+  auto warnings = sla_recipients(c, c.slas.at(c.sla.default_sla), "warning", "", agents);
+  if (warnings.empty())
+    report(Check::warning, "SLA warnings and reminders", nobody, fix);
+  else
+    report(Check::ok, "SLA warnings and reminders", "to the ticket's agent, else " + who(warnings), "");
+  std::vector<std::string> unheard, escalated;
+  for (const auto& [name, policy] : c.slas) {
+    auto to = sla_recipients(c, policy, "breach", "", agents);
+    if (to.empty()) unheard.push_back(name);
+    else if (!policy.escalation_address.empty()) escalated.push_back(fmt::format("{} to {}", name, who(to)));
+  }
+  auto join = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+    return out;
+  };
+  if (!unheard.empty())
+    report(Check::warning, "SLA breaches", fmt::format("of {}: {}", join(unheard), nobody),
+           fix + " or [slas.NAME] escalation_address");
+  else
+    report(Check::ok, "SLA breaches",
+           escalated.empty() ? "as warnings (no escalation_address)"
+                             : join(escalated) + (escalated.size() < c.slas.size() ? "; the others as warnings" : ""),
+           "");
+}
+
+// An organisation whose language's country and SLA calendar's holidays differ (a Swedish
+// one on `standard`, the Danish calendar: Danish hours and holidays).
+void check_organisation_calendars(const Config& c, store::Transaction& tx, const CheckReport& report) {
+  auto orgs = tx.organisations();
+  int misfits = 0;
+  for (const auto& o : orgs) {
+    std::string language = o.language.empty() ? c.service.language : o.language;
+    std::string sla = o.sla.empty() || !c.slas.count(o.sla) ? c.sla.default_sla : o.sla;
+    if (calendar_fits_language(c, sla, language)) continue;
+    ++misfits;
+    const auto& calendar = c.slas.at(sla).calendar;
+    report(Check::warning, "organisation " + o.name,
+           fmt::format("language {} but SLA {} runs on calendar {} ({} holidays)", language, sla, calendar,
+                       c.calendars.count(calendar) ? c.calendars.at(calendar).holiday_rules : "?"),
+           fmt::format("servicedesk org set '{}' --sla {}", o.name, sla_for_language(c, language)));
+  }
+  if (!orgs.empty() && misfits == 0)
+    report(Check::ok, "organisations", fmt::format("{}, each on a calendar of its language", orgs.size()), "");
+}
+
+int cmd_check_config(const Config& c) {
+  int failures = 0, unreachable = 0, warnings = 0;
+  auto report = [&](Check check, const std::string& what, const std::string& detail, const std::string& fix) {
+    bool ok = check == Check::ok;
+    std::cout << fmt::format("{:<5} {}{}{}\n", ok ? "ok" : check == Check::warning ? "WARN" : "FAIL", what,
+                             detail.empty() ? "" : ": " + detail, ok || fix.empty() ? "" : "\n      fix: " + fix);
+    failures += check == Check::failed;
+    unreachable += check == Check::unreachable;
+    warnings += check == Check::warning;
+  };
+  report(Check::ok, "config " + c.path, "", "");
   try {
     check_config_file_mode(c.path);
-    report(true, "config file mode", "not readable by others", "");
+    report(Check::ok, "config file mode", "not readable by others", "");
   } catch (const ConfigError& e) {
-    report(false, "config file mode", e.what(), "chmod 640 " + c.path);
+    report(Check::failed, "config file mode", e.what(), "chmod 640 " + c.path);
   }
   try {
     SlaClock clock(c);
-    report(true, "calendars and SLAs", fmt::format("{} calendars, {} SLAs", c.calendars.size(), c.slas.size()), "");
+    report(Check::ok, "calendars and SLAs", fmt::format("{} calendars, {} SLAs", c.calendars.size(), c.slas.size()), "");
   } catch (const std::exception& e) {
-    report(false, "calendars and SLAs", e.what(), "check [calendars] and [slas]");
+    report(Check::failed, "calendars and SLAs", e.what(), "check [calendars] and [slas]");
   }
   // The templates as the daemon loads them at start and on reload (docs/templates.md).
   if (auto t = notify::load_templates(c.service.templates_dir); !t)
-    report(false, "templates", t.error(), "correct or remove the file; docs/templates.md lists kinds and placeholders");
+    report(Check::failed, "templates", t.error(),
+           "correct or remove the file; docs/templates.md lists kinds and placeholders");
   else
-    report(true, "templates", c.service.templates_dir.empty() ? "built-in" : "built-in and " + c.service.templates_dir, "");
+    report(Check::ok, "templates",
+           c.service.templates_dir.empty() ? "built-in" : "built-in and " + c.service.templates_dir, "");
+  std::unique_ptr<store::Store> st;
+  std::unique_ptr<store::Transaction> tx;
   try {
-    auto st = open_store(c);
-    auto tx = st->begin(store::Store::Mode::read);
-    report(true, "store " + c.store.path, fmt::format("{} tickets", tx->tickets().size()), "");
+    st = open_store(c);
+    tx = st->begin(store::Store::Mode::read);
+    report(Check::ok, "store " + c.store.path, fmt::format("{} tickets", tx->tickets().size()), "");
   } catch (const std::exception& e) {
-    report(false, "store " + c.store.path, e.what(),
+    report(Check::failed, "store " + c.store.path, e.what(),
            "create the directory, writable by the service's user (systemd: StateDirectory=servicedesk)");
+  }
+  // Who the desk knows is in the store: without it these cannot be judged.
+  if (tx) {
+    check_escalations(c, *tx, report);
+    check_organisation_calendars(c, *tx, report);
+    tx.reset();
   }
   check_imap(c, report);
   check_smtp(c, report);
   check_token_secret(c, report);
-  // The checks' report is the command's output, on stdout; a failed check is a config
-  // problem (78) like one load_config finds.
-  std::cout << (failures ? fmt::format("{} problem(s) found\n", failures) : std::string("all checks passed\n"));
-  return failures ? exit_status(Failure::config) : 0;
+  // The checks' report is the command's output, on stdout. A failed check is a config
+  // problem (78) like one load_config finds; a server that is down only is 69 (sysexits'
+  // EX_UNAVAILABLE), so a script can wait for it rather than page someone to fix the file.
+  std::string warned = warnings ? fmt::format(" ({} warning(s))", warnings) : "";
+  if (failures + unreachable)
+    std::cout << fmt::format("{} problem(s) found{}\n", failures + unreachable, warned);
+  else
+    std::cout << "all checks passed" << warned << "\n";
+  return failures ? exit_status(Failure::config) : unreachable ? exit_status(Failure::unavailable) : 0;
 }
 
 int cmd_status(const Config& c, bool as_json) {

@@ -1,7 +1,7 @@
 // cli/ops.h: the operators' commands: check-config, status, outbox, quarantine, backup.
 //
-// Contract: each returns 0 when it did its job (check-config: 78 when a check failed, its
-// report on stdout) and throws when it did not (cli/exit_status.h maps that to the exit
+// Contract: each returns 0 when it did its job (check-config: 78 when a check failed, 69
+// when only a mail server could not be reached; its report, warnings too, on stdout) and throws when it did not (cli/exit_status.h maps that to the exit
 // status); output is for a person, or JSON where asked. None of them needs the daemon to
 // be running; all work while it runs.
 #pragma once
