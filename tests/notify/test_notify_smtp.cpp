@@ -343,3 +343,41 @@ TEST_CASE("A lost connection after the recipients were accepted is transient for
   CHECK(r.outcome == Outcome::transient);
   CHECK(r.with(Status::refused_for_now).size() == 2);
 }
+
+// check-config's verdict (issue 13): a server that is not reached is "unreachable" (exit 69);
+// one that answers and refuses, a login above all, is the configuration's (exit 78).
+TEST_CASE("check() calls a closed port or a silent server unreachable, and a server that answers and refuses not") {
+  CHECK(server_unreachable(CURLE_COULDNT_CONNECT));
+  CHECK(server_unreachable(CURLE_COULDNT_RESOLVE_HOST));
+  CHECK(server_unreachable(CURLE_OPERATION_TIMEDOUT));
+  CHECK_FALSE(server_unreachable(CURLE_LOGIN_DENIED));  // a wrong password: the server answered
+  CHECK_FALSE(server_unreachable(CURLE_USE_SSL_FAILED));
+  CHECK_FALSE(server_unreachable(CURLE_PEER_FAILED_VERIFICATION));
+  CHECK_FALSE(server_unreachable(CURLE_OK));
+  {
+    SmtpClient smtp({"smtp://127.0.0.1:1", "", "", 5});  // nothing listens on port 1
+    auto r = smtp.check();
+    CHECK(r.outcome != Outcome::sent);
+    CHECK(r.unreachable);
+  }
+  {
+    ScriptedSmtpServer server(Replies{{"greeting", ""}});
+    SmtpClient smtp({server.url(), "", "", 1});
+    CHECK(smtp.check().unreachable);
+  }
+  {
+    ScriptedSmtpServer server(Replies{{"greeting", "554 5.7.1 not you"}});
+    SmtpClient smtp({server.url(), "", "", 5});
+    auto r = smtp.check();
+    CHECK(r.outcome != Outcome::sent);
+    CHECK_FALSE(r.unreachable);
+  }
+  {
+    // A login asked for where the server offers no STARTTLS: refused before AUTH, not unreachable.
+    ScriptedSmtpServer server(Replies{});
+    SmtpClient smtp({server.url(), "desk", "wrong", 5});
+    auto r = smtp.check();
+    CHECK(r.outcome != Outcome::sent);
+    CHECK_FALSE(r.unreachable);
+  }
+}
