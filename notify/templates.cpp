@@ -162,8 +162,9 @@ const Template kIntakeCapped = {
     "notification each: {{reason}}.\nThe newest is {{ticket}} ({{subject}}).\n"
     "Nothing is lost: `servicedesk tickets` lists them. This notice comes at most once an hour for {{domain}}.\n"};
 
-// The SLA clock's mails to the assignee (else sla.agents_address; breaches to the SLA's
-// escalation_address when set).
+// The SLA clock's mails, to whoever desk/sla_clock.h's sla_recipients() names (the
+// assignee, else sla.agents_address, the team address or every agent; breaches the SLA's
+// escalation_address first).
 const Template kSlaWarning = {
     "[{{ticket}}] SLA warning: {{target}} due {{due}}",
     "Ticket {{ticket}}: {{subject}}\nRequester: {{requester_name}} <{{requester}}>\nOrganisation: {{organisation}}\n"
