@@ -22,7 +22,11 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -506,6 +510,46 @@ TEST_CASE("A hostile attachment file name is never used as a path: attachment ge
   CHECK_FALSE(contains(list, "\x07"));
 }
 
+TEST_CASE("attachment get refuses to write a customer's bytes to a terminal, with 64, and writes nothing there") {
+  CliDesk desk;
+  auto id = desk.ingest_at(mail("eve@kund.se", "Files", "see attached", 1), kMonday);
+  auto st = desk.store();
+  store_attachment(*st, id, "clear.txt", "\x1b[2J\x1b]0;pwned\x07", kMonday + 60);
+  int master = -1, slave = -1;
+  REQUIRE(::openpty(&master, &slave, nullptr, nullptr, nullptr) == 0);
+  auto err = desk.dir.file("stderr.txt");
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    // The child: standard output is the terminal, as when an operator runs it by hand.
+    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int in = ::open("/dev/null", O_RDONLY);
+    ::dup2(in, 0);
+    ::dup2(slave, 1);
+    ::dup2(e, 2);
+    ::execl(SERVICEDESK_BIN, SERVICEDESK_BIN, "--config", desk.config_path.c_str(), "attachment", "get", "SD-1", "1",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(slave);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 64);
+  CHECK(test::read_whole(err) == "servicedesk: standard output is a terminal: give -o FILE, or redirect it (> FILE, | less)\n");
+  // Nothing reached the terminal.
+  pollfd p{master, POLLIN, 0};
+  std::string shown;
+  while (::poll(&p, 1, 0) > 0 && (p.revents & POLLIN)) {
+    char buf[256];
+    auto n = ::read(master, buf, sizeof buf);
+    if (n <= 0) break;
+    shown.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(master);
+  CHECK(shown.empty());
+}
+
 TEST_CASE("attachment get of a ticket or number that is not there exits 65; an id or number of the wrong shape 64") {
   CliDesk desk;
   desk.ingest_at(mail("anna@kund.se", "Printer", "see the invoice", 1, kPdfPart), kMonday);
@@ -623,7 +667,7 @@ TEST_CASE("ticket new prints the new ticket's id, and the desk's refusal of an u
 
 // --- the command itself ------------------------------------------------------------------
 
-TEST_CASE("--version prints the project's version") {
+TEST_CASE("servicedesk --version prints the project's version") {
   CliDesk desk;
   auto r = desk.run("--version");
   CHECK(r.status == 0);
