@@ -6,15 +6,17 @@
 // they come. Commands print no error of their own; run_command() (the top-level catch of
 // main) reports it once, as "servicedesk: WHAT", and returns its status. The table, also in
 // docs/servicedesk.1 (EXIT STATUS):
-//   64 usage         an option of the wrong shape: ticket id, status, time, month, address
+//   64 usage         an option of the wrong shape: ticket id, status, time, month, address,
+//                    attachment number; --text with --text-file; attachment get to a terminal
 //   65 bad input     well formed but naming nothing (no such ticket, organisation, SLA,
 //                    calendar, outbox or stored mail), or a change the desk or the store
 //                    refuses (an 11th contact, a name that exists)
-//   66 no input      a mail file that is missing or cannot be read (ingest, parse)
+//   66 no input      a mail file or --text-file that is missing or cannot be read
 //   69 unavailable   check-config: a mail server that cannot be reached (down, wrong
 //                    host or port) and nothing else failed
 //   70 internal      anything else: a bug; the message says what failed
-//   73 cannot create backup onto a name that exists (a symbolic link included)
+//   73 cannot create backup or attachment get -o onto a name that exists (a symbolic
+//                    link included)
 //   74 store broken  a store failure that waiting will not cure
 //   75 try again     the store is locked or the disk full (an MTA keeps the mail);
 //                    `run` when another daemon holds the store
