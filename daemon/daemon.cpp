@@ -4,7 +4,9 @@
 // Each worker (IMAP, SMTP, SLA clock) is a thread with its own io_context and its own store
 // connection (IMAP and SMTP also their own libcurl handle); jobs are posted to it with the
 // Desk they run under and post their result back. Wake-ups are hints:
-// the outbox is also scanned on a timer, the mailbox on its poll interval.
+// the outbox is also scanned on a timer, the mailbox on its poll interval. Mail queued by
+// other processes (`servicedesk ingest` from the MTA, `ticket set` ...) wakes the outbox
+// through the store (Store::listen_for_outbox), watched on the main thread.
 #include "daemon/daemon.h"
 
 #include "core/log.h"
@@ -129,7 +131,8 @@ class Service {
         poll_timer_(io_),
         outbox_timer_(io_),
         sla_timer_(io_),
-        watchdog_timer_(io_) {}
+        watchdog_timer_(io_),
+        outbox_wakeups_(io_) {}
 
   int run() {
     StoreLock lock(config_->store.path);
@@ -139,7 +142,7 @@ class Service {
     }
     log::notice("servicedesk starting: mailbox {}, store {}", config_->imap.url, config_->store.path);
     // Open the store once here so a broken store stops the start with a clear error.
-    store::open_store(config_->store.url);
+    listen_for_outbox(*store::open_store(config_->store.url));
     systemd::notify("STATUS=store open; logging in to the IMAP server");
     wait_signal();
     watchdog();
@@ -173,6 +176,7 @@ class Service {
       poll_timer_.cancel();
       outbox_timer_.cancel();
       sla_timer_.cancel();
+      outbox_wakeups_.cancel();
       io_.stop();
     });
   }
@@ -402,6 +406,29 @@ class Service {
     schedule_outbox(delay);
   }
 
+  // Other processes' commits of outgoing mail: each burst wakes the outbox once. Without it
+  // (logged once) their mail waits for the outbox's next scan, a minute at most.
+  void listen_for_outbox(store::Store& st) {
+    auto listener = st.listen_for_outbox();
+    int fd = listener ? ::dup((*listener)->fd()) : -1;  // the descriptor Asio owns and closes
+    if (fd < 0) {
+      log::warning("outbox: mail queued by other processes goes out at the next scan of the outbox (a minute at most): {}",
+                   listener ? std::string(std::strerror(errno)) : listener.error());
+      return;
+    }
+    outbox_listener_ = std::move(*listener);
+    outbox_wakeups_.assign(fd);
+    wait_outbox_wakeup();
+  }
+
+  void wait_outbox_wakeup() {
+    outbox_wakeups_.async_wait(asio::posix::descriptor_base::wait_read, [this](const boost::system::error_code& ec) {
+      if (ec || stopping_) return;
+      if (outbox_listener_->drain()) wake_outbox();
+      wait_outbox_wakeup();
+    });
+  }
+
   // --- SLA clock ------------------------------------------------------------------
   // Sleeps until the earliest coming warning or breach across all open tickets; any change
   // to a ticket re-arms it. A look every five minutes is the backstop for changes made by other
@@ -465,6 +492,8 @@ class Service {
   ImapSide imap_;  // IMAP worker thread only
   SmtpSide smtp_;  // SMTP worker thread only
   ClockSide clock_;  // clock worker thread only
+  std::unique_ptr<store::OutboxListener> outbox_listener_;  // main thread only; null: no wake-ups
+  asio::posix::stream_descriptor outbox_wakeups_;         // a dup() of its descriptor
   // Declared last: destroyed first, so their threads end before the state they use.
   Worker imap_worker_, smtp_worker_, clock_worker_;
   std::unique_ptr<IdleWatcher> idle_;  // main thread only

@@ -17,6 +17,7 @@
 
 #include "core/text.h"
 #include "core/vocabulary.h"
+#include "store/wake.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -399,6 +400,8 @@ class Connection {
     sqlite3_extended_result_codes(db_, 1);
     busy_timeout_ms_ = o.busy_timeout_ms;
     sqlite3_busy_handler(db_, &Connection::on_busy, this);
+    wake_path_ = wake_socket_path(o.path);
+    wake_ = std::make_unique<WakeSender>(wake_path_);
   }
   ~Connection() {
     for (auto& [sql, cached] : statements_) sqlite3_finalize(cached.stmt);
@@ -408,6 +411,8 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   sqlite3* get() const { return db_; }
+  const std::string& wake_path() const { return wake_path_; }
+  void wake_outbox() noexcept { wake_->send(); }
 
   [[noreturn]] void fail(int rc, std::string_view what) const {
     throw StoreError(fmt::format("store: {}: {}", what, sqlite3_errmsg(db_)), is_transient(rc));
@@ -476,6 +481,8 @@ class Connection {
   int fail_at_ = 0;
   int busy_timeout_ms_ = 0;
   std::map<std::string, Cached, std::less<>> statements_;
+  std::string wake_path_;
+  std::unique_ptr<WakeSender> wake_;
 };
 
 class Statement {
@@ -557,9 +564,11 @@ class SqliteTransaction final : public Transaction {
     if (!done_) sqlite3_exec(c_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
   }
 
+  // The wake-up goes after COMMIT returned: the listener must find the mail when it looks.
   void commit() override {
     c_.exec("COMMIT", "commit");
     done_ = true;
+    if (queued_mail_) c_.wake_outbox();
   }
 
   std::optional<MailboxState> mailbox(const std::string& name) override {
@@ -1617,6 +1626,10 @@ class SqliteStore final : public Store {
   }
 
   std::unique_ptr<Transaction> begin(Mode mode) override { return std::make_unique<SqliteTransaction>(c_, mode); }
+
+  tl::expected<std::unique_ptr<OutboxListener>, std::string> listen_for_outbox() override {
+    return bind_wake_socket(c_.wake_path());
+  }
 
   void backup(const std::string& path) override {
     // The copy is created here, 0600, before SQLite writes into it; a name that exists (a

@@ -27,6 +27,8 @@
 #include <string_view>
 #include <vector>
 
+#include <tl/expected.hpp>
+
 namespace sd::store {
 
 using Time = std::int64_t;  // seconds since the epoch, UTC
@@ -462,11 +464,36 @@ class Transaction : public MailLog, public Tickets, public Directory, public Out
   virtual void commit() = 0;
 };
 
+// Wakes whoever delivers the outbox (the daemon) when any process has queued mail; see
+// Store::listen_for_outbox.
+class OutboxListener {
+ public:
+  virtual ~OutboxListener() = default;
+  // Readable when a wake-up may be waiting: wait on it (poll(2); Asio on a dup() of it). The
+  // listener owns it and closes it; never read from it or close it yourself.
+  virtual int fd() const = 0;
+  // Takes every wake-up waiting, without blocking; true when there was one or more, so a
+  // burst of commits is one wake-up.
+  virtual bool drain() = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
   enum class Mode { read, write };
   virtual std::unique_ptr<Transaction> begin(Mode mode) = 0;
+  // The outbox's wake-up. Contract: once the COMMIT of a write transaction that queued
+  // outgoing mail (enqueue, or a retry_outbox that made a row pending) has returned, in any
+  // process, the store's listener is woken; a rollback or a failed commit wakes nobody, nor
+  // does the sender's own bookkeeping (mark_sent, mark_retry ...). A hint only: best-effort,
+  // it never blocks or fails the commit, and a lost wake-up only delays the mail until the
+  // listener's own rescan of the outbox, which stays the truth. One listener per store: the
+  // daemon calls this once at start, while it holds the store's lock. The SQLite backend
+  // uses a unix datagram socket beside the store file (`<path>.wake`, store/wake.h); a
+  // PostgreSQL backend would LISTEN on its connection (the fd) for a NOTIFY sent in the
+  // transaction. An error (the socket's path too long, something that is no socket in its
+  // place) says why; the caller goes on without wake-ups.
+  virtual tl::expected<std::unique_ptr<OutboxListener>, std::string> listen_for_outbox() = 0;
   // A consistent copy of the whole store at `path` while others keep using it (online backup).
   // `path` is created here, mode 0600 (O_EXCL|O_NOFOLLOW); a name that exists, a symlink
   // included, is refused (StoreError, refused) and left as it was.
