@@ -330,7 +330,7 @@ void notify_agents(Intake& in, const store::Ticket& t, const std::string& what) 
     q.draft.subject = notify::render(tpl.subject, vars);
     q.draft.body_text = notify::render(tpl.body, vars);
     q.draft.reply_to = {{in.c.service.name,
-                         secret.empty() ? in.c.service.address : agent_reply_address(in.c, secret, t.id, r.email, in.now)}};
+                         secret.empty() ? in.c.service.address : agent_reply_address(in.c, secret, t.id, lower(r.email), in.now)}};
     q.draft.auto_submitted = "auto-generated";
     thread_on_ticket(in.tx, t.id, q.draft);
     queue_mail(in.tx, in.c, q, in.now);

@@ -324,3 +324,14 @@ TEST_CASE("Sizes read as people read them") {
   CHECK(size_words(812'000) == "812 KB");
   CHECK(size_words(25'300'000) == "25.3 MB");
 }
+
+TEST_CASE("A team address written with capitals gets a notification token that works when an agent answers") {
+  TestDesk d;
+  d.c.agents.team_address = "Team@Example.com";
+  auto r = d.take(TestDesk::mail("Anna Berg <" + kCustomer + ">", "servicedesk@example.com", "Ny fråga", "t1@acme.se"));
+  auto note = parser::parse(last(d, "agent-notification", r.ticket_id).bytes, {});
+  REQUIRE(note.reply_to.size() == 1);
+  d.take(TestDesk::mail(kAgent, note.reply_to[0].email, "Re: Ny fråga", "t2@x", "", "#priority high\r\n\r\nVi kollar.\r\n"),
+         kNow + 60);
+  CHECK(d.ticket(r.ticket_id).priority == "high");
+}
