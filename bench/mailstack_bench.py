@@ -5,6 +5,7 @@ Dovecot + aiosmtpd on loopback). Figures and the commands that made them: docs/P
     bench/mailstack_bench.py ingest  [--mails 10000] [--fetch range|per_uid] [--batch N] [--perf FILE]
     bench/mailstack_bench.py latency [--mails 1000] [--idle on|off] [--poll-interval 60] [--gap-ms 10] [--wait-ack]
     bench/mailstack_bench.py bigmail [--mib 25]
+    bench/mailstack_bench.py pipe    [--mails 200] [--gap-ms 50] [--open-loop] [--no-wake]
 
 ingest   A backlog of N mails of a mixed corpus is put into Dovecot's Maildir (and indexed
          by Dovecot) before the daemon starts; then `servicedesk run` is timed from its
@@ -17,6 +18,15 @@ latency  The daemon runs with a working SMTP server (aiosmtpd). N small mails ar
          the previous one's acknowledgement (--wait-ack); each latency is from the
          delivery (the rename into new/) to the moment the acknowledgement, In-Reply-To the
          mail's Message-ID, is first seen in aiosmtpd's Maildir (a tight polling loop).
+pipe     The daemon runs with a working SMTP server; N small mails are piped one by one
+         through `servicedesk ingest` (a new process each, as an MTA's pipe delivery
+         runs it: start, config, store, parse, commit), each after the previous one's
+         acknowledgement and --gap-ms later (or --open-loop: one every --gap-ms). Each
+         latency is from just before the ingest process starts to the moment its
+         acknowledgement is first seen in aiosmtpd's Maildir; the ingest process's own
+         run time is reported beside it. The daemon's IMAP side is idle (no IDLE, a 600 s
+         poll), so only the outbox's wake-up (or, with --no-wake, which removes the
+         daemon's wake-up socket, its once-a-minute scan) sends the mail.
 bigmail  One mail with an attachment of --mib MiB (decoded, base64 in the mail); the
          daemon's VmHWM before and after, checked against 3 x the message size + 30 MiB,
          and the stored attachment checked byte for byte.
@@ -567,6 +577,85 @@ def cmd_latency(args) -> dict:
     return result
 
 
+def cmd_pipe(args) -> dict:
+    result = {"benchmark": "pipe", "machine": machine(), "binary": str(args.bin)}
+    mk = MailMaker(args.seed, f"p{os.getpid()}")
+    with mailstack.MailStack(keep=args.keep, prefix="sd-bench-") as stack:
+        cfg = daemon_config(stack, args, None, {"idle": False, "poll_interval_s": 600, **args.imap_extra})
+        result["config"] = show_config(cfg)
+        watcher = AckWatcher(stack.smtp_maildir)
+        watcher.start()
+        daemon = mailstack.Daemon(cfg, binary=args.bin, stack=stack)
+        daemon.start()
+        socket = stack.dir / "servicedesk.db.wake"
+        daemon.wait_until(lambda: socket.is_socket(), 30, what="the daemon's wake-up socket")
+        if args.no_wake:
+            os.unlink(socket)  # the daemon runs on, but no commit can reach it
+        ingest = [str(args.bin), "--config", str(cfg), "ingest"]
+
+        def pipe(raw: bytes) -> tuple[float, float]:
+            t0 = time.monotonic()
+            r = subprocess.run(ingest, input=raw, capture_output=True, timeout=60)
+            if r.returncode != 0:
+                raise SystemExit(f"servicedesk ingest exited {r.returncode}: {r.stderr.decode(errors='replace')}")
+            return t0, time.monotonic()
+
+        # A first mail: its acknowledgement shows the daemon is up and sending.
+        warm, warm_id = mk.small(0)
+        pipe(warm)
+        if watcher.wait_for(warm_id, 90) is None:
+            raise SystemExit(f"no acknowledgement of the first mail within 90 s:\n{daemon.log_tail()}")
+        time.sleep(args.settle_s)
+        started: dict[str, float] = {}
+        exited: dict[str, float] = {}
+        order = []
+        t_start = time.monotonic()
+        for i in range(1, args.mails + 1):
+            raw, msgid = mk.small(i)
+            started[msgid], exited[msgid] = pipe(raw)
+            order.append(msgid)
+            if args.open_loop:
+                time.sleep(max(0.0, t_start + i * args.gap_ms / 1000 - time.monotonic()))
+            else:
+                if watcher.wait_for(msgid, 90) is None:
+                    print(f"mail {i}: no acknowledgement within 90 s", flush=True)
+                time.sleep(args.gap_ms / 1000)
+            if not daemon.running():
+                raise SystemExit(f"the daemon exited:\n{daemon.log_tail()}")
+        piped_s = time.monotonic() - t_start
+        deadline = time.monotonic() + 90
+        for msgid in order:
+            if watcher.wait_for(msgid, max(0.0, deadline - time.monotonic())) is None:
+                break
+        watcher.stop_flag = True
+        watcher.join(5)
+        status = proc_status(daemon.proc.pid) if daemon.running() else {}
+        daemon.stop(timeout=60)
+        lat = sorted((watcher.seen[m] - started[m]) * 1000 for m in order if m in watcher.seen)
+        run = sorted((exited[m] - started[m]) * 1000 for m in order)
+        after = sorted((watcher.seen[m] - exited[m]) * 1000 for m in order if m in watcher.seen)
+        missing = sum(1 for m in order if m not in watcher.seen)
+        mode = f"open loop, one every {args.gap_ms:g} ms" if args.open_loop else \
+            f"closed loop (each {args.gap_ms:g} ms after the previous acknowledgement)"
+        result.update({
+            "mails": args.mails, "mode": mode, "wake": not args.no_wake, "piped_in_s": piped_s, "missing": missing,
+            "other_mails_seen": watcher.others,
+            "p50_ms": percentile(lat, 50), "p90_ms": percentile(lat, 90), "p99_ms": percentile(lat, 99),
+            "max_ms": lat[-1] if lat else float("nan"), "min_ms": lat[0] if lat else float("nan"),
+            "ingest_p50_ms": percentile(run, 50), "ingest_p99_ms": percentile(run, 99),
+            "exit_to_ack_p50_ms": percentile(after, 50), "exit_to_ack_p99_ms": percentile(after, 99),
+            "vm_hwm_kib": status.get("VmHWM"), "latencies_ms": [round(x, 2) for x in lat]})
+    print(f"pipe: {args.mails} mails through `servicedesk ingest`, {mode}, in {piped_s:.1f} s; "
+          f"wake-up {'off (socket removed)' if args.no_wake else 'on'}")
+    print(f"ingest start -> acknowledgement at the SMTP server: p50 {result['p50_ms']:.0f} ms, "
+          f"p90 {result['p90_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, max {result['max_ms']:.0f} ms "
+          f"(min {result['min_ms']:.0f}); {missing} without an acknowledgement")
+    print(f"  of which the ingest process: p50 {result['ingest_p50_ms']:.0f} ms, p99 {result['ingest_p99_ms']:.0f} ms; "
+          f"its exit -> acknowledgement: p50 {result['exit_to_ack_p50_ms']:.0f} ms, "
+          f"p99 {result['exit_to_ack_p99_ms']:.0f} ms")
+    return result
+
+
 def cmd_idle_probe(args) -> dict:
     """Dovecot's own IDLE latency, without the daemon: a bare client on a raw socket sits
     in IDLE; each mail is delivered and timed until the server's "* n EXISTS"."""
@@ -801,6 +890,14 @@ def main() -> int:
     common(p)
     p.add_argument("--mib", type=int, default=25, help="decoded attachment size in MiB")
 
+    p = sub.add_parser("pipe", help="mail piped through `servicedesk ingest` to acknowledgement")
+    common(p)
+    p.add_argument("--mails", type=int, default=200)
+    p.add_argument("--gap-ms", type=float, default=50, help="after each acknowledgement (or between mails)")
+    p.add_argument("--open-loop", action="store_true", help="one every --gap-ms, not waiting for acknowledgements")
+    p.add_argument("--no-wake", action="store_true", help="remove the daemon's wake-up socket: the old behaviour")
+    p.add_argument("--settle-s", type=float, default=2.0)
+
     p = sub.add_parser("profile", help="where the samples of an `ingest --perf FILE` run fell")
     p.add_argument("file")
     p.add_argument("--top", type=int, default=25)
@@ -824,7 +921,7 @@ def main() -> int:
     print(f"machine: {m['nproc']} CPUs, {m['cpu']}, kernel {m['kernel']}, {m['date']}, "
           f"load {m['loadavg_before']}; binary {args.bin}", flush=True)
     result = {"ingest": cmd_ingest, "latency": cmd_latency, "bigmail": cmd_bigmail,
-              "idle-probe": cmd_idle_probe}[args.cmd](args)
+              "idle-probe": cmd_idle_probe, "pipe": cmd_pipe}[args.cmd](args)
     result["argv"] = sys.argv[1:]
     if args.json:
         with open(args.json, "w") as f:
