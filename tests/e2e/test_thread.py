@@ -32,14 +32,15 @@ def text_mail(frm, to, subject, body, msgid, extra=""):
             f"{body}").encode()
 
 
-def mail_with_file(frm, to, subject, body, msgid, filename, data, cc=None):
+def mail_with_file(frm, to, subject, body, msgid, filename, data, cc=None, more=()):
     m = EmailMessage()
     m["From"], m["To"], m["Subject"], m["Message-ID"] = frm, to, subject, f"<{msgid}>"
     m["Date"] = "Wed, 02 Dec 2026 09:00:00 +0100"
     if cc:
         m["Cc"] = cc
     m.set_content(body)
-    m.add_attachment(data, maintype="application", subtype="pdf", filename=filename)
+    for name, content in ((filename, data), *more):
+        m.add_attachment(content, maintype="application", subtype="pdf", filename=name)
     return m.as_bytes()
 
 
@@ -59,7 +60,7 @@ class WorkingByMail(unittest.TestCase):
         os.chmod(secret, 0o600)
         self.config = self.stack.write_config(
             agents={"token_secret_file": str(secret), "trusted_authserv_ids": ["mx.example.com"]},
-            intake={"unknown_sender": "accept"})
+            intake={"unknown_sender": "accept"}, notify={"attach_max_bytes": 20000})
         self.daemon = Daemon(self.config, stack=self.stack)
         for args in (["org", "add", "Acme", "--domain", "acme.se", "--language", "sv"],
                      ["contact", "add", "--org", "Acme", CUSTOMER, "--name", "Anna Berg"],
@@ -143,6 +144,41 @@ class WorkingByMail(unittest.TestCase):
         self.assertIn("registrerade kontaktpersoner", body)
         t = self.daemon.show("SD-2")
         self.assertEqual((t["organisation"], t["assignee"]), ("Acme", AGENT))
+
+    def test_an_unregistered_colleague_files_on_request_and_a_ticket_by_mail_for_a_customer(self):
+        # Olle writes from Acme's domain but is no contact; his two files are over the limit together.
+        first, second = b"%PDF-1 " + os.urandom(15000), b"%PDF-2 " + os.urandom(15000)
+        self.stack.deliver(mail_with_file("Olle Ek <olle@acme.se>", "servicedesk@example.com", "Loggar",
+                                          "Hej, här är loggarna.", "o1@acme.se", "logg-1.pdf", first,
+                                          more=[("logg-2.pdf", second)]))
+        ack = self.wait_for("olle@acme.se", lambda m: "[SD-1]" in str(m["Subject"]), "Olle's acknowledgement")
+        self.assertIn("Hej Olle,", ack.get_content())
+        self.assertIn("registrerade kontaktpersoner hanteras först", ack.get_content())
+        note = self.wait_for(AGENT, lambda m: "[SD-1]" in str(m["Subject"]), "the agents' notification")
+        self.assertEqual([p.get_filename() for p in note.iter_attachments()], ["logg-1.pdf"])
+        text = note.get_body(("plain",)).get_content()
+        self.assertIn("logg-2.pdf", text)
+        self.assertIn("#attachments", text)
+        self.assertEqual(self.daemon.show("SD-1")["organisation"], "Acme")
+
+        # The agent asks for the files: one mail each, under the limit, bytes intact.
+        self.stack.deliver(text_mail(AGENT, self.agent_address(note, "SD-1"), "Re: [SD-1] Loggar", "#attachments\r\n",
+                                     "a1@example.com"))
+        self.daemon.wait_until(lambda: len([m for m in self.received_by(AGENT) if "Attachments" in str(m["Subject"])]) >= 2,
+                               30, what="the attachments mails")
+        parts = [m for m in self.received_by(AGENT) if "Attachments" in str(m["Subject"])]
+        got = {p.get_filename(): p.get_content() for m in parts for p in m.iter_attachments()}
+        self.assertEqual(got, {"logg-1.pdf": first, "logg-2.pdf": second})
+
+        # Anna phoned; the agent opens her ticket by mail, signed by the agent's domain (DMARC).
+        self.stack.deliver(text_mail(f"Eva Agent <{AGENT}>", "servicedesk@example.com", "Skrivaren på plan 2",
+                                     "#requester anna@acme.se\r\n\r\nAnna ringde: skrivaren på plan 2 är trasig.\r\n",
+                                     "r1@example.com",
+                                     extra="Authentication-Results: mx.example.com; dkim=pass header.d=example.com; "
+                                           "dmarc=pass header.from=example.com\r\n"))
+        anna = self.wait_for(CUSTOMER, lambda m: "[SD-2]" in str(m["Subject"]), "Anna's acknowledgement")
+        self.assertIn("Hej Anna,", anna.get_content())
+        self.assertEqual(self.daemon.show("SD-2")["assignee"], AGENT)
 
 
 if __name__ == "__main__":
