@@ -107,8 +107,10 @@ struct AttachmentInfo {
 
 // A listing of tickets (`tickets`, the portal's lists): filters are ANDed; empty ones do not
 // filter. `search` is full-text over subjects and message bodies (words, all of them must
-// occur; SQLite FTS5 here); it is plain text, never query syntax: quotes and operators in it
-// are just characters.
+// occur, each anywhere in the ticket: its subject or any message's body; SQLite FTS5 here);
+// it is plain text, never query syntax: quotes and operators in it are just characters, and
+// at most 64 words (more: StoreError, refused). It reads internal messages too: a list for
+// customers must not offer it as it is.
 struct TicketQuery {
   std::vector<std::string> statuses;  // e.g. {"open", "pending"}
   std::string organisation;           // name
