@@ -219,7 +219,7 @@ class NewTicket(EndToEnd):
         self.assertIn("Fakturan för september gick bra att öppna.", m["body_text"])
         self.assertIn("servicedesk@example.com", str(m["to"]))
         self.assertEqual(m["attachments"], [{"filename": "faktura-2026-10-4471.csv",
-                                             "content_type": "text/csv", "size": 66}])
+                                             "content_type": "text/csv", "size": 66, "number": 1}])
         self.assertEqual(bare(outs[0]["message_id"]), bare(str(ack["Message-ID"])))
         self.assertEqual(outs[0]["subject"], "[SD-1] Fakturan för oktober går inte att öppna")
         self.assertEqual(shown["message_count"], len(shown["messages"]))
@@ -581,7 +581,7 @@ class Robustness(EndToEnd):
         self.wait_for(lambda: self.acks_for("SD-1"), "the acknowledgement", 60)
         m = next(m for m in self.daemon.show("SD-1")["messages"] if m["direction"] == "in")
         self.assertEqual(m["attachments"], [{"filename": "dump.bin", "content_type": "application/octet-stream",
-                                             "size": len(payload)}])
+                                             "size": len(payload), "number": 1}])
         self.assertIn("Se bifogad fil.", m["body_text"])
         self.stop_daemon()
 
