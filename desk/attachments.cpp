@@ -15,6 +15,11 @@ std::string file_line(const store::AttachmentInfo& f) {
   return fmt::format("  {}. {} ({})", f.number, name, size_words(f.size));
 }
 
+// Whether a file can go by mail at all: its bytes were kept and alone it is under the limit.
+bool mailable(const store::AttachmentInfo& f, std::size_t max_bytes) {
+  return f.kept && static_cast<std::size_t>(f.size) <= max_bytes;
+}
+
 }  // namespace
 
 std::string size_words(std::int64_t bytes) {
@@ -55,8 +60,8 @@ std::vector<std::vector<store::AttachmentInfo>> split_for_mails(const std::vecto
   std::vector<std::vector<store::AttachmentInfo>> mails;
   std::size_t total = 0;
   for (const auto& f : files) {
+    if (!mailable(f, max_bytes)) continue;
     auto size = static_cast<std::size_t>(f.size);
-    if (!f.kept || size > max_bytes) continue;
     if (mails.empty() || total + size > max_bytes) {
       mails.emplace_back();
       total = 0;
@@ -74,7 +79,7 @@ int mail_attachments(store::Transaction& tx, const Desk& desk, const store::Tick
   auto mails = split_for_mails(files, c.notify.attach_max_bytes);
   std::string too_large;
   for (const auto& f : files)
-    if (!f.kept || static_cast<std::size_t>(f.size) > c.notify.attach_max_bytes)
+    if (!mailable(f, c.notify.attach_max_bytes))
       too_large += file_line(f) + (f.kept ? "" : " (not kept)") + "\n";
   if (!too_large.empty())
     too_large = fmt::format("Too large for any mail, or not kept (on the server: servicedesk attachment get {} "
