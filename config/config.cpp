@@ -233,6 +233,22 @@ tl::expected<std::string_view, std::string> url_scheme(std::string_view url,
   return tl::make_unexpected("must start with " + expected);
 }
 
+// "127.0.0.1:8080", "[::1]:8080", "localhost:8080": a host and a port 1-65535.
+bool valid_listen(const std::string& s) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= s.size()) return false;
+  std::string_view host(s.data(), colon);
+  if (host.front() == '[' && host.back() != ']') return false;
+  if (host.find_first_of(" \t/") != std::string_view::npos) return false;
+  int port = 0;
+  for (char ch : std::string_view(s).substr(colon + 1)) {
+    if (ch < '0' || ch > '9') return false;
+    port = port * 10 + (ch - '0');
+    if (port > 65535) return false;
+  }
+  return port > 0;
+}
+
 bool valid_address(const std::string& a) {
   auto at = a.find('@');
   return at != std::string::npos && at > 0 && at + 1 < a.size() && a.find_first_of(" <>\r\n") == std::string::npos;
@@ -258,7 +274,11 @@ static void load_service(Config& c, toml::table& root) {
       [](auto& v) { return v == "error" || v == "warning" || v == "notice" || v == "info" || v == "debug"; },
       "one of error, warning, notice, info, debug");
   service.str("templates_dir", c.service.templates_dir);
+  service.str("metrics_listen", c.service.metrics_listen);
   service.finish();
+  if (!c.service.metrics_listen.empty() && !valid_listen(c.service.metrics_listen))
+    throw ConfigError(fmt::format("{}: key 'service.metrics_listen': \"{}\" is not HOST:PORT like \"127.0.0.1:9101\"",
+                                  path, c.service.metrics_listen));
   if (!valid_address(c.service.address))
     throw ConfigError(fmt::format("{}: key 'service.address': \"{}\" is not a mail address", path, c.service.address));
   for (char ch : c.service.ticket_prefix)
@@ -291,11 +311,45 @@ static void load_imap(Config& c, toml::table& root) {
     throw ConfigError(fmt::format("{}: key 'imap.url': {}", path, scheme.error()));
 }
 
-// [smtp]: the server the outbox sends through.
+// [notify]: what outgoing mail may carry.
 static void load_notify(Config& c, toml::table& root) {
   Section notify(c, root, "notify");
   notify.size("attach_max_bytes", c.notify.attach_max_bytes);
   notify.finish();
+}
+
+// [portal]: the web portal's listener, links, sessions and limits.
+static void load_portal(Config& c, toml::table& root) {
+  const std::string& path = c.path;
+  Section portal(c, root, "portal");
+  auto& p = c.portal;
+  portal.str("listen", p.listen);
+  portal.str("base_url", p.base_url);
+  portal.strings("trusted_proxies", p.trusted_proxies);
+  portal.str("tls_certificate_file", p.tls_certificate_file);
+  portal.str("tls_key_file", p.tls_key_file);
+  portal.integer("session_idle_minutes", p.session_idle_minutes, 1, 7 * 24 * 60);
+  portal.integer("session_max_hours", p.session_max_hours, 1, 24 * 90);
+  portal.integer("login_link_minutes", p.login_link_minutes, 1, 24 * 60);
+  portal.integer("login_mails_per_address_per_hour", p.login_mails_per_address_per_hour, 1, 1000);
+  portal.integer("login_requests_per_client_per_minute", p.login_requests_per_client_per_minute, 1, 100000);
+  portal.str("metrics_listen", p.metrics_listen);
+  portal.str("templates_dir", p.templates_dir);
+  portal.finish();
+  for (auto [key, value] : {std::pair<std::string_view, const std::string*>{"listen", &p.listen}, {"metrics_listen", &p.metrics_listen}})
+    if (!value->empty() && !valid_listen(*value))
+      throw ConfigError(fmt::format("{}: key 'portal.{}': \"{}\" is not HOST:PORT like \"127.0.0.1:8080\"", path, key, *value));
+  if (!p.base_url.empty()) {
+    if (auto scheme = url_scheme(p.base_url, {"http", "https"}); !scheme)
+      throw ConfigError(fmt::format("{}: key 'portal.base_url': {}", path, scheme.error()));
+    auto rest = std::string_view(p.base_url).substr(p.base_url.find("://") + 3);
+    if (rest.empty() || rest.find_first_of(" \t\r\n\"'<>?#") != std::string_view::npos)
+      throw ConfigError(fmt::format("{}: key 'portal.base_url': \"{}\" is not an address like \"https://desk.example.com\"",
+                                    path, p.base_url));
+    while (!p.base_url.empty() && p.base_url.back() == '/') p.base_url.pop_back();
+  }
+  if (p.tls_certificate_file.empty() != p.tls_key_file.empty())
+    throw ConfigError(fmt::format("{}: section [portal]: set both tls_certificate_file and tls_key_file, or neither", path));
 }
 
 static void load_smtp(Config& c, toml::table& root) {
@@ -503,7 +557,7 @@ static Config parse_config(const std::string& text, const std::string& path) {
   }
 
   const std::set<std::string> sections = {"service", "imap", "smtp",      "notify", "store", "intake",
-                                          "limits",  "test", "sla",       "slas",   "calendars", "agents"};
+                                          "limits",  "test", "sla",       "slas",   "calendars", "agents", "portal"};
   for (auto&& [k, v] : root)
     if (!sections.count(std::string(k.str())))
       throw ConfigError(fmt::format("{}: unknown key '{}'", where(c, v.source()), k.str()));
@@ -512,6 +566,7 @@ static Config parse_config(const std::string& text, const std::string& path) {
   load_imap(c, root);
   load_smtp(c, root);
   load_notify(c, root);
+  load_portal(c, root);
   load_store(c, root);
   load_intake(c, root);
   load_agents(c, root);

@@ -36,6 +36,7 @@ struct Config {
     std::string language = "en";     // language of mails to customers: en, sv, da
     std::string log_level = "info";  // error, warning, notice, info, debug
     std::string templates_dir;       // operators' templates (KIND.LANG.txt); empty: built-in texts
+    std::string metrics_listen;      // "127.0.0.1:9101": the daemon's /metrics and /healthz; empty: off
   } service;
 
   struct Imap {
@@ -69,6 +70,22 @@ struct Config {
     // above it they are listed with their sizes instead, and #attachments sends them in parts.
     std::size_t attach_max_bytes = 10 << 20;
   } notify;
+
+  // [portal]: the web portal (`servicedesk portal`, portal/). Off unless `listen` is set.
+  struct Portal {
+    std::string listen;    // "127.0.0.1:8080"; empty: `servicedesk portal` refuses to start
+    std::string base_url;  // "https://desk.example.com": what customers see, in mailed links; empty: no links
+    // Addresses (or CIDR ranges) of reverse proxies whose X-Forwarded-For is believed.
+    std::vector<std::string> trusted_proxies;
+    std::string tls_certificate_file, tls_key_file;  // both or neither; neither: plain HTTP behind a proxy
+    int session_idle_minutes = 60;
+    int session_max_hours = 12;
+    int login_link_minutes = 15;
+    int login_mails_per_address_per_hour = 5;
+    int login_requests_per_client_per_minute = 10;
+    std::string metrics_listen;  // the portal's own /metrics and /healthz; empty: off
+    std::string templates_dir;   // operators' page texts (PAGE.LANG.html); empty: built-in pages
+  } portal;
 
   struct Store {
     // Which store (store/url.h), always set after load: store.url, or sqlite:// + store.path.

@@ -1,0 +1,1 @@
+// http/metrics.cpp: being written (issue 14).

@@ -1,0 +1,1 @@
+// http/parse.cpp: being written (issue 14).

@@ -1,0 +1,1 @@
+// http/server.cpp: being written (issue 14).

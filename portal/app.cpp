@@ -1,0 +1,1 @@
+// portal/app.cpp: being written (issue 14).

@@ -1,0 +1,1 @@
+// portal/auth.cpp: being written (issue 14).

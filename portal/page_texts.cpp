@@ -1,0 +1,1 @@
+// portal/page_texts.cpp: being written (issue 14).

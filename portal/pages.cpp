@@ -1,0 +1,1 @@
+// portal/pages.cpp: being written (issue 14).

@@ -1,0 +1,1 @@
+// portal/service.cpp: being written (issue 14).

@@ -1,0 +1,1 @@
+// tests/portal/test_portal_app.cpp: being written (issue 14).
