@@ -22,6 +22,7 @@
 #include "desk/sla_clock.h"
 #include "desk/ticket_change.h"
 #include "parser/parse.h"
+#include "portal/service.h"
 #include "reports/report.h"
 #include "store/store.h"
 
@@ -368,6 +369,8 @@ void add_mail_commands(CLI::App& app, Args& a) {
     check_files_for_run(c);
     return run_daemon(c);
   });
+  a.on(app.add_subcommand("portal", "run the web portal ([portal] listen) in the foreground, logging to stderr"),
+       [](const Config& c) { return portal::run_portal(c); });
   auto* ingest_cmd = app.add_subcommand("ingest", "store raw RFC 5322 mails from files (or one from stdin)");
   ingest_cmd->add_option("files", a.files, "mail files; none: read one mail from stdin");
   a.on(ingest_cmd, [&a](const Config& c) { return cmd_ingest(c, a.files); });

@@ -1,1 +1,13 @@
-// portal/service.cpp: being written (issue 14).
+// portal/service.cpp: being written (issue 14); see service.h.
+#include "portal/service.h"
+
+#include "core/log.h"
+
+namespace sd::portal {
+
+int run_portal(const Config&) {
+  log::error("servicedesk portal: not built yet");
+  return 78;
+}
+
+}  // namespace sd::portal
