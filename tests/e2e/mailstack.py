@@ -596,11 +596,14 @@ class Daemon:
     """`servicedesk --config FILE run` as a child process, and the CLI beside it."""
 
     def __init__(self, config: str | os.PathLike, binary: str | os.PathLike | None = None,
-                 stack: MailStack | None = None, log: str | os.PathLike | None = None):
+                 stack: MailStack | None = None, log: str | os.PathLike | None = None,
+                 command: str = "run"):
         self.config = pathlib.Path(config)
         self.binary = pathlib.Path(binary) if binary else servicedesk_bin()
         self.stack = stack
-        self.log = pathlib.Path(log) if log else self.config.parent / "daemon.log"
+        self.command = command  # "run" (the daemon) or "portal"
+        self.log = pathlib.Path(log) if log else self.config.parent / (
+            "daemon.log" if command == "run" else f"{command}.log")
         self.proc: subprocess.Popen | None = None
         self.returncode: int | None = None
 
@@ -610,7 +613,7 @@ class Daemon:
             log.write(f"--- start {time.strftime('%H:%M:%S')}\n".encode())
             log.flush()
             self.proc = subprocess.Popen(
-                [str(self.binary), "--config", str(self.config), "run"],
+                [str(self.binary), "--config", str(self.config), self.command],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, preexec_fn=_die_with_parent)
         self.returncode = None
         if self.stack is not None and self not in self.stack._daemons:

@@ -1,0 +1,229 @@
+"""End-to-end: the web portal over HTTP, with the daemon, a real Dovecot and SMTP server.
+
+What a visitor, a link scanner and an attacker get from `servicedesk portal`: sign-in by a
+mailed link that a scanner's GET or HEAD does not use up, one use only; the same answer for
+every address; rate limits; the session cookie's flags; CSRF on every POST; another
+organisation's ticket, file and API object answering 404; the security headers; a
+customer's portal reply reaching the agent with its file, and an agent's portal
+resolution reaching the customer by mail.
+"""
+import json
+import os
+import re
+import sys
+import time
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(__file__))
+from mailstack import servicedesk_bin  # noqa: E402
+from portal import AGENT, COLLEAGUE, CUSTOMER, OTHER_CUSTOMER, Client, PortalDesk  # noqa: E402
+
+INVOICE = b"%PDF-1.4\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
+
+
+@unittest.skipUnless(servicedesk_bin().exists() or os.environ.get("SERVICEDESK_REQUIRE_BIN"),
+                     "servicedesk binary not built")
+class PortalOverHttp(unittest.TestCase, PortalDesk):
+    def setUp(self):
+        self.start_desk(self, portal_overrides={"login_requests_per_client_per_minute": 30})
+
+    def path_of(self, link):
+        return urllib.parse.urlsplit(link).path
+
+    def test_a_link_scanners_get_and_head_leave_the_link_usable_and_it_works_once(self):
+        c = Client(self.port)
+        r = self.request_link(c, CUSTOMER)
+        self.assertEqual(r.status, 200, r.text)
+        link = self.wait_for_link(CUSTOMER)
+        path = self.path_of(link)
+        # The scanner: GETs and HEADs with no cookie, in a client of its own.
+        scanner = Client(self.port)
+        for _ in range(2):
+            self.assertEqual(scanner.get(path).status, 200)
+            self.assertEqual(scanner.request("HEAD", path).status, 200)
+        self.assertNotIn("sd_session", scanner.cookies)
+        page = c.get(path)
+        self.assertIn(f'action="{path}"', page.text, "the link's page has no Sign in form posting the token")
+        signed = c.post(path, {"csrf": page.field("csrf") or ""})
+        self.assertEqual(signed.status, 303, signed.text)
+        self.assertIn("sd_session", c.cookies)
+        cookie = next(v for v in signed.all("Set-Cookie") if v.startswith("sd_session="))
+        self.assertIn("httponly", cookie.lower())
+        self.assertIn("samesite=lax", cookie.lower())
+        self.assertNotIn("secure", cookie.lower(), "Secure on a plain-http base_url would lose the cookie")
+        self.assertGreaterEqual(len(cookie.split(";")[0].split("=", 1)[1]), 22, "session id under 128 bits")
+        self.assertEqual(c.get("/tickets").status, 200)
+        # The same link again, in another browser: no session.
+        other = Client(self.port)
+        again = other.get(path)
+        r = other.post(path, {"csrf": again.field("csrf") or ""})
+        self.assertNotEqual(r.status, 303, "a used link signed in again")
+        self.assertNotIn("sd_session", other.cookies)
+        self.assertEqual(other.get("/tickets").status, 303, "not signed in: /tickets should send to /login")
+
+    def test_an_expired_link_does_not_sign_in(self):
+        self.portal.stop()
+        self.config.write_text(self.config.read_text().replace("[portal]", "[portal]\nlogin_link_minutes = 1", 1))
+        self.portal.start()
+        self.portal.wait_until(lambda: Client(self.port).get("/healthz").status == 200, 30, what="the portal")
+        c = Client(self.port)
+        self.request_link(c, CUSTOMER)
+        path = self.path_of(self.wait_for_link(CUSTOMER))
+        time.sleep(61)
+        page = c.get(path)
+        r = c.post(path, {"csrf": page.field("csrf") or ""})
+        self.assertNotEqual(r.status, 303)
+        self.assertNotIn("sd_session", c.cookies)
+
+    def test_every_address_gets_the_same_answer_and_only_registered_ones_get_mail(self):
+        c = Client(self.port)
+        known = self.request_link(c, CUSTOMER)
+        unknown = self.request_link(c, "nobody@acme.se")
+        self.assertEqual((known.status, unknown.status), (200, 200))
+        self.assertEqual(known.body, unknown.body, "the page tells a registered address from an unknown one")
+        self.wait_for_link(CUSTOMER)
+        self.request_link(c, AGENT)
+        self.wait_for_link(AGENT)
+        time.sleep(2)
+        self.assertEqual(self.received_by("nobody@acme.se"), [])
+
+    def test_past_the_per_address_limit_the_answer_is_the_same_and_nothing_is_sent(self):
+        c = Client(self.port)
+        answers = {self.request_link(c, COLLEAGUE).body for _ in range(7)}
+        self.assertEqual(len(answers), 1)
+        self.wait_for_link(COLLEAGUE, 5)
+        time.sleep(3)
+        self.assertEqual(len(self.login_links(COLLEAGUE)), 5, "more sign-in mails than login_mails_per_address_per_hour")
+
+    def test_past_the_per_client_limit_post_login_is_429_and_a_forged_forwarded_for_does_not_help(self):
+        c = Client(self.port)
+        statuses = []
+        for i in range(35):
+            form = c.get("/login")
+            statuses.append(c.post("/login", {"email": f"x{i}@nowhere.example", "csrf": form.field("csrf") or ""},
+                                   headers={"X-Forwarded-For": f"10.0.0.{i}"}).status)
+        self.assertEqual(statuses[:30], [200] * 30)
+        self.assertIn(429, statuses[30:], "an untrusted X-Forwarded-For reset the per-client limit")
+
+    def test_a_post_without_or_with_a_wrong_csrf_token_is_403(self):
+        c = Client(self.port)
+        c.get("/login")
+        self.assertEqual(c.post("/login", {"email": CUSTOMER}).status, 403)
+        self.assertEqual(c.post("/login", {"email": CUSTOMER, "csrf": "forged"}).status, 403)
+        # Another site's form: right token, wrong Origin.
+        form = c.get("/login")
+        r = c.post("/login", {"email": CUSTOMER, "csrf": form.field("csrf")},
+                   headers={"Origin": "https://evil.example"})
+        self.assertEqual(r.status, 403)
+        self.assertEqual(self.login_links(CUSTOMER), [])
+        # Signed in: the session's token is required on every POST.
+        self.deliver(CUSTOMER, "Skrivaren", "Skrivaren är trasig.\r\n", "p1@acme.se")
+        self.wait_for_ticket()
+        self.assertEqual(self.sign_in(c, CUSTOMER).status, 303)
+        page = c.get("/tickets/SD-1")
+        self.assertEqual(page.status, 200)
+        for form in ({"text": "hej"}, {"text": "hej", "csrf": "wrong", "form_key": page.field("form_key") or "k"}):
+            self.assertEqual(c.post("/tickets/SD-1/reply", form).status, 403)
+        self.assertEqual(c.post("/logout", {}).status, 403)
+        self.assertEqual(len(self.daemon.show("SD-1")["messages"]), 1, "a reply without a valid token was stored")
+
+    def test_another_organisations_ticket_file_and_api_object_are_404_like_one_that_does_not_exist(self):
+        self.stack.deliver(
+            ("From: Bo Holm <bo@beta.dk>\r\nTo: servicedesk@example.com\r\nSubject: Hemmeligt\r\n"
+             "Message-ID: <b1@beta.dk>\r\nMIME-Version: 1.0\r\n"
+             "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+             "Fortroligt.\r\n--b\r\nContent-Type: application/pdf\r\n"
+             "Content-Disposition: attachment; filename=\"kontrakt.pdf\"\r\n\r\nPDFDATA\r\n--b--\r\n").encode())
+        self.wait_for_ticket()
+        c = Client(self.port)
+        self.assertEqual(self.sign_in(c, CUSTOMER).status, 303)
+        missing = [c.get("/tickets/SD-99"), c.get("/tickets/SD-99/attachments/1"), c.get("/api/tickets/SD-99")]
+        foreign = [c.get("/tickets/SD-1"), c.get("/tickets/SD-1/attachments/1"), c.get("/api/tickets/SD-1")]
+        self.assertEqual([r.status for r in foreign], [404, 404, 404])
+        self.assertEqual([r.status for r in missing], [404, 404, 404])
+        for r in foreign:
+            self.assertNotIn("Hemmeligt", r.text)
+            self.assertNotIn("kontrakt", r.text)
+        listing = c.get("/api/tickets")
+        self.assertEqual(listing.status, 200)
+        body = json.loads(listing.body)
+        self.assertEqual(body if isinstance(body, list) else body.get("tickets"), [])
+        self.assertNotIn("Hemmeligt", listing.text)
+        self.assertNotIn("Hemmeligt", c.get("/tickets").text)
+        # Bo sees it and can download the file, as an attachment with a safe name.
+        bo = Client(self.port)
+        self.assertEqual(self.sign_in(bo, OTHER_CUSTOMER).status, 303)
+        f = bo.get("/tickets/SD-1/attachments/1")
+        self.assertEqual(f.status, 200)
+        self.assertTrue(f.header("Content-Disposition").startswith("attachment"), f.header("Content-Disposition"))
+        self.assertEqual(f.header("X-Content-Type-Options"), "nosniff")
+
+    def test_pages_forbid_inline_script_and_framing_and_the_api_needs_a_session(self):
+        c = Client(self.port)
+        r = c.get("/login")
+        csp = r.header("Content-Security-Policy") or ""
+        self.assertIn("frame-ancestors 'none'", csp)
+        self.assertNotIn("unsafe-inline", csp)
+        self.assertNotIn("<script", r.text.lower())
+        self.assertEqual(c.get("/api/tickets").status, 401)
+        self.assertEqual(c.get("/healthz").status, 200)
+
+    def test_a_customers_portal_reply_reaches_the_agent_with_its_file(self):
+        self.deliver(CUSTOMER, "Fakturan", "Fakturan stämmer inte.\r\n", "p1@acme.se")
+        self.wait_for_ticket()
+        self.wait_for_mail(AGENT, lambda m: "[SD-1]" in str(m["Subject"]), "the first notification")
+        c = Client(self.port)
+        self.assertEqual(self.sign_in(c, COLLEAGUE).status, 303, "a colleague of the same organisation")
+        page = c.get("/tickets/SD-1")
+        self.assertEqual(page.status, 200)
+        self.assertIn("Fakturan", page.text)
+        form = {"text": "Här är fakturan.", "csrf": page.field("csrf"), "form_key": page.field("form_key")}
+        r = c.request("POST", "/tickets/SD-1/reply", form=form,
+                      files=[("files", "faktura-4711.pdf", INVOICE, "application/pdf")])
+        self.assertIn(r.status, (200, 303), r.text)
+        again = c.request("POST", "/tickets/SD-1/reply", form=form,
+                          files=[("files", "faktura-4711.pdf", INVOICE, "application/pdf")])
+        self.assertIn(again.status, (200, 303), "a double click should land on the ticket, not fail")
+        note = self.wait_for_mail(AGENT, lambda m: any(True for _ in m.iter_attachments()), "the agent's notification")
+        files = {p.get_filename(): p.get_content() for p in note.iter_attachments()}
+        self.assertEqual(files.get("faktura-4711.pdf"), INVOICE)
+        self.assertTrue(re.search(r"servicedesk\+SD-1\.[0-9]+\.[0-9a-f]+@example\.com", str(note["Reply-To"])),
+                        f"no tokened Reply-To on the portal's notification: {note['Reply-To']}")
+        shown = self.daemon.show("SD-1")
+        self.assertEqual(sum(1 for m in shown["messages"] if "Här är fakturan" in (m.get("text") or m.get("body") or "")),
+                         1, "the double click posted twice")
+
+    def test_an_agent_resolves_on_the_portal_and_the_customer_gets_the_mail(self):
+        self.deliver(CUSTOMER, "Skrivaren", "Skrivaren är trasig.\r\n", "p1@acme.se")
+        self.wait_for_ticket()
+        eva = Client(self.port)
+        self.assertEqual(self.sign_in(eva, AGENT).status, 303)
+        queue = eva.get("/tickets")
+        self.assertEqual(queue.status, 200)
+        self.assertIn("SD-1", queue.text)
+        page = eva.get("/tickets/SD-1")
+        r = eva.post("/tickets/SD-1/reply", {"text": "Vi har bytt tonern.", "status": "resolved",
+                                             "csrf": page.field("csrf"), "form_key": page.field("form_key")})
+        self.assertIn(r.status, (200, 303), r.text)
+        got = self.wait_for_mail(CUSTOMER, lambda m: "Vi har bytt tonern" in m.get_body(("plain",)).get_content(),
+                                 "the resolution mail")
+        self.assertIn("[SD-1]", str(got["Subject"]))
+        self.assertEqual(self.daemon.show("SD-1")["status"], "resolved")
+
+    def test_logout_and_removing_a_contact_end_the_session(self):
+        c = Client(self.port)
+        self.assertEqual(self.sign_in(c, CUSTOMER).status, 303)
+        self.assertEqual(c.get("/tickets").status, 200)
+        r = self.cli("contact", "remove", CUSTOMER)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(c.get("/tickets").status, 303, "a removed contact's session still works")
+        d = Client(self.port)
+        self.assertEqual(self.sign_in(d, COLLEAGUE).status, 303)
+        page = d.get("/tickets")
+        self.assertEqual(d.post("/logout", {"csrf": page.field("csrf")}).status, 303)
+        self.assertEqual(d.get("/tickets").status, 303)
+
+
+if __name__ == "__main__":
+    unittest.main()
