@@ -10,6 +10,7 @@
 #include "core/vocabulary.h"
 
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -249,6 +250,27 @@ bool valid_listen(const std::string& s) {
   return port > 0;
 }
 
+// A trusted proxy: an IPv4 or IPv6 address, or a CIDR range of one ("10.0.0.0/8", "fd00::/8").
+bool valid_proxy(const std::string& entry) {
+  auto slash = entry.find('/');
+  std::string addr = entry.substr(0, slash);
+  unsigned char buf[16];
+  int bits = 128;
+  if (inet_pton(AF_INET, addr.c_str(), buf) == 1)
+    bits = 32;
+  else if (inet_pton(AF_INET6, addr.c_str(), buf) != 1)
+    return false;
+  if (slash == std::string::npos) return true;
+  auto prefix = std::string_view(entry).substr(slash + 1);
+  if (prefix.empty() || prefix.size() > 3) return false;
+  int n = 0;
+  for (char ch : prefix) {
+    if (ch < '0' || ch > '9') return false;
+    n = n * 10 + (ch - '0');
+  }
+  return n <= bits;
+}
+
 bool valid_address(const std::string& a) {
   auto at = a.find('@');
   return at != std::string::npos && at > 0 && at + 1 < a.size() && a.find_first_of(" <>\r\n") == std::string::npos;
@@ -275,10 +297,10 @@ static void load_service(Config& c, toml::table& root) {
       "one of error, warning, notice, info, debug");
   service.str("templates_dir", c.service.templates_dir);
   service.str("metrics_listen", c.service.metrics_listen);
-  service.finish();
   if (!c.service.metrics_listen.empty() && !valid_listen(c.service.metrics_listen))
-    throw ConfigError(fmt::format("{}: key 'service.metrics_listen': \"{}\" is not HOST:PORT like \"127.0.0.1:9101\"",
-                                  path, c.service.metrics_listen));
+    service.fail(*service.node("metrics_listen"), "metrics_listen",
+                 fmt::format("\"{}\" is not HOST:PORT like \"127.0.0.1:9101\"", c.service.metrics_listen));
+  service.finish();
   if (!valid_address(c.service.address))
     throw ConfigError(fmt::format("{}: key 'service.address': \"{}\" is not a mail address", path, c.service.address));
   for (char ch : c.service.ticket_prefix)
@@ -335,19 +357,24 @@ static void load_portal(Config& c, toml::table& root) {
   portal.integer("login_requests_per_client_per_minute", p.login_requests_per_client_per_minute, 1, 100000);
   portal.str("metrics_listen", p.metrics_listen);
   portal.str("templates_dir", p.templates_dir);
-  portal.finish();
-  for (auto [key, value] : {std::pair<std::string_view, const std::string*>{"listen", &p.listen}, {"metrics_listen", &p.metrics_listen}})
+  for (const auto& proxy : p.trusted_proxies)
+    if (!valid_proxy(proxy))
+      portal.fail(*portal.node("trusted_proxies"), "trusted_proxies",
+                  fmt::format("\"{}\" is not an IP address or a CIDR range like \"10.0.0.0/8\"", proxy));
+  for (auto [key, value] : {std::pair<std::string_view, const std::string*>{"listen", &p.listen},
+                            {"metrics_listen", &p.metrics_listen}})
     if (!value->empty() && !valid_listen(*value))
-      throw ConfigError(fmt::format("{}: key 'portal.{}': \"{}\" is not HOST:PORT like \"127.0.0.1:8080\"", path, key, *value));
+      portal.fail(*portal.node(key), key, fmt::format("\"{}\" is not HOST:PORT like \"127.0.0.1:8080\"", *value));
   if (!p.base_url.empty()) {
-    if (auto scheme = url_scheme(p.base_url, {"http", "https"}); !scheme)
-      throw ConfigError(fmt::format("{}: key 'portal.base_url': {}", path, scheme.error()));
-    auto rest = std::string_view(p.base_url).substr(p.base_url.find("://") + 3);
+    auto scheme = url_scheme(p.base_url, {"http", "https"});
+    auto rest = std::string_view(p.base_url).substr(p.base_url.find("://") == std::string::npos ? 0 : p.base_url.find("://") + 3);
+    if (!scheme) portal.fail(*portal.node("base_url"), "base_url", scheme.error());
     if (rest.empty() || rest.find_first_of(" \t\r\n\"'<>?#") != std::string_view::npos)
-      throw ConfigError(fmt::format("{}: key 'portal.base_url': \"{}\" is not an address like \"https://desk.example.com\"",
-                                    path, p.base_url));
+      portal.fail(*portal.node("base_url"), "base_url",
+                  fmt::format("\"{}\" is not an address like \"https://desk.example.com\"", p.base_url));
     while (!p.base_url.empty() && p.base_url.back() == '/') p.base_url.pop_back();
   }
+  portal.finish();
   if (p.tls_certificate_file.empty() != p.tls_key_file.empty())
     throw ConfigError(fmt::format("{}: section [portal]: set both tls_certificate_file and tls_key_file, or neither", path));
 }

@@ -24,6 +24,10 @@ namespace {
 const std::string& kMinimal = test::kMinimalConfig;
 
 std::string error_of(const std::string& text) { return test::config_error_of(text); }
+Config parse_config_text(const std::string& text) {
+  test::TempDir dir;
+  return load_config(dir.write("sd.toml", text));
+}
 }  // namespace
 
 TEST_CASE("A minimal config gets every documented default") {
@@ -116,6 +120,30 @@ TEST_CASE("A wrong type is refused with file, line and key") {
   text = kMinimal;
   text.insert(text.find("[smtp]"), "after_ingest = \"archive\"\n");
   CHECK(error_of(text) == "sd.toml:8: key 'imap.after_ingest': must be \"seen\", \"delete\" or \"move:FOLDER\"");
+}
+
+TEST_CASE("The portal's section gets its documented defaults and refuses a wrong address with file, line and key") {
+  auto c = parse_config_text(kMinimal);
+  CHECK(c.portal.listen.empty());
+  CHECK(c.portal.session_idle_minutes == 60);
+  CHECK(c.portal.session_max_hours == 12);
+  CHECK(c.portal.login_link_minutes == 15);
+  CHECK(c.portal.login_mails_per_address_per_hour == 5);
+  CHECK(c.portal.login_requests_per_client_per_minute == 10);
+  auto ok = parse_config_text(kMinimal + "[portal]\nlisten = \"127.0.0.1:8080\"\nbase_url = \"https://desk.example.com/\"\n"
+                                         "trusted_proxies = [\"127.0.0.1\", \"fd00::/8\"]\n");
+  CHECK(ok.portal.base_url == "https://desk.example.com");  // no trailing slash: links are base_url + "/login/..."
+  CHECK(error_of(kMinimal + "[portal]\nlisten = \"8080\"\n") ==
+        "sd.toml:13: key 'portal.listen': \"8080\" is not HOST:PORT like \"127.0.0.1:8080\"");
+  CHECK(error_of(kMinimal + "[portal]\nbase_url = \"desk.example.com\"\n") ==
+        "sd.toml:13: key 'portal.base_url': must start with http:// or https://");
+  CHECK(error_of(kMinimal + "[portal]\nbase_url = \"https://desk.example.com/\\\"><script>\"\n").find(
+            "sd.toml:13: key 'portal.base_url'") == 0);
+  CHECK(error_of(kMinimal + "[portal]\ntrusted_proxies = [\"10.0.0.0/33\"]\n") ==
+        "sd.toml:13: key 'portal.trusted_proxies': \"10.0.0.0/33\" is not an IP address or a CIDR range like \"10.0.0.0/8\"");
+  CHECK(error_of(kMinimal + "[portal]\ntls_key_file = \"/etc/k\"\n") ==
+        "sd.toml: section [portal]: set both tls_certificate_file and tls_key_file, or neither");
+  CHECK(error_of(kMinimal + "[portal]\nsession_idle_minutes = 0\n").find("sd.toml:13: key 'portal.session_idle_minutes'") == 0);
 }
 
 TEST_CASE("A missing required key is named") {
