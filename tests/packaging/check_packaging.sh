@@ -3,7 +3,8 @@
 # dpkg will see it. Registered by cmake/packaging.cmake:
 #
 #   check_packaging.sh unit    BUILD_DIR SOURCE_DIR BINARY   (CTest: systemd_unit_verify)
-#     systemd-analyze verify of systemd/servicedesk.service in a throwaway root that holds
+#     systemd-analyze verify of systemd/servicedesk.service (and of servicedesk-portal.service,
+#     the same checks) in a throwaway root that holds
 #     the built binary at ExecStart's path, `systemd-analyze security --offline` at an
 #     exposure of at most SD_MAX_EXPOSURE (default 2.0; docs/operations.md records it), and
 #     the unit `cmake --install --prefix /usr/local` stages, whose ExecStart must
@@ -263,7 +264,7 @@ check_manpage() {
 }
 
 case "$mode" in
-  unit) check_unit ;;
+  unit) for unit_name in servicedesk.service servicedesk-portal.service; do check_unit; done ;;
   deb) check_deb ;;
   manpage) check_manpage ;;
   *) echo "unknown mode $mode"; exit 2 ;;
