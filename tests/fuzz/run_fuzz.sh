@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run a fuzzer with its seeds: fuzz_parse on the conformance corpus (copied at run time, so the
 # seeds are not kept twice in the repository), fuzz_imap on seeds/imap (server transcripts)
-# with imap.dict.
+# with imap.dict, fuzz_http on seeds/http (requests cut into fields at 0x1E) with http.dict.
 #   run_fuzz.sh FUZZER SECONDS [WORKDIR] [extra libFuzzer flags...]
 # WORKDIR/corpus collects the inputs the fuzzer finds; WORKDIR/artifacts its crashes.
 set -eu
@@ -15,6 +15,10 @@ case $(basename "$fuzzer") in
   fuzz_imap*)
     cp "$here"/seeds/imap/* "$work/seeds/"
     set -- -dict="$here/imap.dict" "$@"
+    ;;
+  fuzz_http*)
+    cp "$here"/seeds/http/* "$work/seeds/"
+    set -- -dict="$here/http.dict" "$@"
     ;;
   *)
     for f in "$here"/../corpus/mail-parser/*/*.eml; do
