@@ -40,7 +40,7 @@ const PageTextKey* page_text_key(std::string_view key);  // nullptr for an unkno
 class PageTexts {
  public:
   // The text of `key`; the key itself for a key that has none (a bug, visible on the page).
-  const std::string& get(std::string_view key) const;
+  std::string get(std::string_view key) const;
   // get(key) with its placeholders replaced by `values` (not escaped: the caller escapes).
   std::string format(std::string_view key, const std::map<std::string, std::string>& values) const;
   std::string language;
