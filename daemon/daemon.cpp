@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "daemon/idle_watcher.h"
+#include "daemon/metrics.h"
 #include "daemon/outbox.h"
 #include "daemon/poller.h"
 #include "daemon/sd_notify.h"
@@ -143,6 +144,7 @@ class Service {
     log::notice("servicedesk starting: mailbox {}, store {}", config_->imap.url, config_->store.path);
     // Open the store once here so a broken store stops the start with a clear error.
     listen_for_outbox(*store::open_store(config_->store.url));
+    start_metrics();
     systemd::notify("STATUS=store open; logging in to the IMAP server");
     wait_signal();
     watchdog();
@@ -152,6 +154,7 @@ class Service {
     start_idle();
     io_.run();
     idle_.reset();
+    metrics_.reset();  // a scrape in hand finishes first
     imap_worker_.join();
     smtp_worker_.join();
     clock_worker_.join();
@@ -203,6 +206,8 @@ class Service {
       check_files_for_run(*fresh);  // a reload takes nothing a start would refuse
       auto fresh_desk = std::make_shared<const Desk>(*fresh);  // templates, secret, SLAs: checked before use
       log::set_level(fresh->service.log_level);
+      if (fresh->service.metrics_listen != config_->service.metrics_listen)
+        log::notice("service.metrics_listen changed: the metrics listener moves at the next start");
       config_ = fresh;
       desk_ = fresh_desk;
       log::notice("configuration reloaded from {}", config_->path);
@@ -211,6 +216,17 @@ class Service {
       start_idle();
     } catch (const std::exception& e) {
       log::error("configuration not reloaded, keeping the old one: {}", e.what());
+    }
+  }
+
+  // The metrics listener on this io_context; its store reads run on its own worker. One that
+  // cannot listen is logged and the daemon runs on without it: the mail matters more.
+  void start_metrics() {
+    if (config_->service.metrics_listen.empty()) return;
+    metrics_ = std::make_unique<MetricsListener>(io_, *config_);
+    if (auto started = metrics_->start(); !started) {
+      log::error("{} (running on without metrics)", started.error());
+      metrics_.reset();
     }
   }
 
@@ -298,6 +314,9 @@ class Service {
                     : store_failed ? "STATUS=store failing, mail waits on the server: " + error
                                    : "STATUS=IMAP failing, retrying: " + error);
     auto interval = std::chrono::seconds(config_->imap.poll_interval_s);
+    if (store_failed) count_store_error();
+    else if (!error.empty()) count_imap_error("poll");
+    count_mails(r.created, r.joined, r.duplicates, r.fetched);
     if (error.empty()) {
       if (!imap_error_.empty()) log::notice("{}: working again after: {}", store_failing_ ? "store" : "IMAP", imap_error_);
       store_failing_ = false;
@@ -360,9 +379,11 @@ class Service {
       } catch (const store::StoreError& e) {
         // Not the SMTP server's fault: said as what it is, and the outbox is looked at again soon.
         log::error("outbox: {} (what was sent is recorded; the rest is tried again)", e.what());
+        count_store_error();
         r.next_attempt_at = clock_now(*cfg) + cfg->smtp.retry_initial_s;
       } catch (const std::exception& e) {
         error = e.what();
+        count_smtp_error("unreachable");
       }
       asio::post(io_, [this, r, error] { outbox_done(r, error); });
     });
@@ -494,6 +515,7 @@ class Service {
   ClockSide clock_;  // clock worker thread only
   std::unique_ptr<store::OutboxListener> outbox_listener_;  // main thread only; null: no wake-ups
   asio::posix::stream_descriptor outbox_wakeups_;         // a dup() of its descriptor
+  std::unique_ptr<MetricsListener> metrics_;              // main thread only; null: off (before io_ goes)
   // Declared last: destroyed first, so their threads end before the state they use.
   Worker imap_worker_, smtp_worker_, clock_worker_;
   std::unique_ptr<IdleWatcher> idle_;  // main thread only

@@ -2,6 +2,7 @@
 #include "daemon/idle_watcher.h"
 
 #include "core/log.h"
+#include "daemon/metrics.h"
 #include "imap/imap_session.h"
 
 #include <poll.h>
@@ -63,6 +64,7 @@ void IdleWatcher::run() {
       }
     } catch (const std::exception& e) {
       if (stop_) break;
+      count_imap_error("idle");
       if (failing != e.what())
         log::warning("IMAP IDLE: {} (reconnecting with backoff; polling every {} s goes on)", e.what(),
                      c.imap.poll_interval_s);

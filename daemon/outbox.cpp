@@ -2,6 +2,7 @@
 #include "daemon/outbox.h"
 
 #include "core/log.h"
+#include "daemon/metrics.h"
 #include "desk/ingest.h"
 #include "notify/compose.h"
 
@@ -113,6 +114,7 @@ OutboxRun deliver_due(store::Store& st, notify::SmtpClient& smtp, const Config& 
       if (item.ticket_id) tx->add_event({*item.ticket_id, now(), "system", "delivery-failed", why, true});
       tx->commit();
       log::error("{} for ticket {} <{}> not sent: {}", item.kind, ticket, item.message_id, why);
+      count_smtp_error("unsendable");
       ++run.failed;
       continue;
     }
@@ -149,10 +151,13 @@ OutboxRun deliver_due(store::Store& st, notify::SmtpClient& smtp, const Config& 
         }
       }
       log::info("sent {} for ticket {} to {} <{}>", item.kind, ticket, joined(delivered), item.message_id);
-      if (!refused.empty())
+      if (!refused.empty()) {
         log::error("SMTP refused {} for ticket {} <{}> to {}: {}", item.kind, ticket, item.message_id, joined(refused),
                    res.error.empty() ? "see the ticket's events" : res.error);
+        count_smtp_error("refused");
+      }
       if (!waiting.empty()) {
+        count_smtp_error("deferred");
         log::warning("{} for ticket {} <{}> waits for {}: {}", item.kind, ticket, item.message_id, joined(waiting),
                      waiting_error(res));
         run.last_error = waiting_error(res);
@@ -166,6 +171,7 @@ OutboxRun deliver_due(store::Store& st, notify::SmtpClient& smtp, const Config& 
     if (waiting.empty()) {
       tx->mark_failed(item.id, res.error);
       log::error("SMTP refused {} for ticket {} <{}>: {}", item.kind, ticket, item.message_id, res.error);
+      count_smtp_error("refused");
       ++run.failed;
     } else {
       if (!refused.empty()) tx->set_recipients(item.id, waiting);
@@ -175,6 +181,7 @@ OutboxRun deliver_due(store::Store& st, notify::SmtpClient& smtp, const Config& 
     }
     tx->commit();
     server_down = res.outcome == notify::SendResult::Outcome::transient && res.smtp_code == 0;
+    if (!waiting.empty()) count_smtp_error(server_down ? "unreachable" : "deferred");  // logged by the daemon's outbox_done
   }
   if (server_down && i < due.size()) {
     auto tx = st.begin(store::Store::Mode::write);

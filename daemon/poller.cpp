@@ -6,6 +6,7 @@
 #include "daemon/poller.h"
 
 #include "core/log.h"
+#include "daemon/metrics.h"
 #include "desk/desk.h"
 #include "desk/ingest.h"
 
@@ -41,6 +42,7 @@ void after_ingest(Mailbox& imap, store::Store& st, const Config& c, const std::v
       else imap.mark_seen(some);
     } catch (const ImapError& e) {
       log::warning("IMAP: {} of UID {} failed (will retry next pass): {}", c.imap.after_ingest, uid_set(some), e.what());
+      count_imap_error("after_ingest");
       return;
     }
   }
