@@ -745,7 +745,8 @@ std::string content_disposition_attachment(std::string_view filename) {
   for (std::size_t i = 0; i < name.size();) {
     auto ch = text_detail::decode_utf8(name, i);  // name is valid UTF-8 by construction
     std::size_t len = ch.len == 0 ? 1 : ch.len;
-    fallback += ch.cp < 0x80 ? static_cast<char>(ch.cp) : '_';
+    // '%' too: some clients percent-decode the plain filename parameter.
+    fallback += ch.cp < 0x80 && ch.cp != '%' ? static_cast<char>(ch.cp) : '_';
     for (std::size_t k = 0; k < len; ++k) {
       char c = name[i + k];
       // RFC 5987 attr-char

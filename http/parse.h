@@ -116,7 +116,7 @@ std::string url_encode_component(std::string_view s);
 // A Content-Disposition value for a download: `attachment; filename="fallback";
 // filename*=UTF-8''percent-encoded`. The name is only the last path component, without
 // controls, bidi controls, quotes, backslashes, or leading dots; invalid UTF-8 is dropped;
-// the fallback is ASCII only ('_' for the rest); at most 150 bytes of name. When nothing is
+// the fallback is ASCII only ('_' for the rest and for '%'); at most 150 bytes of name. When nothing is
 // left, the value is just "attachment".
 std::string content_disposition_attachment(std::string_view filename);
 
@@ -133,7 +133,9 @@ tl::expected<void, std::string> check_proxy_entry(std::string_view entry);
 // peer is in `trusted_proxies`, X-Forwarded-For (comma-separated, possibly several headers
 // joined with ',') is walked from the right: each hop that is itself trusted is skipped, the
 // first untrusted one is the client. A malformed hop ends the walk at the last trusted
-// address. An untrusted peer's header is ignored. Never empty when `peer` is not.
+// address. An untrusted peer's header is ignored. The answer is in inet_ntop's form (an
+// IPv4-mapped address as plain IPv4, IPv6 in lower case), so one client is one key for rate
+// limits; a `peer` that is not an address comes back as it was. Never empty when `peer` is not.
 std::string client_address(std::string_view peer, std::string_view x_forwarded_for,
                            const std::vector<std::string>& trusted_proxies);
 

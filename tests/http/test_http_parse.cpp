@@ -293,6 +293,7 @@ TEST_CASE("A download name is the last path component without controls, quotes o
   CHECK(content_disposition_attachment("say\"hi\".txt") == "attachment; filename=\"sayhi.txt\"; filename*=UTF-8''sayhi.txt");
   CHECK(content_disposition_attachment("r\xC3\xA4kning.pdf") ==
         "attachment; filename=\"r_kning.pdf\"; filename*=UTF-8''r%C3%A4kning.pdf");
+  CHECK(content_disposition_attachment("100%.txt") == "attachment; filename=\"100_.txt\"; filename*=UTF-8''100%25.txt");
   CHECK(content_disposition_attachment(".bashrc") == "attachment; filename=\"bashrc\"; filename*=UTF-8''bashrc");
   CHECK(content_disposition_attachment("bad\xFF\xFE.txt") == "attachment; filename=\"bad.txt\"; filename*=UTF-8''bad.txt");
 }
@@ -358,6 +359,9 @@ TEST_CASE("X-Forwarded-For from an untrusted peer is ignored") {
   CHECK(client_address("203.0.113.9", "198.51.100.1", proxies) == "203.0.113.9");
   CHECK(client_address("203.0.113.9", "10.0.0.1", proxies) == "203.0.113.9");
   CHECK(client_address("203.0.113.9", "", {}) == "203.0.113.9");
+  // One client is one rate-limit key, however its address was written.
+  CHECK(client_address("2001:DB8:0::5", "198.51.100.1", proxies) == "2001:db8::5");
+  CHECK(client_address("::ffff:203.0.113.9", "", proxies) == "203.0.113.9");
 }
 
 TEST_CASE("X-Forwarded-For is walked from the right through trusted proxies only") {
