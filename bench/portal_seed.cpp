@@ -7,6 +7,13 @@
 //
 //   portal_seed --store PATH [--tickets 100000] [--open 10000] [--orgs 200]
 //               [--contacts-per-org 5] [--agents 20] [--now EPOCH]
+//   portal_seed --store PATH --query-times N [--org NAME] [--ticket ID]
+//
+// --query-times: on an existing (seeded) store, times the store calls the portal's pages make,
+// N times each on one connection: the agent queue (find_tickets: open, due order, 50; its
+// count_tickets; open_tickets_by_sla_due(50)), an organisation's list (newest first, 50, and
+// its count) and a ticket page (ticket, messages, events, attachments, Cc list). Prints the
+// mean, p50 and p99 per call in microseconds: the store's part of each page, without HTTP.
 //
 // Contract: PATH must not exist yet (the seed makes a new store, never adds to a real one).
 // Names follow one pattern, so the benchmark can pick its visitors: organisation "Org N"
@@ -18,6 +25,7 @@
 // Security: a benchmark tool for a throwaway store; the data is synthetic.
 #include "store/store.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -40,6 +48,9 @@ struct Options {
   long contacts_per_org = 5;
   long agents = 20;
   Time now = 0;
+  long query_times = 0;
+  std::string org = "Org 1";
+  long ticket = 0;
 };
 
 constexpr const char* kWords[] = {
@@ -67,6 +78,74 @@ bool parse_long(const char* s, long& out) {
   return true;
 }
 
+// Runs `call` n times in read transactions of its own (as a page would) and prints the
+// mean, p50 and p99 in microseconds.
+template <class F>
+void time_call(sd::store::Store& store, const char* what, long n, F call) {
+  std::vector<double> us;
+  us.reserve(static_cast<std::size_t>(n));
+  std::size_t rows = 0;
+  for (long i = 0; i < n; ++i) {
+    const auto t = std::chrono::steady_clock::now();
+    auto tx = store.begin(sd::store::Store::Mode::read);
+    rows = call(*tx);
+    tx->commit();
+    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t).count());
+  }
+  std::sort(us.begin(), us.end());
+  double sum = 0;
+  for (double x : us) sum += x;
+  auto pct = [&](double p) { return us[std::min(us.size() - 1, static_cast<std::size_t>(p / 100.0 * static_cast<double>(us.size())))]; };
+  std::printf("%-58s rows %6zu  mean %9.1f us  p50 %9.1f us  p99 %9.1f us\n", what, rows, sum / static_cast<double>(n), pct(50), pct(99));
+}
+
+int time_queries(const Options& o) {
+  if (!std::filesystem::exists(o.store)) {
+    std::fprintf(stderr, "portal_seed: no store at %s\n", o.store.c_str());
+    return 2;
+  }
+  try {
+    sd::store::StoreOptions so;
+    so.path = o.store;
+    auto store = sd::store::open_sqlite_store(so);
+    const long n = o.query_times;
+    sd::store::TicketQuery queue;
+    queue.statuses = {"new", "open", "pending"};
+    queue.sort = sd::store::TicketQuery::Sort::due;
+    queue.limit = 50;
+    time_call(*store, "queue: find_tickets(open, due, 50)", n, [&](sd::store::Transaction& tx) { return tx.find_tickets(queue).size(); });
+    time_call(*store, "queue: count_tickets(open)", n, [&](sd::store::Transaction& tx) { return static_cast<std::size_t>(tx.count_tickets(queue)); });
+    time_call(*store, "queue: open_tickets_by_sla_due(50)", n, [&](sd::store::Transaction& tx) { return tx.open_tickets_by_sla_due(50).size(); });
+    sd::store::TicketQuery org_queue = queue;
+    org_queue.organisation = o.org;
+    time_call(*store, "queue of one organisation: find_tickets(open, org, due, 50)", n,
+              [&](sd::store::Transaction& tx) { return tx.find_tickets(org_queue).size(); });
+    sd::store::TicketQuery list;
+    list.organisation = o.org;
+    list.limit = 50;
+    time_call(*store, "organisation's list: find_tickets(org, newest, 50)", n, [&](sd::store::Transaction& tx) { return tx.find_tickets(list).size(); });
+    time_call(*store, "organisation's list: count_tickets(org)", n, [&](sd::store::Transaction& tx) { return static_cast<std::size_t>(tx.count_tickets(list)); });
+    std::int64_t id = o.ticket;
+    if (id == 0) {
+      auto tx = store->begin(sd::store::Store::Mode::read);
+      auto first = tx->find_tickets(list);
+      id = first.empty() ? 1 : first.front().id;
+    }
+    time_call(*store, "ticket page: ticket, messages, events, attachments, Cc", n, [&](sd::store::Transaction& tx) {
+      auto t = tx.ticket(id);
+      auto m = tx.messages(id);
+      auto e = tx.events(id, false);
+      auto a = tx.attachments(id);
+      auto c = tx.cc_entries(id);
+      return (t ? 1u : 0u) + m.size() + e.size() + a.size() + c.size();
+    });
+  } catch (const sd::store::StoreError& e) {
+    std::fprintf(stderr, "portal_seed: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
+
 int usage(const char* why) {
   std::fprintf(stderr,
                "portal_seed: %s\nusage: portal_seed --store PATH [--tickets N] [--open M] [--orgs K] "
@@ -88,6 +167,10 @@ int main(int argc, char** argv) {
       o.store = v;
       continue;
     }
+    if (a == "--org") {
+      o.org = v;
+      continue;
+    }
     if (!parse_long(v, n)) return usage(("not a number: " + a + " " + v).c_str());
     if (a == "--tickets") o.tickets = n;
     else if (a == "--open") o.open = n;
@@ -95,9 +178,12 @@ int main(int argc, char** argv) {
     else if (a == "--contacts-per-org") o.contacts_per_org = n;
     else if (a == "--agents") o.agents = n;
     else if (a == "--now") o.now = n;
+    else if (a == "--query-times") o.query_times = n;
+    else if (a == "--ticket") o.ticket = n;
     else return usage(("unknown option " + a).c_str());
   }
   if (o.store.empty()) return usage("--store PATH is required");
+  if (o.query_times > 0) return time_queries(o);
   if (o.open > o.tickets || o.orgs < 1 || o.contacts_per_org < 1 || o.agents < 1) return usage("inconsistent counts");
   if (std::filesystem::exists(o.store)) return usage("the store exists already: the seed only makes new ones");
   if (o.now == 0) o.now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
