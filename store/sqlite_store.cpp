@@ -48,7 +48,7 @@ const std::string& open_statuses() {
   return list;
 }
 
-constexpr int kSchemaVersion = 9;
+constexpr int kSchemaVersion = 10;
 
 // Each entry migrates from version i to i+1.
 constexpr std::string_view kMigrations[] = {
@@ -336,6 +336,49 @@ CREATE INDEX tickets_organisation ON tickets(organisation, created_at);
 CREATE INDEX tickets_assignee ON tickets(assignee, created_at);
 CREATE INDEX tickets_requester ON tickets(requester, created_at);
 CREATE INDEX tickets_due_order ON tickets(sla_next_due IS NULL, sla_next_due);
+)sql",
+    // 10: the web portal. Who sees what: an organisation's visibility ('organisation' or
+    // 'own') and a contact's ('inherit', 'organisation' or 'own'). The sign-in state every
+    // portal process shares: login links and sessions are keyed by the hash of their secret
+    // (the store never holds the secret itself, so a copy of the store signs nobody in); the
+    // CSRF token is only good together with the session cookie. Rate counters per key and
+    // window; one-time form keys. The Cc list by address serves a contact's ticket list.
+    R"sql(
+ALTER TABLE organisations ADD COLUMN visibility TEXT NOT NULL DEFAULT 'organisation';
+ALTER TABLE contacts ADD COLUMN visibility TEXT NOT NULL DEFAULT 'inherit';
+CREATE TABLE portal_login_tokens (
+  token_hash TEXT PRIMARY KEY,
+  email      TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at    INTEGER
+) WITHOUT ROWID;
+CREATE INDEX portal_login_tokens_expires ON portal_login_tokens(expires_at);
+CREATE TABLE portal_sessions (
+  session_hash TEXT PRIMARY KEY,
+  email        TEXT NOT NULL,
+  role         TEXT NOT NULL CHECK (role IN ('contact','agent')),
+  csrf         TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX portal_sessions_email ON portal_sessions(email);
+CREATE INDEX portal_sessions_seen ON portal_sessions(last_seen_at);
+CREATE INDEX portal_sessions_created ON portal_sessions(created_at);
+CREATE TABLE portal_rates (
+  key          TEXT NOT NULL,
+  window_start INTEGER NOT NULL,
+  count        INTEGER NOT NULL,
+  PRIMARY KEY (key, window_start)
+) WITHOUT ROWID;
+CREATE INDEX portal_rates_window ON portal_rates(window_start);
+CREATE TABLE portal_form_keys (
+  key     TEXT PRIMARY KEY,
+  used_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX portal_form_keys_used ON portal_form_keys(used_at);
+CREATE INDEX ticket_cc_address ON ticket_cc(address, ticket_id) WHERE removed = 0;
+CREATE INDEX tickets_status_created ON tickets(status, created_at);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -886,9 +929,11 @@ class SqliteTransaction final : public Transaction {
   std::int64_t add_organisation(const Organisation& o) override {
     if (organisation(o.name)) throw StoreError(fmt::format("organisation '{}' exists already", o.name), false, true);
     Statement s(c_,
-                "INSERT INTO organisations(name, sla, language, hypercare_start, hypercare_weeks) VALUES (?,?,?,?,?)",
+                "INSERT INTO organisations(name, sla, language, hypercare_start, hypercare_weeks, visibility) "
+                "VALUES (?,?,?,?,?,?)",
                 "add organisation");
-    s.bind(1, o.name).bind(2, o.sla).bind(3, o.language).bind(4, o.hypercare_start).bind(5, o.hypercare_weeks).run();
+    s.bind(1, o.name).bind(2, o.sla).bind(3, o.language).bind(4, o.hypercare_start).bind(5, o.hypercare_weeks);
+    s.bind(6, o.visibility.empty() ? std::string("organisation") : o.visibility).run();
     std::int64_t id = sqlite3_last_insert_rowid(c_.get());
     Statement d(c_, "INSERT INTO org_domains(domain, org_id) VALUES (?,?)", "add organisation domain");
     for (const auto& dom : o.domains) {
@@ -903,10 +948,11 @@ class SqliteTransaction final : public Transaction {
   void update_organisation(const Organisation& o) override {
     Statement s(c_,
                 "UPDATE organisations SET sla = ?, language = ?, hypercare_start = ?, hypercare_weeks = ?, "
-                "hypercare_ended_at = ? WHERE name = ?",
+                "hypercare_ended_at = ?, visibility = ? WHERE name = ?",
                 "update organisation");
     s.bind(1, o.sla).bind(2, o.language).bind(3, o.hypercare_start).bind(4, o.hypercare_weeks);
-    s.bind(5, o.hypercare_ended_at).bind(6, o.name).run();
+    s.bind(5, o.hypercare_ended_at).bind(6, o.visibility.empty() ? std::string("organisation") : o.visibility);
+    s.bind(7, o.name).run();
   }
 
   std::optional<Organisation> organisation(const std::string& name) override {
@@ -936,8 +982,18 @@ class SqliteTransaction final : public Transaction {
     if (!org) throw StoreError(fmt::format("no organisation '{}'", c.organisation), false, true);
     if (auto existing = contact(c.email))
       throw StoreError(fmt::format("{} is a contact of '{}' already", c.email, existing->organisation), false, true);
-    Statement s(c_, "INSERT INTO contacts(email, name, org_id) VALUES (?,?,?)", "add contact");
-    s.bind(1, c.email).bind(2, c.name).bind(3, org->id).run();
+    Statement s(c_, "INSERT INTO contacts(email, name, org_id, visibility) VALUES (?,?,?,?)", "add contact");
+    s.bind(1, c.email).bind(2, c.name).bind(3, org->id).bind(4, c.visibility.empty() ? std::string("inherit") : c.visibility);
+    s.run();
+  }
+
+  void update_contact(const Contact& c) override {
+    auto org = organisation(c.organisation);
+    if (!org) throw StoreError(fmt::format("no organisation '{}'", c.organisation), false, true);
+    Statement s(c_, "UPDATE contacts SET name = ?, org_id = ?, visibility = ? WHERE email = ?", "update contact");
+    s.bind(1, c.name).bind(2, org->id).bind(3, c.visibility.empty() ? std::string("inherit") : c.visibility);
+    s.bind(4, c.email).run();
+    if (sqlite3_changes(c_.get()) == 0) throw StoreError(fmt::format("no contact {}", c.email), false, true);
   }
 
   bool remove_contact(const std::string& email) override {
@@ -950,14 +1006,14 @@ class SqliteTransaction final : public Transaction {
     Statement s(c_, kContactSql + std::string(" WHERE c.email = ?"), "read contact");
     s.bind(1, email);
     if (!s.step()) return std::nullopt;
-    return Contact{s.text(0), s.text(1), s.text(2)};
+    return Contact{s.text(0), s.text(1), s.text(2), s.text(3)};
   }
 
   std::vector<Contact> contacts(const std::string& organisation) override {
     Statement s(c_, kContactSql + std::string(" WHERE ? = '' OR o.name = ? ORDER BY o.name, c.email"), "list contacts");
     s.bind(1, organisation).bind(2, organisation);
     std::vector<Contact> out;
-    while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2)});
+    while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), s.text(3)});
     return out;
   }
 
@@ -1308,8 +1364,8 @@ class SqliteTransaction final : public Transaction {
 
   void mark_sent(std::int64_t id, Time at) override {
     Statement s(c_,
-                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = '' "
-                "WHERE id = ?",
+                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = '', "
+                "bytes = CASE WHEN kind = 'login-link' THEN x'' ELSE bytes END WHERE id = ?",
                 "mark mail sent");
     s.bind(1, at).bind(2, id).run();
   }
@@ -1322,9 +1378,117 @@ class SqliteTransaction final : public Transaction {
   }
 
   void mark_failed(std::int64_t id, const std::string& error) override {
-    Statement s(c_, "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
+    // A login link's mail holds a sign-in URL (a credential): once delivered or given up,
+    // its bytes are blanked; the row stays for the counts and the listing.
+    Statement s(c_,
+                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, "
+                "bytes = CASE WHEN kind = 'login-link' THEN x'' ELSE bytes END WHERE id = ?",
                 "mark mail failed");
     s.bind(1, error).bind(2, id).run();
+  }
+
+  // Portal: each "once" is a single conditional UPDATE/INSERT, so of two racing portals
+  // (each in its own write transaction, one after the other) only the first changes a row.
+  void add_login_token(const std::string& token_hash, const std::string& email, Time created_at,
+                       Time expires_at) override {
+    Statement s(c_,
+                "INSERT INTO portal_login_tokens(token_hash, email, created_at, expires_at) VALUES (?, lower(?), ?, ?)",
+                "store login link");
+    s.bind(1, token_hash).bind(2, email).bind(3, created_at).bind(4, expires_at).run();
+  }
+
+  std::optional<std::string> use_login_token(const std::string& token_hash, Time now) override {
+    Statement s(c_,
+                "UPDATE portal_login_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND ? < expires_at "
+                "RETURNING email",
+                "use login link");
+    s.bind(1, now).bind(2, token_hash).bind(3, now);
+    if (!s.step()) return std::nullopt;
+    std::string email = s.text(0);
+    s.run();
+    return email;
+  }
+
+  void add_session(const std::string& session_hash, const PortalSession& p) override {
+    Statement s(c_,
+                "INSERT INTO portal_sessions(session_hash, email, role, csrf, created_at, last_seen_at) "
+                "VALUES (?, lower(?), ?, ?, ?, ?)",
+                "store portal session");
+    s.bind(1, session_hash).bind(2, p.email).bind(3, p.role).bind(4, p.csrf).bind(5, p.created_at);
+    s.bind(6, p.last_seen_at).run();
+  }
+
+  std::optional<PortalSession> session(const std::string& session_hash) override {
+    Statement s(c_,
+                "SELECT email, role, csrf, created_at, last_seen_at FROM portal_sessions WHERE session_hash = ?",
+                "read portal session");
+    s.bind(1, session_hash);
+    if (!s.step()) return std::nullopt;
+    return PortalSession{s.text(0), s.text(1), s.text(2), s.i64(3), s.i64(4)};
+  }
+
+  void touch_session(const std::string& session_hash, Time now) override {
+    Statement s(c_, "UPDATE portal_sessions SET last_seen_at = max(last_seen_at, ?) WHERE session_hash = ?",
+                "touch portal session");
+    s.bind(1, now).bind(2, session_hash).run();
+  }
+
+  bool remove_session(const std::string& session_hash) override {
+    Statement s(c_, "DELETE FROM portal_sessions WHERE session_hash = ?", "end portal session");
+    s.bind(1, session_hash).run();
+    return sqlite3_changes(c_.get()) > 0;
+  }
+
+  std::int64_t remove_sessions_of(const std::string& email) override {
+    Statement s(c_, "DELETE FROM portal_sessions WHERE email = lower(?)", "end portal sessions of an address");
+    s.bind(1, email).run();
+    return sqlite3_changes(c_.get());
+  }
+
+  std::int64_t count_sessions(Time seen_since) override {
+    Statement s(c_, "SELECT count(*) FROM portal_sessions WHERE last_seen_at >= ?", "count portal sessions");
+    s.bind(1, seen_since);
+    s.step();
+    return s.i64(0);
+  }
+
+  void forget_expired_portal(Time now, Time idle_before, Time created_before) override {
+    constexpr Time kDay = 86400;
+    {
+      Statement s(c_, "DELETE FROM portal_login_tokens WHERE used_at IS NOT NULL OR expires_at <= ?",
+                  "forget used login links");
+      s.bind(1, now).run();
+    }
+    {
+      Statement s(c_, "DELETE FROM portal_sessions WHERE last_seen_at < ? OR created_at < ?",
+                  "forget expired portal sessions");
+      s.bind(1, idle_before).bind(2, created_before).run();
+    }
+    {
+      Statement s(c_, "DELETE FROM portal_rates WHERE window_start < ?", "forget old rate counters");
+      s.bind(1, now - kDay).run();
+    }
+    Statement s(c_, "DELETE FROM portal_form_keys WHERE used_at < ?", "forget old form keys");
+    s.bind(1, now - kDay).run();
+  }
+
+  std::int64_t count_rate(const std::string& key, Time window_start) override {
+    Statement s(c_,
+                "INSERT INTO portal_rates(key, window_start, count) VALUES (?, ?, 1) "
+                "ON CONFLICT(key, window_start) DO UPDATE SET count = count + 1 RETURNING count",
+                "count portal request");
+    s.bind(1, key).bind(2, window_start);
+    if (!s.step()) throw StoreError("store: count portal request: no count returned", false);
+    std::int64_t n = s.i64(0);
+    s.run();
+    return n;
+  }
+
+  bool use_form_key(const std::string& key, Time now) override {
+    Statement s(c_, "INSERT INTO portal_form_keys(key, used_at) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",
+                "use form key");
+    s.bind(1, key).bind(2, now).run();
+    return sqlite3_changes(c_.get()) > 0;
   }
 
  private:
@@ -1351,6 +1515,18 @@ class SqliteTransaction final : public Transaction {
       equal("organisation", q.organisation);
       equal("assignee", lower(q.assignee));
       equal("requester", lower(q.requester));
+      // A contact's scope: three indexed lookups (tickets_organisation, tickets_requester,
+      // ticket_cc_address) united, rather than an OR the planner may answer with a scan.
+      if (!q.visible_to.empty()) {
+        std::string scope = "SELECT id FROM tickets WHERE requester = ? UNION SELECT ticket_id FROM ticket_cc WHERE address = ? AND removed = 0";
+        params.push_back(lower(q.visible_to));
+        params.push_back(lower(q.visible_to));
+        if (!q.visible_organisation.empty()) {
+          scope += " UNION SELECT id FROM tickets WHERE organisation = ?";
+          params.push_back(q.visible_organisation);
+        }
+        terms.push_back("t.id IN (" + scope + ")");
+      }
       if (q.breaching)
         terms.push_back("t.status IN " + open_statuses() +
                         " AND EXISTS (SELECT 1 FROM sla_events e WHERE e.ticket_id = t.id AND e.kind = 'breach')");
@@ -1538,9 +1714,9 @@ class SqliteTransaction final : public Transaction {
   static constexpr const char* kOrgSql =
       "SELECT id, name, sla, language, hypercare_start, hypercare_weeks, "
       "(SELECT group_concat(domain, char(10)) FROM org_domains d WHERE d.org_id = organisations.id), "
-      "hypercare_ended_at FROM organisations";
+      "hypercare_ended_at, visibility FROM organisations";
   static constexpr const char* kContactSql =
-      "SELECT c.email, c.name, o.name FROM contacts c JOIN organisations o ON o.id = c.org_id";
+      "SELECT c.email, c.name, o.name, c.visibility FROM contacts c JOIN organisations o ON o.id = c.org_id";
   static Organisation read_org(const Statement& s) {
     Organisation o;
     o.id = s.i64(0);
@@ -1551,6 +1727,7 @@ class SqliteTransaction final : public Transaction {
     o.hypercare_weeks = s.i64(5);
     o.domains = split_lines(s.text(6));
     o.hypercare_ended_at = s.opt_i64(7);
+    o.visibility = s.text(8);
     return o;
   }
   static constexpr const char* kOutboxSql =

@@ -5,7 +5,8 @@
 // read and write happens inside one, and a Transaction that is destroyed without commit()
 // rolls back. A write transaction is exclusive (one writer at a time); COMMIT returning
 // means the change is on disk (SQLite WAL with synchronous=FULL). A Transaction is the sum
-// of one interface per aggregate (MailLog, Tickets, Directory, Outbox, Quarantine, Meta): a
+// of one interface per aggregate (MailLog, Tickets, Directory, Outbox, Quarantine, Meta,
+// Portal): a
 // function that needs only the outbox takes an Outbox&. The store records what it is told;
 // the service desk's rules (which status pauses the SLA clock, who may see what) are the
 // caller's (desk/). A second backend (e.g. PostgreSQL) implements Store and Transaction;
@@ -117,6 +118,11 @@ struct TicketQuery {
   std::string assignee;               // agent's address
   std::string requester;              // address
   bool breaching = false;             // open, and an SLA breach has fired on it
+  // A contact's scope (desk/visibility.h: scope_for builds it, so a list and may_see agree):
+  // tickets whose requester is this address (lower case), or on whose Cc list it is (not
+  // removed), or, when `visible_organisation` is set, that organisation's. Empty: no scope.
+  std::string visible_to;
+  std::string visible_organisation;   // only with visible_to
   std::string search;
   enum class Sort { newest, due } sort = Sort::newest;  // due: stored next SLA due time, earliest first, none last
   int limit = 0;                                        // 0: no limit
@@ -187,12 +193,16 @@ struct Organisation {
   std::string hypercare_start;       // YYYY-MM-DD; empty: none
   std::int64_t hypercare_weeks = 0;
   std::optional<Time> hypercare_ended_at;  // when the end of the period was noticed and logged
+  // Which tickets its contacts see: "organisation" (all of the organisation's) or "own"
+  // (those they requested or are on the Cc list of). desk/visibility.h applies it.
+  std::string visibility = "organisation";
 };
 
 struct Contact {
   std::string email;  // lower case
   std::string name;
   std::string organisation;
+  std::string visibility = "inherit";  // "inherit" (the organisation's), "organisation" or "own"
 };
 
 struct Agent {
@@ -395,11 +405,14 @@ class Tickets {
 class Directory {
  public:
   virtual std::int64_t add_organisation(const Organisation& o) = 0;
-  virtual void update_organisation(const Organisation& o) = 0;  // by name: sla, language, hypercare
+  virtual void update_organisation(const Organisation& o) = 0;  // by name: sla, language, hypercare, visibility
   virtual std::optional<Organisation> organisation(const std::string& name) = 0;
   virtual std::vector<Organisation> organisations() = 0;
   virtual std::optional<std::string> organisation_of_domain(const std::string& domain) = 0;
   virtual void add_contact(const Contact& c) = 0;
+  // By email: name, organisation, visibility. Throws StoreError (refused) for an unknown
+  // contact or organisation. Ending portal sessions is the caller's (desk/directory.h).
+  virtual void update_contact(const Contact& c) = 0;
   virtual bool remove_contact(const std::string& email) = 0;
   virtual std::optional<Contact> contact(const std::string& email) = 0;
   virtual std::vector<Contact> contacts(const std::string& organisation) = 0;  // empty: all
@@ -460,7 +473,57 @@ class Meta {
   ~Meta() = default;
 };
 
-class Transaction : public MailLog, public Tickets, public Directory, public Outbox, public Quarantine, public Meta {
+// The web portal's sign-in state, shared by every portal process through the store: login
+// links, sessions, rate counters and one-time form keys.
+//
+// Security: tokens and session ids are credentials, so only their hashes are stored (the
+// caller hashes; the store keeps what it is given and never sees the secret). Every use
+// that must happen once (a login link, a form key) is one conditional write inside the
+// write transaction, so two portals racing cannot both succeed.
+struct PortalSession {
+  std::string email;  // lower case
+  std::string role;   // "contact" or "agent"
+  std::string csrf;   // the session's CSRF token as the portal compares it
+  Time created_at = 0, last_seen_at = 0;
+};
+
+class Portal {
+ public:
+  // A login link's token (its hash), for `email`, usable once before `expires_at`.
+  virtual void add_login_token(const std::string& token_hash, const std::string& email, Time created_at,
+                               Time expires_at) = 0;
+  // Marks the token used and returns its email, only if it exists, was unused and now <
+  // expires_at; else nullopt (and nothing changes). Needs a write transaction.
+  virtual std::optional<std::string> use_login_token(const std::string& token_hash, Time now) = 0;
+
+  virtual void add_session(const std::string& session_hash, const PortalSession& s) = 0;
+  virtual std::optional<PortalSession> session(const std::string& session_hash) = 0;
+  virtual void touch_session(const std::string& session_hash, Time now) = 0;  // last_seen_at = now
+  virtual bool remove_session(const std::string& session_hash) = 0;           // true: there was one
+  // Ends every session of an address (removed, moved to another organisation); how many.
+  virtual std::int64_t remove_sessions_of(const std::string& email) = 0;
+  virtual std::int64_t count_sessions(Time seen_since) = 0;  // last_seen_at >= seen_since
+  // Deletes used or expired login tokens, sessions last seen before `session_idle_before` or
+  // created before `session_created_before`, and rate counters and form keys older than a
+  // day before `now` (the longest window a limit counts in is an hour).
+  virtual void forget_expired_portal(Time now, Time session_idle_before, Time session_created_before) = 0;
+
+  // Adds one to the counter of (key, window_start) and returns the count after adding.
+  virtual std::int64_t count_rate(const std::string& key, Time window_start) = 0;
+  // True the first time `key` is used, false every time after (a double click posts once).
+  virtual bool use_form_key(const std::string& key, Time now) = 0;
+
+ protected:
+  ~Portal() = default;
+};
+
+class Transaction : public MailLog,
+                    public Tickets,
+                    public Directory,
+                    public Outbox,
+                    public Quarantine,
+                    public Meta,
+                    public Portal {
  public:
   virtual ~Transaction() = default;
   virtual void commit() = 0;

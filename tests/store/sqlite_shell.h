@@ -1,6 +1,6 @@
 // tests/store/sqlite_shell.h: what the store tests need to look at a store file behind the
 // store's back: the sqlite3 shell's output for some SQL, and the SQL that takes a store of
-// this version back to version 8 (migration tests start from an older schema that way).
+// this version back to version 9 or 8 (migration tests start from an older schema that way).
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -10,8 +10,14 @@
 
 namespace sd::test {
 
-// SQL that takes a version-9 store back to version 8.
-constexpr const char* kUndo9 =
+// SQL that takes a version-10 store back to version 9.
+inline const std::string kUndo10 =
+    "DROP INDEX ticket_cc_address; DROP INDEX tickets_status_created; DROP TABLE portal_form_keys; "
+    "DROP TABLE portal_rates; DROP TABLE portal_sessions; DROP TABLE portal_login_tokens; "
+    "ALTER TABLE contacts DROP COLUMN visibility; ALTER TABLE organisations DROP COLUMN visibility; ";
+
+// SQL that takes a version-10 store back to version 8.
+inline const std::string kUndo9 = kUndo10 +
     "DROP TRIGGER message_search_insert; DROP TRIGGER message_search_update; DROP TRIGGER message_search_delete; "
     "DROP TRIGGER subject_search_insert; DROP TRIGGER subject_search_update; DROP TRIGGER subject_search_delete; "
     "DROP TABLE message_search; DROP TABLE subject_search; DROP INDEX tickets_organisation; "
