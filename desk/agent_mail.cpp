@@ -104,6 +104,69 @@ std::string agent_reply_address(const Config& c, const std::string& secret, std:
   return fmt::format("{}+{}.{}{}", a.substr(0, at), ref, agent_token(secret, ref, recipient, now / kDay), a.substr(at));
 }
 
+namespace {
+
+// servicedesk+SD-42.<kSendTimeToken>@example.com
+std::string placeholder_address(const Config& c, std::int64_t ticket) {
+  const auto& a = c.service.address;
+  auto at = a.find('@');
+  return fmt::format("{}+{}.{}{}", a.substr(0, at), ticket_ref(c, ticket), kSendTimeToken, a.substr(at));
+}
+
+bool starts_with_nocase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && lower(std::string(s.substr(0, prefix.size()))) == prefix;
+}
+
+}  // namespace
+
+std::string agent_reply_to(const Config& c, const std::string& secret, std::int64_t ticket,
+                           const std::string& recipient, store::Time now) {
+  if (!secret.empty()) return agent_reply_address(c, secret, ticket, recipient, now);
+  if (!c.agents.token_secret_file.empty() && c.service.address.find('@') != std::string::npos)
+    return placeholder_address(c, ticket);
+  return c.service.address;
+}
+
+std::optional<std::string> fill_send_time_token(std::string_view mail, const Config& c, const std::string& secret,
+                                                std::int64_t ticket, const std::string& recipient, store::Time now) {
+  if (c.service.address.find('@') == std::string::npos) return std::nullopt;
+  // The header section ends at the first empty line; what follows is the body, never read.
+  auto end = mail.find("\r\n\r\n");
+  if (end == std::string_view::npos) return std::nullopt;
+  std::string_view header = mail.substr(0, end + 2);
+  // The first field named Reply-To, with its continuation lines.
+  std::size_t field = std::string_view::npos;
+  for (std::size_t pos = 0; pos < header.size();) {
+    auto eol = header.find("\r\n", pos);
+    if (eol == std::string_view::npos) break;
+    if (starts_with_nocase(header.substr(pos), "reply-to:")) {
+      field = pos;
+      break;
+    }
+    pos = eol + 2;
+  }
+  if (field == std::string_view::npos) return std::nullopt;
+  std::size_t field_end = field;
+  do {
+    field_end = header.find("\r\n", field_end) + 2;
+  } while (field_end < header.size() && (header[field_end] == ' ' || header[field_end] == '\t'));
+  std::string placeholder = placeholder_address(c, ticket);
+  std::string_view value = header.substr(field, field_end - field);
+  auto at = value.find(placeholder);
+  // The whole address, as compose() writes a mailbox: <addr> or the bare addr-spec.
+  auto before = at == std::string_view::npos || at == 0 ? '\0' : value[at - 1];
+  auto after = at == std::string_view::npos || at + placeholder.size() >= value.size() ? '\0' : value[at + placeholder.size()];
+  if (!((before == '<' && after == '>') || ((before == ' ' || before == ':') && (after == '\r' || after == ','))))
+    return std::nullopt;
+  std::string filled = secret.empty() ? c.service.address : agent_reply_address(c, secret, ticket, recipient, now);
+  std::string out;
+  out.reserve(mail.size() + filled.size());
+  out.append(mail.substr(0, field + at));
+  out.append(filled);
+  out.append(mail.substr(field + at + placeholder.size()));
+  return out;
+}
+
 std::optional<PlusAddress> find_plus_address(const Config& c, const parser::ParsedMail& m) {
   const auto& own = c.service.address;
   auto at = own.find('@');

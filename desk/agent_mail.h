@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sd {
@@ -27,6 +28,32 @@ std::string agent_reply_address(const Config& c, const std::string& secret, std:
 // "<day>.<mac>": the issue day (days since 1970) and 80 bits of HMAC over ticket, recipient and day.
 std::string agent_token(const std::string& secret, const std::string& ticket_ref, const std::string& recipient,
                         std::int64_t issue_day);
+
+// Tokens filled in at send time. A process without the token secret (the portal: it holds
+// none) queues an agent's Reply-To with this placeholder in the token's place, as long as a
+// real token (day digits, a dot, the MAC's hex digits). It is no token: its letters are not
+// hex, so check_token() never accepts it. The daemon's outbox, which holds the secret,
+// replaces it before sending (fill_send_time_token()).
+inline constexpr std::string_view kSendTimeToken = "00000.sendtime0placeholder";
+static_assert(kSendTimeToken.size() == kTokenDayDigits + 1 + kTokenMacHex);
+
+// The Reply-To of a mail to agent `recipient` on `ticket`: the plus-address with its token
+// when `secret` is here; with kSendTimeToken when tokens are configured
+// (agents.token_secret_file) but this process has no secret; the desk's plain address when
+// tokens are off.
+std::string agent_reply_to(const Config& c, const std::string& secret, std::int64_t ticket,
+                           const std::string& recipient, store::Time now);
+
+// `mail` (a composed mail of ours, as an outbox row holds it) with the placeholder address of
+// `ticket` in its Reply-To header field replaced by the plus-address with the token for
+// `recipient` issued at `now`; with the desk's plain address when `secret` is empty (tokens
+// turned off since it was queued, or the secret unreadable). Only the first Reply-To field of
+// the header section is read, and only the whole placeholder address of this very ticket is
+// replaced: a body, a subject (a folded header line never starts a field) or another field
+// that contains the placeholder is left as it is. nullopt: no placeholder there, send the
+// mail as it is.
+std::optional<std::string> fill_send_time_token(std::string_view mail, const Config& c, const std::string& secret,
+                                                std::int64_t ticket, const std::string& recipient, store::Time now);
 
 struct PlusAddress {
   std::int64_t ticket = 0;

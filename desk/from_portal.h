@@ -31,13 +31,16 @@
 #include "core/vocabulary.h"
 #include "desk/desk.h"
 #include "desk/ticket_change.h"
+#include "parser/parse.h"
 #include "store/store.h"
 
 #include <tl/expected.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sd {
@@ -81,5 +84,19 @@ void queue_login_link(store::Transaction& tx, const Desk& desk, const std::strin
 
 // The ticket's page on the portal, "{base_url}/tickets/SD-42"; "" when portal.base_url is unset.
 std::string portal_link(const Config& c, std::int64_t ticket);
+
+// Building blocks, shared by customer_writes() (desk/ingest.cpp) and agent_works(), and tested.
+// A form's text as the desk keeps a mail's: UTF-8 (a byte that is not becomes U+FFFD), line
+// ends LF (browsers send CRLF), no controls but tab and newline.
+std::string form_text(std::string_view text);
+// A one-line field (a subject): form_text() on one line, trimmed, at most `max_bytes` bytes.
+std::string form_line(std::string_view text, std::size_t max_bytes);
+// Uploads as a mail's attachments under the mail's limits (see Security above); an error when
+// there are more than limits.max_parts - 1 or they and the text pass limits.max_message_bytes.
+tl::expected<std::vector<parser::Attachment>, std::string> uploads_as_attachments(const Config& c,
+                                                                                    const std::vector<Upload>& files,
+                                                                                    std::size_t text_bytes);
+// "portal.RANDOM@our-domain": a portal message's own Message-ID (128 random bits).
+std::string portal_message_id(const Config& c);
 
 }  // namespace sd

@@ -10,6 +10,7 @@
 #include "desk/agent_mail.h"
 #include "desk/attachments.h"
 #include "desk/desk.h"
+#include "desk/from_portal.h"
 #include "desk/mailer.h"
 #include "desk/on_behalf.h"
 #include "desk/sla_clock.h"
@@ -21,10 +22,12 @@
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
-#include <memory>
 #include <cctype>
+#include <memory>
+#include <stdexcept>
 
 namespace sd {
 namespace {
@@ -152,7 +155,17 @@ struct Intake {
   std::string from;       // lower case
   std::string too_large;  // why the mail was not fetched whole; empty for a whole mail
   std::int64_t message_row = 0;  // the messages row store_message() wrote for this mail
+  // A contact's message from the portal (customer_writes()): no raw mail behind it, events
+  // say "portal", and the category may be the customer's choice (never the priority).
+  bool from_portal = false;
+  std::optional<Category> category = std::nullopt;
 };
+
+// What the "message" and "created" events say of where a customer's message came from.
+std::string message_detail(const Intake& in) {
+  if (in.from_portal) return "portal";
+  return in.m.message_id.empty() ? "" : "<" + in.m.message_id + ">";
+}
 
 // A name as it may appear in a mail's body or greeting: one line, no controls, at most 64
 // characters (a display name is the sender's to choose, newlines and all).
@@ -233,7 +246,7 @@ void store_message(Intake& in, std::int64_t ticket_id, bool internal = false) {
   rec.ticket_id = ticket_id;
   rec.internal = internal;
   rec.direction = "in";
-  rec.raw_id = in.raw_id;
+  if (in.raw_id != 0) rec.raw_id = in.raw_id;  // 0: no raw mail (the portal's messages)
   rec.from_addr = in.from;
   rec.created_at = in.now;
   in.message_row = in.tx.add_message(rec);
@@ -296,7 +309,6 @@ std::vector<notify::Mailbox> team_or_agents(Intake& in) {
 void notify_agents(Intake& in, const store::Ticket& t, const std::string& what) {
   auto to = t.assignee.empty() ? team_or_agents(in) : std::vector<notify::Mailbox>{{"", t.assignee}};
   if (to.empty()) return;
-  const std::string& secret = in.desk.token_secret();
   auto sla = in.clock.evaluate(t, in.tx.pauses(t.id), in.now);
   const auto& tpl = in.desk.templates().get("agent-notification", "en");
   std::map<std::string, std::string> vars = {
@@ -329,8 +341,8 @@ void notify_agents(Intake& in, const store::Ticket& t, const std::string& what) 
     q.record = false;  // internal: not part of the customer's thread
     q.draft.subject = notify::render(tpl.subject, vars);
     q.draft.body_text = notify::render(tpl.body, vars);
-    q.draft.reply_to = {{in.c.service.name,
-                         secret.empty() ? in.c.service.address : agent_reply_address(in.c, secret, t.id, lower(r.email), in.now)}};
+    // Without the secret here (the portal) the daemon's outbox fills the token in at send time.
+    q.draft.reply_to = {{in.c.service.name, agent_reply_to(in.c, in.desk.token_secret(), t.id, lower(r.email), in.now)}};
     q.draft.auto_submitted = "auto-generated";
     thread_on_ticket(in.tx, t.id, q.draft);
     queue_mail(in.tx, in.c, q, in.now);
@@ -503,7 +515,7 @@ void join_ticket(Intake& in, const store::Ticket& t, const Party& sender) {
   // kept as an internal message, so its Cc puts nobody on the thread.
   store_message(in, t.id, sender.agent.has_value());
   in.tx.touch_ticket(t.id, in.now);
-  event(in, t.id, in.from, "message", in.m.message_id.empty() ? "" : "<" + in.m.message_id + ">");
+  event(in, t.id, in.from, "message", message_detail(in));
   if (sender.agent && !in.m.automatic) {
     // No token here: nothing of it applies, and the agent hears so at once instead of losing
     // a #resolve and its text in silence.
@@ -599,6 +611,7 @@ store::NewTicket new_ticket_of(Intake& in, const Config::Rule* rule, const Party
     nt.category = rule->category;
     nt.assignee = lower(rule->assignee);
   }
+  if (in.category) nt.category = to_string(*in.category);  // the customer's choice on the portal
   if (nt.organisation.empty()) return nt;
   if (auto org = in.tx.organisation(nt.organisation)) {
     if (!org->sla.empty() && c.slas.count(org->sla)) nt.sla = org->sla;
@@ -769,23 +782,10 @@ void handle_requester_mail(Intake& in, const store::Agent& agent, const AgentCom
   in.result.note = "opened for " + lower(what.requester) + " by agent " + agent.email;
 }
 
-// A mail to the plain address (or a plus-address, from someone who is no agent): it joins the
-// ticket it belongs to, repeats an alert, is rejected, or opens a ticket.
-void handle_customer_mail(Intake& in) {
+// A customer's message that belongs to no ticket: a repeated alert, rejected, or a new ticket
+// (intake rules, organisation, SLA) with its acknowledgement and the agents' notification.
+void open_new_ticket(Intake& in, const Party& sender, std::optional<std::int64_t> refers_to) {
   const auto& c = in.c;
-  auto sender = party_of(in.tx, in.from, in.m.from_ambiguous);
-  auto t = thread_of(in, sender);
-  if (!t && sender.agent && !in.m.automatic && in.too_large.empty()) {
-    auto cmd = parse_agent_commands(in.m.new_text);
-    if (cmd.requester) return handle_requester_mail(in, *sender.agent, cmd);
-  }
-  std::optional<std::int64_t> refers_to;
-  if (t && t->status == to_string(Status::closed)) {  // a closed ticket stays closed: a new one refers to it
-    refers_to = t->id;
-    t.reset();
-  }
-  if (t) return join_ticket(in, *t, sender);
-
   const Config::Rule* rule = matching_rule(c, in.m);
   std::string alert_key = rule ? alert_key_of(*rule, in.m.subject) : "";
   if (join_repeated_alert(in, alert_key)) return;
@@ -798,8 +798,7 @@ void handle_customer_mail(Intake& in) {
   in.result.kind = IngestResult::Kind::created;
   in.result.ticket_id = id;
   store_message(in, id);
-  event(in, id, in.from.empty() ? "unknown" : in.from, "created",
-        in.m.message_id.empty() ? "" : "<" + in.m.message_id + ">");
+  event(in, id, in.from.empty() ? "unknown" : in.from, "created", message_detail(in));
   if (rule) event(in, id, "system", "rule", rule->name);
   if (refers_to) event(in, id, "system", "refers-to", ticket_ref(c, *refers_to) + " (closed)");
   if (nt.unverified)
@@ -813,6 +812,25 @@ void handle_customer_mail(Intake& in) {
   refresh_sla_due(in.tx, in.desk, id, in.now);
   acknowledge_and_notify(in, *in.tx.ticket(id));
 }
+
+// A mail to the plain address (or a plus-address, from someone who is no agent): it joins the
+// ticket it belongs to, repeats an alert, is rejected, or opens a ticket.
+void handle_customer_mail(Intake& in) {
+  auto sender = party_of(in.tx, in.from, in.m.from_ambiguous);
+  auto t = thread_of(in, sender);
+  if (!t && sender.agent && !in.m.automatic && in.too_large.empty()) {
+    auto cmd = parse_agent_commands(in.m.new_text);
+    if (cmd.requester) return handle_requester_mail(in, *sender.agent, cmd);
+  }
+  std::optional<std::int64_t> refers_to;
+  if (t && t->status == to_string(Status::closed)) {  // a closed ticket stays closed: a new one refers to it
+    refers_to = t->id;
+    t.reset();
+  }
+  if (t) return join_ticket(in, *t, sender);
+  open_new_ticket(in, sender, refers_to);
+}
+
 
 // The mailbox watermark moves up to a committed mail's UID (never down).
 void advance_watermark(store::Transaction& tx, const std::optional<store::MailOrigin>& origin) {
@@ -971,6 +989,48 @@ tl::expected<std::int64_t, std::string> open_ticket_for(store::Transaction& tx, 
   Intake in{tx, desk, desk.config(), desk.clock(), request, 0, now, result, agent->email, ""};
   if (auto why = on_behalf_problem(in, what); !why.empty()) return tl::unexpected(why);
   return open_for(in, what, *agent);
+}
+
+tl::expected<std::int64_t, std::string> customer_writes(store::Transaction& tx, const Desk& desk,
+                                                        const CustomerWrite& w, store::Time now) {
+  const auto& c = desk.config();
+  std::string address = lower(w.contact);
+  auto sender = party_of(tx, address);
+  if (!sender.contact || sender.agent)
+    return tl::unexpected(fmt::format("{} is not a registered contact", printable(utf8_prefix(w.contact, 200))));
+  std::string text = form_text(w.text);
+  if (trim(text).empty() && w.files.empty()) return tl::unexpected(std::string("the text is empty"));
+  std::optional<store::Ticket> t;
+  if (w.ticket_id) {
+    t = tx.ticket(*w.ticket_id);
+    // A ticket outside the contact's scope reads as no ticket at all: nothing reveals it exists.
+    if (!t || !may_join(tx, *t, sender)) return tl::unexpected(fmt::format("no ticket {}", ticket_ref(c, *w.ticket_id)));
+  }
+  auto files = uploads_as_attachments(c, w.files, text.size());
+  if (!files) return tl::unexpected(files.error());
+
+  // The message as a mail from the contact to the desk would be parsed, and then the same steps.
+  parser::ParsedMail m;
+  m.from = {sender.contact->name, address};
+  m.to = {{c.service.name, c.service.address}};
+  m.message_id = portal_message_id(c);
+  m.date_unix = now;
+  m.subject = t ? fmt::format("Re: [{}] {}", ticket_ref(c, t->id), mail_subject(desk, *t)) : form_line(w.subject, 200);
+  m.body_text = m.new_text = text;
+  m.attachments = std::move(*files);
+  IngestResult result;
+  Intake in{tx, desk, c, desk.clock(), m, 0, now, result, address, ""};
+  in.from_portal = true;
+  if (!t) {
+    in.category = w.category;
+    open_new_ticket(in, sender, std::nullopt);
+  } else if (t->status == to_string(Status::closed)) {
+    open_new_ticket(in, sender, t->id);  // a closed ticket stays closed: a new one refers to it
+  } else {
+    join_ticket(in, *t, sender);
+  }
+  if (result.ticket_id == 0) return tl::unexpected("not taken: " + result.note);
+  return result.ticket_id;
 }
 
 IngestResult quarantine_unhandled(store::Store& st, std::string_view raw, const std::optional<store::MailOrigin>& origin,

@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "core/text.h"
+#include "desk/from_portal.h"
 #include "desk/ingest.h"
 #include "notify/templates.h"
 
@@ -107,7 +108,8 @@ std::map<std::string, std::string> customer_vars(const Desk& desk, const store::
           {"requester_name", to.name.empty() ? to.email : to.name},
           {"requester_first_name", notify::first_name(to.name)},
           {"service_name", c.service.name},
-          {"continues", t.refers_to ? ticket_ref(c, *t.refers_to) : ""}};
+          {"continues", t.refers_to ? ticket_ref(c, *t.refers_to) : ""},
+          {"portal_link", portal_link(c, t.id)}};
 }
 
 void mail_customer(store::Transaction& tx, const Desk& desk, const store::Ticket& t, const std::string& kind,

@@ -56,7 +56,8 @@ std::string mail_subject(const Desk& desk, const store::Ticket& t);
 // The placeholders every mail to the customer of ticket `t` shares, for the mail to `to`:
 // ticket, subject (mail_subject()), requester_name (to's name, else address),
 // requester_first_name (notify::first_name of to's name), service_name, continues (the
-// closed ticket `t` continues, or nothing). The caller adds its kind's own.
+// closed ticket `t` continues, or nothing), portal_link (the ticket's page on the portal,
+// or nothing when portal.base_url is unset). The caller adds its kind's own.
 std::map<std::string, std::string> customer_vars(const Desk& desk, const store::Ticket& t, const notify::Mailbox& to);
 
 // The customer's mail of `kind` (a template: status-open, status-pending, ..., reply) on

@@ -279,8 +279,7 @@ void fire(store::Transaction& tx, const Desk& desk, const store::Ticket& t, cons
     q.record = false;  // internal: not part of the customer's thread
     q.draft.subject = notify::render(tpl.subject, vars);
     q.draft.body_text = notify::render(tpl.body, vars);
-    q.draft.reply_to = {{c.service.name, secret.empty() ? c.service.address
-                                                        : agent_reply_address(c, secret, t.id, lower(r.email), now)}};
+    q.draft.reply_to = {{c.service.name, agent_reply_to(c, secret, t.id, lower(r.email), now)}};
     q.draft.auto_submitted = "auto-generated";
     thread_on_ticket(tx, t.id, q.draft);
     queue_mail(tx, c, q, now);

@@ -22,10 +22,17 @@ struct Texts {
 struct AnswerWords {
   const char* hello;
   const char* regards;
+  const char* follow;  // the portal link's words
 };
-const AnswerWords kEnglish{"Hello", "Kind regards"};
-const AnswerWords kSwedish{"Hej", "Med vänliga hälsningar"};
-const AnswerWords kDanish{"Hej", "Med venlig hilsen"};
+const AnswerWords kEnglish{"Hello", "Kind regards", "Follow your case and answer it on the web:"};
+const AnswerWords kSwedish{"Hej", "Med vänliga hälsningar", "Följ och svara på ditt ärende på webben:"};
+const AnswerWords kDanish{"Hej", "Med venlig hilsen", "Følg og besvar din sag på nettet:"};
+
+// The ticket's portal link on a paragraph of its own, placed where a paragraph begins; the
+// whole of it is left out when portal.base_url is unset ({{portal_link}} empty).
+std::string portal_paragraph(const AnswerWords& w) {
+  return std::string("{{#portal_link}}\n") + w.follow + " {{portal_link}}\n\n{{/portal_link}}\n";
+}
 
 // The greeting by first name: "Hej Anna," or, without a first name, "Hej,".
 std::string greeting(const AnswerWords& w) {
@@ -39,8 +46,9 @@ std::string greeting(const AnswerWords& w) {
 // two sign-offs. {{agent}} is empty when the desk itself writes (a reopened or auto-closed
 // ticket, an operator's `ticket set`): then only the desk signs.
 std::string answer(const AnswerWords& w, const std::string& plain_line, const std::string& status_line) {
-  return "{{^text}}" + greeting(w) + plain_line + "\n\n" + w.regards + "\n{{#agent}}{{agent}}\n{{/agent}}{{service_name}}\n" +
-         "{{/text}}{{#text}}{{text}}\n" + (status_line.empty() ? "" : status_line + "\n\n") +
+  return "{{^text}}" + greeting(w) + plain_line + "\n\n" + portal_paragraph(w) + w.regards +
+         "\n{{#agent}}{{agent}}\n{{/agent}}{{service_name}}\n" + "{{/text}}{{#text}}{{text}}\n" +
+         (status_line.empty() ? "" : status_line + "\n\n") + portal_paragraph(w) +
          "-- \n{{#agent}}{{agent}}\n{{/agent}}{{service_name}} ({{ticket}})\n{{/text}}";
 }
 std::string answer(const AnswerWords& w, const std::string& status_line) { return answer(w, status_line, status_line); }
@@ -50,16 +58,16 @@ const Texts kTexts[] = {
     {"acknowledgement",
      {"[{{ticket}}] {{subject}}",
       greeting(kEnglish) + "Thank you for your message. Your case is registered as {{ticket}}.\n"
-      "{{#continues}}It continues your earlier case {{continues}}.\n{{/continues}}{{first_response_line}}{{unregistered_line}}\nReply to this mail to add anything; keep {{ticket}} in the subject.\n\n"
-      "Kind regards\n{{service_name}}\n"},
+      "{{#continues}}It continues your earlier case {{continues}}.\n{{/continues}}{{first_response_line}}{{unregistered_line}}\nReply to this mail to add anything; keep {{ticket}} in the subject.\n\n" +
+      portal_paragraph(kEnglish) + "Kind regards\n{{service_name}}\n"},
      {"[{{ticket}}] {{subject}}",
       greeting(kSwedish) + "Tack för ditt meddelande. Ärendet är registrerat med nummer {{ticket}}.\n"
-      "{{#continues}}Det är en fortsättning på ditt tidigare ärende {{continues}}.\n{{/continues}}{{first_response_line}}{{unregistered_line}}\nSvara på detta mail om du vill lägga till något; behåll {{ticket}} i ämnesraden.\n\n"
-      "Med vänliga hälsningar\n{{service_name}}\n"},
+      "{{#continues}}Det är en fortsättning på ditt tidigare ärende {{continues}}.\n{{/continues}}{{first_response_line}}{{unregistered_line}}\nSvara på detta mail om du vill lägga till något; behåll {{ticket}} i ämnesraden.\n\n" +
+      portal_paragraph(kSwedish) + "Med vänliga hälsningar\n{{service_name}}\n"},
      {"[{{ticket}}] {{subject}}",
       greeting(kDanish) + "Tak for din henvendelse. Sagen er registreret med nummer {{ticket}}.\n"
-      "{{#continues}}Den er en fortsættelse af din tidligere sag {{continues}}.\n{{/continues}}{{first_response_line}}{{unregistered_line}}\nSvar på denne mail, hvis du vil tilføje noget; behold {{ticket}} i emnelinjen.\n\n"
-      "Med venlig hilsen\n{{service_name}}\n"}},
+      "{{#continues}}Den er en fortsættelse af din tidligere sag {{continues}}.\n{{/continues}}{{first_response_line}}{{unregistered_line}}\nSvar på denne mail, hvis du vil tilføje noget; behold {{ticket}} i emnelinjen.\n\n" +
+      portal_paragraph(kDanish) + "Med venlig hilsen\n{{service_name}}\n"}},
     // The answers: see answer() above for how each reads with and without an agent's words.
     {"status-open",
      {"[{{ticket}}] We are working on your case: {{subject}}",
@@ -135,6 +143,20 @@ const Texts kTexts[] = {
      {"", "Du skrev fra en adresse hos {{organisation}}, som ikke er en af dens registrerede kontaktpersoner. Sager "
           "fra registrerede kontaktpersoner behandles først; bed din organisations kontaktperson om at få dig "
           "registreret hos {{service_name}}.\n"}},
+    // The portal's sign-in mail (desk/from_portal.h, queue_login_link()): on no ticket.
+    {"login-link",
+     {"Sign in to {{service_name}}",
+      "Hello{{#name}} {{name}}{{/name}},\n\nOpen this link to sign in to {{service_name}}:\n\n{{link}}\n\n"
+      "It works once, within {{minutes}} minutes. If you did not ask to sign in, ignore this mail: nothing happens "
+      "without the link.\n\n{{service_name}}\n"},
+     {"Logga in på {{service_name}}",
+      "Hej{{#name}} {{name}}{{/name}},\n\nÖppna den här länken för att logga in på {{service_name}}:\n\n{{link}}\n\n"
+      "Den fungerar en gång, inom {{minutes}} minuter. Om du inte bad om att logga in kan du bortse från detta mail: "
+      "inget händer utan länken.\n\n{{service_name}}\n"},
+     {"Log ind på {{service_name}}",
+      "Hej{{#name}} {{name}}{{/name}},\n\nÅbn dette link for at logge ind på {{service_name}}:\n\n{{link}}\n\n"
+      "Det virker én gang, inden for {{minutes}} minutter. Hvis du ikke bad om at logge ind, kan du se bort fra denne "
+      "mail: der sker intet uden linket.\n\n{{service_name}}\n"}},
 };
 
 const Template kAgentNotification = {
@@ -224,16 +246,17 @@ const std::vector<TemplateKind>& template_kinds() {
   static const std::vector<TemplateKind> kinds = {
       {"acknowledgement", true,
        {"ticket", "subject", "requester_name", "requester_first_name", "service_name", "continues", "first_response_line",
-        "unregistered_line"}},
+        "unregistered_line", "portal_link"}},
       {"first-response", true, {"due"}},
       {"unregistered-contact", true, {"organisation", "service_name"}},
-      {"status-open", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text"}},
-      {"status-pending", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text"}},
-      {"status-resolved", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text"}},
-      {"status-reopened", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text"}},
-      {"status-closed", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text"}},
-      {"reply", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text"}},
+      {"status-open", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text", "portal_link"}},
+      {"status-pending", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text", "portal_link"}},
+      {"status-resolved", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text", "portal_link"}},
+      {"status-reopened", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text", "portal_link"}},
+      {"status-closed", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text", "portal_link"}},
+      {"reply", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text", "portal_link"}},
       {"unknown-sender", true, {"subject", "service_name"}},
+      {"login-link", true, {"link", "minutes", "service_name", "name"}},
       {"agent-notification", false,
        {"ticket", "event", "subject", "requester", "requester_name", "sender", "sender_name", "unverified",
         "organisation", "priority", "category", "status", "continues", "first_response_due", "resolution_due", "text",
