@@ -2,13 +2,16 @@
 #include "daemon/outbox.h"
 
 #include "core/log.h"
+#include "core/text.h"
 #include "daemon/metrics.h"
+#include "desk/agent_mail.h"
 #include "desk/ingest.h"
 #include "notify/compose.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace sd {
 
@@ -57,6 +60,28 @@ std::optional<std::string> mail_to_send(store::Store& st, const store::OutboxIte
   }
 }
 
+// The agent's Reply-To token of a mail queued by a process without the secret (the portal),
+// filled in now, in the text mail before its files are added (desk/agent_mail.h,
+// fill_send_time_token(): only our own Reply-To field, never the body). The secret is read
+// once per run, and only when a row needs it; unreadable, the plain desk address goes out
+// instead (an agent's answer to it is kept as a note and the agent told), and the log says so.
+void fill_reply_to_token(const Config& c, store::OutboxItem& item, std::optional<std::string>& secret, store::Time now) {
+  if (!item.ticket_id || item.recipients.empty() || item.bytes.find(kSendTimeToken) == std::string::npos) return;
+  if (!secret) {
+    try {
+      secret = checked_token_secret(c);
+    } catch (const std::exception& e) {
+      log::error("the agents' token secret cannot be read ({}): mails queued by the portal go out with the plain desk "
+                 "address as Reply-To",
+                 e.what());
+      secret = std::string();
+    }
+  }
+  // The token is for the row's first recipient: the agent the mail is to.
+  if (auto filled = fill_send_time_token(item.bytes, c, *secret, *item.ticket_id, lower(item.recipients.front()), now))
+    item.bytes = std::move(*filled);
+}
+
 std::string joined(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
@@ -103,10 +128,12 @@ OutboxRun deliver_due(store::Store& st, notify::SmtpClient& smtp, const Config& 
   // down for all of them, and each gets its retry time as if it had been, in one transaction.
   std::size_t i = 0;
   bool server_down = false;
+  std::optional<std::string> secret;  // read when a row needs it
   for (; i < due.size() && !stopping && !server_down; ++i) {
     auto& item = due[i];
     std::string ticket = item.ticket_id ? ticket_ref(c, *item.ticket_id) : "-";
     std::string why;
+    fill_reply_to_token(c, item, secret, now());
     auto bytes = mail_to_send(st, item, why);
     if (!bytes) {
       auto tx = st.begin(store::Store::Mode::write);

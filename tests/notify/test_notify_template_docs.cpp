@@ -83,10 +83,11 @@ TEST_CASE("The status-resolved file shown in docs/templates.md renders as the bu
   auto builtin = notify::builtin_template("status-resolved", "en");
   for (const char* text : {"", "Hej Anna,\n\nTonern är bytt.\n"})
     for (const char* agent : {"", "Eva Agent"})
-      for (const char* first : {"", "Anna"}) {
-        std::map<std::string, std::string> v = {{"ticket", "SD-1"},     {"text", text}, {"agent", agent},
-                                                {"agent_name", "Eva"},  {"service_name", "Desk"},
-                                                {"requester_first_name", first}};
-        CHECK(notify::render(file_body, v) == notify::render(builtin.body, v));
-      }
+      for (const char* first : {"", "Anna"})
+        for (const char* link : {"", "https://desk.example.com/tickets/SD-1"}) {
+          std::map<std::string, std::string> v = {{"ticket", "SD-1"},     {"text", text}, {"agent", agent},
+                                                  {"agent_name", "Eva"},  {"service_name", "Desk"},
+                                                  {"requester_first_name", first}, {"portal_link", link}};
+          CHECK(notify::render(file_body, v) == notify::render(builtin.body, v));
+        }
 }

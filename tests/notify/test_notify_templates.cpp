@@ -80,7 +80,7 @@ TEST_CASE("Loading refuses a section the kind has no placeholder for, with the f
   auto path = dir.write("status-open.sv.txt", "Subject: [{{ticket}}] {{subject}}\n\nHej,\n\n{{#txt}}{{text}}{{/txt}}\n");
   CHECK(load_error(dir) == path + ":5: {{#txt}} is no placeholder of status-open (it has {{ticket}}, {{subject}}, "
                                   "{{requester_name}}, {{requester_first_name}}, {{agent_name}}, {{agent}}, "
-                                  "{{service_name}}, {{text}})");
+                                  "{{service_name}}, {{text}}, {{portal_link}})");
   dir.write("status-open.sv.txt", "Subject: [{{ticket}}] {{^nope}}x{{/nope}}{{subject}}\n\nHej\n");
   CHECK_THAT(load_error(dir), Catch::StartsWith(path + ":1: {{^nope}} is no placeholder of status-open"));
   dir.write("status-open.sv.txt", "Subject: x\n\n{{#}}\n");
@@ -230,4 +230,65 @@ TEST_CASE("The acknowledgement greets by first name, or without a name, and says
     CHECK(body.find("SD-1.") == std::string::npos);
     CHECK(body.find("{{") == std::string::npos);
   }
+}
+
+TEST_CASE("The acknowledgement and every status mail carry the portal link when there is one, and no trace of it otherwise") {
+  const std::string link = "https://desk.example.com/tickets/SD-17";
+  for (const char* lang : {"en", "sv", "da"})
+    for (const char* kind :
+         {"acknowledgement", "status-open", "status-pending", "status-resolved", "status-reopened", "status-closed", "reply"})
+      for (const char* text : {"", "Hej Anna,\n\nTonern är bytt.\n"}) {
+        INFO(lang << " " << kind << " text '" << text << "'");
+        auto t = builtin_template(kind, lang);
+        std::map<std::string, std::string> v = {{"ticket", "SD-17"},        {"subject", "Skrivaren"},
+                                                {"requester_first_name", "Anna"}, {"agent_name", "Eva"},
+                                                {"agent", "Eva"},            {"service_name", "Desk"},
+                                                {"text", text},              {"first_response_line", ""},
+                                                {"unregistered_line", ""},   {"continues", ""}};
+        v["portal_link"] = "";
+        auto without = render(t.body, v);
+        v["portal_link"] = link;
+        auto with = render(t.body, v);
+        CAPTURE(with);
+        CHECK(count(with, link) == 1);
+        CHECK(with.find(link + "\n\n") != std::string::npos);  // a paragraph of its own
+        CHECK(without.find("http") == std::string::npos);
+        CHECK(without.find("{{") == std::string::npos);
+        CHECK(without.find("\n\n\n") == std::string::npos);  // no empty paragraph left behind
+        // The link's paragraph is all that differs.
+        auto at = with.find(link);
+        auto start = with.rfind("\n\n", at) + 2;
+        CHECK(with.substr(0, start) + with.substr(at + link.size() + 2) == without);
+      }
+}
+
+TEST_CASE("The login-link mail names the link, how long it works and the person, in English, Swedish and Danish") {
+  for (const char* lang : {"en", "sv", "da"}) {
+    INFO(lang);
+    auto t = builtin_template("login-link", lang);
+    std::map<std::string, std::string> v = {{"link", "https://desk.example.com/login/abc123"},
+                                            {"minutes", "15"},
+                                            {"service_name", "Example Desk"},
+                                            {"name", "Anna Berg"}};
+    auto body = render(t.body, v);
+    CHECK(body.find("https://desk.example.com/login/abc123\n") != std::string::npos);
+    CHECK(body.find("15") != std::string::npos);
+    CHECK(body.find(" Anna Berg,\n") != std::string::npos);
+    CHECK(render(t.subject, v).find("Example Desk") != std::string::npos);
+    v["name"] = "";
+    body = render(t.body, v);
+    CHECK((body.rfind("Hello,\n", 0) == 0 || body.rfind("Hej,\n", 0) == 0));
+    CHECK(body.find("{{") == std::string::npos);
+  }
+  // Operators can override it like any other kind; a placeholder it does not have is refused.
+  sd::test::TempDir dir;
+  dir.write("login-link.sv.txt", "Subject: Din inloggning\n\nKlicka: {{link}} ({{minutes}} min)\n");
+  auto set = load_templates(dir.file("."));
+  REQUIRE(set);
+  CHECK(set->get("login-link", "sv").body == "Klicka: {{link}} ({{minutes}} min)\n");
+  CHECK(set->get("login-link", "en").subject == "Sign in to {{service_name}}");
+  dir.write("login-link.txt", "Subject: x\n\n{{ticket}}\n");
+  auto bad = load_templates(dir.file("."));
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().find("login-link.txt:3") != std::string::npos);
 }
