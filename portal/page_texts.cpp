@@ -334,7 +334,7 @@ tl::expected<PageTextSet, std::string> load_page_texts(const std::string& templa
     return std::make_pair(a != "portal.txt", a) < std::make_pair(b != "portal.txt", b);
   });
   for (const auto& name : names) {
-    std::string path = templates_dir + "/" + name;
+    std::string path = (std::filesystem::path(templates_dir) / name).string();
     std::string lang;
     if (name != "portal.txt") {
       bool ours = name.size() > 11 && name.rfind("portal.", 0) == 0;
