@@ -115,7 +115,9 @@ struct Page {
     out += "<!DOCTYPE html>\n<html lang=" + attr(lang.empty() ? "en" : lang) + ">\n<head>\n";
     out += "<meta charset=\"utf-8\">\n";
     out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-    out += "<meta name=\"referrer\" content=\"no-referrer\">\n";
+    // No referrer <meta>: the Referrer-Policy header (same-origin) already keeps the sign-in
+    // link from other sites, and under "no-referrer" browsers send "Origin: null" with a
+    // form's POST, which the portal's Origin check refuses (the browser test saw it).
     out += "<title>" + text(title) + " \xE2\x80\x93 " + text(service()) + "</title>\n";
     out += "<link rel=\"stylesheet\" href=\"/static/portal.css\">\n</head>\n<body>\n";
     out += "<a class=\"skip\" href=\"#main\">" + w("site.skip") + "</a>\n";

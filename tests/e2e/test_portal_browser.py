@@ -63,6 +63,8 @@ class PortalInABrowser(unittest.TestCase, PortalDesk):
         self.shot("login")
         self.browser.find_element(By.NAME, "email").send_keys(addr)
         self.submit("/login")
+        self.assertNotIn("403", self.browser.title, self.browser.page_source[:3000])
+        self.shot("login-sent")
         link = self.wait_for_link(addr, before + 1)
         self.browser.get(link)
         self.shot("sign-in-button")
