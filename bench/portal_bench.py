@@ -69,7 +69,9 @@ import mailstack_bench  # noqa: E402  (machine(), percentile(), the ingest corpu
 from portal import Client  # noqa: E402  (tests/e2e/portal.py: an HTTP client with cookies)
 
 percentile = mailstack_bench.percentile
-LIFTED = 1000000  # the portal's limits, lifted: every request of the bench comes from 127.0.0.1
+# The portal's limits at their configured maxima (config/config.cpp): every request of the bench
+# comes from 127.0.0.1, and each address asks for a link a few times at most.
+CLIENT_LIMIT, ADDRESS_LIMIT = 100000, 1000
 
 
 # ---- the machine, honestly -----------------------------------------------------------------
@@ -139,9 +141,9 @@ def portal_config(stack: mailstack.MailStack, port: int, smtp_url: str | None = 
     secret.write_text("bench-secret-of-the-desk\n")
     os.chmod(secret, 0o600)
     portal = {"listen": f"127.0.0.1:{port}", "base_url": f"http://127.0.0.1:{port}",
-              "login_requests_per_client_per_minute": LIFTED, "login_mails_per_address_per_hour": LIFTED}
+              "login_requests_per_client_per_minute": CLIENT_LIMIT, "login_mails_per_address_per_hour": ADDRESS_LIMIT}
     over = {"service": {"log_level": log_level}, "agents": {"token_secret_file": str(secret)},
-            "intake": {"unknown_sender": "accept", "acks_per_domain_per_hour": LIFTED, "acks_per_hour": LIFTED},
+            "intake": {"unknown_sender": "accept"},  # the acknowledgement caps: mailstack.py lifts them
             "portal": portal}
     if smtp_url:
         over["smtp"] = {"url": smtp_url}
@@ -304,11 +306,17 @@ def cmd_pages(args) -> dict:
                       f"load {' '.join(res['load_before']['loadavg'])}, running: "
                       f"{','.join(res['load_before']['running']) or '-'}", flush=True)
                 if not portal.running():
-                    raise SystemExit(f"the portal exited:\n{portal.log_tail()}")
+                    print(f"the portal exited with {portal.proc.poll()} during that run; the rest is not measured",
+                          flush=True)
+                    result["portal_exit"] = portal.proc.poll()
+                    break
+            if "portal_exit" in result:
+                break
         result["runs"] = runs
         result["portal_cpu_s"] = portal.cpu_seconds()
         result["portal_log_tail"] = portal.log_tail(20)
-        portal.stop()
+        if portal.running():
+            portal.stop()
     return result
 
 
