@@ -4,10 +4,12 @@
 //
 // What is checked is what people would see: who got the mail and how often, what the ticket
 // records for an address that bounced, which recipients a retry goes to, and the files a
-// recipient gets, read back with our own parser.
+// recipient gets, read back with our own parser; the Reply-To token a mail queued without the
+// secret (by the portal) gets at send time.
 #include <catch2/catch.hpp>
 
 #include "daemon/outbox.h"
+#include "desk/agent_mail.h"
 #include "notify/compose.h"
 #include "parser/parse.h"
 #include "store/store.h"
@@ -21,6 +23,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <sys/stat.h>
 
 using namespace sd;
 using Status = notify::RecipientResult::Status;
@@ -306,4 +309,48 @@ TEST_CASE("A reply's files are added from the store at send time, byte for byte;
   mails = f.server.accepted();
   REQUIRE(mails.size() == 2);
   CHECK(as_sent(mails[0].bytes) == as_sent(mails[1].bytes));
+}
+
+TEST_CASE("A mail the portal queued without the secret goes out with the agent's token in its Reply-To, and only there") {
+  Fixture f;
+  auto secret_file = f.dir.write("token.secret", "outbox-test-secret-0123456789abcdef\n");
+  ::chmod(secret_file.c_str(), 0600);
+  f.c.agents.token_secret_file = secret_file;
+  const std::string agent = "eva@example.com";
+  // As the portal queues it: the placeholder address, from agent_reply_to() without a secret.
+  std::string placeholder = agent_reply_to(f.c, "", f.ticket, agent, kT0);
+  REQUIRE(placeholder.find(kSendTimeToken) != std::string::npos);
+  notify::Draft d;
+  d.from = {f.c.service.name, f.c.service.address};
+  d.to = {{"Eva", agent}};
+  d.reply_to = {{f.c.service.name, placeholder}};
+  d.subject = "[SD-1] Customer reply: Skrivaren";
+  d.body_text = "---- Anna wrote ----\nReply-To: " + placeholder + "\n----\n";  // the customer's words
+  d.date = kT0;
+  d.message_id_domain = "example.com";
+  auto composed = notify::compose(d);
+  store::OutboxItem o;
+  o.ticket_id = f.ticket;
+  o.kind = "agent-notification";
+  o.mail_from = f.c.service.address;
+  o.recipients = {agent};
+  o.message_id = composed.message_id;
+  o.bytes = composed.bytes;
+  o.next_attempt_at = kT0;
+  o.created_at = kT0;
+  {
+    auto tx = f.st->begin(store::Store::Mode::write);
+    tx->enqueue(o);
+    tx->commit();
+  }
+  auto run = f.deliver(kT0 + 86400);  // sent a day later: the token is issued that day
+  CHECK(run.sent == 1);
+  auto mails = f.server.accepted();
+  REQUIRE(mails.size() == 1);
+  auto m = parser::parse(mails[0].bytes);
+  REQUIRE(m.reply_to.size() == 1);
+  CHECK(m.reply_to[0].email ==
+        agent_reply_address(f.c, "outbox-test-secret-0123456789abcdef", f.ticket, agent, kT0 + 86400));
+  CHECK(m.body_text.find("Reply-To: " + placeholder) != std::string::npos);  // the body is never touched
+  CHECK(mails[0].bytes.find(kSendTimeToken) != std::string::npos);           // (there, and only there)
 }
