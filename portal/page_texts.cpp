@@ -65,6 +65,22 @@ const std::vector<BuiltinText>& builtin_texts() {
        "Tryk på knappen for at logge ind. Linket kan bruges én gang."},
       {"login_link.submit", {}, "Sign in", "Logga in", "Log ind"},
 
+      // A sign-in link that is used, expired or unknown (GET or POST /login/{token}).
+      {"link.invalid.title", {}, "This sign-in link is no longer valid", "Inloggningslänken gäller inte längre",
+       "Login-linket er ikke længere gyldigt"},
+      {"link.invalid.text", {},
+       "A sign-in link works once and for a short time. Ask for a new one on the sign-in page.",
+       "En inloggningslänk fungerar en gång och under en kort tid. Be om en ny på inloggningssidan.",
+       "Et login-link virker én gang og i kort tid. Bed om et nyt på login-siden."},
+
+      // Why a posted form was refused (shown above the form).
+      {"form.bad", {}, "The form could not be read.", "Formuläret kunde inte läsas.", "Formularen kunne ikke læses."},
+      {"form.expired", {}, "The form was too old or sent twice; the ticket shows what was saved.",
+       "Formuläret var för gammalt eller skickades två gånger; ärendet visar det som sparades.",
+       "Formularen var for gammel eller blev sendt to gange; sagen viser det, der blev gemt."},
+      {"text.missing", {}, "Write a text.", "Skriv en text.", "Skriv en tekst."},
+      {"subject.missing", {}, "Write a subject.", "Skriv ett ämne.", "Skriv et emne."},
+
       // GET /tickets.
       {"list.title", {}, "Tickets", "Ärenden", "Sager"},
       {"list.title_agent", {}, "Queue", "Kö", "Kø"},
