@@ -89,16 +89,19 @@ TEST_CASE("A contact's reply on the portal joins their resolved ticket, reopens 
   CHECK(td.outbox("status-reopened", kCustomer).size() == 1);
 
   // The message is the contact's, with a Message-ID of the portal's own, and holds the file.
-  auto tx = td.st->begin(store::Store::Mode::read);
-  auto msgs = tx->messages(1);
-  auto it = std::find_if(msgs.begin(), msgs.end(), [](const auto& m) { return m.body_text.find("fortfarande") != std::string::npos; });
-  REQUIRE(it != msgs.end());
-  CHECK(it->from_addr == kCustomer);
-  CHECK(it->body_text == "Den är fortfarande trasig.\nSe bilden.");
-  CHECK(it->message_id.rfind("portal.", 0) == 0);
-  CHECK(it->message_id.find("@example.com") != std::string::npos);
-  CHECK(notify::valid_msg_id(it->message_id));
-  auto files = tx->attachments(1);
+  std::vector<store::AttachmentInfo> files;
+  {
+    auto tx = td.st->begin(store::Store::Mode::read);
+    auto msgs = tx->messages(1);
+    auto it = std::find_if(msgs.begin(), msgs.end(), [](const auto& m) { return m.body_text.find("fortfarande") != std::string::npos; });
+    REQUIRE(it != msgs.end());
+    CHECK(it->from_addr == kCustomer);
+    CHECK(it->body_text == "Den är fortfarande trasig.\nSe bilden.");
+    CHECK(it->message_id.rfind("portal.", 0) == 0);
+    CHECK(it->message_id.find("@example.com") != std::string::npos);
+    CHECK(notify::valid_msg_id(it->message_id));
+    files = tx->attachments(1);
+  }
   REQUIRE(files.size() == 1);
   CHECK(files[0].filename == "skärm.png");
   CHECK(files[0].size == 9);
@@ -248,8 +251,7 @@ TEST_CASE("Uploads keep their names as text, and a file over the limit keeps its
                            kLater);
   });
   REQUIRE(id);
-  auto tx = td.st->begin(store::Store::Mode::read);
-  auto files = tx->attachments(1);
+  auto files = td.st->begin(store::Store::Mode::read)->attachments(1);
   REQUIRE(files.size() == 2);
   CHECK(files[0].filename.find('/') == std::string::npos);
   CHECK(files[0].content_type == "application/octet-stream");  // a type with a line break is no type
@@ -288,8 +290,7 @@ TEST_CASE("An agent's portal reply that resolves the ticket sends the resolution
   auto mails = td.outbox("status-resolved", kCustomer);
   REQUIRE(mails.size() == 1);
   CHECK(parser::parse(mails[0].bytes).body_text.find("Tonern är bytt, se guiden.") != std::string::npos);
-  auto tx = td.st->begin(store::Store::Mode::read);
-  auto files = tx->attachments(1);
+  auto files = td.st->begin(store::Store::Mode::read)->attachments(1);
   REQUIRE(files.size() == 1);
   CHECK(files[0].filename == "guide.pdf");
   CHECK_FALSE(files[0].internal);
