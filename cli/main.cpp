@@ -136,7 +136,7 @@ OrgSla org_sla(const Config& c, const store::Organisation& o) {
 nlohmann::json org_json(const Config& c, const store::Organisation& o, const std::vector<store::Contact>& contacts,
                         store::Time now) {
   auto cs = nlohmann::json::array();
-  for (const auto& c : contacts) cs.push_back({{"email", c.email}, {"name", c.name}});
+  for (const auto& c : contacts) cs.push_back({{"email", c.email}, {"name", c.name}, {"visibility", c.visibility}});
   auto period = hypercare_period(o);
   bool hypercare = period && period->covers(now);
   return {{"name", o.name},
@@ -147,11 +147,12 @@ nlohmann::json org_json(const Config& c, const store::Organisation& o, const std
           {"hypercare_start", o.hypercare_start.empty() ? nlohmann::json() : nlohmann::json(o.hypercare_start)},
           {"hypercare_weeks", o.hypercare_weeks},
           {"in_hypercare", hypercare},
+          {"visibility", o.visibility},
           {"contacts", cs}};
 }
 
 struct DirectoryArgs {
-  std::string name, email, contact_name, org, sla, language, hypercare_start;
+  std::string name, email, contact_name, org, sla, language, hypercare_start, visibility;
   std::vector<std::string> domains;
   int hypercare_weeks = -1;
 };
@@ -180,6 +181,7 @@ int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, 
     wanted.sla = a.sla;
     wanted.language = a.language;
     wanted.hypercare_start = a.hypercare_start;
+    wanted.visibility = a.visibility;
     directory([&] { check_organisation(c, wanted); });
   }
   if (action == "add") {
@@ -192,6 +194,7 @@ int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, 
     o.language = a.language;
     o.hypercare_start = a.hypercare_start;
     o.hypercare_weeks = std::max(a.hypercare_weeks, 0);
+    if (!a.visibility.empty()) o.visibility = a.visibility;
     tx->add_organisation(o);
     tx->commit();
     std::cout << fmt::format("organisation {} added (SLA {}, calendar {})\n", a.name, o.sla, org_sla(c, o).calendar);
@@ -205,6 +208,7 @@ int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, 
     if (!a.language.empty()) o->language = a.language;
     if (!a.hypercare_start.empty()) o->hypercare_start = a.hypercare_start;
     if (a.hypercare_weeks >= 0) o->hypercare_weeks = a.hypercare_weeks;
+    if (!a.visibility.empty()) o->visibility = a.visibility;
     if (o->hypercare_start != before.hypercare_start || o->hypercare_weeks != before.hypercare_weeks)
       o->hypercare_ended_at.reset();  // a new period ends (and is logged) anew
     tx->update_organisation(*o);
@@ -222,15 +226,17 @@ int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, 
       std::cout << j.dump(2) << "\n";
       return 0;
     }
-    std::cout << fmt::format("{}\ndomains: {}\nsla: {} (calendar {})\nlanguage: {}\nhypercare: {}\ncontacts ({} of {}):\n",
+    std::cout << fmt::format("{}\ndomains: {}\nsla: {} (calendar {})\nlanguage: {}\nhypercare: {}\nvisibility: {}\n"
+                             "contacts ({} of {}):\n",
                              o->name, fmt::join(o->domains, ", "), org_sla(c, *o).sla, org_sla(c, *o).calendar,
                              o->language.empty() ? c.service.language : o->language,
                              o->hypercare_start.empty() ? std::string("none")
                                                         : fmt::format("{} for {} weeks{}", o->hypercare_start,
                                                                       o->hypercare_weeks,
                                                                       j["in_hypercare"].get<bool>() ? " (now)" : ""),
-                             j["contacts"].size(), kMaxContacts);
-    for (const auto& ct : tx->contacts(o->name)) std::cout << "  " << ct.email << "  " << ct.name << "\n";
+                             o->visibility, j["contacts"].size(), kMaxContacts);
+    for (const auto& ct : tx->contacts(o->name))
+      std::cout << "  " << ct.email << "  " << ct.name << "  (sees: " << ct.visibility << ")\n";
     return 0;
   }
   // list
@@ -252,13 +258,26 @@ int cmd_contact(const Config& c, const std::string& action, const DirectoryArgs&
   auto tx = st->begin(action == "list" ? store::Store::Mode::read : store::Store::Mode::write);
   std::string email = lower(a.email);
   if (action == "add") {
-    directory([&] { add_contact(*tx, {email, a.contact_name, a.org}); });
+    directory([&] { add_contact(*tx, {email, a.contact_name, a.org, a.visibility.empty() ? "inherit" : a.visibility}); });
     tx->commit();
     std::cout << fmt::format("contact {} added to {}\n", email, a.org);
     return 0;
   }
+  if (action == "set") {
+    std::optional<std::string> org, visibility;
+    if (!a.org.empty()) org = a.org;
+    if (!a.visibility.empty()) visibility = a.visibility;
+    if (!org && !visibility) malformed("contact set needs --visibility or --organisation");
+    store::Contact now_stored;
+    directory([&] { now_stored = set_contact(*tx, email, org, visibility); });
+    tx->commit();
+    std::cout << fmt::format("contact {} updated: organisation {}, visibility {}\n", email, now_stored.organisation,
+                             now_stored.visibility);
+    return 0;
+  }
   if (action == "remove") {
-    if (!tx->remove_contact(email)) refuse(fmt::format("no contact {}", email));
+    // Through the directory: the contact's portal sessions end in the same transaction.
+    if (!remove_contact(*tx, email)) refuse(fmt::format("no contact {}", email));
     tx->commit();
     std::cout << fmt::format("contact {} removed\n", email);
     return 0;
@@ -267,8 +286,9 @@ int cmd_contact(const Config& c, const std::string& action, const DirectoryArgs&
   auto arr = nlohmann::json::array();
   auto contacts = tx->contacts(a.org);
   for (const auto& ct : contacts) {
-    if (as_json) arr.push_back({{"email", ct.email}, {"name", ct.name}, {"organisation", ct.organisation}});
-    else std::cout << fmt::format("{:<32} {:<24} {}\n", ct.email, ct.name, ct.organisation);
+    if (as_json)
+      arr.push_back({{"email", ct.email}, {"name", ct.name}, {"organisation", ct.organisation}, {"visibility", ct.visibility}});
+    else std::cout << fmt::format("{:<32} {:<24} {:<24} {}\n", ct.email, ct.name, ct.organisation, ct.visibility);
   }
   if (as_json) std::cout << arr.dump(2) << "\n";
   else if (contacts.empty())
@@ -287,7 +307,7 @@ int cmd_agent(const Config& c, const std::string& action, const DirectoryArgs& a
     return 0;
   }
   if (action == "remove") {
-    if (!tx->remove_agent(email)) refuse(fmt::format("no agent {}", email));
+    if (!remove_agent(*tx, email)) refuse(fmt::format("no agent {}", email));  // and their portal sessions
     tx->commit();
     std::cout << fmt::format("agent {} removed\n", email);
     return 0;
@@ -490,13 +510,16 @@ void add_directory_commands(CLI::App& app, Args& a) {
   auto* org = app.add_subcommand("org", "organisations: add, set, list, show");
   org->require_subcommand(1);
   auto* org_add = org->add_subcommand("add", "add an organisation");
-  auto* org_set = org->add_subcommand("set", "change an organisation's SLA, language or hypercare period");
+  auto* org_set = org->add_subcommand("set", "change an organisation's SLA, language, hypercare period or visibility");
   for (auto* sc : {org_add, org_set}) {
     sc->add_option("name", dir.name, "organisation name")->required();
     sc->add_option("--sla", dir.sla, "SLA name from the config (org add without it: the default SLA, standard-se for a Swedish organisation)");
     sc->add_option("--language", dir.language, "language of mails to its contacts: " + names_of(kLanguages, ", "));
     sc->add_option("--hypercare-start", dir.hypercare_start, "first day of hypercare, YYYY-MM-DD");
     sc->add_option("--hypercare-weeks", dir.hypercare_weeks, "length of hypercare in weeks");
+    sc->add_option("--visibility", dir.visibility,
+                   "which tickets its contacts see in the portal: organisation (all of the organisation's, the default) "
+                   "or own (those they requested or are on the Cc list of)");
   }
   org_add->add_option("--domain", dir.domains, "mail domain (repeatable)");
   org->add_subcommand("list", "list organisations")->add_flag("--json", a.as_json, "print JSON");
@@ -505,12 +528,18 @@ void add_directory_commands(CLI::App& app, Args& a) {
   org_show->add_flag("--json", a.as_json, "print JSON");
   a.on(org, [&a, org](const Config& c) { return cmd_org(c, action_of(org), a.dir, a.as_json); });
 
-  auto* contact = app.add_subcommand("contact", "an organisation's contact persons (at most 10): add, remove, list");
+  auto* contact = app.add_subcommand("contact", "an organisation's contact persons (at most 10): add, set, remove, list");
   contact->require_subcommand(1);
   auto* contact_add = contact->add_subcommand("add", "register a contact person");
   contact_add->add_option("--org", dir.org, "organisation")->required();
   contact_add->add_option("email", dir.email, "mail address")->required();
   contact_add->add_option("--name", dir.contact_name, "name");
+  contact_add->add_option("--visibility", dir.visibility, "organisation, own or inherit (the organisation's, the default)");
+  auto* contact_set = contact->add_subcommand("set", "change a contact person's visibility or move them to another organisation");
+  contact_set->add_option("email", dir.email, "mail address")->required();
+  contact_set->add_option("--visibility", dir.visibility,
+                          "which tickets they see: organisation, own (requested or on the Cc list of) or inherit");
+  contact_set->add_option("--organisation,--org", dir.org, "move to this organisation (ends their portal sessions)");
   contact->add_subcommand("remove", "remove a contact person")->add_option("email", dir.email, "mail address")->required();
   auto* contact_list = contact->add_subcommand("list", "list contact persons");
   contact_list->add_option("--org", dir.org, "only this organisation's");
