@@ -230,6 +230,7 @@ TEST_CASE("Each kind of failure has one exit status, whichever command meets it"
                                  "Message-ID: <m4@kund.se>\r\n\r\nHej\r\n");
   REQUIRE(servicedesk(config, "ingest '" + mail + "'").status == 0);
   REQUIRE(servicedesk(config, "org add Kund --domain kund.se").status == 0);
+  REQUIRE(servicedesk(config, "contact add --org Kund anna@kund.se").status == 0);
   auto existing = dir.write("exists.db", "");
   struct Case {
     std::string args;
@@ -246,6 +247,9 @@ TEST_CASE("Each kind of failure has one exit status, whichever command meets it"
       {"org add Other --domain other.example --hypercare-start soon", 64},
       {"contact add --org Kund not-an-address", 64},
       {"agent add not-an-address", 64},
+      {"org set Kund --visibility everyone", 64},
+      {"contact set anna@kund.se --visibility public", 64},
+      {"contact set anna@kund.se", 64},  // nothing to change
       // 65: well formed, naming nothing there is.
       {"show SD-99", 65},
       {"ticket set SD-99 --status open", 65},
@@ -256,6 +260,9 @@ TEST_CASE("Each kind of failure has one exit status, whichever command meets it"
       {"org add Kund --domain kund2.example", 65},  // the store refuses a name that exists
       {"contact add --org Nobody anna@kund.se", 65},
       {"agent remove nobody@example.com", 65},
+      {"contact set nobody@kund.se --visibility own", 65},
+      {"contact set anna@kund.se --organisation Nobody", 65},
+      {"agent add anna@kund.se", 65},  // a contact's address: one role per address
       {"outbox retry 999", 65},
       {"quarantine show 999", 65},
       // 73: a backup onto a name that exists.
