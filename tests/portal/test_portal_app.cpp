@@ -1,1 +1,633 @@
-// tests/portal/test_portal_app.cpp: being written (issue 14).
+// tests/portal/test_portal_app.cpp: the portal as a browser (or an attacker) meets it, through
+// App::handle() with constructed requests on a real SQLite store (tests/support/test_desk.h):
+// sign-in by mailed link, limits, CSRF and Origin, cookie flags, scope, headers, replies.
+#include "portal/app.h"
+#include "portal/auth.h"
+
+#include "desk/from_portal.h"
+#include "http/metrics.h"
+#include "http/parse.h"
+#include "tests/support/test_desk.h"
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <regex>
+
+namespace sd {
+namespace {
+
+namespace bh = boost::beast::http;
+using test::kAgent;
+using test::kCustomer;
+using test::kNow;
+
+constexpr const char* kBase = "https://desk.example.com";
+
+// The desk of test_desk.h behind a portal whose clock the test moves.
+struct PortalDesk {
+  test::TestDesk d;
+  std::unique_ptr<Desk> desk;
+  store::Time now = kNow + 3600;
+  std::unique_ptr<portal::App> app;
+  http::Metrics metrics;
+
+  explicit PortalDesk(const std::string& base_url = kBase) {
+    d.c.portal.base_url = base_url;
+    desk = std::make_unique<Desk>(d.c, false);
+    app = std::make_unique<portal::App>(*d.st, *desk, [this] { return now; });
+    app->register_metrics(metrics);
+  }
+
+  std::vector<store::OutboxItem> login_mails(const std::string& to = "") { return d.outbox("login-link", to); }
+
+  // The token of the newest sign-in mail to `to`, read from the mail's bytes.
+  std::string token_mailed_to(const std::string& to) {
+    auto mails = login_mails(to);
+    REQUIRE(!mails.empty());
+    std::string bytes = mails.back().bytes;
+    for (auto p = bytes.find("=\r\n"); p != std::string::npos; p = bytes.find("=\r\n")) bytes.erase(p, 3);
+    std::smatch m;
+    REQUIRE(std::regex_search(bytes, m, std::regex("/login/([0-9a-f]{32,64})")));
+    return m[1];
+  }
+
+  std::int64_t rows(const std::string& table) {
+    // What the store holds, counted through its interface: outbox rows of every kind.
+    (void)table;
+    return static_cast<std::int64_t>(d.outbox().size());
+  }
+};
+
+struct Answer {
+  int status = 0;
+  std::string body;
+  http::Response r;
+  std::string header(std::string_view name) const {
+    auto it = r.find(boost::beast::string_view(name.data(), name.size()));
+    return it == r.end() ? "" : std::string(it->value());
+  }
+  std::vector<std::string> set_cookies() const {
+    std::vector<std::string> out;
+    for (auto it = r.find(bh::field::set_cookie); it != r.end() && it->name() == bh::field::set_cookie; ++it)
+      out.emplace_back(it->value());
+    return out;
+  }
+  // The value of a hidden field of the page's form.
+  std::string field(const std::string& name) const {
+    std::smatch m;
+    if (std::regex_search(body, m, std::regex("name=\"" + name + "\" value=\"([^\"]*)\""))) return m[1];
+    return "";
+  }
+};
+
+// A browser: its cookies, its address, the Origin its forms send.
+struct Browser {
+  PortalDesk& p;
+  std::map<std::string, std::string> cookies;
+  std::string peer = "192.0.2.10";
+  std::string origin = kBase;
+
+  explicit Browser(PortalDesk& pd) : p(pd) {}
+
+  Answer send(bh::verb method, const std::string& target, const std::string& body = "", const std::string& type = "",
+              const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    http::Request req{method, target, 11};
+    req.set(bh::field::host, "desk.example.com");
+    std::string jar;
+    for (const auto& [k, v] : cookies) jar += (jar.empty() ? "" : "; ") + k + "=" + v;
+    if (!jar.empty()) req.set(bh::field::cookie, jar);
+    if (method == bh::verb::post && !origin.empty()) req.set(bh::field::origin, origin);
+    if (!type.empty()) req.set(bh::field::content_type, type);
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.body() = body;
+    req.prepare_payload();
+    http::Exchange x{req, peer};
+    Answer a;
+    a.r = p.app->handle(x);
+    a.status = static_cast<int>(a.r.result_int());
+    a.body = a.r.body();
+    for (const auto& c : a.set_cookies()) {
+      auto eq = c.find('=');
+      auto semi = c.find(';');
+      std::string name = c.substr(0, eq), value = c.substr(eq + 1, semi - eq - 1);
+      if (c.find("Max-Age=0") != std::string::npos || value.empty()) cookies.erase(name);
+      else cookies[name] = value;
+    }
+    return a;
+  }
+  Answer get(const std::string& target) { return send(bh::verb::get, target); }
+  Answer post(const std::string& target, const std::vector<std::pair<std::string, std::string>>& form,
+              const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    std::string body;
+    for (const auto& [k, v] : form) body += (body.empty() ? "" : "&") + http::url_encode_component(k) + "=" + http::url_encode_component(v);
+    return send(bh::verb::post, target, body, "application/x-www-form-urlencoded", headers);
+  }
+  Answer multipart(const std::string& target, const std::vector<std::pair<std::string, std::string>>& form,
+                   const std::vector<std::pair<std::string, std::string>>& files = {}) {
+    const std::string b = "----sdtestboundary";
+    std::string body;
+    for (const auto& [k, v] : form) body += "--" + b + "\r\nContent-Disposition: form-data; name=\"" + k + "\"\r\n\r\n" + v + "\r\n";
+    for (const auto& [name, data] : files)
+      body += "--" + b + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" + name +
+              "\"\r\nContent-Type: application/octet-stream\r\n\r\n" + data + "\r\n";
+    body += "--" + b + "--\r\n";
+    return send(bh::verb::post, target, body, "multipart/form-data; boundary=" + b);
+  }
+
+  Answer request_link(const std::string& email) {
+    auto form = get("/login");
+    return post("/login", {{"email", email}, {"csrf", form.field("csrf")}});
+  }
+  // The whole sign-in: the link mailed, its page, the button.
+  Answer sign_in(const std::string& email) {
+    REQUIRE(request_link(email).status == 200);
+    auto token = p.token_mailed_to(email);
+    auto page = get("/login/" + token);
+    return post("/login/" + token, {{"csrf", page.field("csrf")}});
+  }
+};
+
+std::string session_cookie(const Answer& a) {
+  for (const auto& c : a.set_cookies())
+    if (c.rfind("sd_session=", 0) == 0) return c;
+  return "";
+}
+
+// A second ticket, of Beta, with an attachment and an internal note on it.
+std::int64_t beta_ticket_with_file(PortalDesk& p) {
+  auto raw = test::TestDesk::mail("Bo <bo@beta.dk>", "servicedesk@example.com", "Hemmeligt kontrakt", "b1@beta.dk",
+                                  "MIME-Version: 1.0\r\n", "Hej\r\n");
+  raw = "From: Bo <bo@beta.dk>\r\nTo: servicedesk@example.com\r\nSubject: Hemmeligt kontrakt\r\nMessage-ID: <b1@beta.dk>\r\n"
+        "Date: Wed, 18 Nov 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n"
+        "--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSe vedhæftet.\r\n"
+        "--XX\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"kontrakt.pdf\"\r\n\r\n%PDF-1.4 secret\r\n"
+        "--XX--\r\n";
+  auto r = p.d.take(raw);
+  REQUIRE(r.ticket_id);
+  return r.ticket_id;
+}
+
+}  // namespace
+
+// --- sign-in ---------------------------------------------------------------------------------
+
+TEST_CASE("a contact signs in by the mailed link, which a GET or HEAD leaves usable and which works once") {
+  PortalDesk p;
+  Browser b(p);
+  auto form = b.get("/login");
+  REQUIRE(form.status == 200);
+  REQUIRE(!form.field("csrf").empty());
+  REQUIRE(b.cookies.count("sd_csrf"));
+  auto sent = b.post("/login", {{"email", "Anna@Acme.se"}, {"csrf", form.field("csrf")}});
+  REQUIRE(sent.status == 200);
+  auto token = p.token_mailed_to(kCustomer);
+  CHECK(p.login_mails(kCustomer).back().bytes.find(std::string(kBase) + "/login/") != std::string::npos);
+
+  // A mail scanner fetches the link with GET (and HEAD arrives as GET): nothing is used.
+  Browser scanner(p);
+  for (int i = 0; i < 3; ++i) {
+    auto page = scanner.get("/login/" + token);
+    CHECK(page.status == 200);
+    CHECK(page.body.find("action=\"/login/" + token + "\"") != std::string::npos);
+  }
+  CHECK(scanner.cookies.count("sd_session") == 0);
+
+  auto page = b.get("/login/" + token);
+  auto signed_in = b.post("/login/" + token, {{"csrf", page.field("csrf")}});
+  REQUIRE(signed_in.status == 303);
+  CHECK(signed_in.header("Location") == "/tickets");
+  REQUIRE(b.cookies.count("sd_session"));
+  CHECK(b.cookies["sd_session"].size() >= 32);
+  CHECK(b.get("/tickets").status == 200);
+  CHECK(p.metrics.value("portal_logins_total", {{"result", "ok"}}) == 1);
+
+  // The link a second time, in another browser: no session.
+  Browser other(p);
+  auto again = other.get("/login/" + token);
+  auto second = other.post("/login/" + token, {{"csrf", again.field("csrf")}});
+  CHECK(second.status == 200);
+  CHECK(second.body.find("no longer valid") != std::string::npos);
+  CHECK(other.cookies.count("sd_session") == 0);
+  CHECK(other.get("/tickets").status == 303);
+  CHECK(p.metrics.value("portal_logins_total", {{"result", "invalid"}}) == 1);
+}
+
+TEST_CASE("an expired sign-in link does not sign in") {
+  PortalDesk p;
+  Browser b(p);
+  REQUIRE(b.request_link(kCustomer).status == 200);
+  auto token = p.token_mailed_to(kCustomer);
+  auto page = b.get("/login/" + token);
+  p.now += p.d.c.portal.login_link_minutes * 60 + 1;
+  auto r = b.post("/login/" + token, {{"csrf", page.field("csrf")}});
+  CHECK(r.status != 303);
+  CHECK(b.cookies.count("sd_session") == 0);
+}
+
+TEST_CASE("an unknown address gets the same page as a registered one and no mail") {
+  PortalDesk p;
+  Browser known(p), unknown(p);
+  // The same pre-session token in both, so the pages can be compared byte for byte.
+  known.get("/login");
+  unknown.cookies = known.cookies;
+  auto before = p.rows("outbox");
+  auto a = known.post("/login", {{"email", kCustomer}, {"csrf", known.cookies["sd_csrf"]}});
+  auto after_known = p.rows("outbox");
+  auto b = unknown.post("/login", {{"email", "nobody@acme.se"}, {"csrf", unknown.cookies["sd_csrf"]}});
+  auto after_unknown = p.rows("outbox");
+  CHECK(a.status == 200);
+  CHECK(b.status == 200);
+  CHECK(a.body == b.body);
+  CHECK(after_known == before + 1);
+  CHECK(after_unknown == after_known);
+  CHECK(p.login_mails("nobody@acme.se").empty());
+}
+
+TEST_CASE("past the per-address limit the answer is the same and nothing is sent") {
+  PortalDesk p;
+  std::string first;
+  for (int i = 0; i < p.d.c.portal.login_mails_per_address_per_hour + 3; ++i) {
+    Browser b(p);
+    b.peer = "192.0.2." + std::to_string(20 + i);  // other clients: only the address's limit applies
+    auto r = b.request_link(kCustomer);
+    CHECK(r.status == 200);
+  }
+  CHECK(p.login_mails(kCustomer).size() == static_cast<std::size_t>(p.d.c.portal.login_mails_per_address_per_hour));
+}
+
+TEST_CASE("past the per-client limit the portal answers 429, and an untrusted X-Forwarded-For does not reset it") {
+  PortalDesk p;
+  Browser b(p);
+  std::vector<int> statuses;
+  for (int i = 0; i < p.d.c.portal.login_requests_per_client_per_minute + 2; ++i) {
+    auto form = b.get("/login");
+    statuses.push_back(b.post("/login", {{"email", "x" + std::to_string(i) + "@nowhere.example"}, {"csrf", form.field("csrf")}},
+                              {{"X-Forwarded-For", "10.0.0." + std::to_string(i)}})
+                           .status);
+  }
+  CHECK(statuses.front() == 200);
+  CHECK(statuses.at(static_cast<std::size_t>(p.d.c.portal.login_requests_per_client_per_minute) - 1) == 200);
+  CHECK(statuses.back() == 429);
+  // Another client is not limited by this one.
+  Browser other(p);
+  other.peer = "192.0.2.99";
+  CHECK(other.request_link("y@nowhere.example").status == 200);
+}
+
+TEST_CASE("behind a trusted proxy the client is the address X-Forwarded-For names") {
+  PortalDesk p;
+  p.d.c.portal.trusted_proxies = {"127.0.0.1"};
+  p.desk = std::make_unique<Desk>(p.d.c, false);
+  p.app = std::make_unique<portal::App>(*p.d.st, *p.desk, [&p] { return p.now; });
+  Browser b(p);
+  b.peer = "127.0.0.1";
+  int limit = p.d.c.portal.login_requests_per_client_per_minute;
+  for (int i = 0; i < limit + 2; ++i) {
+    auto form = b.get("/login");
+    auto r = b.post("/login", {{"email", "z@nowhere.example"}, {"csrf", form.field("csrf")}},
+                    {{"X-Forwarded-For", "203.0.113." + std::to_string(i)}});
+    CHECK(r.status == 200);  // each a client of its own
+  }
+}
+
+TEST_CASE("a POST without the CSRF token or with a wrong one is 403 on every route") {
+  PortalDesk p;
+  Browser anon(p);
+  anon.get("/login");
+  CHECK(anon.post("/login", {{"email", kCustomer}}).status == 403);
+  CHECK(anon.post("/login", {{"email", kCustomer}, {"csrf", "forged"}}).status == 403);
+  CHECK(anon.post("/login", {{"email", kCustomer}, {"csrf", std::string(32, 'a')}}).status == 403);
+  CHECK(p.login_mails(kCustomer).empty());
+
+  Browser b(p);
+  REQUIRE(b.sign_in(kCustomer).status == 303);
+  // The pre-session token of the link's page without its cookie: 403.
+  REQUIRE(b.request_link(kCustomer).status == 200);
+  auto token = p.token_mailed_to(kCustomer);
+  Browser fresh(p);
+  CHECK(fresh.post("/login/" + token, {{"csrf", b.cookies["sd_csrf"]}}).status == 403);
+  CHECK(fresh.post("/login/" + token, {}).status == 403);
+
+  auto page = b.get("/tickets/SD-1");
+  REQUIRE(page.status == 200);
+  std::string key = page.field("form_key");
+  for (const auto& csrf : {std::string(), std::string("wrong"), b.cookies["sd_csrf"]}) {
+    std::vector<std::pair<std::string, std::string>> form = {{"text", "hej"}, {"form_key", key}};
+    if (!csrf.empty()) form.emplace_back("csrf", csrf);
+    CHECK(b.post("/tickets/SD-1/reply", form).status == 403);
+    CHECK(b.post("/tickets", {{"subject", "s"}, {"text", "t"}, {"form_key", key}, {"csrf", csrf}}).status == 403);
+    CHECK(b.post("/logout", {{"csrf", csrf}}).status == 403);
+  }
+  auto tx = p.d.st->begin(store::Store::Mode::read);
+  CHECK(tx->messages(1).size() == 1);
+  CHECK(tx->tickets().size() == 1);
+}
+
+TEST_CASE("another site's form with the right token is refused by the Origin check") {
+  PortalDesk p;
+  Browser b(p);
+  auto form = b.get("/login");
+  CHECK(b.post("/login", {{"email", kCustomer}, {"csrf", form.field("csrf")}}, {{"Origin", "https://evil.example"}}).status ==
+        403);
+  b.origin = "";
+  CHECK(b.post("/login", {{"email", kCustomer}, {"csrf", form.field("csrf")}}, {{"Referer", "https://evil.example/x"}})
+            .status == 403);
+  CHECK(b.post("/login", {{"email", kCustomer}, {"csrf", form.field("csrf")}}).status == 403);
+  CHECK(p.login_mails(kCustomer).empty());
+  CHECK(b.post("/login", {{"email", kCustomer}, {"csrf", form.field("csrf")}}, {{"Referer", std::string(kBase) + "/login"}})
+            .status == 200);
+}
+
+TEST_CASE("the session cookie is HttpOnly and SameSite=Lax, and Secure under an https base_url only") {
+  {
+    PortalDesk p;
+    Browser b(p);
+    auto c = session_cookie(b.sign_in(kCustomer));
+    CHECK(c.find("HttpOnly") != std::string::npos);
+    CHECK(c.find("SameSite=Lax") != std::string::npos);
+    CHECK(c.find("Path=/") != std::string::npos);
+    CHECK(c.find("Secure") != std::string::npos);
+  }
+  {
+    PortalDesk p("http://127.0.0.1:8080");
+    Browser b(p);
+    b.origin = "http://127.0.0.1:8080";
+    auto c = session_cookie(b.sign_in(kCustomer));
+    REQUIRE(!c.empty());
+    CHECK(c.find("HttpOnly") != std::string::npos);
+    CHECK(c.find("Secure") == std::string::npos);
+  }
+}
+
+TEST_CASE("signing out ends the session, and a stolen copy of the cookie no longer works") {
+  PortalDesk p;
+  Browser b(p);
+  REQUIRE(b.sign_in(kCustomer).status == 303);
+  auto copy = b.cookies;
+  auto page = b.get("/tickets");
+  auto out = b.post("/logout", {{"csrf", page.field("csrf")}});
+  CHECK(out.status == 303);
+  CHECK(b.get("/tickets").status == 303);
+  Browser thief(p);
+  thief.cookies = copy;
+  CHECK(thief.get("/tickets").status == 303);
+  CHECK(thief.get("/api/tickets").status == 401);
+}
+
+TEST_CASE("a session ends after session_idle_minutes without a request and after session_max_hours in all") {
+  PortalDesk p;
+  Browser b(p);
+  REQUIRE(b.sign_in(kCustomer).status == 303);
+  p.now += p.d.c.portal.session_idle_minutes * 60 - 30;
+  CHECK(b.get("/tickets").status == 200);
+  p.now += p.d.c.portal.session_idle_minutes * 60 - 30;
+  CHECK(b.get("/tickets").status == 200);  // touched on the way
+  p.now += p.d.c.portal.session_idle_minutes * 60 + 61;
+  CHECK(b.get("/tickets").status == 303);
+
+  Browser c(p);
+  REQUIRE(c.sign_in(kCustomer).status == 303);
+  for (int i = 0; i < p.d.c.portal.session_max_hours * 2; ++i) {
+    p.now += 30 * 60;
+    c.get("/tickets");
+  }
+  p.now += 60;
+  CHECK(c.get("/tickets").status == 303);
+}
+
+TEST_CASE("a removed contact's cookie no longer works") {
+  PortalDesk p;
+  Browser b(p);
+  REQUIRE(b.sign_in(kCustomer).status == 303);
+  {
+    auto tx = p.d.st->begin(store::Store::Mode::write);
+    tx->remove_contact(kCustomer);
+    tx->commit();
+  }
+  CHECK(b.get("/tickets").status == 303);
+  CHECK(b.get("/api/tickets").status == 401);
+}
+
+TEST_CASE("not signed in, pages send to /login and the API answers 401") {
+  PortalDesk p;
+  Browser b(p);
+  auto r = b.get("/tickets");
+  CHECK(r.status == 303);
+  CHECK(r.header("Location") == "/login");
+  CHECK(b.get("/").header("Location") == "/login");
+  CHECK(b.get("/tickets/SD-1").status == 303);
+  CHECK(b.get("/api/tickets").status == 401);
+  CHECK(b.get("/api/tickets/SD-1").status == 401);
+  b.cookies["sd_session"] = std::string(32, 'a');
+  CHECK(b.get("/tickets").status == 303);
+}
+
+// --- headers --------------------------------------------------------------------------------
+
+TEST_CASE("every response carries the Content-Security-Policy and the other security headers") {
+  PortalDesk p;
+  Browser b(p);
+  for (const auto& target : {"/login", "/tickets", "/nowhere", "/static/portal.css", "/healthz"}) {
+    auto r = b.get(target);
+    INFO(target);
+    CHECK(r.header("Content-Security-Policy") ==
+          "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    CHECK(r.header("X-Frame-Options") == "DENY");
+    CHECK(r.header("X-Content-Type-Options") == "nosniff");
+    CHECK(!r.header("Referrer-Policy").empty());
+    CHECK(r.body.find("<script") == std::string::npos);
+  }
+  CHECK(b.get("/login").header("Cache-Control") == "no-store");
+  CHECK(b.get("/healthz").status == 200);
+  CHECK(b.get("/static/portal.css").status == 200);
+}
+
+// --- scope ----------------------------------------------------------------------------------
+
+TEST_CASE("another organisation's ticket, attachment and API object answer 404, like one that does not exist") {
+  PortalDesk p;
+  auto beta = beta_ticket_with_file(p);
+  std::string ref = "SD-" + std::to_string(beta);
+  Browser anna(p);
+  REQUIRE(anna.sign_in(kCustomer).status == 303);
+  for (const auto& target : {"/tickets/" + ref, "/tickets/" + ref + "/attachments/1", "/api/tickets/" + ref,
+                             std::string("/tickets/SD-99"), std::string("/tickets/SD-99/attachments/1"),
+                             std::string("/api/tickets/SD-99")}) {
+    auto r = anna.get(target);
+    INFO(target);
+    CHECK(r.status == 404);
+    CHECK(r.body.find("Hemmeligt") == std::string::npos);
+  }
+  auto page = anna.get("/tickets/" + ref);
+  auto reply = anna.post("/tickets/" + ref + "/reply", {{"text", "mine now"}, {"csrf", anna.get("/tickets").field("csrf")}, {"form_key", std::string(32, 'b')}});
+  CHECK(reply.status == 404);
+  CHECK(anna.get("/tickets").body.find("Hemmeligt") == std::string::npos);
+  auto list = anna.get("/api/tickets");
+  CHECK(list.status == 200);
+  CHECK(list.body.find("Hemmeligt") == std::string::npos);
+
+  Browser bo(p);
+  REQUIRE(bo.sign_in("bo@beta.dk").status == 303);
+  auto f = bo.get("/tickets/" + ref + "/attachments/1");
+  CHECK(f.status == 200);
+  CHECK(f.header("Content-Disposition").rfind("attachment", 0) == 0);
+  CHECK(f.header("Content-Disposition").find("kontrakt.pdf") != std::string::npos);
+  CHECK(f.header("X-Content-Type-Options") == "nosniff");
+  CHECK(f.body.find("%PDF-1.4 secret") != std::string::npos);
+}
+
+TEST_CASE("a contact sees neither internal notes nor internal events, in the page or the API") {
+  PortalDesk p;
+  {
+    auto tx = p.d.st->begin(store::Store::Mode::write);
+    AgentWrite w;
+    w.agent = kAgent;
+    w.ticket_id = 1;
+    w.text = "Intern anteckning: kunden betalar inte";
+    w.note = true;
+    REQUIRE(agent_works(*tx, *p.desk, w, p.now));
+    tx->add_event({1, p.now, "system", "security", "Intern säkerhetshändelse", true});
+    tx->commit();
+  }
+  Browser anna(p);
+  REQUIRE(anna.sign_in(kCustomer).status == 303);
+  auto page = anna.get("/tickets/SD-1");
+  REQUIRE(page.status == 200);
+  CHECK(page.body.find("Skrivaren") != std::string::npos);
+  CHECK(page.body.find("betalar inte") == std::string::npos);
+  CHECK(page.body.find("säkerhetshändelse") == std::string::npos);
+  auto api = anna.get("/api/tickets/SD-1");
+  REQUIRE(api.status == 200);
+  CHECK(api.body.find("betalar inte") == std::string::npos);
+  CHECK(api.body.find("säkerhetshändelse") == std::string::npos);
+  auto j = nlohmann::json::parse(api.body);
+  CHECK(j["id"] == "SD-1");
+  for (const auto& e : j["events"]) CHECK((e["kind"] == "status" || e["kind"] == "reopened"));
+  for (const auto& m : j["messages"]) CHECK(m["internal"] == false);
+  // A search for the note's words finds nothing for her.
+  CHECK(anna.get("/tickets?q=betalar").body.find("SD-1") == std::string::npos);
+
+  Browser eva(p);
+  REQUIRE(eva.sign_in(kAgent).status == 303);
+  CHECK(eva.get("/tickets/SD-1").body.find("betalar inte") != std::string::npos);
+  CHECK(eva.get("/api/tickets/SD-1").body.find("betalar inte") != std::string::npos);
+}
+
+TEST_CASE("a contact of an organisation with own visibility sees only their own tickets") {
+  PortalDesk p;
+  {
+    auto tx = p.d.st->begin(store::Store::Mode::write);
+    tx->add_contact({"carl@acme.se", "Carl", "Acme"});
+    auto o = *tx->organisation("Acme");
+    o.visibility = "own";
+    tx->update_organisation(o);
+    tx->commit();
+  }
+  auto carls = p.d.take(test::TestDesk::mail("Carl <carl@acme.se>", "servicedesk@example.com", "Carls egen", "c9@acme.se"));
+  REQUIRE(carls.ticket_id);
+  Browser anna(p);
+  REQUIRE(anna.sign_in(kCustomer).status == 303);
+  auto list = anna.get("/tickets");
+  CHECK(list.body.find("Skrivaren") != std::string::npos);
+  CHECK(list.body.find("Carls egen") == std::string::npos);
+  CHECK(anna.get("/tickets/SD-" + std::to_string(carls.ticket_id)).status == 404);
+  CHECK(anna.get("/api/tickets").body.find("Carls egen") == std::string::npos);
+}
+
+TEST_CASE("an agent's queue lists open tickets by their stored next SLA due time") {
+  PortalDesk p;
+  auto t2 = p.d.take(test::TestDesk::mail("Bo <bo@beta.dk>", "servicedesk@example.com", "Andra", "q2@beta.dk"));
+  auto t3 = p.d.take(test::TestDesk::mail("Bo <bo@beta.dk>", "servicedesk@example.com", "Tredje", "q3@beta.dk"));
+  REQUIRE(t2.ticket_id);
+  REQUIRE(t3.ticket_id);
+  {
+    auto tx = p.d.st->begin(store::Store::Mode::write);
+    tx->set_sla_next_due(t3.ticket_id, kNow + 100);
+    tx->set_sla_next_due(t2.ticket_id, kNow + 200);
+    tx->set_sla_next_due(1, kNow + 300);
+    tx->commit();
+  }
+  Browser eva(p);
+  REQUIRE(eva.sign_in(kAgent).status == 303);
+  auto api = eva.get("/api/tickets");
+  REQUIRE(api.status == 200);
+  auto j = nlohmann::json::parse(api.body);
+  REQUIRE(j.size() == 3);
+  CHECK(j[0]["id"] == "SD-" + std::to_string(t3.ticket_id));
+  CHECK(j[1]["id"] == "SD-" + std::to_string(t2.ticket_id));
+  CHECK(j[2]["id"] == "SD-1");
+  auto page = eva.get("/tickets");
+  auto a = page.body.find("Tredje"), b = page.body.find("Andra"), c = page.body.find("Skrivaren");
+  CHECK(a < b);
+  CHECK(b < c);
+  CHECK(eva.get("/tickets?organisation=Beta").body.find("Skrivaren") == std::string::npos);
+}
+
+// --- posts ----------------------------------------------------------------------------------
+
+TEST_CASE("a contact's reply is posted once however often the form is sent") {
+  PortalDesk p;
+  Browser anna(p);
+  REQUIRE(anna.sign_in(kCustomer).status == 303);
+  auto page = anna.get("/tickets/SD-1");
+  std::vector<std::pair<std::string, std::string>> form = {
+      {"text", "Den är fortfarande trasig."}, {"csrf", page.field("csrf")}, {"form_key", page.field("form_key")}};
+  auto first = anna.multipart("/tickets/SD-1/reply", form, {{"foto.jpg", "JPEGDATA"}});
+  CHECK(first.status == 303);
+  auto second = anna.multipart("/tickets/SD-1/reply", form, {{"foto.jpg", "JPEGDATA"}});
+  CHECK(second.status == 303);
+  CHECK(second.header("Location") == "/tickets/SD-1");
+  auto tx = p.d.st->begin(store::Store::Mode::read);
+  auto msgs = tx->messages(1);
+  int replies = 0;
+  for (const auto& m : msgs)
+    if (m.body_text.find("fortfarande trasig") != std::string::npos) ++replies;
+  CHECK(replies == 1);
+  CHECK(tx->attachments(1).size() == 1);
+}
+
+TEST_CASE("a contact cannot set the priority with a forged field") {
+  PortalDesk p;
+  Browser anna(p);
+  REQUIRE(anna.sign_in(kCustomer).status == 303);
+  auto before = p.d.ticket(1).priority;
+  auto page = anna.get("/tickets/SD-1");
+  auto r = anna.post("/tickets/SD-1/reply", {{"text", "Snälla, högsta prioritet"}, {"priority", "highest"}, {"status", "closed"},
+                                             {"assign", kCustomer}, {"csrf", page.field("csrf")}, {"form_key", page.field("form_key")}});
+  CHECK(r.status == 303);
+  auto t = p.d.ticket(1);
+  CHECK(t.priority == before);
+  CHECK(t.status != "closed");
+  CHECK(t.assignee.empty());
+}
+
+TEST_CASE("a contact opens a new ticket, and an agent resolves it from the portal") {
+  PortalDesk p;
+  Browser anna(p);
+  REQUIRE(anna.sign_in(kCustomer).status == 303);
+  auto form = anna.get("/tickets/new");
+  REQUIRE(form.status == 200);
+  auto r = anna.multipart("/tickets", {{"subject", "Ny dator"}, {"text", "Vi behöver en ny dator."}, {"category", "order"},
+                                       {"csrf", form.field("csrf")}, {"form_key", form.field("form_key")}});
+  REQUIRE(r.status == 303);
+  auto tickets = p.d.tickets();
+  REQUIRE(tickets.size() == 2);
+  auto id = tickets.front().id;
+  CHECK(tickets.front().subject == "Ny dator");
+  CHECK(r.header("Location") == "/tickets/SD-" + std::to_string(id));
+
+  Browser eva(p);
+  REQUIRE(eva.sign_in(kAgent).status == 303);
+  std::string ref = "SD-" + std::to_string(id);
+  auto page = eva.get("/tickets/" + ref);
+  REQUIRE(page.status == 200);
+  auto done = eva.post("/tickets/" + ref + "/reply", {{"text", "Beställd."}, {"status", "resolved"}, {"priority", "high"},
+                                                      {"csrf", page.field("csrf")}, {"form_key", page.field("form_key")}});
+  CHECK(done.status == 303);
+  auto t = p.d.ticket(id);
+  CHECK(t.status == "resolved");
+  CHECK(t.priority == "high");
+}
+
+}  // namespace sd
