@@ -312,6 +312,7 @@ TEST_CASE("a POST without the CSRF token or with a wrong one is 403 on every rou
   auto page = b.get("/tickets/SD-1");
   REQUIRE(page.status == 200);
   std::string key = page.field("form_key");
+  auto messages_before = p.d.st->begin(store::Store::Mode::read)->messages(1).size();
   for (const auto& csrf : {std::string(), std::string("wrong"), b.cookies["sd_csrf"]}) {
     std::vector<std::pair<std::string, std::string>> form = {{"text", "hej"}, {"form_key", key}};
     if (!csrf.empty()) form.emplace_back("csrf", csrf);
@@ -320,7 +321,7 @@ TEST_CASE("a POST without the CSRF token or with a wrong one is 403 on every rou
     CHECK(b.post("/logout", {{"csrf", csrf}}).status == 403);
   }
   auto tx = p.d.st->begin(store::Store::Mode::read);
-  CHECK(tx->messages(1).size() == 1);
+  CHECK(tx->messages(1).size() == messages_before);
   CHECK(tx->tickets().size() == 1);
 }
 
