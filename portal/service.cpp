@@ -26,6 +26,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <map>
 #include <ctime>
 #include <memory>
 #include <mutex>
@@ -40,6 +41,32 @@ constexpr int kExitTempFail = 75;   // EX_TEMPFAIL: the store is busy or unreach
 constexpr auto kHousekeeping = std::chrono::minutes(1);
 
 store::Time now_with(const Config& c) { return static_cast<store::Time>(std::time(nullptr)) + c.test.clock_offset_s; }
+
+// The store as the portal's threads use it: one connection per thread (the HTTP server's
+// workers, housekeeping, the metrics worker), opened on its first use there. A SQLite store
+// is one connection, used by one thread at a time; sharing one across the workers made
+// concurrent requests fail ("cannot start a transaction within a transaction", seen by the
+// benchmark at 10 clients). Connections live until the portal stops.
+class StorePerThread final : public store::Store {
+ public:
+  explicit StorePerThread(std::string url) : url_(std::move(url)) { mine(); }  // opened (and migrated) at start
+  std::unique_ptr<store::Transaction> begin(Mode mode) override { return mine().begin(mode); }
+  tl::expected<std::unique_ptr<store::OutboxListener>, std::string> listen_for_outbox() override {
+    return mine().listen_for_outbox();
+  }
+  void backup(const std::string& path) override { mine().backup(path); }
+
+ private:
+  store::Store& mine() {
+    std::lock_guard lock(mutex_);
+    auto& s = stores_[std::this_thread::get_id()];
+    if (!s) s = store::open_store(url_);
+    return *s;
+  }
+  std::string url_;
+  std::mutex mutex_;
+  std::map<std::thread::id, std::unique_ptr<store::Store>> stores_;
+};
 
 // Forgets used and expired sign-in links, ended sessions, old rate counters and form keys
 // once a minute, on a thread of its own (never the io_context's), until stop() is called.
@@ -92,7 +119,7 @@ int run_portal(const Config& config) {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<Desk> desk;
   try {
-    store = store::open_store(config.store.url);
+    store = std::make_unique<StorePerThread>(config.store.url);
     desk = std::make_unique<Desk>(config, /*read_token_secret=*/false);
   } catch (const store::StoreError& e) {
     log::error("portal: cannot open the store: {}", e.what());

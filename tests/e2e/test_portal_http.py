@@ -212,6 +212,20 @@ class PortalOverHttp(unittest.TestCase, PortalDesk):
         self.assertIn("[SD-1]", str(got["Subject"]))
         self.assertEqual(self.daemon.show("SD-1")["status"], "resolved")
 
+    def test_visitors_at_the_same_time_all_get_their_pages(self):
+        # The workers answer in parallel, each on a store connection of its own: one shared
+        # connection failed most concurrent requests.
+        import concurrent.futures
+        self.deliver(CUSTOMER, "Skrivaren", "Skrivaren är trasig.\r\n", "p1@acme.se")
+        self.wait_for_ticket()
+        anna, eva = Client(self.port), Client(self.port)
+        self.assertEqual(self.sign_in(anna, CUSTOMER).status, 303)
+        self.assertEqual(self.sign_in(eva, AGENT).status, 303)
+        paths = [(anna, "/tickets"), (anna, "/tickets/SD-1"), (eva, "/tickets"), (eva, "/api/tickets/SD-1")] * 50
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            statuses = list(pool.map(lambda cp: cp[0].get(cp[1]).status, paths))
+        self.assertEqual(statuses.count(200), len(paths), f"not all 200: {sorted(set(statuses))}")
+
     def test_logout_and_removing_a_contact_end_the_session(self):
         c = Client(self.port)
         self.assertEqual(self.sign_in(c, CUSTOMER).status, 303)
