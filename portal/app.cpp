@@ -417,17 +417,16 @@ struct App::Route {
     return t;
   }
 
-  // A contact's list: what may_see would let them open (requested, on the Cc list, or their
-  // organisation's when it lets its contacts see them all).
+  // A contact's list: the desk's scope_for(), the same rule as may_see for one ticket. No
+  // scope (nobody the directory knows): an empty list.
   void scope(store::Transaction& tx, store::TicketQuery& q) const {
-    const auto& ct = *visitor->contact;
-    q.visible_to = ct.email;
-    std::string visibility = ct.visibility;
-    if (visibility.empty() || visibility == "inherit") {
-      auto o = tx.organisation(ct.organisation);
-      visibility = o ? o->visibility : "own";
+    auto sc = scope_for(tx, party_of(tx, visitor->email));
+    if (!sc) {
+      q.visible_to = "-";  // matches no address
+      return;
     }
-    if (visibility == "organisation") q.visible_organisation = ct.organisation;
+    q.visible_to = sc->visible_to;
+    q.visible_organisation = sc->visible_organisation;
   }
 
   struct Listing {
