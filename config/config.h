@@ -84,7 +84,7 @@ struct Config {
     int login_mails_per_address_per_hour = 5;
     int login_requests_per_client_per_minute = 10;
     std::string metrics_listen;  // the portal's own /metrics and /healthz; empty: off
-    std::string templates_dir;   // operators' page texts (PAGE.LANG.html); empty: built-in pages
+    std::string templates_dir;   // operators' page texts (portal.txt, portal.LANG.txt: key = text); empty: built-in
   } portal;
 
   struct Store {

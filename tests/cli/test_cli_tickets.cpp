@@ -681,7 +681,7 @@ TEST_CASE("An unknown command names itself and lists the commands, exit 64") {
   CHECK(r.status == 64);
   CHECK(r.out.empty());
   CHECK(lines_in(r.err) == 1);
-  CHECK(r.err.rfind("servicedesk: unknown command 'frob'; commands: run, ingest, tickets, show, parse, sla, ticket, "
+  CHECK(r.err.rfind("servicedesk: unknown command 'frob'; commands: run, portal, ingest, tickets, show, parse, sla, ticket, "
                     "attachment, ",
                     0) == 0);
   CHECK(contains(r.err, ", backup (servicedesk --help explains them)\n"));
@@ -693,7 +693,7 @@ TEST_CASE("An unknown command names itself and lists the commands, exit 64") {
         "explains them)\n");
   auto none = desk.run("");
   CHECK(none.status == 64);
-  CHECK(none.err.rfind("servicedesk: no command given; commands: run, ingest, ", 0) == 0);
+  CHECK(none.err.rfind("servicedesk: no command given; commands: run, portal, ingest, ", 0) == 0);
   auto attachment = desk.run("attachment");
   CHECK(attachment.status == 64);
   CHECK(attachment.err ==
