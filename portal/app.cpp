@@ -105,23 +105,6 @@ std::string trim(std::string s) {
   return s.substr(b, e - b + 1);
 }
 
-// Texts the page texts do not have (yet): the link page that is no longer valid and the
-// refusals of a post.
-std::string own_text(const std::string& language, const std::string& key) {
-  static const std::map<std::string, std::map<std::string, std::string>> texts = {
-      {"link.invalid.title", {{"en", "This sign-in link is no longer valid"}, {"sv", "Inloggningslänken gäller inte längre"}, {"da", "Login-linket er ikke længere gyldigt"}}},
-      {"link.invalid.text", {{"en", "A sign-in link works once and for a short time. Ask for a new one on the sign-in page."}, {"sv", "En inloggningslänk fungerar en gång och en kort tid. Be om en ny på inloggningssidan."}, {"da", "Et login-link virker én gang og i kort tid. Bed om et nyt på login-siden."}}},
-      {"form.expired", {{"en", "The form was too old or sent twice; the ticket shows what was saved."}, {"sv", "Formuläret var för gammalt eller skickades två gånger."}, {"da", "Formularen var for gammel eller sendt to gange."}}},
-      {"text.missing", {{"en", "Write a text."}, {"sv", "Skriv en text."}, {"da", "Skriv en tekst."}}},
-      {"subject.missing", {{"en", "Write a subject."}, {"sv", "Skriv ett ämne."}, {"da", "Skriv et emne."}}},
-      {"form.bad", {{"en", "The form could not be read."}, {"sv", "Formuläret kunde inte läsas."}, {"da", "Formularen kunne ikke læses."}}},
-  };
-  auto k = texts.find(key);
-  if (k == texts.end()) return key;
-  auto l = k->second.find(language);
-  return l == k->second.end() ? k->second.at("en") : l->second;
-}
-
 // Content types a browser may be told as they are: inert ones (no script, no markup).
 std::string download_type(const std::string& stored) {
   static const std::vector<std::string> safe = {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"};
@@ -168,9 +151,10 @@ struct App::Route {
   http::Params query;
   std::optional<Visitor> visitor;
   std::string language = "en";
-  const PageTextSet* texts = nullptr;
+  const PageTextSet* texts;  // the operator's page texts over the built-in ones
 
-  Route(App& a, const http::Exchange& ex) : app(a), x(ex), req(ex.request), c(a.desk_.config()), now(a.now_()) {}
+  Route(App& a, const http::Exchange& ex)
+      : app(a), x(ex), req(ex.request), c(a.desk_.config()), now(a.now_()), texts(a.texts_) {}
 
   bool https() const { return starts_with_ci(c.portal.base_url, "https:"); }
 
@@ -358,8 +342,8 @@ struct App::Route {
   }
 
   http::Response link_invalid() {
-    return html(bh::status::ok, message_page(context(), 200, own_text(language, "link.invalid.title"),
-                                             own_text(language, "link.invalid.text")));
+    return html(bh::status::ok, message_page(context(), 200, page_texts().get("link.invalid.title"),
+                                             page_texts().get("link.invalid.text")));
   }
 
   // GET /login/{token}: changes nothing.
@@ -625,7 +609,7 @@ struct App::Route {
   // POST /tickets/{REF}/reply
   http::Response reply(const std::string& ref) {
     auto f = read_form(req);
-    if (!f) return message(400, "", own_text(language, "form.bad"));
+    if (!f) return message(400, "", page_texts().get("form.bad"));
     if (!session_csrf_ok(*f)) return message(403);
     std::string text = field(*f, "text");
     std::string key = field(*f, "form_key");
@@ -677,7 +661,7 @@ struct App::Route {
         }
       } else {
         if (trim(text).empty() && files.empty()) {
-          refused.errors.push_back(own_text(language, "text.missing"));
+          refused.errors.push_back(page_texts().get("text.missing"));
           tx.reset();
           return ticket(ref, refused, bh::status::bad_request);
         }
@@ -717,14 +701,14 @@ struct App::Route {
   http::Response new_ticket_post() {
     if (visitor->agent) return not_found();
     auto f = read_form(req);
-    if (!f) return message(400, "", own_text(language, "form.bad"));
+    if (!f) return message(400, "", page_texts().get("form.bad"));
     if (!session_csrf_ok(*f)) return message(403);
     NewTicketView refused;
     refused.subject = trim(field(*f, "subject"));
     refused.text = field(*f, "text");
     refused.category = field(*f, "category");
-    if (refused.subject.empty()) refused.errors.push_back(own_text(language, "subject.missing"));
-    if (trim(refused.text).empty()) refused.errors.push_back(own_text(language, "text.missing"));
+    if (refused.subject.empty()) refused.errors.push_back(page_texts().get("subject.missing"));
+    if (trim(refused.text).empty()) refused.errors.push_back(page_texts().get("text.missing"));
     std::optional<Category> category;
     if (!refused.category.empty()) {
       category = parse_category(refused.category);
@@ -797,7 +781,8 @@ struct App::Route {
   }
 };
 
-App::App(store::Store& store, const Desk& desk, Clock now) : store_(store), desk_(desk), now_(std::move(now)) {}
+App::App(store::Store& store, const Desk& desk, Clock now, const PageTextSet* texts)
+    : store_(store), desk_(desk), now_(std::move(now)), texts_(texts ? texts : &PageTextSet::builtin()) {}
 
 http::Response App::handle(const http::Exchange& x) {
   Route route(*this, x);

@@ -32,6 +32,7 @@
 
 #include "desk/desk.h"
 #include "http/server.h"
+#include "portal/page_texts.h"
 #include "store/store.h"
 
 #include <boost/beast/http/fields.hpp>
@@ -51,8 +52,9 @@ using Clock = std::function<store::Time()>;
 
 class App {
  public:
-  // `desk` outlives the App (the portal's Desk, built with read_token_secret = false).
-  App(store::Store& store, const Desk& desk, Clock now);
+  // `desk` outlives the App (the portal's Desk, built with read_token_secret = false), and
+  // so do `texts` (the operator's page texts, load_page_texts(); nullptr: the built-in ones).
+  App(store::Store& store, const Desk& desk, Clock now, const PageTextSet* texts = nullptr);
 
   http::Response handle(const http::Exchange& x);
 
@@ -74,6 +76,7 @@ class App {
   store::Store& store_;
   const Desk& desk_;
   Clock now_;
+  const PageTextSet* texts_;
   std::atomic<http::Metrics*> metrics_{nullptr};
   void count_login(const std::string& result);
   friend struct Route;

@@ -16,8 +16,10 @@
 #include "core/log.h"
 #include "desk/desk.h"
 #include "http/metrics.h"
+#include "http/parse.h"
 #include "http/server.h"
 #include "portal/app.h"
+#include "portal/page_texts.h"
 #include "store/store.h"
 
 #include <boost/asio/io_context.hpp>
@@ -129,7 +131,21 @@ int run_portal(const Config& config) {
     return kExitConfig;
   }
 
-  App app(*store, *desk, [&config] { return now_with(config); });
+  // The operator's page texts, checked now: a mistake names its file and line and the
+  // portal does not start, rather than show a wrong text.
+  auto texts = load_page_texts(config.portal.templates_dir);
+  if (!texts) {
+    log::error("portal: page texts: {}", texts.error());
+    return kExitConfig;
+  }
+  // A trusted proxy the HTTP layer cannot read would silently never be trusted: refused.
+  for (const auto& proxy : config.portal.trusted_proxies)
+    if (auto ok = http::check_proxy_entry(proxy); !ok) {
+      log::error("{}: key 'portal.trusted_proxies': \"{}\": {}", config.path, proxy, ok.error());
+      return kExitConfig;
+    }
+
+  App app(*store, *desk, [&config] { return now_with(config); }, &*texts);
   http::Metrics metrics;
   app.register_metrics(metrics);
 

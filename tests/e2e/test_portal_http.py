@@ -212,6 +212,21 @@ class PortalOverHttp(unittest.TestCase, PortalDesk):
         self.assertIn("[SD-1]", str(got["Subject"]))
         self.assertEqual(self.daemon.show("SD-1")["status"], "resolved")
 
+    def test_an_operators_page_text_shows_and_a_wrong_one_stops_the_start_with_its_file_and_line(self):
+        texts = self.stack.dir / "portal-texts"
+        texts.mkdir()
+        (texts / "portal.en.txt").write_text("# our words\nlogin.intro = Write the address you use at Acme.\n")
+        self.portal.stop()
+        self.config.write_text(self.config.read_text().replace("[portal]", f'[portal]\ntemplates_dir = "{texts}"', 1))
+        self.portal.start()
+        self.portal.wait_until(lambda: Client(self.port).get("/healthz").status == 200, 30, what="the portal")
+        self.assertIn("Write the address you use at Acme.", Client(self.port).get("/login").text)
+        self.portal.stop()
+        (texts / "portal.en.txt").write_text("login.intro = fine\nlogin.titel = typo\n")
+        self.portal.start()
+        self.assertEqual(self.portal.wait_exit(30), 78)
+        self.assertIn("portal.en.txt:2", self.portal.log_tail(), self.portal.log_tail())
+
     def test_visitors_at_the_same_time_all_get_their_pages(self):
         # The workers answer in parallel, each on a store connection of its own: one shared
         # connection failed most concurrent requests.
