@@ -30,7 +30,7 @@ add_custom_command(
   VERBATIM)
 add_custom_target(sd_manpage ALL DEPENDS ${SD_MANPAGE_GZ})
 install(FILES ${SD_MANPAGE_GZ} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
-install(FILES docs/operations.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES docs/operations.md docs/portal.md DESTINATION ${CMAKE_INSTALL_DOCDIR})  # the units' Documentation=
 # The man page points at these for how reports and SLA figures are computed.
 foreach(doc reports.md sla.md)
   if(EXISTS ${PROJECT_SOURCE_DIR}/docs/${doc})
