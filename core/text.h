@@ -72,6 +72,16 @@ inline Utf8Char decode_utf8(std::string_view s, std::size_t i) {
 
 }  // namespace text_detail
 
+// Whether `s` is well-formed UTF-8 throughout.
+inline bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    auto ch = text_detail::decode_utf8(s, i);
+    if (ch.len == 0) return false;
+    i += ch.len;
+  }
+  return true;
+}
+
 // A character a terminal may act on rather than show: C0 and C1 controls, DEL, and the
 // characters that reorder or break lines behind the reader's back (bidi embeddings,
 // overrides, isolates and marks; the Unicode line and paragraph separators).

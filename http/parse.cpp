@@ -60,14 +60,6 @@ bool is_tchar(char c) { return is_alnum(c) || std::string_view("!#$%&'*+-.^_`|~"
 
 bool is_token(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar); }
 
-bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    auto ch = text_detail::decode_utf8(s, i);
-    if (ch.len == 0) return false;
-    i += ch.len;
-  }
-  return true;
-}
 
 // A decimal number of at most `max_digits` digits, all of `s`; nullopt otherwise.
 std::optional<std::uint64_t> read_decimal(std::string_view s, std::size_t max_digits) {

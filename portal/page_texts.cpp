@@ -238,14 +238,6 @@ std::optional<std::vector<std::string>> placeholders_in(std::string_view text) {
   return names;
 }
 
-bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    auto ch = text_detail::decode_utf8(s, i);
-    if (ch.len == 0) return false;
-    i += ch.len;
-  }
-  return true;
-}
 
 constexpr std::uintmax_t kMaxFileBytes = 1 << 20;  // a page text file is a few kilobytes
 

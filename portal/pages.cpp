@@ -13,6 +13,8 @@
 // Content-Security-Policy demands; forms post only to our own paths.
 #include "portal/pages.h"
 
+#include "http/parse.h"
+
 #include "core/text.h"
 #include "core/vocabulary.h"
 
@@ -23,21 +25,7 @@
 
 namespace sd::portal {
 
-std::string html_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + s.size() / 8);
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string html_escape(std::string_view s) { return http::html_escape(s); }
 
 namespace {
 
