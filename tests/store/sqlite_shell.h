@@ -13,7 +13,8 @@ namespace sd::test {
 // SQL that takes a version-10 store back to version 9.
 inline const std::string kUndo10 =
     "DROP INDEX ticket_cc_address; DROP INDEX tickets_status_created; DROP INDEX tickets_organisation_due; "
-    "DROP INDEX tickets_assignee_due; DROP TABLE portal_form_keys; "
+    "DROP INDEX tickets_assignee_due; DROP INDEX outbox_kind_created_status; "
+    "CREATE INDEX outbox_kind_created ON outbox(kind, created_at); DROP TABLE portal_form_keys; "
     "DROP TABLE portal_rates; DROP TABLE portal_sessions; DROP TABLE portal_login_tokens; "
     "ALTER TABLE contacts DROP COLUMN visibility; ALTER TABLE organisations DROP COLUMN visibility; ";
 
