@@ -1,6 +1,8 @@
 // portal/app.cpp: see app.h.
 #include "portal/app.h"
 
+#include "core/text.h"
+
 #include "api/json.h"
 #include "core/log.h"
 #include "core/vocabulary.h"
@@ -52,11 +54,6 @@ bool starts_with_ci(std::string_view s, std::string_view prefix) {
   return true;
 }
 
-std::string lower(std::string s) {
-  for (auto& ch : s)
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-  return s;
-}
 
 // A POST's fields and files, url-encoded or multipart.
 struct Form {
@@ -98,12 +95,6 @@ std::string query_value(const http::Params& q, std::string_view name) {
   return v ? *v : std::string();
 }
 
-std::string trim(std::string s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 // Content types a browser may be told as they are: inert ones (no script, no markup).
 std::string download_type(const std::string& stored) {
