@@ -5,7 +5,6 @@
 // fails here. And json_text() writes the terminal controls a subject may carry as \u escapes.
 //
 // Security notes: each test has its own temporary store; the hostile subject is data only.
-#define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include "api/json.h"

@@ -6,7 +6,6 @@
 // shows. And the exit statuses (issue 12): the same failure gives the same status whichever
 // command meets it (a missing mail file is 66 for `ingest` and `parse` alike), and each
 // failure is said once, on one stderr line starting "servicedesk: ".
-#define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include "api/json.h"

@@ -9,7 +9,6 @@
 // really dies (SIGKILL from the [test] fault crash_on_subject), on a real SQLite store.
 //
 // Security notes: test code; the server listens on loopback only.
-#define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include "daemon/poller.h"

@@ -1,6 +1,5 @@
 // tests/notify/test_notify_compose.cpp: the composed wire form of ordinary mails (headers,
 // encoded words, quoted-printable, threading); hostile input is in test_notify_hostile.cpp.
-#define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include "notify/compose.h"
