@@ -293,10 +293,16 @@ std::string ticket_list_page(const PageContext& ctx, const TicketListView& v) {
        "</button> <a href=\"/tickets\">" + p.w("list.filter.clear") + "</a></div>\n</fieldset>\n</form>\n";
 
   const int size = std::max(1, v.page_size);
-  const std::int64_t pages = std::max<std::int64_t>(1, (v.total + size - 1) / size);
   const int page = std::max(1, v.page);
-  m += "<p class=\"count\">" + p.w("list.count", {{"total", std::to_string(v.total)}}) + " \xC2\xB7 " +
-       p.w("list.page", {{"page", std::to_string(page)}, {"pages", std::to_string(pages)}}) + "</p>\n";
+  // With `more` the count stopped past the page (app: kCountedAhead): the last page is unknown,
+  // and a next one exists.
+  const std::int64_t pages = v.more ? page + 1 : std::max<std::int64_t>(1, (v.total + size - 1) / size);
+  const std::string total = std::to_string(v.total);
+  m += "<p class=\"count\">" + (v.more ? p.w("list.count_more", {{"total", total}}) : p.w("list.count", {{"total", total}})) +
+       " \xC2\xB7 " +
+       (v.more ? p.w("list.page_only", {{"page", std::to_string(page)}})
+               : p.w("list.page", {{"page", std::to_string(page)}, {"pages", std::to_string(pages)}})) +
+       "</p>\n";
 
   if (v.rows.empty()) {
     m += "<p class=\"empty\">" + p.w("list.empty") + "</p>\n";

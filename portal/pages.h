@@ -84,7 +84,8 @@ struct TicketFilters {
 struct TicketListView {
   std::vector<TicketRow> rows;  // this page's, at most page_size
   int page = 1;                 // 1-based
-  std::int64_t total = 0;       // all matching tickets
+  std::int64_t total = 0;       // all matching tickets, or with `more` a lower bound
+  bool more = false;            // more than `total` match: the count stopped there
   int page_size = 50;
   TicketFilters filters;
   // Agents' filter choices; empty: a text field instead of a select.

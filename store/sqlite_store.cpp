@@ -48,7 +48,7 @@ const std::string& open_statuses() {
   return list;
 }
 
-constexpr int kSchemaVersion = 10;
+constexpr int kSchemaVersion = 11;
 
 // Each entry migrates from version i to i+1.
 constexpr std::string_view kMigrations[] = {
@@ -384,6 +384,18 @@ CREATE INDEX tickets_assignee_due ON tickets(assignee, sla_next_due IS NULL, sla
 DROP INDEX outbox_kind_created;
 CREATE INDEX outbox_kind_created_status ON outbox(kind, created_at, status);
 )sql",
+    // 11: an organisation's domains by organisation. Each organisation read (the agent
+    // queue's organisation filter reads all of them) scanned every domain row without it:
+    // 200 organisations with a domain each made 40,000 row reads per queue page. And the
+    // requester index carries the organisation, so a contact's "own tickets outside my
+    // organisation" branch (store: TicketFilter) is judged on index entries: a contact who
+    // requested 2,000 tickets of their own organisation no longer costs 2,000 row reads per
+    // list page and count.
+    R"sql(
+CREATE INDEX org_domains_org ON org_domains(org_id);
+DROP INDEX tickets_requester;
+CREATE INDEX tickets_requester ON tickets(requester, created_at, organisation);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -537,9 +549,15 @@ class Statement {
   Statement(Connection& c, std::string_view sql, std::string_view what) : c_(c), what_(what) {
     cached_ = c.prepare(sql, what, st_);
   }
-  struct Once {};
-  Statement(Connection& c, std::string_view sql, std::string_view what, Once) : c_(c), what_(what) {
-    c.prepare_once(sql, what, st_);
+  // A statement whose text is built from the caller's input: prepared for this one call
+  // when `once`, so the cache does not grow with every new shape of query; cached when the
+  // caller knows the shapes are few.
+  struct Once {
+    bool once = true;
+  };
+  Statement(Connection& c, std::string_view sql, std::string_view what, Once o) : c_(c), what_(what) {
+    if (o.once) c.prepare_once(sql, what, st_);
+    else cached_ = c.prepare(sql, what, st_);
   }
   ~Statement() {
     if (cached_) Connection::release(*cached_);
@@ -973,6 +991,13 @@ class SqliteTransaction final : public Transaction {
     return out;
   }
 
+  std::vector<std::string> organisation_names() override {
+    Statement s(c_, "SELECT name FROM organisations ORDER BY name", "list organisation names");
+    std::vector<std::string> out;
+    while (s.step()) out.push_back(s.text(0));
+    return out;
+  }
+
   std::optional<std::string> organisation_of_domain(const std::string& domain) override {
     Statement s(c_, "SELECT o.name FROM org_domains d JOIN organisations o ON o.id = d.org_id WHERE d.domain = ?",
                 "find organisation of domain");
@@ -1274,7 +1299,7 @@ class SqliteTransaction final : public Transaction {
       }
       sql += " WHERE t.id IN (" + ids + ")";
     }
-    Statement s(c_, sql + order + " LIMIT ? OFFSET ?", "find tickets", Statement::Once{});
+    Statement s(c_, sql + order + " LIMIT ? OFFSET ?", "find tickets", Statement::Once{few_shapes(q)});
     int n = 0;
     for (const auto& p : params) s.bind(++n, p);
     s.bind(n + 1, q.limit > 0 ? q.limit : -1).bind(n + 2, std::max(q.offset, 0));
@@ -1282,25 +1307,36 @@ class SqliteTransaction final : public Transaction {
   }
 
   std::int64_t count_tickets(const TicketQuery& q) override {
-    auto where = TicketFilter(q);
+    // A count has no order: without Sort::due's unary plus, tickets_status counts the open
+    // tickets from its entries (1 ms for 10,000) instead of the whole table (9 ms for 100,000).
+    TicketQuery unordered = q;
+    unordered.sort = TicketQuery::Sort::newest;
+    auto where = TicketFilter(unordered);
+    const std::int64_t cap = std::max<std::int64_t>(q.count_at_most, 0);
+    // One count of the tickets a WHERE selects; with a cap, of at most `cap` of them.
+    auto counted = [&](const std::string& where_sql, std::vector<std::string>& params) {
+      if (cap == 0) return "(SELECT count(*) FROM tickets t" + where_sql + ")";
+      params.push_back(std::to_string(cap));
+      return "(SELECT count(*) FROM (SELECT 1 FROM tickets t" + where_sql + " LIMIT ?))";
+    };
     std::string sql;
     std::vector<std::string> params;
     if (where.branches.empty()) {
-      sql = "SELECT count(*) FROM tickets t" + where.sql();
       params = where.params;
+      sql = "SELECT " + counted(where.sql(), params);
     } else {
+      // The branches are disjoint: their counts add up (each capped, so the sum is too).
       for (const auto& b : where.branches) {
-        sql += sql.empty() ? "SELECT " : " + ";
-        sql += "(SELECT count(*) FROM tickets t" + where.sql(b.sql) + ")";
         params.insert(params.end(), b.params.begin(), b.params.end());
         params.insert(params.end(), where.params.begin(), where.params.end());
+        sql += (sql.empty() ? "SELECT " : " + ") + counted(where.sql(b.sql), params);
       }
     }
-    Statement s(c_, sql, "count tickets", Statement::Once{});
+    Statement s(c_, sql, "count tickets", Statement::Once{few_shapes(q)});
     int n = 0;
     for (const auto& p : params) s.bind(++n, p);
     s.step();
-    return s.i64(0);
+    return cap == 0 ? s.i64(0) : std::min(s.i64(0), cap);
   }
 
   // internal: its message is internal, and no customer-visible "out" message's outbox row
@@ -1537,6 +1573,12 @@ class SqliteTransaction final : public Transaction {
   // The WHERE clause of a TicketQuery and its parameters, in order; a contact's scope
   // (visible_to) apart, as disjoint branches (organisation when visible, requester outside
   // it, Cc list outside both), each with its own parameters.
+  // Whether the SQL of a ticket query is one of a few hundred texts, worth keeping prepared
+  // (a list page prepared its two queries afresh for 15% of its time): the filters only add or
+  // leave out their terms, the statuses are at most the vocabulary's. Each search word adds a
+  // term of its own, so a search is prepared for its call.
+  static Statement::Once few_shapes(const TicketQuery& q) { return Statement::Once{!q.search.empty()}; }
+
   struct TicketFilter {
     struct Branch {
       std::string sql;

@@ -127,6 +127,9 @@ struct TicketQuery {
   enum class Sort { newest, due } sort = Sort::newest;  // due: stored next SLA due time, earliest first, none last
   int limit = 0;                                        // 0: no limit
   int offset = 0;
+  // count_tickets stops counting there and answers min(count, count_at_most), so a list's
+  // "more than N" costs N index entries, not all of them. 0: the exact count.
+  std::int64_t count_at_most = 0;
 };
 
 // One address on a ticket's Cc list. `removed`: an agent dropped it (#cc remove), and the
@@ -335,7 +338,7 @@ class Tickets {
   virtual std::optional<Ticket> ticket(std::int64_t id) = 0;
   virtual std::vector<Ticket> tickets() = 0;  // newest first
   virtual std::vector<Ticket> find_tickets(const TicketQuery& q) = 0;
-  virtual std::int64_t count_tickets(const TicketQuery& q) = 0;  // limit and offset ignored
+  virtual std::int64_t count_tickets(const TicketQuery& q) = 0;  // limit and offset ignored; count_at_most not
   virtual void touch_ticket(std::int64_t id, Time at) = 0;
   virtual std::vector<Ticket> open_tickets() = 0;  // status new, open or pending
   // Open tickets by their next SLA due time, the earliest first, then those with none (by
@@ -408,6 +411,7 @@ class Directory {
   virtual void update_organisation(const Organisation& o) = 0;  // by name: sla, language, hypercare, visibility
   virtual std::optional<Organisation> organisation(const std::string& name) = 0;
   virtual std::vector<Organisation> organisations() = 0;
+  virtual std::vector<std::string> organisation_names() = 0;  // by name; what a filter's choices need
   virtual std::optional<std::string> organisation_of_domain(const std::string& domain) = 0;
   virtual void add_contact(const Contact& c) = 0;
   // By email: name, organisation, visibility. Throws StoreError (refused) for an unknown

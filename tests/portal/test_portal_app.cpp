@@ -7,6 +7,7 @@
 #include "desk/from_portal.h"
 #include "http/metrics.h"
 #include "http/parse.h"
+#include "tests/support/new_ticket.h"
 #include "tests/support/test_desk.h"
 
 #include <nlohmann/json.hpp>
@@ -563,6 +564,36 @@ TEST_CASE("an agent's queue lists open tickets by their stored next SLA due time
   CHECK(a < b);
   CHECK(b < c);
   CHECK(eva.get("/tickets?organisation=Beta").body.find("Skrivaren") == std::string::npos);
+}
+
+TEST_CASE("a queue of more than 1,000 open tickets is counted to 1,000 past the page and says so") {
+  PortalDesk p;
+  {
+    auto tx = p.d.st->begin(store::Store::Mode::write);
+    for (int i = 0; i < 1100; ++i) {
+      auto t = test::new_ticket("Massärende " + std::to_string(i), "bo@beta.dk", "Bo", kNow - 1000 + i);
+      t.organisation = i < 1060 ? "Acme" : "Beta";
+      tx->create_ticket(t);
+    }
+    tx->commit();
+  }
+  Browser eva(p);
+  REQUIRE(eva.sign_in(kAgent).status == 303);
+  auto first = eva.get("/tickets");
+  CHECK(first.body.find("more than 1000 tickets") != std::string::npos);
+  CHECK(first.body.find("page=2\">Next</a>") != std::string::npos);
+  auto api = eva.get("/api/tickets");
+  CHECK(api.header("X-Total-Count") == "1000");
+  CHECK(api.header("X-Total-Count-Capped") == "true");
+  // Further on, the count reaches further: page 4 starts at 150 and counts past 1,150, so all
+  // 1,101 (with the fixture's own ticket) are counted.
+  auto fourth = eva.get("/tickets?page=4");
+  CHECK(fourth.body.find("1101 tickets") != std::string::npos);
+  CHECK(fourth.body.find("page 4 of 23") != std::string::npos);
+  // A filter below the cap is counted exactly.
+  auto beta = eva.get("/api/tickets?organisation=Beta");
+  CHECK(beta.header("X-Total-Count") == "40");
+  CHECK(beta.header("X-Total-Count-Capped").empty());
 }
 
 // --- posts ----------------------------------------------------------------------------------

@@ -368,6 +368,23 @@ TEST_CASE("Pagination links keep the filters, percent-encoded and escaped", "[po
   CHECK(ticket_list_query(TicketFilters{}, 1, false).empty());
 }
 
+TEST_CASE("A list whose count stopped says 'more than N' and keeps a next page", "[portal][pages]") {
+  TicketListView list;
+  list.total = 1050;
+  list.more = true;
+  list.page = 2;
+  list.rows.resize(50);
+  std::string html = ticket_list_page(agent(), list);
+  CHECK(contains(html, "more than 1050 tickets"));
+  CHECK(contains(html, "page 2</p>"));
+  CHECK_FALSE(contains(html, "page 2 of"));
+  CHECK(contains(html, "page=3\">Next</a>"));
+  CHECK(contains(html, "rel=\"prev\""));
+  PageContext sv = contact();
+  sv.language = "sv";
+  CHECK(contains(ticket_list_page(sv, list), "fler än 1050 ärenden"));
+}
+
 TEST_CASE("A Swedish or Danish visitor's pages are in Swedish or Danish", "[portal][pages]") {
   PageContext sv = contact();
   sv.language = "sv";

@@ -225,6 +225,7 @@ TEST_CASE("Visibility is stored: organisations default to organisation, contacts
   tx->update_organisation(org);
   CHECK(tx->organisation("Kund AB")->visibility == "own");
   CHECK(tx->organisations().front().visibility == "organisation");  // Annan A/S, untouched
+  CHECK(tx->organisation_names() == std::vector<std::string>{"Annan A/S", "Kund AB"});  // by name, as organisations()
   tx->update_contact({"anna@kund.se", "Anna A", "Annan A/S", "own"});
   auto anna = tx->contact("anna@kund.se");
   CHECK(anna->name == "Anna A");
@@ -247,7 +248,7 @@ TEST_CASE("A version 9 store migrated to 10 keeps its contacts, who inherit thei
   std::string cmd = "sqlite3 " + path + " '" + sd::test::kUndo10 + "PRAGMA user_version = 9'";
   REQUIRE(std::system(cmd.c_str()) == 0);
   auto st = open_sqlite_store({path});
-  CHECK(sqlite_output(path, "PRAGMA user_version") == "10\n");
+  CHECK(sqlite_output(path, "PRAGMA user_version") == sd::test::kNewestVersion);
   auto tx = st->begin(Store::Mode::write);
   CHECK(tx->contact("bo@annan.dk")->visibility == "inherit");
   CHECK(tx->organisation("Kund AB")->visibility == "organisation");
@@ -323,6 +324,19 @@ TEST_CASE("A contact's list pages through all three parts of the scope in order,
   q.offset = 0;
   q.limit = 0;
   CHECK(tx->find_tickets(q).size() == 9);
+  // A capped count (the portal's "more than N") stops at the cap over all three parts, and
+  // is exact below it.
+  q.count_at_most = 4;
+  CHECK(tx->count_tickets(q) == 4);
+  q.count_at_most = 9;
+  CHECK(tx->count_tickets(q) == 9);
+  q.count_at_most = 50;
+  CHECK(tx->count_tickets(q) == 9);
+  TicketQuery everyone;
+  everyone.count_at_most = 5;
+  CHECK(tx->count_tickets(everyone) == 5);
+  everyone.count_at_most = 0;
+  CHECK(tx->count_tickets(everyone) == 12);
 }
 
 TEST_CASE("A login link's mail is blanked once sent or given up, and the outbox listing never shows bytes") {
@@ -405,6 +419,16 @@ TEST_CASE("The portal's lists and sign-in lookups are served by indexes") {
   // The agents' queue by due time.
   auto queue = plan("SELECT t.id FROM tickets t ORDER BY (t.sla_next_due IS NULL), t.sla_next_due, t.id LIMIT 50");
   CHECK(queue.find("tickets_due_order") != std::string::npos);
+  // The queue's count has no order, so it counts the open tickets' index entries.
+  auto open_count = plan("SELECT count(*) FROM (SELECT 1 FROM tickets t WHERE t.status IN ('new','open','pending') LIMIT 1001)");
+  CHECK(open_count.find("COVERING INDEX tickets_status") != std::string::npos);
+  // A contact's own tickets outside their organisation are judged on the requester index's
+  // entries (it carries the organisation): no ticket row is read for the many inside it.
+  auto own_elsewhere = plan("SELECT count(*) FROM tickets t WHERE t.requester = 'a@k' AND t.organisation IS NOT 'K'");
+  CHECK(own_elsewhere.find("COVERING INDEX tickets_requester") != std::string::npos);
+  // An organisation's domains (read with every organisation) by its index, not a scan.
+  auto domains = plan("SELECT group_concat(domain) FROM org_domains d WHERE d.org_id = 1");
+  CHECK(domains.find("org_domains_org") != std::string::npos);
   // Sign-in state.
   CHECK(plan("SELECT email FROM portal_sessions WHERE session_hash = 'x'").find("PRIMARY KEY") != std::string::npos);
   CHECK(plan("DELETE FROM portal_sessions WHERE email = 'x'").find("portal_sessions_email") != std::string::npos);

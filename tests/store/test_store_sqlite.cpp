@@ -376,7 +376,7 @@ TEST_CASE("A version 7 store migrated to 8 keeps its tickets, events and pauses"
     REQUIRE(tx->pauses(1).size() == 1);
     CHECK(tx->pauses(1)[0].from == 102);
   }
-  CHECK(sqlite_output(path, "PRAGMA user_version") == "10\n");  // and on to the newest
+  CHECK(sqlite_output(path, "PRAGMA user_version") == sd::test::kNewestVersion);  // and on to the newest
 }
 
 TEST_CASE("Internal events are kept apart from the ones a customer may see") {
