@@ -333,27 +333,39 @@ DUE = " ORDER BY (t.sla_next_due IS NULL), t.sla_next_due, t.id"
 NEWEST = " ORDER BY t.created_at DESC, t.id DESC"
 
 
-def plan_queries(org: str) -> list[tuple[str, str]]:
-    o = org.replace("'", "''")
+def plan_queries(org: str, contact: str) -> list[tuple[str, str]]:
+    """The SQL store/sqlite_store.cpp builds for the portal's lists (find_tickets and
+    count_tickets: TicketFilter, the due order's unary plus, a contact's scope as disjoint
+    branches, the count capped 1,000 past the page), written out for the seeded store."""
+    o, c = org.replace("'", "''"), contact.replace("'", "''")
+    cap = 1001  # page 1: offset 0 + kCountedAhead + 1 (portal/app.cpp)
+    branches = [f"t.organisation = '{o}'",
+                f"t.requester = '{c}' AND t.organisation IS NOT '{o}'",
+                f"t.id IN (SELECT ticket_id FROM ticket_cc WHERE address = '{c}' AND removed = 0) "
+                f"AND t.requester <> '{c}' AND t.organisation IS NOT '{o}'"]
+    scope_ids = " UNION ALL ".join(
+        f"SELECT id FROM (SELECT t.id FROM tickets t WHERE {b}{NEWEST} LIMIT 50)" for b in branches)
+    scope_count = " + ".join(
+        f"(SELECT count(*) FROM (SELECT 1 FROM tickets t WHERE {b} LIMIT {cap}))" for b in branches)
     return [
         ("agent queue: find_tickets(statuses open, sort due, 50)",
-         f"{TICKET_SQL} WHERE t.status IN {OPEN}{DUE} LIMIT 50 OFFSET 0"),
+         f"{TICKET_SQL} WHERE +t.status IN {OPEN}{DUE} LIMIT 50 OFFSET 0"),
         ("agent queue, page 200: find_tickets(statuses open, sort due, offset 9950)",
-         f"{TICKET_SQL} WHERE t.status IN {OPEN}{DUE} LIMIT 50 OFFSET 9950"),
-        ("agent queue count: count_tickets(statuses open)",
+         f"{TICKET_SQL} WHERE +t.status IN {OPEN}{DUE} LIMIT 50 OFFSET 9950"),
+        ("agent queue count: count_tickets(statuses open, at most 1,001)",
+         f"SELECT (SELECT count(*) FROM (SELECT 1 FROM tickets t WHERE t.status IN {OPEN} LIMIT {cap}))"),
+        ("agent queue count, exact (before the cap)",
          f"SELECT count(*) FROM tickets t WHERE t.status IN {OPEN}"),
-        ("agent queue: open_tickets_by_sla_due(50), first statement",
-         f"{TICKET_SQL} WHERE t.sla_next_due IS NOT NULL AND +t.status IN {OPEN} ORDER BY t.sla_next_due, t.id LIMIT 50"),
         ("agent queue of one organisation: find_tickets(open, organisation, sort due)",
-         f"{TICKET_SQL} WHERE t.status IN {OPEN} AND t.organisation = '{o}'{DUE} LIMIT 50 OFFSET 0"),
-        ("organisation list: find_tickets(organisation, newest, 50)",
-         f"{TICKET_SQL} WHERE t.organisation = '{o}'{NEWEST} LIMIT 50 OFFSET 0"),
-        ("organisation list count: count_tickets(organisation)",
-         f"SELECT count(*) FROM tickets t WHERE t.organisation = '{o}'"),
+         f"{TICKET_SQL} WHERE +t.status IN {OPEN} AND t.organisation = '{o}'{DUE} LIMIT 50 OFFSET 0"),
+        ("agent queue's organisation filter: organisation_names()",
+         "SELECT name FROM organisations ORDER BY name"),
+        ("organisation list as its contact: find_tickets(visible_to, newest, 50)",
+         f"{TICKET_SQL} WHERE t.id IN ({scope_ids}){NEWEST} LIMIT 50 OFFSET 0"),
+        ("organisation list as its contact: count_tickets(visible_to, at most 1,001)",
+         f"SELECT {scope_count}"),
         ("organisation list, open only: find_tickets(statuses open, organisation, newest)",
          f"{TICKET_SQL} WHERE t.status IN {OPEN} AND t.organisation = '{o}'{NEWEST} LIMIT 50 OFFSET 0"),
-        ("proposed agent queue: find_tickets(open, sort due) with +t.status",
-         f"{TICKET_SQL} WHERE +t.status IN {OPEN}{DUE} LIMIT 50 OFFSET 0"),
     ]
 
 
@@ -372,7 +384,7 @@ def cmd_plans(args) -> dict:
     con = sqlite3.connect(f"file:{tmp}?mode=ro", uri=True)
     result["sqlite"] = sqlite3.sqlite_version
     out = []
-    for name, sql in plan_queries(seed["big_organisation"]):
+    for name, sql in plan_queries(seed["big_organisation"], seed["contact"]):
         plan = [r[3] for r in con.execute("EXPLAIN QUERY PLAN " + sql).fetchall()]
         ms = time_query(con, sql, args.repeat)
         out.append({"query": name, "sql": sql, "plan": plan, "ms": ms})
