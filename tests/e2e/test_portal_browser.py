@@ -22,7 +22,8 @@ from selenium import webdriver  # noqa: E402  (python3-selenium; scripts/deps in
 from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import Select  # noqa: E402
+from selenium.webdriver.support import expected_conditions  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 GUIDE = b"%PDF-1.4 guide\n" + bytes(reversed(range(256))) * 8
 
@@ -56,6 +57,8 @@ class PortalInABrowser(unittest.TestCase, PortalDesk):
     def submit(self, form_action):
         form = self.browser.find_element(By.CSS_SELECTOR, f'form[action="{form_action}"]')
         form.find_element(By.CSS_SELECTOR, 'button[type="submit"], input[type="submit"]').click()
+        # click() returns before the answer is loaded: wait until the page with the form is gone.
+        WebDriverWait(self.browser, 30).until(expected_conditions.staleness_of(form))
 
     def sign_in_in_browser(self, addr):
         before = len(self.login_links(addr))
