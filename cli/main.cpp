@@ -51,7 +51,6 @@ std::string read_mail_file(const std::string& path) {
   return std::move(*raw);
 }
 
-std::unique_ptr<store::Store> open_store(const Config& c) { return store::open_store(c.store.url); }
 
 // Each mail is stored or refused on its own: a file that cannot be read (66) or a mail the
 // store does not take (75 locked or full, 74) is reported and the others are still stored.

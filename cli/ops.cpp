@@ -31,7 +31,6 @@
 namespace sd {
 namespace {
 
-std::unique_ptr<store::Store> open_store(const Config& c) { return store::open_store(c.store.url); }
 
 }  // namespace
 
@@ -396,7 +395,15 @@ int cmd_backup(const Config& c, const std::string& path) {
     if (!e.refused) throw;
     throw CommandError(Failure::cannot_create, e.what());  // created meanwhile by someone else
   }
-  auto check = store::open_sqlite_store({path});
+  if (st->backend() != "sqlite") {
+    std::cout << fmt::format("backup written to {} (pg_dump's custom format; restore into an empty database with: "
+                             "pg_restore --no-owner --dbname URL {})\n",
+                             path, path);
+    return 0;
+  }
+  store::StoreOptions o;
+  o.path = path;
+  auto check = store::open_sqlite_store(o);
   auto tx = check->begin(store::Store::Mode::read);
   std::cout << fmt::format("backup written to {} ({} tickets)\n", path, tx->tickets().size());
   return 0;

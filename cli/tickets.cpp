@@ -32,7 +32,6 @@
 namespace sd {
 namespace {
 
-std::unique_ptr<store::Store> open_store(const Config& c) { return store::open_store(c.store.url); }
 
 [[noreturn]] void malformed(const std::string& why) { throw CommandError(Failure::usage, why); }
 [[noreturn]] void refuse(const std::string& why) { throw CommandError(Failure::bad_input, why); }

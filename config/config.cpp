@@ -321,7 +321,8 @@ static void load_imap(Config& c, toml::table& root) {
   imap.integer("timeout_s", c.imap.timeout_s, 1, 3600);
   imap.one_of("fetch", c.imap.fetch, [](auto& v) { return v == "range" || v == "per_uid"; }, "\"range\" or \"per_uid\"");
   imap.boolean("idle", c.imap.idle);
-  imap.integer("idle_renew_s", c.imap.idle_renew_s, 10, 1740);  // RFC 2177: the server may drop an IDLE after 29 minutes
+  imap.integer("idle_renew_s", c.imap.idle_renew_s, 10, 1740);
+  imap.integer("lease_s", c.imap.lease_s, 2, 600);  // RFC 2177: the server may drop an IDLE after 29 minutes
   imap.integer("batch_max_mails", c.imap.batch_max_mails, 1, 100000);
   imap.size("batch_max_bytes", c.imap.batch_max_bytes);
   imap.one_of(
@@ -401,6 +402,7 @@ static void load_store(Config& c, toml::table& root) {
   Section store(c, root, "store");
   store.str("url", c.store.url);
   store.str("path", c.store.path);
+  store.str("password_file", c.store.password_file);
   store.finish();
   constexpr std::string_view kSqlite = "sqlite://";
   if (store.node("url") && store.node("path"))
@@ -756,6 +758,7 @@ void check_files_for_run(const Config& c) {
   check_config_file_mode(c.path);
   read_secret(c.imap.password_file, "IMAP password file");
   if (!c.smtp.password_file.empty()) read_secret(c.smtp.password_file, "SMTP password file");
+  if (!c.store.password_file.empty()) read_secret(c.store.password_file, "store password file");
   checked_token_secret(c);
 }
 

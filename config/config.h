@@ -52,6 +52,9 @@ struct Config {
     bool idle = true;           // IMAP IDLE wakes the poll the moment mail arrives (polling stays)
     int idle_renew_s = 1500;    // IDLE is re-issued this often, before the server's 29-minute limit
     int batch_max_mails = 500;  // mails per store transaction and per UID FETCH
+    // Several daemons on one PostgreSQL store: one polls the mailbox, holding a lease it
+    // renews; another takes over within this long after the holder died or froze.
+    int lease_s = 15;
     std::size_t batch_max_bytes = 8 << 20;  // and their bytes (one bigger mail is a batch alone)
   } imap;
 
@@ -93,6 +96,9 @@ struct Config {
     // The SQLite file (the daemon's lock file STORE.lock goes beside it); empty for a URL of
     // another scheme.
     std::string path;
+    // PostgreSQL: the password (a file of mode 0600, or a systemd credential); empty: libpq's
+    // own ways (PGPASSFILE, ~/.pgpass, a password in the URL).
+    std::string password_file;
   } store;
 
   // [[intake.rules]]: the first rule whose patterns all match a new mail sets its ticket's fields.

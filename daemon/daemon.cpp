@@ -143,7 +143,7 @@ class Service {
     }
     log::notice("servicedesk starting: mailbox {}, store {}", config_->imap.url, config_->store.path);
     // Open the store once here so a broken store stops the start with a clear error.
-    listen_for_outbox(*store::open_store(config_->store.url));
+    listen_for_outbox(*open_store(*config_));
     start_metrics();
     systemd::notify("STATUS=store open; logging in to the IMAP server");
     wait_signal();
@@ -281,7 +281,7 @@ class Service {
       imap_.folder_ready = false;
       imap_.config = cfg;
     }
-    if (!imap_.store) imap_.store = store::open_store(cfg->store.url);
+    if (!imap_.store) imap_.store = open_store(*cfg);
     // A fresh IMAP session per pass: a server's open session may keep an old view of the
     // mailbox (Dovecot after a UIDVALIDITY change answers STATUS from it until relogin),
     // and a login every poll interval costs little.
@@ -395,7 +395,7 @@ class Service {
       smtp_.store.reset();
       smtp_.config = cfg;
     }
-    if (!smtp_.store) smtp_.store = store::open_store(cfg->store.url);
+    if (!smtp_.store) smtp_.store = open_store(*cfg);
     if (!smtp_.client) {
       std::string password =
           cfg->smtp.password_file.empty() ? "" : read_secret(cfg->smtp.password_file, "SMTP password file");
@@ -472,7 +472,7 @@ class Service {
           clock_.store.reset();
           clock_.config = cfg;
         }
-        if (!clock_.store) clock_.store = store::open_store(cfg->store.url);
+        if (!clock_.store) clock_.store = open_store(*cfg);
         r = fire_due_sla_events(*clock_.store, *desk, clock_now(*cfg));
       } catch (const std::exception& e) {
         error = e.what();

@@ -7,6 +7,7 @@
 #include "daemon/metrics.h"
 
 #include "core/log.h"
+#include "desk/desk.h"
 #include "http/server.h"
 #include "imap/imap.h"
 
@@ -81,7 +82,7 @@ void read_store_metrics(store::Store& st, const std::string& mailbox, http::Metr
 
 struct MetricsListener::Impl {
   Impl(boost::asio::io_context& io, const Config& c)
-      : store_url(c.store.url), mailbox(mailbox_of(c)), server(io, options(c), handler(), &daemon_metrics()) {}
+      : config(c), mailbox(mailbox_of(c)), server(io, options(c), handler(), &daemon_metrics()) {}
 
   static std::string mailbox_of(const Config& c) {
     try {
@@ -104,7 +105,7 @@ struct MetricsListener::Impl {
   // The store connection, opened on first use; worker thread only. A failure drops it, so
   // the next scrape opens it anew.
   store::Store& connection() {
-    if (!store) store = store::open_store(store_url);
+    if (!store) store = open_store(config);
     return *store;
   }
 
@@ -140,7 +141,8 @@ struct MetricsListener::Impl {
     };
   }
 
-  const std::string store_url, mailbox;
+  const Config config;  // a copy: the store to open (open_store) outlives any reload
+  const std::string mailbox;
   std::unique_ptr<store::Store> store;
   http::Server server;  // last: stopped and its worker joined before the store goes
 };

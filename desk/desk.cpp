@@ -17,4 +17,10 @@ Desk::Desk(const Config& config, bool read_token_secret) : config_(config), cloc
 
 std::string Desk::ref(std::int64_t ticket) const { return ticket_ref(config_, ticket); }
 
+std::unique_ptr<store::Store> open_store(const Config& c) {
+  store::StoreOptions o;
+  o.password_file = c.store.password_file;
+  return store::open_store(c.store.url, o);
+}
+
 }  // namespace sd

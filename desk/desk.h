@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "desk/sla_clock.h"
 #include "notify/templates.h"
+#include "store/store.h"
 
 #include <cstdint>
 #include <memory>
@@ -39,5 +40,9 @@ class Desk {
   notify::TemplateSet templates_;
   std::string token_secret_;
 };
+
+// The configured store (store.url, with store.password_file for PostgreSQL), opened and
+// migrated: what every process (daemon, portal, CLI) opens. Throws store::StoreError.
+std::unique_ptr<store::Store> open_store(const Config& c);
 
 }  // namespace sd

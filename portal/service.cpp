@@ -51,21 +51,25 @@ store::Time now_with(const Config& c) { return static_cast<store::Time>(std::tim
 // benchmark at 10 clients). Connections live until the portal stops.
 class StorePerThread final : public store::Store {
  public:
-  explicit StorePerThread(std::string url) : url_(std::move(url)) { mine(); }  // opened (and migrated) at start
+  explicit StorePerThread(const Config& c) : config_(c) { backend_ = mine().backend(); }  // opened (and migrated) at start
   std::unique_ptr<store::Transaction> begin(Mode mode) override { return mine().begin(mode); }
   tl::expected<std::unique_ptr<store::OutboxListener>, std::string> listen_for_outbox() override {
     return mine().listen_for_outbox();
   }
   void backup(const std::string& path) override { mine().backup(path); }
+  void set_fence(std::optional<Fence>) override {}  // the portal writes no watermark
+  std::string backend() const override { return backend_; }
+  bool shared() const override { return backend_ != "sqlite"; }
 
  private:
   store::Store& mine() {
     std::lock_guard lock(mutex_);
     auto& s = stores_[std::this_thread::get_id()];
-    if (!s) s = store::open_store(url_);
+    if (!s) s = open_store(config_);
     return *s;
   }
-  std::string url_;
+  const Config config_;
+  std::string backend_;
   std::mutex mutex_;
   std::map<std::thread::id, std::unique_ptr<store::Store>> stores_;
 };
@@ -121,7 +125,7 @@ int run_portal(const Config& config) {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<Desk> desk;
   try {
-    store = std::make_unique<StorePerThread>(config.store.url);
+    store = std::make_unique<StorePerThread>(config);
     desk = std::make_unique<Desk>(config, /*read_token_secret=*/false);
   } catch (const store::StoreError& e) {
     log::error("portal: cannot open the store: {}", e.what());

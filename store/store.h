@@ -41,6 +41,13 @@ struct StoreError : std::runtime_error {
   bool refused;  // the change contradicts what is stored (a name that exists): bad input, not a broken store
 };
 
+// A transaction of a Store with a fence (Store::set_fence) found that its holder no longer
+// holds the lease: another daemon took the mailbox over. Nothing of the transaction commits;
+// the caller stops polling until it holds the lease again.
+struct FencedError : StoreError {
+  explicit FencedError(const std::string& what) : StoreError(what, false) {}
+};
+
 struct MailboxState {
   std::string name;
   std::int64_t uidvalidity = 0;
@@ -437,7 +444,15 @@ class Outbox {
   virtual std::int64_t count_sent_or_queued(const std::string& kind, const std::string& recipient, Time since) = 0;
   // At most the newest `max_rows` acknowledgements are looked at (the total cap).
   virtual AckCounts count_acknowledgements(const std::string& address, Time since, std::int64_t max_rows) = 0;
+  // Pending rows due at `now` that no daemon has claimed (or whose claim expired), oldest first.
   virtual std::vector<OutboxItem> due_outbox(Time now, int limit) = 0;
+  // The same rows, claimed for `claimer` until database_now() + claim_s, so that of several
+  // daemons each row is sent by one (PostgreSQL: FOR UPDATE SKIP LOCKED, so claimers do not
+  // wait for each other). A claimer that dies leaves its rows to another once the claim
+  // expires. mark_sent, mark_retry and mark_failed end the claim. Write transactions only.
+  virtual std::vector<OutboxItem> claim_outbox(Time now, int limit, const std::string& claimer, std::int64_t claim_s) = 0;
+  // Ends `claimer`'s claims on rows it has not finished (a daemon stopping).
+  virtual void release_outbox_claims(const std::string& claimer) = 0;
   virtual std::optional<Time> next_outbox_attempt() = 0;
   virtual void mark_sent(std::int64_t id, Time at) = 0;
   virtual void mark_retry(std::int64_t id, Time next_attempt_at, const std::string& error) = 0;
@@ -521,13 +536,61 @@ class Portal {
   ~Portal() = default;
 };
 
+// Several daemons on one store (PostgreSQL; an SQLite store has one daemon, but keeps the
+// same records). A lease is a row with a holder and an expiry judged by the database's clock,
+// never a host's: a daemon that dies or freezes loses it once it expires, and another takes it.
+// Its epoch grows by one each time it changes hands: the fencing token a holder's writes are
+// checked against (Store::set_fence), so a holder that wakes after losing it cannot commit.
+struct Lease {
+  std::string name;    // e.g. "mailbox:INBOX"
+  std::string holder;  // a daemon's id
+  std::int64_t epoch = 0;
+  Time expires_at = 0;  // the database's clock
+};
+
+// A running daemon as it last told the store (heartbeat), with what it holds.
+struct DaemonRecord {
+  std::string id;  // unique per process: host, pid and start (daemon/cluster.h)
+  std::string host;
+  std::int64_t pid = 0;
+  Time started_at = 0;
+  Time heartbeat_at = 0;            // the database's clock; filled in by heartbeat()
+  std::vector<std::string> leases;  // names of the leases it holds unexpired; filled in by daemons()
+  std::int64_t outbox_claims = 0;   // outbox rows it has claimed and not finished; filled in by daemons()
+};
+
+class Coordination {
+ public:
+  // Seconds since the epoch on the database's clock (SQLite: this host's).
+  virtual Time database_now() = 0;
+  // Takes the lease for `holder` until database_now() + seconds when it is free, expired or
+  // already theirs (renewed: the epoch stays); returns the lease as it stands afterwards, so
+  // `holder` differs when another daemon holds it unexpired. Write transactions only.
+  virtual Lease take_lease(const std::string& name, const std::string& holder, std::int64_t seconds) = 0;
+  virtual std::optional<Lease> lease(const std::string& name) = 0;
+  virtual std::vector<Lease> leases() = 0;
+  // Lets the lease expire now if `holder` has it (a daemon stopping); the epoch stays.
+  virtual void release_lease(const std::string& name, const std::string& holder) = 0;
+  // Records (or refreshes) a daemon; heartbeat_at is the database's clock.
+  virtual void heartbeat(const DaemonRecord& d) = 0;
+  virtual void forget_daemon(const std::string& id) = 0;
+  // Daemons whose heartbeat is at or after `since`, by host and pid, with their leases and claims.
+  virtual std::vector<DaemonRecord> daemons(Time since) = 0;
+  // Daemons whose heartbeat is older than `before` are forgotten; how many.
+  virtual std::int64_t forget_daemons_before(Time before) = 0;
+
+ protected:
+  ~Coordination() = default;
+};
+
 class Transaction : public MailLog,
                     public Tickets,
                     public Directory,
                     public Outbox,
                     public Quarantine,
                     public Meta,
-                    public Portal {
+                    public Portal,
+                    public Coordination {
  public:
   virtual ~Transaction() = default;
   virtual void commit() = 0;
@@ -567,21 +630,51 @@ class Store {
   // `path` is created here, mode 0600 (O_EXCL|O_NOFOLLOW); a name that exists, a symlink
   // included, is refused (StoreError, refused) and left as it was.
   virtual void backup(const std::string& path) = 0;
+
+  // Fencing (Coordination): from now on, every transaction of this Store that writes a
+  // mailbox's watermark or in-hand record (set_mailbox, set_in_flight) checks in that same
+  // transaction that `holder` still holds `lease` at `epoch`, renewing its expiry, and
+  // otherwise throws FencedError, so nothing of it commits. nullopt: no check (one daemon).
+  struct Fence {
+    std::string lease, holder;
+    std::int64_t epoch = 0;
+    std::int64_t seconds = 0;  // the expiry a passing check renews to
+  };
+  virtual void set_fence(std::optional<Fence> fence) = 0;
+
+  // Which backend: "sqlite" or "postgresql" (status, store copy, messages).
+  virtual std::string backend() const = 0;
+  // Whether several daemons may share this store (PostgreSQL), or one only (SQLite: the
+  // daemon's lock file decides).
+  virtual bool shared() const = 0;
 };
 
 struct StoreOptions {
   std::string path;  // the SQLite file; open_store() takes it from the URL
+  // SQLite: how long a writer waits for another's lock. PostgreSQL: the same (lock_timeout),
+  // for the lock every write transaction takes.
   int busy_timeout_ms = 5000;
   // Test aid (fault injection): the Nth SQL statement step from now throws a transient
-  // StoreError, as a locked database or full disk would. 0 = never.
+  // StoreError, as a locked database or a lost connection would. 0 = never.
   int fail_at_step = 0;
+  // PostgreSQL: the libpq connection URI (open_store() takes it from the URL) and the file
+  // holding the password (mode 0600 or a systemd credential; empty: libpq's own, e.g. PGPASSFILE).
+  std::string conninfo{};
+  std::string password_file{};
+  // PostgreSQL: a session idle inside a transaction this long is ended by the server, so a
+  // frozen process (SIGSTOP, a hung host) does not hold the write lock for ever.
+  int idle_in_transaction_ms = 10000;
 };
 
 // Opens (creating if needed) and migrates the SQLite store. Throws StoreError.
 std::unique_ptr<Store> open_sqlite_store(const StoreOptions& options);
 
-// Opens the store a URL names (store/url.h: `sqlite://PATH`), with `extra`'s settings; the
-// URL's path replaces extra.path. Throws StoreError: not transient for a URL this build
+// Opens (creating its tables if needed) and migrates a PostgreSQL store (options.conninfo).
+// Throws StoreError: transient when the server cannot be reached.
+std::unique_ptr<Store> open_pg_store(const StoreOptions& options);
+
+// Opens the store a URL names (store/url.h: `sqlite://PATH` or `postgresql://...`), with
+// `extra`'s settings; the URL replaces extra.path or extra.conninfo. Throws StoreError: not transient for a URL this build
 // cannot open (an unknown scheme, no path), else as the backend's open.
 std::unique_ptr<Store> open_store(const std::string& url, const StoreOptions& extra = {});
 

@@ -223,13 +223,24 @@ TEST_CASE("A config without store.url or store.path is refused, naming both") {
 
 TEST_CASE("A store URL of another scheme loads without an SQLite file and is refused when the store opens") {
   test::TempDir dir;
-  auto c = load_config(dir.write("sd.toml", with_store("url = \"postgresql://desk@db.example.com/servicedesk\"\n")));
+  auto c = load_config(dir.write("sd.toml", with_store("url = \"mysql://desk@db.example.com/servicedesk\"\n")));
   CHECK(c.store.path.empty());
   try {
     store::open_store(c.store.url);
-    FAIL("a postgresql:// store was opened");
+    FAIL("a mysql:// store was opened");
   } catch (const store::StoreError& e) {
     CHECK_FALSE(e.transient);
-    CHECK(std::string(e.what()).find("'postgresql' is not supported") != std::string::npos);
+    CHECK(std::string(e.what()).find("'mysql' is not supported") != std::string::npos);
   }
+}
+
+TEST_CASE("A PostgreSQL store's URL and its password file load as given") {
+  test::TempDir dir;
+  auto pw = dir.write("pw", "s3cret\n");
+  ::chmod(pw.c_str(), 0600);
+  auto c = load_config(dir.write("sd.toml", with_store("url = \"postgresql://desk@db.example.com/servicedesk\"\n"
+                                                       "password_file = \"" + pw + "\"\n")));
+  CHECK(c.store.path.empty());
+  CHECK(c.store.url == "postgresql://desk@db.example.com/servicedesk");
+  CHECK(c.store.password_file == pw);
 }

@@ -529,7 +529,7 @@ TEST_CASE("open_store hands the extra options to the backend") {
 }
 
 TEST_CASE("open_store refuses a scheme it has no backend for, for good, without repeating the URL") {
-  for (const char* url : {"postgresql://desk:s3cret@db.example.com/servicedesk", "mysql://db/sd", "/var/lib/sd.db",
+  for (const char* url : {"mysql://desk:s3cret@db.example.com/servicedesk", "mysql://db/sd", "/var/lib/sd.db",
                           "SQLITE:///var/lib/sd.db", "sqlite://"}) {
     INFO(url);
     try {
@@ -557,7 +557,22 @@ TEST_CASE("A store URL's path is taken as written: absolute with three slashes, 
   REQUIRE(odd);
   CHECK(odd->path == "/srv/a%20b.db");
   CHECK_FALSE(parse_store_url(std::string("sqlite:///x.db\0.txt", 19)));
-  auto pg = parse_store_url("postgresql://db/sd");
-  REQUIRE_FALSE(pg);
-  CHECK(pg.error().find("'postgresql'") != std::string::npos);
+  auto pg = parse_store_url("postgresql://desk@db:5433/sd?sslmode=require");  // libpq's URI, as written
+  REQUIRE(pg);
+  CHECK(pg->backend == StoreUrl::Backend::postgresql);
+  CHECK(pg->conninfo == "postgresql://desk@db:5433/sd?sslmode=require");
+  CHECK(parse_store_url("postgres://db/sd"));
+  auto other = parse_store_url("mysql://db/sd");
+  REQUIRE_FALSE(other);
+  CHECK(other.error().find("'mysql'") != std::string::npos);
+}
+
+TEST_CASE("A PostgreSQL store that cannot be reached is a transient error that never shows the password") {
+  try {
+    open_store("postgresql://desk:s3cret@127.0.0.1:1/servicedesk?connect_timeout=2");
+    FAIL("opened");
+  } catch (const StoreError& e) {
+    CHECK(e.transient);
+    CHECK(std::string(e.what()).find("s3cret") == std::string::npos);
+  }
 }
