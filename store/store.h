@@ -3,21 +3,24 @@
 //
 // Contract: all SQL lives in store/. Callers see a Store that opens Transactions; every
 // read and write happens inside one, and a Transaction that is destroyed without commit()
-// rolls back. A write transaction is exclusive (one writer at a time); COMMIT returning
-// means the change is on disk (SQLite WAL with synchronous=FULL). A Transaction is the sum
-// of one interface per aggregate (MailLog, Tickets, Directory, Outbox, Quarantine, Meta,
-// Portal): a
-// function that needs only the outbox takes an Outbox&. The store records what it is told;
-// the service desk's rules (which status pauses the SLA clock, who may see what) are the
-// caller's (desk/). A second backend (e.g. PostgreSQL) implements Store and Transaction;
-// open_store() chooses the backend from a URL.
+// rolls back. A write transaction is exclusive (one writer at a time, on either backend);
+// COMMIT returning means the change is durable (SQLite: WAL with synchronous=FULL;
+// PostgreSQL: synchronous_commit on). A read transaction sees one snapshot. A Transaction is
+// the sum of one interface per aggregate (MailLog, Tickets, Directory, Outbox, Quarantine,
+// Meta, Portal, Coordination): a function that needs only the outbox takes an Outbox&. The
+// store records what it is told; the service desk's rules (which status pauses the SLA
+// clock, who may see what) are the caller's (desk/). Two backends implement Store and
+// Transaction, SQLite (one daemon per store) and PostgreSQL (several daemons and portals on
+// one database); open_store() chooses the backend from a URL.
 //
 // Diagnostics: failures throw StoreError; `transient` is true when trying again later may
-// succeed (database busy or locked, disk full, I/O error), so an MTA pipe can answer
-// EX_TEMPFAIL and the daemon can retry, and false for a broken or incompatible store.
+// succeed (database busy or locked, disk full, I/O error, the connection lost, a
+// serialization failure), so an MTA pipe can answer EX_TEMPFAIL and the daemon can retry,
+// and false for a broken or incompatible store.
 //
-// Security: a store URL may one day carry a password (postgresql://user:secret@host/db):
-// messages about a URL name its scheme, never the whole URL.
+// Security: a PostgreSQL URL may carry a password (postgresql://user:secret@host/db):
+// messages about a URL name its scheme, never the whole URL; store.password_file is the
+// better place for it.
 #pragma once
 
 #include <cstdint>
