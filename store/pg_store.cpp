@@ -66,13 +66,19 @@ static_assert(kFirstVersion == sql::kSchemaVersion, "add a PostgreSQL migration 
 // Flags are integers (0/1) as in SQLite, so the shared SQL compares them alike. Message-IDs
 // may be long (a hostile mail's): they are indexed by hash, and their uniqueness is checked
 // on an md5 of them, never in a b-tree entry that could pass PostgreSQL's 2.7 kB limit.
-// Full-text search: sd_fold() folds case and the common Latin diacritics, like FTS5's
-// unicode61 with remove_diacritics; the first 100,000 characters of a body are indexed
-// (tsvector's 1 MB limit).
+// Full-text search: sd_fold() makes text the words FTS5's unicode61 tokenizer (with
+// remove_diacritics 2) makes of it, whatever the database's locale: lower case by ICU (a
+// database in the C locale lowers ASCII only: Æ, Cyrillic), diacritics that decompose removed
+// (Malmö is malmo; ø, ł and æ stay, as in FTS5), and every run of what is no letter or digit a
+// space, so that the 'simple' parser finds words where FTS5 does (anna@kund.se, faktura.pdf
+// and 1.2.3 are words of their parts, not one e-mail, file or version token). It needs a
+// server built with ICU (Debian's, PGDG's) and a UTF8 database. The first 100,000 characters
+// of a body are indexed (tsvector's 1 MB limit).
 constexpr std::string_view kSchema = R"sql(
 CREATE FUNCTION sd_fold(t text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-  SELECT lower(translate(t, 'ÀÁÂÃÄÅàáâãäåÈÉÊËèéêëÌÍÎÏìíîïÒÓÔÕÖØòóôõöøÙÚÛÜùúûüÝýÿÑñÇçŠšŽžČčŘřĚěŮůŁłŃńŚśŹźŻżĄąĘę',
-                              'AAAAAAaaaaaaEEEEeeeeIIIIiiiiOOOOOOooooooUUUUuuuuYyyNnCcSsZzCcRrEeUuLlNnSsZzZzAaEe'))
+  SELECT regexp_replace(regexp_replace(normalize(lower(t COLLATE "und-x-icu"), NFD) COLLATE "und-x-icu",
+                                       '[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]', '', 'g'),
+                        '[^[:alnum:]]+', ' ', 'g')
 $$;
 CREATE TABLE mailboxes (
   name         TEXT PRIMARY KEY,
@@ -467,14 +473,24 @@ class PgConnection {
   PGconn* get() const { return conn_; }
   const StoreOptions& options() const { return options_; }
 
-  // A connection lost since the last transaction is opened again here; its prepared
-  // statements went with it.
+  // A connection lost since the last transaction is opened again here (its prepared
+  // statements went with it), also when only BEGIN finds out, as after a server restart that
+  // this idle connection slept through: nothing of the transaction has happened yet, so it is
+  // begun once more on a new connection. A BEGIN that failed (the write lock's timeout) is
+  // rolled back, so the connection is fit for the next transaction.
   void begin(Store::Mode mode) {
     if (PQstatus(conn_) != CONNECTION_OK) reopen();
-    exec(mode == Store::Mode::write
-             ? fmt::format("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({})", kWriteLockKey)
-             : std::string("BEGIN ISOLATION LEVEL REPEATABLE READ"),
-         "begin transaction");
+    const std::string sql =
+        mode == Store::Mode::write
+            ? fmt::format("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({})", kWriteLockKey)
+            : std::string("BEGIN ISOLATION LEVEL REPEATABLE READ");
+    try {
+      exec_or_roll_back(sql, "begin transaction");
+    } catch (const StoreError&) {
+      if (PQstatus(conn_) == CONNECTION_OK) throw;
+      reopen();
+      exec_or_roll_back(sql, "begin transaction");
+    }
   }
   // NOTIFY is delivered at COMMIT, to every listening daemon, and not at all on a rollback.
   void commit(bool queued_mail) {
@@ -492,6 +508,14 @@ class PgConnection {
     tick(what);
     PgResult r(PQexec(conn_, sql.c_str()));
     check(r, what);
+  }
+  void exec_or_roll_back(const std::string& sql, std::string_view what) {
+    try {
+      exec(sql, what);
+    } catch (const StoreError&) {
+      rollback();
+      throw;
+    }
   }
 
   // The name of `sql`'s prepared statement on this connection, prepared on first use.
@@ -523,11 +547,17 @@ class PgConnection {
  private:
   void open() {
     conn_ = connect_pg(options_);
-    exec(fmt::format("SET synchronous_commit = on; SET client_encoding = 'UTF8'; SET standard_conforming_strings = on; "
-                     "SET lock_timeout = {}; SET idle_in_transaction_session_timeout = {}; "
-                     "SET client_min_messages = warning",
-                     std::max(options_.busy_timeout_ms, 1), std::max(options_.idle_in_transaction_ms, 0)),
-         "set up the session");
+    try {
+      exec(fmt::format("SET synchronous_commit = on; SET client_encoding = 'UTF8'; SET standard_conforming_strings = on; "
+                       "SET lock_timeout = {}; SET idle_in_transaction_session_timeout = {}; "
+                       "SET client_min_messages = warning",
+                       std::max(options_.busy_timeout_ms, 1), std::max(options_.idle_in_transaction_ms, 0)),
+           "set up the session");
+    } catch (...) {
+      PQfinish(conn_);  // thrown from the constructor, no destructor would close it
+      conn_ = nullptr;
+      throw;
+    }
   }
   void reopen() {
     prepared_.clear();
@@ -658,12 +688,16 @@ class PgStatement {
 // LISTEN on a connection of its own, watched by a thread that turns each notification into a
 // byte on a pipe: the pipe is the descriptor the daemon waits on, and it stays the same when
 // the server goes away and the thread connects again (every 2 s, so an outage is no busy loop).
+// The first LISTEN is done before the constructor returns, so every commit after it wakes the
+// listener and nothing else does; when the server cannot be reached then, or the connection is
+// lost later, the thread connects and wakes the listener once (mail queued meanwhile).
 class PgListener final : public OutboxListener {
  public:
   explicit PgListener(const StoreOptions& o) : options_(o) {
     if (::pipe2(pipe_, O_CLOEXEC | O_NONBLOCK) != 0)
       throw StoreError(fmt::format("store: outbox wake-up: pipe: {}", std::strerror(errno)), true);
-    thread_ = std::thread([this] { watch(); });
+    PGconn* conn = listening();
+    thread_ = std::thread([this, conn] { watch(conn); });
   }
   ~PgListener() override {
     stop_ = true;
@@ -680,23 +714,30 @@ class PgListener final : public OutboxListener {
   }
 
  private:
-  void watch() {
+  // A connection that LISTENs, or nullptr when the server cannot be reached.
+  PGconn* listening() const {
     PGconn* conn = nullptr;
+    try {
+      conn = connect_pg(options_);
+      PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);  // its end in an outage is no news
+      PgResult r(PQexec(conn, fmt::format("LISTEN {}", kNotifyChannel).c_str()));
+      if (PQresultStatus(r.r) == PGRES_COMMAND_OK) return conn;
+    } catch (const StoreError&) {
+    }
+    if (conn) PQfinish(conn);
+    return nullptr;
+  }
+
+  void watch(PGconn* conn) {
     while (!stop_) {
       if (!conn || PQstatus(conn) != CONNECTION_OK) {
         if (conn) PQfinish(conn);
-        conn = nullptr;
-        try {
-          conn = connect_pg(options_);
-          PgResult r(PQexec(conn, fmt::format("LISTEN {}", kNotifyChannel).c_str()));
-          if (PQresultStatus(r.r) != PGRES_COMMAND_OK) throw StoreError("LISTEN refused", true);
-          poke();  // mail queued while this was away: look once
-        } catch (const StoreError&) {
-          if (conn) PQfinish(conn);
-          conn = nullptr;
+        conn = listening();
+        if (!conn) {
           for (int i = 0; i < 20 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
           continue;
         }
+        poke();  // mail queued while this was away: look once
       }
       pollfd p{PQsocket(conn), POLLIN, 0};
       if (::poll(&p, 1, 200) <= 0) continue;

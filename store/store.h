@@ -622,12 +622,14 @@ class Store {
   // process, the store's listener is woken; a rollback or a failed commit wakes nobody, nor
   // does the sender's own bookkeeping (mark_sent, mark_retry ...). A hint only: best-effort,
   // it never blocks or fails the commit, and a lost wake-up only delays the mail until the
-  // listener's own rescan of the outbox, which stays the truth. One listener per store: the
-  // daemon calls this once at start, while it holds the store's lock. The SQLite backend
-  // uses a unix datagram socket beside the store file (`<path>.wake`, store/wake.h); a
-  // PostgreSQL backend would LISTEN on its connection (the fd) for a NOTIFY sent in the
-  // transaction. An error (the socket's path too long, something that is no socket in its
-  // place) says why; the caller goes on without wake-ups.
+  // listener's own rescan of the outbox, which stays the truth. A daemon calls this once at
+  // start (on SQLite, where there is one listener per store, while it holds the store's
+  // lock). The SQLite backend uses a unix datagram socket beside the store file
+  // (`<path>.wake`, store/wake.h); the PostgreSQL backend LISTENs on a connection of its own,
+  // for the NOTIFY a commit with mail sends, listening before this returns; after an outage
+  // it connects again by itself and wakes the listener once. An error (the socket's path too
+  // long, something that is no socket in its place) says why; the caller goes on without
+  // wake-ups.
   virtual tl::expected<std::unique_ptr<OutboxListener>, std::string> listen_for_outbox() = 0;
   // A consistent copy of the whole store at `path` while others keep using it (online backup).
   // `path` is created here, mode 0600 (O_EXCL|O_NOFOLLOW); a name that exists, a symlink

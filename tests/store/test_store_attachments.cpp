@@ -1,6 +1,7 @@
 // tests/store/test_store_attachments.cpp: a ticket's attachments (numbers, bytes, who may see
 // them), outgoing mail that carries them without copying them, the Cc list, per-recipient
-// retries, and schema 9's migration of older stores. Each test has its own store file.
+// retries, on either backend (tests/support/test_store.h); and, tagged [sqlite], schema 9's
+// migration of older SQLite stores. Each test has its own store.
 #include <catch2/catch.hpp>
 
 #include "store/store.h"
@@ -10,6 +11,7 @@
 #include "tests/store/sqlite_shell.h"
 #include "tests/support/new_ticket.h"
 #include "tests/support/tempdir.h"
+#include "tests/support/test_store.h"
 
 using namespace sd::store;
 using sd::test::sqlite_output;
@@ -86,7 +88,7 @@ std::vector<std::int64_t> numbers(const std::vector<AttachmentInfo>& list) {
 
 TEST_CASE("Attachments are numbered per ticket in order of arrival over all its messages") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto t1 = tx->create_ticket(sd::test::new_ticket("Faktura", "anna@kund.se", "Anna", 100));
   auto t2 = tx->create_ticket(sd::test::new_ticket("Skärm", "bo@kund.se", "Bo", 100));
@@ -122,10 +124,9 @@ TEST_CASE("Attachments are numbered per ticket in order of arrival over all its 
 
 TEST_CASE("An attachment's bytes come back exactly as stored, by number and by id, with what the parser knew") {
   sd::test::TempDir dir;
-  auto path = dir.file("sd.db");
   auto bytes = all_bytes(300'000);
   {
-    auto st = open_sqlite_store({path});
+    auto st = sd::test::open_test_store(dir);
     auto tx = st->begin(Store::Mode::write);
     auto t = tx->create_ticket(sd::test::new_ticket("Faktura", "anna@kund.se", "Anna", 100));
     auto pdf = file("faktura.pdf", bytes);
@@ -141,7 +142,7 @@ TEST_CASE("An attachment's bytes come back exactly as stored, by number and by i
     tx->add_message(mail_in(t, "a@kund.se", {pdf, logo, big, claimed, empty}));
     tx->commit();
   }
-  auto st = open_sqlite_store({path});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::read);
   auto a = tx->attachment(1, 1);
   REQUIRE(a);
@@ -172,7 +173,7 @@ TEST_CASE("An attachment's bytes come back exactly as stored, by number and by i
 
 TEST_CASE("A quarantine re-parse keeps the numbers of the attachments it finds again and never reuses one") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto t = tx->create_ticket(sd::test::new_ticket("Faktura", "anna@kund.se", "Anna", 100));
   RawMail r{100, std::nullopt, "a@kund.se", "h1", "raw", "bad charset", false};
@@ -209,7 +210,7 @@ TEST_CASE("A quarantine re-parse keeps the numbers of the attachments it finds a
 
 TEST_CASE("An attachment an outbox row carried stays when a re-parse no longer finds it") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto t = tx->create_ticket(sd::test::new_ticket("Faktura", "anna@kund.se", "Anna", 100));
   RawMail r{100, std::nullopt, "a@kund.se", "h1", "raw", "bad charset", false};
@@ -227,7 +228,7 @@ TEST_CASE("An attachment an outbox row carried stays when a re-parse no longer f
 
 TEST_CASE("An outgoing mail names the attachments it carries, in order, and its out message lists them without bytes") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto t = tx->create_ticket(sd::test::new_ticket("Faktura", "anna@kund.se", "Anna", 100));
   tx->add_message(mail_in(t, "a@kund.se", {file("a.pdf", "AAA"), file("b.pdf", "BBB")}));
@@ -261,11 +262,10 @@ TEST_CASE("An outgoing mail names the attachments it carries, in order, and its 
 
 TEST_CASE("An attachment carried by ten outgoing mails is stored once") {
   sd::test::TempDir dir;
-  auto path = dir.file("sd.db");
   // A distinctive 2 MiB that compresses to nothing in no store, and a marker to look for.
   std::string pdf = "%PDF-MARKER-7f3a9c" + all_bytes(2 * 1024 * 1024);
   {
-    auto st = open_sqlite_store({path});
+    auto st = sd::test::open_test_store(dir);
     auto tx = st->begin(Store::Mode::write);
     auto t = tx->create_ticket(sd::test::new_ticket("Faktura", "anna@kund.se", "Anna", 100));
     tx->add_message(mail_in(t, "a@kund.se", {file("faktura.pdf", pdf)}));
@@ -273,18 +273,24 @@ TEST_CASE("An attachment carried by ten outgoing mails is stored once") {
     for (int i = 0; i < 10; ++i) tx->enqueue(mail_out(t, "agent" + std::to_string(i) + "@example.com", {id}));
     tx->commit();
   }
-  CHECK(sqlite_output(path, "SELECT count(*) FROM attachments") == "1\n");
-  CHECK(sqlite_output(path, "SELECT count(*) FROM outbox_attachments") == "10\n");
-  CHECK(sqlite_output(path, "SELECT count(*) FROM outbox WHERE instr(bytes, CAST('%PDF-MARKER-7f3a9c' AS BLOB)) > 0") ==
-        "0\n");
-  CHECK(std::stoll(sqlite_output(path, "SELECT max(length(bytes)) FROM outbox")) < 1000);
-  // The file holds one copy (2 MiB), not eleven.
-  CHECK(std::filesystem::file_size(path) < 3 * 1024 * 1024);
+  auto sql = [&](const std::string& q) { return sd::test::test_store_sql(dir, q); };
+  CHECK(sql("SELECT count(*) FROM attachments") == "1\n");
+  CHECK(sql("SELECT count(*) FROM outbox_attachments") == "10\n");
+  CHECK(sql(sd::test::testing_postgresql()
+                ? "SELECT count(*) FROM outbox WHERE position('%PDF-MARKER-7f3a9c'::bytea IN bytes) > 0"
+                : "SELECT count(*) FROM outbox WHERE instr(bytes, CAST('%PDF-MARKER-7f3a9c' AS BLOB)) > 0") == "0\n");
+  CHECK(std::stoll(sql("SELECT max(length(bytes)) FROM outbox")) < 1000);
+  // The store holds one copy (2 MiB), not eleven.
+  if (sd::test::testing_postgresql())
+    CHECK(std::stoll(sql("SELECT pg_total_relation_size('attachments') + pg_total_relation_size('outbox')")) <
+          3 * 1024 * 1024);
+  else
+    CHECK(std::filesystem::file_size(dir.file("sd.db")) < 3 * 1024 * 1024);
 }
 
 TEST_CASE("An outgoing mail may carry only its own ticket's attachments") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto anna = tx->create_ticket(sd::test::new_ticket("Faktura", "anna@kund.se", "Anna", 100));
   auto bo = tx->create_ticket(sd::test::new_ticket("Lön", "bo@annan.dk", "Bo", 100));
@@ -309,7 +315,7 @@ TEST_CASE("An outgoing mail may carry only its own ticket's attachments") {
 
 TEST_CASE("An internal message's attachment stays internal until a customer-visible mail carries it") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto t = tx->create_ticket(sd::test::new_ticket("VPN", "anna@kund.se", "Anna", 100));
   tx->add_message(mail_in(t, "a@kund.se", {file("fel.png", "PNG", "image/png")}));
@@ -339,7 +345,7 @@ TEST_CASE("An internal message's attachment stays internal until a customer-visi
 
 TEST_CASE("A Cc address an agent removed stays removed unless an agent adds it again") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto t = tx->create_ticket(sd::test::new_ticket("VPN", "anna@kund.se", "Anna", 100));
   auto other = tx->create_ticket(sd::test::new_ticket("Lön", "bo@kund.se", "Bo", 100));
@@ -373,7 +379,7 @@ TEST_CASE("A Cc address an agent removed stays removed unless an agent adds it a
 
 TEST_CASE("A mail retried for some recipients goes to those only and still counts for all in the rate limits") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto t = tx->create_ticket(sd::test::new_ticket("VPN", "anna@kund.se", "Anna", 100));
   auto o = mail_out(t, "anna@kund.se", {}, "reply");
@@ -391,9 +397,8 @@ TEST_CASE("A mail retried for some recipients goes to those only and still count
 
 TEST_CASE("A failure at any step of storing a message with attachments stores none of it and takes no number") {
   sd::test::TempDir dir;
-  auto path = dir.file("sd.db");
   {
-    auto st = open_sqlite_store({path});
+    auto st = sd::test::open_test_store(dir);
     auto tx = st->begin(Store::Mode::write);
     tx->create_ticket(sd::test::new_ticket("Faktura", "anna@kund.se", "Anna", 100));
     tx->commit();
@@ -401,7 +406,7 @@ TEST_CASE("A failure at any step of storing a message with attachments stores no
   bool through = false;
   for (int k = 1; k < 200 && !through; ++k) {
     try {
-      auto st = open_sqlite_store({path, 1000, k});
+      auto st = sd::test::open_test_store(dir, {"", 1000, k});
       auto tx = st->begin(Store::Mode::write);
       tx->add_message(mail_in(1, "a@kund.se", {file("a.pdf", "AAA"), file("b.pdf", "BBB")}));
       auto id = tx->attachments(1)[0].id;
@@ -411,7 +416,7 @@ TEST_CASE("A failure at any step of storing a message with attachments stores no
     } catch (const StoreError& e) {
       INFO(e.what());
       REQUIRE(e.transient);
-      auto st = open_sqlite_store({path});
+      auto st = sd::test::open_test_store(dir);
       auto tx = st->begin(Store::Mode::read);
       REQUIRE(tx->attachments(1).empty());
       REQUIRE(tx->messages(1).empty());
@@ -419,13 +424,13 @@ TEST_CASE("A failure at any step of storing a message with attachments stores no
     }
   }
   REQUIRE(through);
-  auto st = open_sqlite_store({path});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::read);
   CHECK(numbers(tx->attachments(1)) == std::vector<std::int64_t>{1, 2});
   CHECK(tx->due_outbox(1000, 10).at(0).attachment_ids.size() == 1);
 }
 
-TEST_CASE("A version 8 store migrated to 9 keeps its attachments, numbered per ticket by arrival") {
+TEST_CASE("A version 8 store migrated to 9 keeps its attachments, numbered per ticket by arrival", "[sqlite]") {
   sd::test::TempDir dir;
   auto path = dir.file("sd.db");
   auto pdf = all_bytes(70'000);

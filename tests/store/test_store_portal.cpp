@@ -1,8 +1,9 @@
 // tests/store/test_store_portal.cpp: the portal's sign-in state in the store (login links
 // used once and only before expiry, sessions and their ends, shared rate counters, one-time
 // form keys, forgetting what expired), the visibility settings of schema 10, a contact's
-// ticket scope, login-link mails blanked once delivered, and that the portal's lists are
-// served by indexes.
+// ticket scope, login-link mails blanked once delivered, on either backend
+// (tests/support/test_store.h); and, tagged [sqlite], schema 10's migration of older SQLite
+// stores and that SQLite serves the portal's lists by indexes.
 #include <catch2/catch.hpp>
 
 #include "store/store.h"
@@ -13,6 +14,7 @@
 #include "tests/store/sqlite_shell.h"
 #include "tests/support/new_ticket.h"
 #include "tests/support/tempdir.h"
+#include "tests/support/test_store.h"
 
 using namespace sd::store;
 using sd::test::sqlite_output;
@@ -48,7 +50,7 @@ std::vector<std::int64_t> ids(const std::vector<Ticket>& ts) {
 
 TEST_CASE("A login link signs in once, before it expires, and a used or expired one never again") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   {
     auto tx = st->begin(Store::Mode::write);
     tx->add_login_token("hash-1", "Anna@Kund.se", 1000, 1900);
@@ -67,8 +69,8 @@ TEST_CASE("A login link signs in once, before it expires, and a used or expired 
 
 TEST_CASE("Of two portals using one login link, only the first signs in") {
   sd::test::TempDir dir;
-  auto a = open_sqlite_store({dir.file("sd.db")});
-  auto b = open_sqlite_store({dir.file("sd.db")});
+  auto a = sd::test::open_test_store(dir);
+  auto b = sd::test::open_test_store(dir);
   {
     auto tx = a->begin(Store::Mode::write);
     tx->add_login_token("h", "anna@kund.se", 1000, 1900);
@@ -91,7 +93,7 @@ TEST_CASE("Of two portals using one login link, only the first signs in") {
 
 TEST_CASE("A login link not committed (a rolled-back use) stays usable") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   {
     auto tx = st->begin(Store::Mode::write);
     tx->add_login_token("h", "anna@kund.se", 1000, 1900);
@@ -107,7 +109,7 @@ TEST_CASE("A login link not committed (a rolled-back use) stays usable") {
 
 TEST_CASE("Sessions are found by their hash, touched, ended one by one or all of an address, and counted") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   tx->add_session("s1", session_of("anna@kund.se", "contact", 1000));
   tx->add_session("s2", session_of("anna@kund.se", "contact", 1100));
@@ -134,14 +136,14 @@ TEST_CASE("Sessions are found by their hash, touched, ended one by one or all of
 
 TEST_CASE("A session's role is a contact or an agent, nothing else") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   CHECK_THROWS_AS(tx->add_session("s", session_of("anna@kund.se", "admin", 1000)), StoreError);
 }
 
 TEST_CASE("Forgetting what expired removes used and expired links, idle and too old sessions, old counters and keys") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   const Time now = 100000;
   auto tx = st->begin(Store::Mode::write);
   tx->add_login_token("used", "a@kund.se", now - 100, now + 800);
@@ -169,13 +171,13 @@ TEST_CASE("Forgetting what expired removes used and expired links, idle and too 
   CHECK(tx->use_form_key("old-key", now));  // forgotten after a day
   CHECK_FALSE(tx->use_form_key("new-key", now));
   tx->commit();
-  CHECK(sqlite_output(dir.file("sd.db"), "SELECT token_hash FROM portal_login_tokens") == "fresh\n");  // used just now
+  CHECK(sd::test::test_store_sql(dir, "SELECT token_hash FROM portal_login_tokens") == "fresh\n");  // used just now
 }
 
 TEST_CASE("Rate counters are shared by every portal on the store, per key and window") {
   sd::test::TempDir dir;
-  auto a = open_sqlite_store({dir.file("sd.db")});
-  auto b = open_sqlite_store({dir.file("sd.db")});
+  auto a = sd::test::open_test_store(dir);
+  auto b = sd::test::open_test_store(dir);
   for (int i = 1; i <= 3; ++i) {
     auto tx = (i % 2 ? a : b)->begin(Store::Mode::write);
     CHECK(tx->count_rate("client:192.0.2.1", 600) == i);
@@ -188,7 +190,7 @@ TEST_CASE("Rate counters are shared by every portal on the store, per key and wi
 
 TEST_CASE("A form key posts once: a double click or a replayed form is refused") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   CHECK(tx->use_form_key("k1", 100));
   CHECK_FALSE(tx->use_form_key("k1", 101));
@@ -197,25 +199,28 @@ TEST_CASE("A form key posts once: a double click or a replayed form is refused")
 
 TEST_CASE("The store holds no readable sign-in secret: only the hashes it was given") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   {
     auto tx = st->begin(Store::Mode::write);
     tx->add_login_token("sha256-of-link", "anna@kund.se", 1000, 1900);
     tx->add_session("sha256-of-cookie", session_of("anna@kund.se", "contact", 1000));
     tx->commit();
   }
-  auto dump = sqlite_output(dir.file("sd.db"), ".dump portal_login_tokens portal_sessions");
+  auto sql = [&](const std::string& q) { return sd::test::test_store_sql(dir, q); };
+  auto dump = sql("SELECT token_hash FROM portal_login_tokens") + sql("SELECT session_hash, csrf FROM portal_sessions");
   CHECK(dump.find("sha256-of-link") != std::string::npos);
   CHECK(dump.find("sha256-of-cookie") != std::string::npos);
   // The tables have no column for anything but the hash (the caller keeps the secret).
-  auto columns = sqlite_output(dir.file("sd.db"),
-                               "SELECT group_concat(name) FROM pragma_table_info('portal_login_tokens')");
+  auto columns = sql(sd::test::testing_postgresql()
+                         ? "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns "
+                           "WHERE table_name = 'portal_login_tokens'"
+                         : "SELECT group_concat(name) FROM pragma_table_info('portal_login_tokens')");
   CHECK(columns == "token_hash,email,created_at,expires_at,used_at\n");
 }
 
 TEST_CASE("Visibility is stored: organisations default to organisation, contacts to inherit") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   directory(*tx);
   CHECK(tx->organisation("Kund AB")->visibility == "organisation");
@@ -236,7 +241,7 @@ TEST_CASE("Visibility is stored: organisations default to organisation, contacts
   CHECK_THROWS_AS(tx->update_contact({"anna@kund.se", "", "No Such Org", "own"}), StoreError);
 }
 
-TEST_CASE("A version 9 store migrated to 10 keeps its contacts, who inherit their organisation's visibility") {
+TEST_CASE("A version 9 store migrated to 10 keeps its contacts, who inherit their organisation's visibility", "[sqlite]") {
   sd::test::TempDir dir;
   auto path = dir.file("sd.db");
   {
@@ -258,7 +263,7 @@ TEST_CASE("A version 9 store migrated to 10 keeps its contacts, who inherit thei
 
 TEST_CASE("A contact's scope lists their organisation's tickets, or only those they requested or are on the Cc of") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   directory(*tx);
   auto make = [&](const std::string& requester, const std::string& org, Time at) {
@@ -296,7 +301,7 @@ TEST_CASE("A contact's scope lists their organisation's tickets, or only those t
 
 TEST_CASE("A contact's list pages through all three parts of the scope in order, and counts them once each") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   directory(*tx);
   std::vector<std::int64_t> expected;  // newest first
@@ -341,8 +346,7 @@ TEST_CASE("A contact's list pages through all three parts of the scope in order,
 
 TEST_CASE("A login link's mail is blanked once sent or given up, and the outbox listing never shows bytes") {
   sd::test::TempDir dir;
-  auto path = dir.file("sd.db");
-  auto st = open_sqlite_store({path});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto item = [](const std::string& kind, const std::string& body) {
     OutboxItem o;
@@ -368,15 +372,18 @@ TEST_CASE("A login link's mail is blanked once sent or given up, and the outbox 
   for (const auto& status : {"sent", "failed"})
     for (const auto& o : tx->outbox(status)) CHECK(o.bytes.empty());
   tx->commit();
-  auto bytes = sqlite_output(path, "SELECT id, length(bytes) FROM outbox ORDER BY id");
+  auto bytes = sd::test::test_store_sql(dir, "SELECT id, length(bytes) FROM outbox ORDER BY id");
   CHECK(bytes == std::to_string(sent) + "|0\n" + std::to_string(failed) + "|0\n" + std::to_string(ack) + "|38\n");
-  // Nothing of the link is left anywhere in the file's live rows.
-  CHECK(sqlite_output(path, "SELECT count(*) FROM outbox WHERE CAST(bytes AS TEXT) LIKE '%SECRET%'") == "0\n");
+  // Nothing of the link is left anywhere in the store's live rows.
+  CHECK(sd::test::test_store_sql(dir, sd::test::testing_postgresql()
+                                          ? "SELECT count(*) FROM outbox WHERE position('SECRET'::bytea IN bytes) > 0"
+                                          : "SELECT count(*) FROM outbox WHERE CAST(bytes AS TEXT) LIKE '%SECRET%'") ==
+        "0\n");
   auto counted = st->begin(Store::Mode::read);
   CHECK(counted->count_sent_or_queued("login-link", "anna@kund.se", 0) == 1);  // the sent one still counts for the rate limit
 }
 
-TEST_CASE("The portal's lists and sign-in lookups are served by indexes") {
+TEST_CASE("The portal's lists and sign-in lookups are served by indexes", "[sqlite]") {
   sd::test::TempDir dir;
   auto path = dir.file("sd.db");
   { open_sqlite_store({path}); }

@@ -1,6 +1,7 @@
 // tests/store/test_store_search.cpp: find_tickets and count_tickets (filters, the two sorts,
 // paging, full-text search over subjects and message bodies with the user's text taken as
-// plain words), and that the lists are served by indexes.
+// plain words, diacritics and case folded), on either backend (tests/support/test_store.h);
+// and, tagged [sqlite], that SQLite serves the lists by indexes and migrates older stores.
 #include <catch2/catch.hpp>
 
 #include "store/store.h"
@@ -9,6 +10,7 @@
 #include "tests/store/sqlite_shell.h"
 #include "tests/support/new_ticket.h"
 #include "tests/support/tempdir.h"
+#include "tests/support/test_store.h"
 
 using namespace sd::store;
 using sd::test::sqlite_output;
@@ -50,7 +52,7 @@ std::int64_t ticket(Transaction& tx, const std::string& subject, const std::stri
 
 TEST_CASE("Tickets are listed newest first, filtered, paged, and counted without the page") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   for (int i = 1; i <= 8; ++i) {
     auto t = sd::test::new_ticket("t" + std::to_string(i), i % 2 ? "anna@kund.se" : "bo@annan.dk", "", 100 + i);
@@ -105,7 +107,7 @@ TEST_CASE("Tickets are listed newest first, filtered, paged, and counted without
 
 TEST_CASE("Breaching lists the open tickets on which an SLA breach has fired") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   for (int i = 1; i <= 5; ++i) tx->create_ticket(sd::test::new_ticket("t" + std::to_string(i), "a@kund.se", "", 100 + i));
   tx->record_sla_event({1, "first_response", "breach", 150, 151});
@@ -124,7 +126,7 @@ TEST_CASE("Breaching lists the open tickets on which an SLA breach has fired") {
 
 TEST_CASE("Sorted by due, the earliest stored due time comes first and tickets without one last, by number") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   for (int i = 1; i <= 6; ++i) tx->create_ticket(sd::test::new_ticket("t" + std::to_string(i), "a@kund.se", "", 100 + i));
   tx->set_sla_next_due(2, 500);
@@ -142,7 +144,7 @@ TEST_CASE("Sorted by due, the earliest stored due time comes first and tickets w
 
 TEST_CASE("A search finds tickets with every word somewhere in their subject or message bodies") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto printer = ticket(*tx, "Skrivaren på plan 3", "Den skriver ut tomma sidor sedan i går.", 101);
   auto vpn = ticket(*tx, "VPN", "The tunnel drops every hour; the printer works.", 102);
@@ -173,9 +175,42 @@ TEST_CASE("A search finds tickets with every word somewhere in their subject or 
   CHECK(tx->find_tickets(search("")).size() == 3);  // no search: no filter
 }
 
+TEST_CASE("A search folds case and diacritics as FTS5 does: Malmö by malmo, ÆRØ by ærø, and the other way round") {
+  sd::test::TempDir dir;
+  auto st = sd::test::open_test_store(dir);
+  auto tx = st->begin(Store::Mode::write);
+  auto malmo = ticket(*tx, "Kontoret i Malmö", "Skrivaren i Göteborg är trasig.", 101);
+  auto aero = ticket(*tx, "ÆRØ-FÆRGEN", "Møde i Århus om Zürich, São Paulo och en façade.", 102);
+  auto moscow = ticket(*tx, "Filial", "МОСКВА İstanbul Łódź", 103);
+  auto plain = ticket(*tx, "Malmo", "Goteborg", 104);
+  CHECK(ids(tx->find_tickets(search("malmo"))) == Ids{plain, malmo});
+  CHECK(ids(tx->find_tickets(search("MALMÖ"))) == Ids{plain, malmo});
+  CHECK(ids(tx->find_tickets(search("göteborg"))) == Ids{plain, malmo});
+  CHECK(ids(tx->find_tickets(search("ærø færgen"))) == Ids{aero});  // case of letters beyond ASCII
+  CHECK(ids(tx->find_tickets(search("arhus zurich sao facade MØDE"))) == Ids{aero});
+  CHECK(ids(tx->find_tickets(search("москва istanbul"))) == Ids{moscow});
+  CHECK(ids(tx->find_tickets(search("łodz"))) == Ids{moscow});  // ó folds; ł, like ø and æ, is a letter of its own
+  CHECK(tx->find_tickets(search("lodz")).empty());
+  CHECK(tx->find_tickets(search("aero")).empty());
+  CHECK(tx->count_tickets(search("Malmö")) == 2);
+}
+
+TEST_CASE("A search finds the words of addresses, file names and numbers where the text has them") {
+  sd::test::TempDir dir;
+  auto st = sd::test::open_test_store(dir);
+  auto tx = st->begin(Store::Mode::write);
+  auto mail = ticket(*tx, "Från anna@kund.se", "Se faktura_2024.pdf, version 1.2.3 – don’t «print» it.", 101);
+  ticket(*tx, "Annat", "Inget här.", 102);
+  for (const char* words : {"kund", "anna kund se", "anna@kund.se", "faktura", "2024 pdf", "3", "don", "print", "version 1.2.3"}) {
+    INFO(words);
+    CHECK(ids(tx->find_tickets(search(words))) == Ids{mail});
+  }
+  CHECK(tx->find_tickets(search("kund.dk")).empty());  // the parts in their order, not any of them
+}
+
 TEST_CASE("The search index follows a quarantine re-parse of a message") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto t = tx->create_ticket(sd::test::new_ticket("Fel", "anna@kund.se", "", 100));
   RawMail r{100, std::nullopt, "a@kund.se", "h1", "raw", "bad charset", false};
@@ -198,7 +233,7 @@ TEST_CASE("The search index follows a quarantine re-parse of a message") {
 
 TEST_CASE("Quotes and FTS5 operators in a search are plain characters: no error, no change of meaning") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto fire = ticket(*tx, "Printer on fire", "It smokes.", 101);
   auto plural = ticket(*tx, "Printers everywhere", "Too many of them.", 102);
@@ -247,7 +282,7 @@ TEST_CASE("Quotes and FTS5 operators in a search are plain characters: no error,
   }
 }
 
-TEST_CASE("A version 8 store migrated to 9 finds its old tickets by subject and body") {
+TEST_CASE("A version 8 store migrated to 9 finds its old tickets by subject and body", "[sqlite]") {
   sd::test::TempDir dir;
   auto path = dir.file("sd.db");
   {
@@ -268,7 +303,7 @@ TEST_CASE("A version 8 store migrated to 9 finds its old tickets by subject and 
 }
 
 // The statements of find_tickets (store/sqlite_store.cpp), their columns left out.
-TEST_CASE("Ticket lists are walked in index order and searches read the full-text index") {
+TEST_CASE("Ticket lists are walked in index order and searches read the full-text index", "[sqlite]") {
   sd::test::TempDir dir;
   auto path = dir.file("sd.db");
   open_sqlite_store({path});

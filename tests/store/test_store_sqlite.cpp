@@ -1,3 +1,7 @@
+// tests/store/test_store_sqlite.cpp: the store's contract for tickets, raw mails, messages,
+// the outbox, the watermark, events, pauses and open_store, run against either backend
+// (tests/support/test_store.h); and, tagged [sqlite], what is SQLite's own: opening a new file
+// from many threads, migrations of older SQLite schemas, query plans, sqlite:// URLs.
 #include <catch2/catch.hpp>
 
 #include "store/store.h"
@@ -10,6 +14,7 @@
 #include "tests/store/sqlite_shell.h"
 #include "tests/support/new_ticket.h"
 #include "tests/support/tempdir.h"
+#include "tests/support/test_store.h"
 
 using namespace sd::store;
 using sd::test::kUndo9;
@@ -30,15 +35,14 @@ const std::string kUndo8 = std::string(kUndo9) +
 
 TEST_CASE("A new store is created, migrated and reopened without losing data") {
   sd::test::TempDir dir;
-  auto path = dir.file("sd.db");
   {
-    auto st = open_sqlite_store({path});
+    auto st = sd::test::open_test_store(dir);
     auto tx = st->begin(Store::Mode::write);
     auto id = tx->create_ticket(sd::test::new_ticket("Printer on fire", "anna@example.com", "Anna", 100, "medium"));
     CHECK(id == 1);
     tx->commit();
   }
-  auto st = open_sqlite_store({path});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::read);
   auto t = tx->ticket(1);
   REQUIRE(t);
@@ -49,7 +53,7 @@ TEST_CASE("A new store is created, migrated and reopened without losing data") {
 
 TEST_CASE("A transaction destroyed without commit leaves nothing behind") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   {
     auto tx = st->begin(Store::Mode::write);
     tx->create_ticket(sd::test::new_ticket("lost", "a@example.com", "", 1, "medium"));
@@ -62,8 +66,7 @@ TEST_CASE("A transaction destroyed without commit leaves nothing behind") {
 
 TEST_CASE("Ticket numbers are never reused, even after the newest ticket's row is gone") {
   sd::test::TempDir dir;
-  auto path = dir.file("sd.db");
-  auto st = open_sqlite_store({path});
+  auto st = sd::test::open_test_store(dir);
   {
     auto tx = st->begin(Store::Mode::write);
     CHECK(tx->create_ticket(sd::test::new_ticket("one", "a@example.com", "", 1, "medium")) == 1);
@@ -71,8 +74,7 @@ TEST_CASE("Ticket numbers are never reused, even after the newest ticket's row i
     tx->commit();
   }
   // An operator purges the newest ticket by hand.
-  std::string cmd = "sqlite3 " + path + " 'DELETE FROM tickets WHERE id = 2'";
-  REQUIRE(std::system(cmd.c_str()) == 0);
+  sd::test::test_store_sql(dir, "DELETE FROM tickets WHERE id = 2");
   auto tx = st->begin(Store::Mode::write);
   CHECK(tx->create_ticket(sd::test::new_ticket("three", "a@example.com", "", 3, "medium")) == 3);
   auto all = tx->tickets();
@@ -83,7 +85,7 @@ TEST_CASE("Ticket numbers are never reused, even after the newest ticket's row i
 
 TEST_CASE("Raw mails are found again by mailbox position and by Message-ID plus content hash") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   MailOrigin o{"INBOX", 7, 42};
   {
     auto tx = st->begin(Store::Mode::write);
@@ -100,7 +102,7 @@ TEST_CASE("Raw mails are found again by mailbox position and by Message-ID plus 
 
 TEST_CASE("Storing the same mailbox position twice is refused by the store itself") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   tx->add_raw(raw("m1@x", "h1", MailOrigin{"INBOX", 1, 1}));
   CHECK_THROWS_AS(tx->add_raw(raw("m2@x", "h2", MailOrigin{"INBOX", 1, 1})), StoreError);
@@ -108,7 +110,7 @@ TEST_CASE("Storing the same mailbox position twice is refused by the store itsel
 
 TEST_CASE("Messages thread by their Message-IDs, in or out") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto t1 = tx->create_ticket(sd::test::new_ticket("one", "a@example.com", "", 1, "medium"));
   auto t2 = tx->create_ticket(sd::test::new_ticket("two", "b@example.com", "", 2, "medium"));
@@ -143,7 +145,7 @@ TEST_CASE("Messages thread by their Message-IDs, in or out") {
 
 TEST_CASE("The outbox hands out due mail and records sent, retried and failed deliveries") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto t = tx->create_ticket(sd::test::new_ticket("one", "a@example.com", "", 1, "medium"));
   OutboxItem o;
@@ -178,7 +180,7 @@ TEST_CASE("The outbox hands out due mail and records sent, retried and failed de
 
 TEST_CASE("The mailbox watermark is kept per mailbox") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   CHECK_FALSE(tx->mailbox("INBOX"));
   tx->set_mailbox({"INBOX", 5, 10, 99});
@@ -193,17 +195,16 @@ TEST_CASE("The mailbox watermark is kept per mailbox") {
 
 TEST_CASE("A store from a newer servicedesk is refused with a clear message") {
   sd::test::TempDir dir;
-  auto path = dir.file("sd.db");
-  open_sqlite_store({path});
+  sd::test::open_test_store(dir);
   {
-    auto st = open_sqlite_store({path});
+    auto st = sd::test::open_test_store(dir);
     (void)st;
   }
   // Bump the schema version behind the store's back.
-  std::string cmd = "sqlite3 " + path + " 'PRAGMA user_version = 99'";
-  REQUIRE(std::system(cmd.c_str()) == 0);
+  sd::test::test_store_sql(dir, sd::test::testing_postgresql() ? "UPDATE schema_version SET version = 99"
+                                                                : "PRAGMA user_version = 99");
   try {
-    open_sqlite_store({path});
+    sd::test::open_test_store(dir);
     FAIL("a newer schema was accepted");
   } catch (const StoreError& e) {
     CHECK(std::string(e.what()).find("newer") != std::string::npos);
@@ -211,21 +212,26 @@ TEST_CASE("A store from a newer servicedesk is refused with a clear message") {
   }
 }
 
-TEST_CASE("A locked database is a transient error") {
+TEST_CASE("A locked database is a transient error, and the writer that waited in vain writes once it is free") {
   sd::test::TempDir dir;
-  auto path = dir.file("sd.db");
-  auto a = open_sqlite_store({path, 100});
-  auto b = open_sqlite_store({path, 100});
-  auto holder = a->begin(Store::Mode::write);
-  try {
-    auto tx = b->begin(Store::Mode::write);
-    FAIL("second writer got in");
-  } catch (const StoreError& e) {
-    CHECK(e.transient);
+  auto a = sd::test::open_test_store(dir, {"", 100});
+  auto b = sd::test::open_test_store(dir, {"", 100});
+  {
+    auto holder = a->begin(Store::Mode::write);
+    try {
+      auto tx = b->begin(Store::Mode::write);
+      FAIL("second writer got in");
+    } catch (const StoreError& e) {
+      CHECK(e.transient);
+    }
   }
+  auto tx = b->begin(Store::Mode::write);
+  tx->create_ticket(sd::test::new_ticket("after the wait", "a@example.com", "", 1));
+  REQUIRE_NOTHROW(tx->commit());
+  CHECK(a->begin(Store::Mode::read)->tickets().size() == 1);
 }
 
-TEST_CASE("Many openers of a new store at the same moment all get in") {
+TEST_CASE("Many openers of a new store at the same moment all get in", "[sqlite]") {
   // The daemon's workers and an operator's command may open a fresh store together.
   for (int round = 0; round < 20; ++round) {
     sd::test::TempDir dir;
@@ -248,7 +254,7 @@ TEST_CASE("Many openers of a new store at the same moment all get in") {
   }
 }
 
-TEST_CASE("A version 4 store migrated to 5 keeps its rate limit counts and its mailbox flags done") {
+TEST_CASE("A version 4 store migrated to 5 keeps its rate limit counts and its mailbox flags done", "[sqlite]") {
   sd::test::TempDir dir;
   auto path = dir.file("sd.db");
   {
@@ -284,7 +290,7 @@ TEST_CASE("A version 4 store migrated to 5 keeps its rate limit counts and its m
 
 TEST_CASE("Acknowledgements are counted by canonical address, by domain and in all") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto ack = [&](const std::string& to, Time at, const std::string& kind = "acknowledgement") {
     OutboxItem o;
@@ -313,7 +319,7 @@ TEST_CASE("Acknowledgements are counted by canonical address, by domain and in a
   CHECK(capped.all == 2);
 }
 
-TEST_CASE("A store that had tickets accepts old-format tokens for 30 days after the upgrade to 6, a new one never") {
+TEST_CASE("A store that had tickets accepts old-format tokens for 30 days after the upgrade to 6, a new one never", "[sqlite]") {
   sd::test::TempDir dir;
   auto path = dir.file("sd.db");
   {
@@ -341,7 +347,7 @@ TEST_CASE("A store that had tickets accepts old-format tokens for 30 days after 
 
 // --- schema 8: event visibility, the next SLA due time, the resolution text ---------------
 
-TEST_CASE("A version 7 store migrated to 8 keeps its tickets, events and pauses") {
+TEST_CASE("A version 7 store migrated to 8 keeps its tickets, events and pauses", "[sqlite]") {
   sd::test::TempDir dir;
   auto path = dir.file("sd.db");
   {
@@ -381,7 +387,7 @@ TEST_CASE("A version 7 store migrated to 8 keeps its tickets, events and pauses"
 
 TEST_CASE("Internal events are kept apart from the ones a customer may see") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto id = tx->create_ticket(sd::test::new_ticket("Login fails", "anna@example.com", "Anna", 100));
   tx->add_event({id, 101, "system", "created", ""});
@@ -402,9 +408,8 @@ TEST_CASE("Internal events are kept apart from the ones a customer may see") {
 
 TEST_CASE("A ticket's next SLA due time and resolution text are stored and read back") {
   sd::test::TempDir dir;
-  auto path = dir.file("sd.db");
   {
-    auto st = open_sqlite_store({path});
+    auto st = sd::test::open_test_store(dir);
     auto tx = st->begin(Store::Mode::write);
     auto id = tx->create_ticket(sd::test::new_ticket("VPN down", "anna@example.com", "Anna", 100));
     CHECK_FALSE(tx->ticket(id)->sla_next_due);
@@ -412,7 +417,7 @@ TEST_CASE("A ticket's next SLA due time and resolution text are stored and read 
     tx->set_resolution(id, "Restarted the concentrator; the tunnel is up again.");
     tx->commit();
   }
-  auto st = open_sqlite_store({path});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto t = tx->ticket(1);
   REQUIRE(t);
@@ -425,7 +430,7 @@ TEST_CASE("A ticket's next SLA due time and resolution text are stored and read 
 
 TEST_CASE("Open tickets come by next SLA due time, earliest first, then those without one") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   for (int i = 1; i <= 6; ++i) tx->create_ticket(sd::test::new_ticket("t" + std::to_string(i), "a@example.com", "", i));
   tx->set_sla_next_due(1, 300);
@@ -445,7 +450,7 @@ TEST_CASE("Open tickets come by next SLA due time, earliest first, then those wi
 }
 
 // The statement of open_tickets_by_sla_due (store/sqlite_store.cpp), its columns left out.
-TEST_CASE("The queue by next SLA due time is read from its index, not sorted") {
+TEST_CASE("The queue by next SLA due time is read from its index, not sorted", "[sqlite]") {
   sd::test::TempDir dir;
   auto path = dir.file("sd.db");
   open_sqlite_store({path});
@@ -458,7 +463,7 @@ TEST_CASE("The queue by next SLA due time is read from its index, not sorted") {
 
 TEST_CASE("A pause of the SLA clock opens once and closes once") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto id = tx->create_ticket(sd::test::new_ticket("Waiting for the customer", "a@example.com", "", 100));
   CHECK_FALSE(tx->end_pause(id, 150));  // none open
@@ -477,7 +482,7 @@ TEST_CASE("A pause of the SLA clock opens once and closes once") {
 
 TEST_CASE("Writing a status changes the status and nothing else") {
   sd::test::TempDir dir;
-  auto st = open_sqlite_store({dir.file("sd.db")});
+  auto st = sd::test::open_test_store(dir);
   auto tx = st->begin(Store::Mode::write);
   auto id = tx->create_ticket(sd::test::new_ticket("Done", "a@example.com", "", 100));
   tx->write_status(id, "resolved", 200);
@@ -501,7 +506,7 @@ TEST_CASE("Writing a status changes the status and nothing else") {
 
 // --- open_store: the backend chosen by URL ---------------------------------------------
 
-TEST_CASE("open_store opens the SQLite file a sqlite:// URL names") {
+TEST_CASE("open_store opens the SQLite file a sqlite:// URL names", "[sqlite]") {
   sd::test::TempDir dir;
   auto path = dir.file("sd.db");
   {
@@ -518,9 +523,9 @@ TEST_CASE("open_store opens the SQLite file a sqlite:// URL names") {
 
 TEST_CASE("open_store hands the extra options to the backend") {
   sd::test::TempDir dir;
-  auto url = "sqlite://" + dir.file("sd.db");
+  auto url = sd::test::test_store_url(dir);
   try {
-    open_store(url, {"", 1000, 1});  // the first statement fails, as a locked database would
+    open_store(url, {"", 1000, 1});  // the first statement fails, as a locked database or a lost connection would
     FAIL("the injected fault did not reach the store");
   } catch (const StoreError& e) {
     CHECK(e.transient);
