@@ -7,19 +7,23 @@
 // main) reports it once, as "servicedesk: WHAT", and returns its status. The table, also in
 // docs/servicedesk.1 (EXIT STATUS):
 //   64 usage         an option of the wrong shape: ticket id, status, time, month, address,
-//                    attachment number; --text with --text-file; attachment get to a terminal
+//                    attachment number; --text with --text-file; attachment get to a terminal;
+//                    store copy with one store as --from and --to
 //   65 bad input     well formed but naming nothing (no such ticket, organisation, SLA,
 //                    calendar, outbox or stored mail), or a change the desk or the store
-//                    refuses (an 11th contact, a name that exists)
-//   66 no input      a mail file or --text-file that is missing or cannot be read
+//                    refuses (an 11th contact, a name that exists); store copy into a
+//                    store that holds data
+//   66 no input      a mail file or --text-file that is missing or cannot be read; store
+//                    copy's SQLite source missing
 //   69 unavailable   check-config: a mail server that cannot be reached (down, wrong
 //                    host or port) and nothing else failed
 //   70 internal      anything else: a bug; the message says what failed
 //   73 cannot create backup or attachment get -o onto a name that exists (a symbolic
 //                    link included)
-//   74 store broken  a store failure that waiting will not cure
+//   74 store broken  a store failure that waiting will not cure; a store copy that does not verify
 //   75 try again     the store is locked or the disk full (an MTA keeps the mail);
-//                    `run` when another daemon holds the store
+//                    `run` when another daemon holds the store; store copy when a daemon
+//                    runs on either store
 //   78 config        the config (file, line, key), a credential file; check-config's failed checks
 // Security: the messages name files and keys, never a secret's content.
 #pragma once

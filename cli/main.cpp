@@ -9,6 +9,7 @@
 #include "api/json.h"
 #include "cli/exit_status.h"
 #include "cli/ops.h"
+#include "cli/store_copy.h"
 #include "cli/tickets.h"
 #include "config/config.h"
 #include "core/file.h"
@@ -34,6 +35,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <iterator>
 
@@ -365,6 +367,7 @@ struct Args {
   std::string out_file;
   DirectoryArgs dir;
   ReportRequest report;
+  std::string copy_from, copy_to;
   std::function<int()> action;
 
   // parse and sla need no store: the config is optional there, defaults serve.
@@ -373,6 +376,12 @@ struct Args {
     Config c = load_config(config_path);
     log::set_level(c.service.log_level);
     return c;
+  }
+  // store copy reads a config only for store.password_file: the one given, or the default if there is one.
+  std::optional<Config> config_if_any() const {
+    std::error_code ec;
+    if (config_given() || std::filesystem::exists(config_path, ec)) return config();
+    return std::nullopt;
   }
   // `sub` runs `command` on the loaded config.
   void on(CLI::App* sub, std::function<int(const Config&)> command) {
@@ -601,6 +610,14 @@ void add_operations_commands(CLI::App& app, Args& a) {
       ->check(CLI::IsMember({"text", "csv", "json", "html"}))
       ->capture_default_str();
   a.on(report, [&a](const Config& c) { return cmd_report(c, a.report); });
+  auto* store_cmd = app.add_subcommand("store", "the store as a whole: copy");
+  store_cmd->require_subcommand(1);
+  auto* copy = store_cmd->add_subcommand(
+      "copy", "move the desk into an empty store (SQLite to PostgreSQL and back), verified table by table");
+  copy->add_option("--from", a.copy_from, "the store to copy: sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE")
+      ->required();
+  copy->add_option("--to", a.copy_to, "the empty store to fill (created when it does not exist)")->required();
+  copy->callback([&a] { a.action = [&a] { return cmd_store_copy(a.config_if_any(), a.copy_from, a.copy_to); }; });
   auto* backup = app.add_subcommand("backup", "a consistent copy of the store while the daemon runs");
   backup->add_option("file", a.backup_path, "new file to write")->required();
   a.on(backup, [&a](const Config& c) { return cmd_backup(c, a.backup_path); });

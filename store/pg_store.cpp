@@ -27,6 +27,7 @@
 // stored with U+FFFD in place of the bad bytes: the raw mail keeps them exactly (bytea).
 #include "store/sql_transaction.h"
 #include "store/store.h"
+#include "store/table_rows.h"
 
 #include <fcntl.h>
 #include <libpq-fe.h>
@@ -772,6 +773,10 @@ class PgStore final : public Store {
   void set_fence(std::optional<Fence> fence) override { fence_ = std::move(fence); }
   std::string backend() const override { return "postgresql"; }
   bool shared() const override { return true; }
+  // store copy's rows (store/table_rows.h), on this store's connection.
+  std::unique_ptr<rows::TableAccess> table_access() {
+    return std::make_unique<rows::SqlTableAccess<PgConnection, rows::PgDialect>>(c_);
+  }
 
   tl::expected<std::unique_ptr<OutboxListener>, std::string> listen_for_outbox() override {
     try {
@@ -838,5 +843,11 @@ class PgStore final : public Store {
 }  // namespace
 
 std::unique_ptr<Store> open_pg_store(const StoreOptions& options) { return std::make_unique<PgStore>(options); }
+
+std::unique_ptr<rows::TableAccess> rows::pg_table_access(Store& s) {
+  auto* mine = dynamic_cast<PgStore*>(&s);
+  return mine ? mine->table_access() : nullptr;
+}
+std::string rows::pg_stored_text(std::string_view text) { return valid_text(text); }
 
 }  // namespace sd::store

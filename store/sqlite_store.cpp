@@ -15,6 +15,7 @@
 // before SQLite opens it, so its -wal, -shm and -journal are 0600 too, whatever the umask.
 #include "store/sql_transaction.h"
 #include "store/store.h"
+#include "store/table_rows.h"
 #include "store/wake.h"
 
 #include <fcntl.h>
@@ -648,6 +649,10 @@ class SqliteStore final : public Store {
   void set_fence(std::optional<Fence> fence) override { fence_ = std::move(fence); }
   std::string backend() const override { return "sqlite"; }
   bool shared() const override { return false; }
+  // store copy's rows (store/table_rows.h), on this store's connection.
+  std::unique_ptr<rows::TableAccess> table_access() {
+    return std::make_unique<rows::SqlTableAccess<Connection, rows::SqliteDialect>>(c_);
+  }
 
   tl::expected<std::unique_ptr<OutboxListener>, std::string> listen_for_outbox() override {
     return bind_wake_socket(c_.wake_path());
@@ -730,5 +735,10 @@ class SqliteStore final : public Store {
 }  // namespace
 
 std::unique_ptr<Store> open_sqlite_store(const StoreOptions& options) { return std::make_unique<SqliteStore>(options); }
+
+std::unique_ptr<rows::TableAccess> rows::sqlite_table_access(Store& s) {
+  auto* mine = dynamic_cast<SqliteStore*>(&s);
+  return mine ? mine->table_access() : nullptr;
+}
 
 }  // namespace sd::store
