@@ -13,6 +13,12 @@ Contract:
 - Faults: stop_imap(abrupt=True) crashes Dovecot (SIGKILL to all its processes);
   start_smtp(faulty=True) runs smtp_faults.FaultyMailbox, told by smtp_control() to
   answer 451 or 550, or 550/450 to chosen recipients, with each answer in smtp_journal().
+- The store: MailStack(store="sqlite") (servicedesk.db in the stack's directory) or
+  MailStack(store="postgresql") (an empty database of its own on the PostgreSQL cluster
+  this process shares, see shared_pg_cluster()); without the argument SD_E2E_STORE says
+  which, sqlite when unset (STORE, read here only). stack.pg is the cluster (stop_server()
+  and start_server() make an outage), stack.store_url the database. What no command shows
+  is read with store_rows(SQL), on either backend.
 
 Diagnostics: a start that times out raises MailStackError with the tail of the
 server's log. Security: the stack listens on 127.0.0.1 only; Dovecot is started as
@@ -49,6 +55,15 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 # started from here (the daemon, the CLI, benches, the demo) inherits it. A test that
 # checks the refusal clears it for its own process.
 os.environ.setdefault("SERVICEDESK_TEST_KEYS", "1")
+
+# The store behind every MailStack that names none: "sqlite" (the default) or "postgresql".
+# The one place the environment is read, so a module runs against either backend unchanged
+# (CTest registers test_ingest, test_agents and test_faults a second time with
+# SD_E2E_STORE=postgresql).
+STORES = ("sqlite", "postgresql")
+STORE = os.environ.get("SD_E2E_STORE") or "sqlite"
+if STORE not in STORES:
+    raise ValueError(f"SD_E2E_STORE={STORE!r}: say one of {', '.join(STORES)}")
 
 
 def _nobody() -> tuple[int, int]:
@@ -154,16 +169,50 @@ def toml_value(v: Any) -> str:
     raise TypeError(f"no TOML form for {v!r}")
 
 
+_pg_lock = threading.Lock()
+_pg_cluster = None
+
+
+def shared_pg_cluster():
+    """The PostgreSQL cluster of this process (pgcluster.PgCluster), started at the first
+    call (about 2 s) and stopped when the interpreter exits: one per test module, an
+    empty database per MailStack. A test that stops its server (stop_server()) starts it
+    again before it ends; the next test's create_database() would fail otherwise."""
+    global _pg_cluster
+    with _pg_lock:
+        if _pg_cluster is None:
+            import atexit
+            from pgcluster import PgCluster
+            cluster = PgCluster()
+            cluster.start()
+            atexit.register(cluster.stop)
+            _pg_cluster = cluster
+        return _pg_cluster
+
+
+def store_is_postgresql(stack: "MailStack | None" = None) -> bool:
+    """Whether `stack` (or, without one, every MailStack that names no store) runs on
+    PostgreSQL: for skipIf on tests about SQLite's files or its one-daemon rule."""
+    return (stack.store if stack is not None else STORE) == "postgresql"
+
+
 class MailStack:
-    """Dovecot (IMAP) + aiosmtpd (SMTP) in one temporary directory.
+    """Dovecot (IMAP) + aiosmtpd (SMTP) in one temporary directory, and the store the
+    servicedesk config names.
 
     Attributes once started: dir, imap_port, smtp_port, imap_password, dovecot_conf,
-    smtp_maildir.
+    smtp_maildir; store ("sqlite" or "postgresql"), store_url (the database's
+    postgresql:// URL, or sqlite:// and the file), pg (the PgCluster, or None).
     """
 
-    def __init__(self, keep: bool | None = None, prefix: str = "sd-e2e-"):
+    def __init__(self, keep: bool | None = None, prefix: str = "sd-e2e-", store: str | None = None):
         self.keep = keep if keep is not None else os.environ.get("SERVICEDESK_E2E_KEEP") == "1"
         self.prefix = prefix
+        self.store = store or STORE
+        if self.store not in STORES:
+            raise ValueError(f"store={self.store!r}: say one of {', '.join(STORES)}")
+        self.store_url = ""
+        self.pg = None
         self.dir: pathlib.Path | None = None
         self.imap_port = 0
         self.smtp_port = 0
@@ -197,6 +246,11 @@ class MailStack:
         # mkdtemp makes 0700; Dovecot's auth process runs as user dovecot and must
         # traverse down to the passwd-file.
         os.chmod(self.dir, 0o755)
+        if self.store == "postgresql":
+            self.pg = shared_pg_cluster()
+            self.store_url = self.pg.create_database()
+        else:
+            self.store_url = f"sqlite://{self.dir / 'servicedesk.db'}"
         self.dovecot_conf = self.dir / "dovecot" / "dovecot.conf"
         self.smtp_maildir = self.dir / "smtp-received"
         self._start_dovecot()
@@ -537,6 +591,37 @@ service stats {{
         return [email.message_from_bytes(raw, policy=email.policy.default)
                 for raw in self.smtp_raw_messages()]
 
+    # ---- the store -------------------------------------------------------------------
+
+    def store_rows(self, sql: str, timeout: float = 30) -> list[tuple[str | None, ...]]:
+        """The rows of one read-only query on the stack's store, each value as text (None
+        for NULL), alike on both backends: for what no command shows (sent outbox rows).
+        SQLite is opened read-only; PostgreSQL is asked through psql in a read-only
+        transaction. Write SQL both dialects read the same (CAST(x AS INTEGER), no
+        PRAGMA) and whose values hold no line break; a failure raises MailStackError
+        with the server's message."""
+        assert self.dir is not None, "not started"
+        if self.store == "sqlite":
+            import sqlite3
+            db = sqlite3.connect(f"file:{self.dir / 'servicedesk.db'}?mode=ro", uri=True, timeout=timeout)
+            try:
+                return [tuple(None if v is None else str(v) for v in row) for row in db.execute(sql)]
+            except sqlite3.Error as exc:
+                raise MailStackError(f"{sql}: {exc}") from None
+            finally:
+                db.close()
+        from pgcluster import BIN
+        null, sep = "<NULL in sd-e2e>", "\x1f"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["PGOPTIONS"] = "-c default_transaction_read_only=on"
+        r = subprocess.run([str(BIN / "psql"), "-X", "-At", "-v", "ON_ERROR_STOP=1", "-F", sep,
+                            "-P", f"null={null}", "-c", sql, self.store_url],
+                           capture_output=True, text=True, env=env, timeout=timeout)
+        if r.returncode != 0:
+            raise MailStackError(f"{sql}: psql exited {r.returncode}: {r.stderr.strip()}")
+        lines = r.stdout.removesuffix("\n").split("\n") if r.stdout else []  # one line a row
+        return [tuple(None if v == null else v for v in line.split(sep)) for line in lines]
+
     # ---- servicedesk configuration ----------------------------------------------------
 
     def config_sections(self, workdir: pathlib.Path | None = None) -> dict[str, dict[str, Any]]:
@@ -545,15 +630,22 @@ service stats {{
         if not pass_file.exists():
             pass_file.write_text(self.imap_password + "\n")
         os.chmod(pass_file, 0o600)
+        imap = {"url": f"imap://127.0.0.1:{self.imap_port}/INBOX",
+                "username": IMAP_USER, "password_file": str(pass_file),
+                "poll_interval_s": 1, "after_ingest": "seen"}
+        if self.store == "postgresql":
+            # On a shared store a daemon restarted after a crash waits for the dead one's
+            # mailbox lease to run out: 5 s instead of the default 15 keeps the crash tests
+            # quick (as CI's failover tests do), and is still many renewals (every lease_s/3).
+            imap["lease_s"] = 5
         return {
             "service": {"name": "Example Servicedesk", "address": SERVICE_ADDRESS,
                         "ticket_prefix": "SD"},
-            "imap": {"url": f"imap://127.0.0.1:{self.imap_port}/INBOX",
-                     "username": IMAP_USER, "password_file": str(pass_file),
-                     "poll_interval_s": 1, "after_ingest": "seen"},
+            "imap": imap,
             "smtp": {"url": f"smtp://127.0.0.1:{self.smtp_port}", "username": "",
                      "password_file": ""},
-            "store": {"path": str(workdir / "servicedesk.db")},
+            "store": ({"url": self.store_url} if self.store == "postgresql"
+                      else {"path": str(workdir / "servicedesk.db")}),
             # The suites send hundreds of mails from one test domain within minutes and expect
             # each acknowledged: the per-domain and total caps are lifted here; their own tests
             # (tests/desk/test_desk_hostile.cpp) set them.
@@ -566,13 +658,16 @@ service stats {{
         """Writes the servicedesk TOML config. Each keyword names a section and holds
         the keys to change there, e.g. imap={"after_ingest": "delete"}; a value of None
         leaves the key out; a whole section given as None is left out. `extra` is
-        appended verbatim. Returns the path."""
+        appended verbatim. A store given by its own path or url (store={"path": ...})
+        replaces the stack's. Returns the path."""
         path = pathlib.Path(path) if path else self.dir / "servicedesk.toml"
         sections = self.config_sections(path.parent)
         for name, keys in overrides.items():
             if keys is None:
                 sections.pop(name, None)
                 continue
+            if name == "store" and ("path" in keys or "url" in keys):
+                sections["store"] = {}
             sections.setdefault(name, {}).update(keys)
         lines = []
         for name, keys in sections.items():

@@ -1,5 +1,6 @@
-"""End-to-end: mail in over IMAP (real Dovecot), tickets in SQLite, acknowledgements out
-over SMTP (real aiosmtpd), driving the real servicedesk binary.
+"""End-to-end: mail in over IMAP (real Dovecot), tickets in the store (SQLite, or
+PostgreSQL with SD_E2E_STORE=postgresql), acknowledgements out over SMTP (real aiosmtpd),
+driving the real servicedesk binary.
 
 What is checked is the contract of the binary (docs: `servicedesk --config FILE run |
 ingest | tickets --json | show ID --json`), never its insides: every check reads the
@@ -23,12 +24,13 @@ import pathlib
 import random
 import signal
 import sqlite3
+import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mailstack import SERVICE_ADDRESS, Daemon, MailStack, servicedesk_bin  # noqa: E402
+from mailstack import SERVICE_ADDRESS, Daemon, MailStack, servicedesk_bin, wait_until  # noqa: E402
 
 SAMPLES = pathlib.Path(__file__).resolve().parent / "samples"
 BIN = servicedesk_bin()
@@ -84,10 +86,14 @@ def addr(header) -> str:
 class EndToEnd(unittest.TestCase):
     """Base: a fresh mail stack per test, a config in its directory, a Daemon handle."""
 
+    # The store of each test's stack: None for what SD_E2E_STORE says (mailstack.STORE),
+    # or "sqlite" / "postgresql" for a class that needs one backend.
+    store: str | None = None
+
     def setUp(self):
         if not BIN.exists():
             self.fail(f"SERVICEDESK_REQUIRE_BIN=1 but {BIN} does not exist")
-        self.stack = MailStack()
+        self.stack = MailStack(store=self.store)
         self.stack.start()
         self.addCleanup(self.stack.stop, wait=False)
         self.config = self.write_config()
@@ -384,7 +390,9 @@ class Crashes(EndToEnd):
         self.assertTrue(self.stays(lambda: len(self.stack.smtp_messages()) == 1),
                         f"acknowledged {len(self.stack.smtp_messages())} times")
         self.assertEqual([t["id"] for t in self.tickets()], ["SD-1"])
-        self.assertIn("\\Seen", self.stack.imap_uids_and_flags()[0][1])
+        # On a shared store (PostgreSQL) the restarted daemon first waits out the dead one's
+        # mailbox lease (imap.lease_s), then finishes the flag of the mail stored before.
+        self.wait_for(lambda: "\\Seen" in self.stack.imap_uids_and_flags()[0][1], "the stored mail flagged \\Seen")
         self.stop_daemon()
 
     def test_kill_9_at_random_moments_then_restart_makes_no_duplicate_tickets(self):
@@ -611,15 +619,44 @@ class IngestCommand(EndToEnd):
         self.assertEqual(sorted(t["id"] for t in self.tickets()), ["SD-1", "SD-2"])
         self.assertEqual(len([m for m in self.daemon.show("SD-1")["messages"] if m["direction"] == "in"]), 1)
 
+    def hold_store_write_lock(self):
+        """Another writer holds the store until the returned function is called: SQLite's
+        BEGIN EXCLUSIVE, or on PostgreSQL the advisory lock each write transaction of the
+        store takes first (store/pg_store.cpp, kWriteLockKey), held by a psql session in
+        an open transaction. The store waits busy_timeout_ms (5 s) for it, then gives up."""
+        if self.stack.store == "sqlite":
+            db = sqlite3.connect(self.stack.dir / "servicedesk.db", isolation_level=None)
+            self.addCleanup(db.close)
+            db.execute("BEGIN EXCLUSIVE")
+            return lambda: db.execute("ROLLBACK")
+        from pgcluster import BIN
+        app = f"sd-e2e-writer-{os.getpid()}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["PGAPPNAME"] = app
+        writer = subprocess.Popen([str(BIN / "psql"), "-X", "-q", "-c",
+                                   f"BEGIN; SELECT pg_advisory_xact_lock({0x5344657363}); SELECT pg_sleep(300)",
+                                   self.stack.store_url],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  env=env)
+
+        def release():
+            self.stack.pg.psql(self.stack.store_url,
+                               f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{app}'")
+            writer.wait(10)
+        self.addCleanup(lambda: writer.poll() is not None or release())
+        wait_until(lambda: self.stack.store_rows(
+            "SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            f"WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = '{app}'"),
+            15, what="psql to hold the store's write lock")
+        return release
+
     def test_ingest_exits_75_while_the_store_is_locked_and_0_after(self):
         self.assertEqual(self.daemon.ingest(input=sample("customer.eml")).returncode, EX_OK)
-        db = sqlite3.connect(self.stack.dir / "servicedesk.db", isolation_level=None)
-        self.addCleanup(db.close)
-        db.execute("BEGIN EXCLUSIVE")  # another writer holds the store
+        release = self.hold_store_write_lock()
         r = self.daemon.ingest(input=sample("latin1-subject.eml"))
         self.assertEqual(r.returncode, EX_TEMPFAIL, r.stderr.decode(errors="replace"))
         self.assertEqual(r.stdout, b"")
-        db.execute("ROLLBACK")
+        release()
         r = self.daemon.ingest(input=sample("latin1-subject.eml"))  # the MTA retries
         self.assertEqual(r.returncode, EX_OK, r.stderr.decode(errors="replace"))
         self.assertEqual(r.stdout.decode().split(), ["SD-2"])
