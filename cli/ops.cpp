@@ -8,6 +8,7 @@
 #include "api/json.h"
 #include "cli/exit_status.h"
 #include "core/text.h"
+#include "daemon/cluster.h"
 #include "desk/agent_mail.h"
 #include "desk/desk.h"
 #include "desk/ingest.h"
@@ -235,12 +236,23 @@ int cmd_status(const Config& c, bool as_json) {
   auto mailboxes = nlohmann::json::array();
   // The mailbox's name as the poller stores it (decoded from the URL; no connection made).
   std::string mailbox_name = parse_imap_url(c.imap.url).mailbox;
-  if (auto box = tx->mailbox(mailbox_name))
+  // Leases and heartbeats are judged by the database's clock, as the daemons judge them.
+  const store::Time db_now = tx->database_now();
+  const auto lease = tx->lease(mailbox_lease_name(mailbox_name));
+  if (auto box = tx->mailbox(mailbox_name)) {
     mailboxes.push_back({{"mailbox", box->name},
                          {"uidvalidity", box->uidvalidity},
                          {"last_uid", box->last_uid},
                          {"last_poll_at", box->last_poll_at ? nlohmann::json(rfc3339_utc(*box->last_poll_at)) : nlohmann::json()}});
+    // Several daemons on one store: who polls it (nothing on a store of one daemon).
+    if (lease)
+      mailboxes.back()["lease"] = {{"holder", lease->holder},
+                                   {"epoch", lease->epoch},
+                                   {"expires_at", rfc3339_utc(lease->expires_at)},
+                                   {"live", lease->expires_at > db_now}};
+  }
   j["mailboxes"] = mailboxes;
+  j["store"] = {{"backend", st->backend()}, {"shared", st->shared()}};
   auto pending = tx->outbox("pending");
   auto failed = tx->outbox("failed");
   j["outbox"] = {{"pending", pending.size()}, {"failed", failed.size()}};
@@ -260,15 +272,48 @@ int cmd_status(const Config& c, bool as_json) {
     ++by_status[t.status];
   }
   j["open_tickets"] = {{"total", open.size()}, {"by_sla", by_state}, {"by_status", by_status}};
+  // Every daemon the store has heard from in the last day (silent ones are forgotten after
+  // that), with what it holds: unexpired leases and outbox rows claimed and not finished.
+  auto daemons = nlohmann::json::array();
+  for (const auto& d : tx->daemons(db_now - 86400))
+    daemons.push_back({{"id", d.id},
+                       {"host", d.host},
+                       {"pid", d.pid},
+                       {"started_at", rfc3339_utc(d.started_at)},
+                       {"heartbeat_at", rfc3339_utc(d.heartbeat_at)},
+                       {"heartbeat_age_s", std::max<store::Time>(db_now - d.heartbeat_at, 0)},
+                       {"leases", d.leases},
+                       {"outbox_claims", d.outbox_claims}});
+  j["daemons"] = daemons;
   if (as_json) {
     std::cout << j.dump(2) << "\n";
     return 0;
   }
+  std::cout << fmt::format("store: {}{}\n", st->backend(), st->shared() ? " (shared: several daemons may run on it)" : "");
   if (mailboxes.empty()) std::cout << "mailbox: never polled\n";
   for (const auto& m : mailboxes)
     std::cout << fmt::format("mailbox {}: last poll {}, UIDVALIDITY {}, last UID {}\n", m["mailbox"].get<std::string>(),
                              m["last_poll_at"].is_null() ? "never" : m["last_poll_at"].get<std::string>(),
                              m["uidvalidity"].get<std::int64_t>(), m["last_uid"].get<std::int64_t>());
+  if (lease)
+    std::cout << fmt::format("mailbox lease: {}, epoch {}, {}\n", daemon_words(lease->holder), lease->epoch,
+                             lease->expires_at > db_now
+                                 ? fmt::format("expires in {} s", lease->expires_at - db_now)
+                                 : fmt::format("expired {} s ago (the next daemon to look takes it)", db_now - lease->expires_at));
+  // A daemon heartbeats every 5 s at most (daemon/cluster.h); a minute without one is a
+  // daemon that died, froze or lost the store.
+  constexpr store::Time kSilent = 60;
+  std::cout << fmt::format("daemons: {}{}\n", daemons.size(), daemons.empty() ? " (none running, or none for a day)" : "");
+  for (const auto& d : daemons) {
+    auto age = d["heartbeat_age_s"].get<store::Time>();
+    std::string holds;
+    for (const auto& l : d["leases"]) holds += (holds.empty() ? "" : ", ") + l.get<std::string>();
+    auto claims = d["outbox_claims"].get<std::int64_t>();
+    std::cout << fmt::format("  {} pid {}: {}, {} outbox claim{}, last heartbeat {} s ago{}, started {}\n",
+                             d["host"].get<std::string>(), d["pid"].get<std::int64_t>(),
+                             holds.empty() ? std::string("holds no lease") : "holds " + holds, claims, claims == 1 ? "" : "s",
+                             age, age > kSilent ? " (silent: dead or frozen?)" : "", d["started_at"].get<std::string>());
+  }
   std::cout << fmt::format("outbox: {} pending, {} failed{}\n", pending.size(), failed.size(),
                            j["outbox"].contains("last_error") && !j["outbox"]["last_error"].get<std::string>().empty()
                                ? " (last error: " + j["outbox"]["last_error"].get<std::string>() + ")"

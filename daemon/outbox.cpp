@@ -114,110 +114,138 @@ void record_refusals(store::Tickets& tx, const store::OutboxItem& item, const no
   }
 }
 
-}  // namespace
-
-OutboxRun deliver_due(store::Store& st, notify::SmtpClient& smtp, const Config& c,
-                      const std::function<store::Time()>& now, const std::atomic<bool>& stopping) {
-  OutboxRun run;
-  std::vector<store::OutboxItem> due;
-  {
-    auto tx = st.begin(store::Store::Mode::read);
-    due = tx->due_outbox(now(), 50);
-  }
-  // After a connection-level failure the rest of the batch is not tried: the server is
-  // down for all of them, and each gets its retry time as if it had been, in one transaction.
-  std::size_t i = 0;
-  bool server_down = false;
-  std::optional<std::string> secret;  // read when a row needs it
-  for (; i < due.size() && !stopping && !server_down; ++i) {
-    auto& item = due[i];
-    std::string ticket = item.ticket_id ? ticket_ref(c, *item.ticket_id) : "-";
-    std::string why;
-    fill_reply_to_token(c, item, secret, now());
-    auto bytes = mail_to_send(st, item, why);
-    if (!bytes) {
-      auto tx = st.begin(store::Store::Mode::write);
-      tx->mark_failed(item.id, why);
-      if (item.ticket_id) tx->add_event({*item.ticket_id, now(), "system", "delivery-failed", why, true});
-      tx->commit();
-      log::error("{} for ticket {} <{}> not sent: {}", item.kind, ticket, item.message_id, why);
-      count_smtp_error("unsendable");
-      ++run.failed;
-      continue;
-    }
-    auto res = smtp.send(item.mail_from, item.recipients, *bytes);
-    bytes.reset();
-    std::string().swap(item.bytes);
-    auto delivered = res.with(RcptStatus::accepted);
-    auto waiting = res.with(RcptStatus::refused_for_now);
-    auto refused = res.with(RcptStatus::refused_permanently);
-    if (!delivered.empty()) {
-      // The server has the mail for these: failing to record that sends it to them again next
-      // run. A store busy beyond its timeout (a big ingest batch) is worth a few more tries
-      // first; each waits up to the busy timeout by itself. Recipients refused for now stay
-      // on the row, alone; those refused for good are recorded and dropped.
-      for (int attempt = 1;; ++attempt) {
-        try {
-          auto tx = st.begin(store::Store::Mode::write);
-          if (waiting.empty()) {
-            tx->mark_sent(item.id, now());
-          } else {
-            tx->set_recipients(item.id, waiting);
-            tx->mark_retry(item.id, now() + retry_delay(c, item.attempts + 1), waiting_error(res));
-          }
-          if (item.ticket_id) {
-            std::string detail = "<" + item.message_id + ">";
-            if (delivered.size() < item.recipients.size()) detail += " to " + joined(delivered);
-            tx->add_event({*item.ticket_id, now(), "system", item.kind + "-sent", detail});
-          }
-          record_refusals(*tx, item, res, now());
-          tx->commit();
-          break;
-        } catch (const store::StoreError& e) {
-          if (!e.transient || attempt == 3 || stopping) throw;
-        }
-      }
-      log::info("sent {} for ticket {} to {} <{}>", item.kind, ticket, joined(delivered), item.message_id);
-      if (!refused.empty()) {
-        log::error("SMTP refused {} for ticket {} <{}> to {}: {}", item.kind, ticket, item.message_id, joined(refused),
-                   res.error.empty() ? "see the ticket's events" : res.error);
-        count_smtp_error("refused");
-      }
-      if (!waiting.empty()) {
-        count_smtp_error("deferred");
-        log::warning("{} for ticket {} <{}> waits for {}: {}", item.kind, ticket, item.message_id, joined(waiting),
-                     waiting_error(res));
-        run.last_error = waiting_error(res);
-        ++run.retried;
-      }
-      ++run.sent;
-      continue;
-    }
+// Sends one claimed row and records what came of it (sent, retry, failed), which ends its
+// claim. A connection-level failure sets run.server_down.
+void send_one(store::Store& st, notify::SmtpClient& smtp, const Config& c, const std::function<store::Time()>& now,
+              const std::atomic<bool>& stopping, store::OutboxItem& item, std::optional<std::string>& secret,
+              OutboxRun& run) {
+  std::string ticket = item.ticket_id ? ticket_ref(c, *item.ticket_id) : "-";
+  std::string why;
+  fill_reply_to_token(c, item, secret, now());
+  auto bytes = mail_to_send(st, item, why);
+  if (!bytes) {
     auto tx = st.begin(store::Store::Mode::write);
-    record_refusals(*tx, item, res, now());
-    if (waiting.empty()) {
-      tx->mark_failed(item.id, res.error);
-      log::error("SMTP refused {} for ticket {} <{}>: {}", item.kind, ticket, item.message_id, res.error);
+    tx->mark_failed(item.id, why);
+    if (item.ticket_id) tx->add_event({*item.ticket_id, now(), "system", "delivery-failed", why, true});
+    tx->commit();
+    log::error("{} for ticket {} <{}> not sent: {}", item.kind, ticket, item.message_id, why);
+    count_smtp_error("unsendable");
+    ++run.failed;
+    return;
+  }
+  auto res = smtp.send(item.mail_from, item.recipients, *bytes);
+  bytes.reset();
+  std::string().swap(item.bytes);
+  auto delivered = res.with(RcptStatus::accepted);
+  auto waiting = res.with(RcptStatus::refused_for_now);
+  auto refused = res.with(RcptStatus::refused_permanently);
+  if (!delivered.empty()) {
+    // The server has the mail for these: failing to record that sends it to them again next
+    // run. A store busy beyond its timeout (a big ingest batch) is worth a few more tries
+    // first; each waits up to the busy timeout by itself. Recipients refused for now stay
+    // on the row, alone; those refused for good are recorded and dropped.
+    for (int attempt = 1;; ++attempt) {
+      try {
+        auto tx = st.begin(store::Store::Mode::write);
+        if (waiting.empty()) {
+          tx->mark_sent(item.id, now());
+        } else {
+          tx->set_recipients(item.id, waiting);
+          tx->mark_retry(item.id, now() + retry_delay(c, item.attempts + 1), waiting_error(res));
+        }
+        if (item.ticket_id) {
+          std::string detail = "<" + item.message_id + ">";
+          if (delivered.size() < item.recipients.size()) detail += " to " + joined(delivered);
+          tx->add_event({*item.ticket_id, now(), "system", item.kind + "-sent", detail});
+        }
+        record_refusals(*tx, item, res, now());
+        tx->commit();
+        break;
+      } catch (const store::StoreError& e) {
+        if (!e.transient || attempt == 3 || stopping) throw;
+      }
+    }
+    log::info("sent {} for ticket {} to {} <{}>", item.kind, ticket, joined(delivered), item.message_id);
+    if (!refused.empty()) {
+      log::error("SMTP refused {} for ticket {} <{}> to {}: {}", item.kind, ticket, item.message_id, joined(refused),
+                 res.error.empty() ? "see the ticket's events" : res.error);
       count_smtp_error("refused");
-      ++run.failed;
-    } else {
-      if (!refused.empty()) tx->set_recipients(item.id, waiting);
-      tx->mark_retry(item.id, now() + retry_delay(c, item.attempts + 1), waiting_error(res));
+    }
+    if (!waiting.empty()) {
+      count_smtp_error("deferred");
+      log::warning("{} for ticket {} <{}> waits for {}: {}", item.kind, ticket, item.message_id, joined(waiting),
+                   waiting_error(res));
       run.last_error = waiting_error(res);
       ++run.retried;
     }
-    tx->commit();
-    server_down = res.outcome == notify::SendResult::Outcome::transient && res.smtp_code == 0;
-    if (!waiting.empty()) count_smtp_error(server_down ? "unreachable" : "deferred");  // logged by the daemon's outbox_done
+    ++run.sent;
+    return;
   }
-  if (server_down && i < due.size()) {
-    auto tx = st.begin(store::Store::Mode::write);
-    for (; i < due.size(); ++i) {
-      tx->mark_retry(due[i].id, now() + retry_delay(c, due[i].attempts + 1), run.last_error);
-      ++run.retried;
+  auto tx = st.begin(store::Store::Mode::write);
+  record_refusals(*tx, item, res, now());
+  if (waiting.empty()) {
+    tx->mark_failed(item.id, res.error);
+    log::error("SMTP refused {} for ticket {} <{}>: {}", item.kind, ticket, item.message_id, res.error);
+    count_smtp_error("refused");
+    ++run.failed;
+  } else {
+    if (!refused.empty()) tx->set_recipients(item.id, waiting);
+    tx->mark_retry(item.id, now() + retry_delay(c, item.attempts + 1), waiting_error(res));
+    run.last_error = waiting_error(res);
+    ++run.retried;
+  }
+  tx->commit();
+  run.server_down = res.outcome == notify::SendResult::Outcome::transient && res.smtp_code == 0;
+  if (!waiting.empty()) count_smtp_error(run.server_down ? "unreachable" : "deferred");  // logged by the daemon's outbox_done
+}
+
+}  // namespace
+
+OutboxRun deliver_due(store::Store& st, notify::SmtpClient& smtp, const Config& c,
+                      const std::function<store::Time()>& now, const std::atomic<bool>& stopping,
+                      const std::string& claimer) {
+  OutboxRun run;
+  const std::int64_t claim_s = std::int64_t(kOutboxBatch + 1) * std::max(c.smtp.timeout_s, 1);
+  std::optional<std::string> secret;  // read when a row needs it
+  // Claims this run has not finished go back, so another deliverer (or this one's next run)
+  // takes them at once instead of when they expire. Best effort: they expire anyway.
+  auto give_back = [&] {
+    try {
+      auto tx = st.begin(store::Store::Mode::write);
+      tx->release_outbox_claims(claimer);
+      tx->commit();
+    } catch (const store::StoreError& e) {
+      log::warning("outbox: cannot give back the rows claimed by {} (they wait for the claim to expire): {}", claimer,
+                   e.what());
     }
-    tx->commit();
+  };
+  try {
+    while (!stopping && !run.server_down) {
+      std::vector<store::OutboxItem> due;
+      {
+        auto tx = st.begin(store::Store::Mode::write);
+        due = tx->claim_outbox(now(), kOutboxBatch, claimer, claim_s);
+        tx->commit();
+      }
+      std::size_t i = 0;
+      for (; i < due.size() && !stopping && !run.server_down; ++i) send_one(st, smtp, c, now, stopping, due[i], secret, run);
+      // After a connection-level failure the rest of the batch is not tried: the server is
+      // down for all of them, and each gets its retry time as if it had been, in one transaction.
+      if (run.server_down && i < due.size()) {
+        auto tx = st.begin(store::Store::Mode::write);
+        for (; i < due.size(); ++i) {
+          tx->mark_retry(due[i].id, now() + retry_delay(c, due[i].attempts + 1), run.last_error);
+          ++run.retried;
+        }
+        tx->commit();
+      }
+      if (due.size() < static_cast<std::size_t>(kOutboxBatch)) break;
+    }
+  } catch (...) {
+    give_back();
+    throw;
   }
+  if (stopping) give_back();
   auto tx = st.begin(store::Store::Mode::read);
   run.next_attempt_at = tx->next_outbox_attempt();
   return run;

@@ -4,7 +4,8 @@
 // time spent, the ticket it refers to, events and numbered attachments; `attachment list`
 // and `attachment get` (bytes exactly as stored; -o only onto a new name; a mail's file name
 // never used as a path); the argument errors of `ticket new/reply/note`; `--version`; an
-// unknown command; and every list saying so when it is empty.
+// unknown command; every list saying so when it is empty; and `status` naming the store's
+// backend and every daemon with what it holds (issue 15).
 //
 // Security notes: each test has its own directory and store. The hostile file names are
 // stored as a mail would bring them (directly, so the test does not rely on the parser
@@ -734,4 +735,72 @@ TEST_CASE("Every list says so when it is empty, and its JSON is an empty array")
   }
   desk.ok("org add Kund --domain kund.se");
   CHECK(desk.run("contact list --org Kund").out == "no contacts of Kund\n");
+}
+
+TEST_CASE("status names the store's backend and every daemon with its host, pid, leases, outbox claims and heartbeat, "
+          "keeping every field it had") {
+  CliDesk d;
+  d.ingest_at(mail("anna@kund.se", "Skrivaren", "Den skriver inte ut.", 1), kMonday);
+  {
+    // Two daemons as they record themselves: one polls (the mailbox lease) and is sending a
+    // mail (a claim on the acknowledgement); the other stands by.
+    auto st = store::open_store(d.config.store.url);
+    auto tx = st->begin(store::Store::Mode::write);
+    tx->heartbeat({"desk-a:4242:1795000000", "desk-a", 4242, 1795000000, 0, {}, 0});
+    tx->heartbeat({"desk-b:77:1795000100", "desk-b", 77, 1795000100, 0, {}, 0});
+    REQUIRE(tx->take_lease("mailbox:INBOX", "desk-a:4242:1795000000", 60).holder == "desk-a:4242:1795000000");
+    REQUIRE(tx->claim_outbox(kMonday + 3600, 1, "desk-a:4242:1795000000", 600).size() == 1);
+    tx->set_mailbox({"INBOX", 9, 1, kMonday, 1});
+    tx->commit();
+  }
+  auto r = servicedesk(d.config_path, "status --json");
+  REQUIRE(r.status == 0);
+  auto j = nlohmann::json::parse(r.out);
+  for (const char* key : {"mailboxes", "outbox", "quarantine", "open_tickets", "store", "daemons"}) {
+    INFO(key);
+    CHECK(j.contains(key));
+  }
+  CHECK(j["store"]["backend"] == "sqlite");
+  CHECK(j["store"]["shared"] == false);
+  CHECK(j["outbox"]["pending"] == 1);
+  REQUIRE(j["mailboxes"].size() == 1);
+  CHECK(j["mailboxes"][0]["last_uid"] == 1);
+  CHECK(j["mailboxes"][0]["lease"]["holder"] == "desk-a:4242:1795000000");
+  CHECK(j["mailboxes"][0]["lease"]["epoch"] == 1);
+  CHECK(j["mailboxes"][0]["lease"]["live"] == true);
+  REQUIRE(j["daemons"].size() == 2);
+  const auto& a = j["daemons"][0];
+  CHECK(a["id"] == "desk-a:4242:1795000000");
+  CHECK(a["host"] == "desk-a");
+  CHECK(a["pid"] == 4242);
+  CHECK(a["started_at"] == "2026-11-18T11:06:40Z");
+  CHECK(a["heartbeat_at"].is_string());
+  CHECK(a["heartbeat_age_s"].get<std::int64_t>() <= 5);
+  CHECK(a["leases"] == nlohmann::json::array({"mailbox:INBOX"}));
+  CHECK(a["outbox_claims"] == 1);
+  const auto& b = j["daemons"][1];
+  CHECK(b["host"] == "desk-b");
+  CHECK(b["pid"] == 77);
+  CHECK(b["leases"].empty());
+  CHECK(b["outbox_claims"] == 0);
+
+  auto text = servicedesk(d.config_path, "status");
+  REQUIRE(text.status == 0);
+  INFO(text.out);
+  CHECK(contains(text.out, "store: sqlite\n"));
+  CHECK(contains(text.out, "mailbox lease: desk-a pid 4242, epoch 1, expires in "));
+  CHECK(contains(text.out, "daemons: 2\n"));
+  CHECK(contains(text.out, "  desk-a pid 4242: holds mailbox:INBOX, 1 outbox claim, last heartbeat "));
+  CHECK(contains(text.out, "  desk-b pid 77: holds no lease, 0 outbox claims, last heartbeat "));
+  CHECK(contains(text.out, "outbox: 1 pending, 0 failed"));
+}
+
+TEST_CASE("status with no daemon running says so") {
+  CliDesk d;
+  auto r = servicedesk(d.config_path, "status");
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "daemons: 0 (none running, or none for a day)\n"));
+  auto j = nlohmann::json::parse(servicedesk(d.config_path, "status --json").out);
+  CHECK(j["daemons"].empty());
+  CHECK(j["store"]["backend"] == "sqlite");
 }

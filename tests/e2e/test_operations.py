@@ -100,6 +100,15 @@ class Operations(unittest.TestCase):
         self.assertEqual(status["open_tickets"]["total"], 3)
         self.assertEqual(status["mailboxes"][0]["last_uid"], 3)
         self.assertIsNotNone(status["mailboxes"][0]["last_poll_at"])
+        # The store and the daemon running on it, as the daemon records itself (issue 15).
+        self.assertEqual(status["store"]["backend"], "sqlite")
+        pid = self.daemon.proc.pid
+        mine = [d for d in status["daemons"] if d["pid"] == pid]
+        self.assertEqual(len(mine), 1, status["daemons"])
+        self.assertEqual(mine[0]["host"], socket.gethostname())
+        self.assertEqual(mine[0]["id"].split(":")[:2], [socket.gethostname(), str(pid)])
+        self.assertLessEqual(mine[0]["heartbeat_age_s"], 10)
+        self.assertEqual(mine[0]["leases"], [])  # one daemon per SQLite store: its lock file, no lease
 
         backup = self.stack.dir / "backup.db"
         r = self.daemon.cli("backup", str(backup))
@@ -118,6 +127,9 @@ class Operations(unittest.TestCase):
         self.daemon.wait_until(lambda: len(self.stack.smtp_messages()) == 2, 90, what="2 acknowledgements")
         time.sleep(2)
         self.assertEqual(len(self.stack.smtp_messages()), 2, "the dropped mail was sent")
+        # A clean stop takes the daemon off the list.
+        self.assertEqual(self.daemon.stop(), 0)
+        self.assertEqual([d for d in self.daemon.cli_json("status")["daemons"] if d["pid"] == pid], [])
 
     def test_quarantine_lists_and_shows_a_mail_with_problems(self):
         self.daemon.start()
