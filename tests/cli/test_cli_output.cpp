@@ -112,7 +112,7 @@ TEST_CASE("utf8_prefix() cuts on a character boundary") {
   for (std::size_t n = 0; n <= letters.size(); ++n) CHECK(printable(utf8_prefix(letters, n)).find("\xef\xbf\xbd") == std::string::npos);
 }
 
-TEST_CASE("tickets, show and parse print no terminal escapes of a hostile mail; --json keeps the text exact") {
+TEST_CASE("tickets, show and parse print no terminal escapes of a hostile mail, --json keeps the text exact") {
   test::TempDir dir;
   auto config = write_config(dir);
   auto mail = dir.write("hostile.eml", kHostileMail);

@@ -378,7 +378,7 @@ TEST_CASE("A desk address and prefix whose Reply-To local part would pass 64 oct
   CHECK_THROWS_WITH(load_config(path), Catch::Contains("64") && Catch::Contains(path));
 }
 
-TEST_CASE("A mail too large to fetch becomes a quarantined ticket saying so; the agents are told, the sender is not") {
+TEST_CASE("A mail too large to fetch becomes a quarantined ticket saying so, the agents are told, the sender is not") {
   TestDesk d;
   std::string header = "From: Anna Berg <" + kCustomer + ">\r\nTo: servicedesk@example.com\r\nSubject: Huge logs\r\n"
                        "Message-ID: <big@acme.se>\r\n\r\n";

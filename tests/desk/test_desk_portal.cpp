@@ -406,7 +406,7 @@ TEST_CASE("A Reply-To token is filled in only in our own Reply-To field, never f
   CHECK(check_token(kSecret, "SD-1", kAgent, std::string(kSendTimeToken), kLater, 90, std::nullopt) != TokenCheck::valid);
 }
 
-TEST_CASE("Without a secret at send time the placeholder becomes the plain desk address; with one at queue time there is none") {
+TEST_CASE("Without a secret at send time the placeholder becomes the plain desk address, with one at queue time there is none") {
   test::TestDesk td;
   auto desk = portal_desk(td.c);
   in_write(td, [&](store::Transaction& tx) { return customer_writes(tx, *desk, reply_of(kCustomer, 1, "Hallå?"), kLater); });

@@ -73,7 +73,7 @@ std::vector<store::CcEntry> cc_of(TestDesk& d, std::int64_t ticket) {
 
 }  // namespace
 
-TEST_CASE("A colleague in Cc who is a registered contact gets the agent's answer in Cc; a stranger in Cc does not") {
+TEST_CASE("A colleague in Cc who is a registered contact gets the agent's answer in Cc, a stranger in Cc does not") {
   TestDesk d;
   add_contact(d, "carl@acme.se", "Carl Ek", "Acme");
   auto r = d.take(TestDesk::mail("Anna Berg <" + kCustomer + ">", "servicedesk@example.com", "Nätverket", "n1@acme.se",
@@ -243,7 +243,7 @@ TEST_CASE("A ticket opened for a customer from the command line is the agent's a
   CHECK(body_of(ack).find("Tak for din henvendelse") != std::string::npos);
 }
 
-TEST_CASE("ticket reply from the command line mails the customer as the agent; ticket note mails nobody") {
+TEST_CASE("ticket reply from the command line mails the customer as the agent, ticket note mails nobody") {
   TestDesk d;
   Desk desk(d.c);
   {

@@ -391,7 +391,7 @@ TEST_CASE("HEAD is answered like GET, with GET's Content-Length and no body, and
   CHECK(next->body == "GET /next from 127.0.0.1 body 0");
 }
 
-TEST_CASE("a malformed request gets 400 and the connection is closed; the server keeps serving") {
+TEST_CASE("a malformed request gets 400 and the connection is closed, the server keeps serving") {
   Running running({}, echo_handler());
   for (std::string bad : std::vector<std::string>{"GARBAGE\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: x\r\n\r\n",
                           "GET / HTTP/1.1\r\nBad Header\r\n\r\n", std::string("GET /\0 HTTP/1.1\r\n\r\n", 19)}) {

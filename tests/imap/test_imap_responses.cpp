@@ -118,7 +118,7 @@ TEST_CASE("Capabilities are read in upper case from a CAPABILITY response and fr
   CHECK(caps.size() == 4);
 }
 
-TEST_CASE("The tagged OK of our command ends it; its NO or BAD is a protocol error naming the command and the "
+TEST_CASE("The tagged OK of our command ends it, its NO or BAD is a protocol error naming the command and the "
           "server's words; a BYE is a connection error") {
   CHECK(completes(response("sd4 OK Fetch completed"), "sd4", "UID FETCH"));
   CHECK(completes(response("sd4 ok done"), "sd4", "UID FETCH"));

@@ -127,7 +127,7 @@ TEST_CASE("A UTF-8 file name travels as RFC 2231 with an ASCII fallback") {
   CHECK(parsed.attachments[0].data == "%PDF-1.7\n...");
 }
 
-TEST_CASE("A short UTF-8 file name is one RFC 2231 parameter; a plain ASCII one needs none") {
+TEST_CASE("A short UTF-8 file name is one RFC 2231 parameter, a plain ASCII one needs none") {
   auto c = compose(reply_draft());
   std::string mail = with_attachments(c.bytes, {file("Åsa.txt", "text/plain", "x"), file("plain name.txt", "text/plain", "y")});
   CHECK(mail.find("Content-Disposition: attachment; filename=\"_sa.txt\";\r\n\tfilename*=UTF-8''%C3%85sa.txt\r\n") !=
@@ -223,7 +223,7 @@ TEST_CASE("A 3 MB file comes back byte for byte in 76-character base64 lines") {
   CHECK(parsed.attachments[0].data == data);
 }
 
-TEST_CASE("Several files keep their order, names, types and bytes; an inline image keeps its Content-ID") {
+TEST_CASE("Several files keep their order, names, types and bytes, an inline image keeps its Content-ID") {
   auto c = compose(reply_draft());
   auto image = file("skärmbild.png", "image/png", "\x89PNG\r\n\x1a\n" + all_bytes());
   image.is_inline = true;
@@ -300,7 +300,7 @@ TEST_CASE("A mail with no header block is refused") {
   CHECK_THROWS_AS(with_attachments("no header end", {file("a", "text/plain", "a")}), std::invalid_argument);
 }
 
-TEST_CASE("Cc recipients are written in a Cc header; one we cannot write is left out") {
+TEST_CASE("Cc recipients are written in a Cc header, one we cannot write is left out") {
   auto d = reply_draft();
   d.cc = {{"Kollega Karlsson", "kollega@kund.se"}, {"", "bad address@kund.se"}, {"Björn", "bjorn@kund.se"}};
   auto c = compose(d);

@@ -276,7 +276,7 @@ TEST_CASE("A recipient refused with 450 is refused for now while the others get 
   CHECK(server.last_recipients() == std::vector<std::string>{"anna@kund.example"});
 }
 
-TEST_CASE("Every recipient refused: permanent when all are 5xx, transient when one may take it later; the error names "
+TEST_CASE("Every recipient refused: permanent when all are 5xx, transient when one may take it later, the error names "
           "each") {
   {
     ScriptedSmtpServer server(Replies{{"RCPT", "550 5.1.1 unknown"}});

@@ -271,7 +271,7 @@ TEST_CASE("A contact's ticket page has no priority field and no internal note, a
   CHECK(contains(staff, "<option value=\"\" selected>(unchanged)</option>"));
 }
 
-TEST_CASE("An agent sees the ticket's history; the assign field offers the agents and me", "[portal][pages]") {
+TEST_CASE("An agent sees the ticket's history, the assign field offers the agents and me", "[portal][pages]") {
   TicketView v = ticket();
   v.events.push_back({"2026-12-02 09:05", "bo@desk.example", "status", "new -> open"});
   v.agents = {{"bo@desk.example", "Bo Agent"}, {"cy@desk.example", "Cy Agent"}};
