@@ -15,7 +15,8 @@ namespace {
 store::CopyEnd end_of(const std::optional<Config>& c, const std::string& url) {
   store::CopyEnd e;
   e.url = url;
-  if (c && url == c->store.url) e.options.password_file = c->store.password_file;
+  if (c && url == c->store.url && !c->store.password_file.empty())
+    e.options.password = read_secret(c->store.password_file, "store password file");
   return e;
 }
 

@@ -679,7 +679,19 @@ bool in_credentials_directory(const std::string& path) {
 
 }  // namespace
 
-tl::expected<std::string, std::string> try_read_secret(const std::string& path, const std::string& what) {
+tl::expected<std::string, std::string> try_read_secret(const std::string& given, const std::string& what) {
+  // "%d/NAME": NAME in this unit's credentials directory, so the daemon's and the portal's
+  // units share one config line although systemd gives each a directory of its own.
+  std::string path = given;
+  if (given.rfind("%d/", 0) == 0) {
+    const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+    if (!dir || !*dir)
+      return tl::make_unexpected(fmt::format(
+          "{}: {} is in the unit's credentials directory (%d), but $CREDENTIALS_DIRECTORY is not set: run it under "
+          "systemd with LoadCredential=, or outside it as CREDENTIALS_DIRECTORY=/etc/servicedesk servicedesk ...",
+          given, what));
+    path = std::string(dir) + given.substr(2);
+  }
   // Checked on the open descriptor, so the mode judged is that of the file read.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);  // a FIFO must not hang us
   if (fd < 0) {

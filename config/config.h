@@ -193,7 +193,8 @@ Config builtin_config();
 // from the loader itself, so a key is listed from the day it is read.
 std::vector<std::string> known_config_keys();
 
-// Reads a credential file (first line, trailing newline removed): the I/O boundary. The
+// Reads a credential file (first line, trailing newline removed): the I/O boundary. A path
+// "%d/NAME" is NAME in systemd's $CREDENTIALS_DIRECTORY (the unit's LoadCredential=). The
 // error, when it cannot be read, is not a regular file, gives others any access or its
 // group write access, or is group-readable outside systemd's $CREDENTIALS_DIRECTORY, is
 // the message to show: it names the file, `what` it is, and the chmod that fixes it.

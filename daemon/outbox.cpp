@@ -11,7 +11,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <optional>
+#include <thread>
 
 namespace sd {
 
@@ -141,10 +143,12 @@ void send_one(store::Store& st, notify::SmtpClient& smtp, const Config& c, const
   auto refused = res.with(RcptStatus::refused_permanently);
   if (!delivered.empty()) {
     // The server has the mail for these: failing to record that sends it to them again next
-    // run. A store busy beyond its timeout (a big ingest batch) is worth a few more tries
-    // first; each waits up to the busy timeout by itself. Recipients refused for now stay
-    // on the row, alone; those refused for good are recorded and dropped.
-    for (int attempt = 1;; ++attempt) {
+    // run. A store busy beyond its timeout (a big ingest batch) or away for a while (a
+    // PostgreSQL restart) is worth trying again for up to two SMTP timeouts, well inside the
+    // row's claim, so that only a stop or a longer outage costs a second copy. Recipients
+    // refused for now stay on the row, alone; those refused for good are recorded and dropped.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2 * std::max(c.smtp.timeout_s, 1));
+    for (auto pause = std::chrono::milliseconds(250);; pause = std::min(pause * 2, std::chrono::milliseconds(5000))) {
       try {
         auto tx = st.begin(store::Store::Mode::write);
         if (waiting.empty()) {
@@ -162,7 +166,9 @@ void send_one(store::Store& st, notify::SmtpClient& smtp, const Config& c, const
         tx->commit();
         break;
       } catch (const store::StoreError& e) {
-        if (!e.transient || attempt == 3 || stopping) throw;
+        if (!e.transient || stopping || std::chrono::steady_clock::now() + pause > give_up) throw;
+        log::info("recording {} <{}> as sent: {} (trying again)", item.kind, item.message_id, e.what());
+        std::this_thread::sleep_for(pause);
       }
     }
     log::info("sent {} for ticket {} to {} <{}>", item.kind, ticket, joined(delivered), item.message_id);
@@ -220,10 +226,13 @@ OutboxRun deliver_due(store::Store& st, notify::SmtpClient& smtp, const Config& 
     }
   };
   try {
-    while (!stopping && !run.server_down) {
+    for (bool first = true; !stopping && !run.server_down; first = false) {
       std::vector<store::OutboxItem> due;
       {
         auto tx = st.begin(store::Store::Mode::write);
+        // What an earlier run of this daemon could not give back (the store was away) is due
+        // again at once: runs of one deliverer follow each other, so none of it is in hand.
+        if (first) tx->release_outbox_claims(claimer);
         due = tx->claim_outbox(now(), kOutboxBatch, claimer, claim_s);
         tx->commit();
       }

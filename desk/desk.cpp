@@ -19,7 +19,7 @@ std::string Desk::ref(std::int64_t ticket) const { return ticket_ref(config_, ti
 
 std::unique_ptr<store::Store> open_store(const Config& c) {
   store::StoreOptions o;
-  o.password_file = c.store.password_file;
+  if (!c.store.password_file.empty()) o.password = read_secret(c.store.password_file, "store password file");
   return store::open_store(c.store.url, o);
 }
 

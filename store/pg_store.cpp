@@ -424,7 +424,7 @@ struct PgResult {
 // One libpq connection, opened from the URI and the password, with the session settings the
 // store's contract needs.
 PGconn* connect_pg(const StoreOptions& o) {
-  std::string password = o.password_file.empty() ? std::string() : read_password(o.password_file);
+  std::string password = !o.password.empty() || o.password_file.empty() ? o.password : read_password(o.password_file);
   std::vector<const char*> keys{"dbname", "application_name", "connect_timeout"};
   std::vector<const char*> values{o.conninfo.c_str(), "servicedesk", "10"};
   if (!password.empty()) {
@@ -796,7 +796,8 @@ class PgStore final : public Store {
                                                  : std::strerror(err)),
                        false, err == EEXIST);
     }
-    std::string password = c_.options().password_file.empty() ? std::string() : read_password(c_.options().password_file);
+    const auto& o = c_.options();
+    std::string password = !o.password.empty() || o.password_file.empty() ? o.password : read_password(o.password_file);
     pid_t pid = ::fork();
     if (pid == 0) {
       ::dup2(fd, STDOUT_FILENO);

@@ -669,6 +669,9 @@ struct StoreOptions {
   // PostgreSQL: a session idle inside a transaction this long is ended by the server, so a
   // frozen process (SIGSTOP, a hung host) does not hold the write lock for ever.
   int idle_in_transaction_ms = 10000;
+  // PostgreSQL: the password itself, read by the caller (desk::open_store: read_secret's
+  // checks); wins over password_file.
+  std::string password{};
 };
 
 // Opens (creating if needed) and migrates the SQLite store. Throws StoreError.

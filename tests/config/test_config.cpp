@@ -9,6 +9,8 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <regex>
@@ -173,6 +175,26 @@ TEST_CASE("A credential file readable by others is refused with the fix") {
   chmod(path.c_str(), 0600);
   CHECK(read_secret(path, "IMAP password file") == "secret");
   CHECK_THROWS_AS(read_secret(dir.file("missing"), "x"), ConfigError);
+}
+
+TEST_CASE("A credential file named %d/NAME is read from the unit's credentials directory, and only there") {
+  test::TempDir dir;
+  auto path = dir.write("store-password", "s3cret\n");
+  chmod(path.c_str(), 0600);
+  const char* before = std::getenv("CREDENTIALS_DIRECTORY");
+  std::string saved = before ? before : "";
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  try {
+    read_secret("%d/store-password", "store password file");
+    FAIL("read a %d file without a credentials directory");
+  } catch (const ConfigError& e) {
+    CHECK(std::string(e.what()).find("CREDENTIALS_DIRECTORY is not set") != std::string::npos);
+  }
+  ::setenv("CREDENTIALS_DIRECTORY", std::filesystem::path(path).parent_path().c_str(), 1);
+  CHECK(read_secret("%d/store-password", "store password file") == "s3cret");
+  CHECK_THROWS_AS(read_secret("%d/other", "store password file"), ConfigError);
+  if (before) ::setenv("CREDENTIALS_DIRECTORY", saved.c_str(), 1);
+  else ::unsetenv("CREDENTIALS_DIRECTORY");
 }
 
 // --- [store]: store.url and its shorthand store.path -------------------------------------
