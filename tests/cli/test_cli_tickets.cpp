@@ -551,7 +551,7 @@ TEST_CASE("attachment get refuses to write a customer's bytes to a terminal, wit
   CHECK(shown.empty());
 }
 
-TEST_CASE("attachment get of a ticket or number that is not there exits 65; an id or number of the wrong shape 64") {
+TEST_CASE("attachment get of a ticket or number that is not there exits 65, an id or number of the wrong shape 64") {
   CliDesk desk;
   desk.ingest_at(mail("anna@kund.se", "Printer", "see the invoice", 1, kPdfPart), kMonday);
   struct Case {

@@ -241,7 +241,7 @@ TEST_CASE("A deliverer told to stop gives back the rows it claimed and did not s
   check_sent_once(d, ids);
 }
 
-TEST_CASE("One daemon holds the mailbox lease; another stands by, and takes it with a new epoch once it has run out, "
+TEST_CASE("One daemon holds the mailbox lease, another stands by, and takes it with a new epoch once it has run out, "
           "told when the previous holder's lease expired") {
   test::TempDir dir;
   auto c = test::desk_config(dir);
@@ -331,7 +331,7 @@ TEST_CASE("A store whose mailbox lease another daemon took over cannot commit a 
   CHECK(tx->lease(lease)->holder == "host-b:2:1");  // the failed check did not renew the old holder's
 }
 
-TEST_CASE("A poll pass by a daemon whose lease was taken over stores none of its mails and flags none; the new "
+TEST_CASE("A poll pass by a daemon whose lease was taken over stores none of its mails and flags none, the new "
           "holder's pass stores each once") {
   test::ScriptedImapServer server({{1, mail("anna@kund.example", "Printer broken", "c1@kund.example")},
                                    {2, mail("bo@kund.example", "VPN down", "c2@kund.example")}});
@@ -372,7 +372,7 @@ TEST_CASE("A poll pass by a daemon whose lease was taken over stores none of its
   CHECK(server.flags(2) == std::set<std::string>{"\\Seen"});
 }
 
-TEST_CASE("A daemon's id names its host, process and start; the lease's rhythm follows imap.lease_s") {
+TEST_CASE("A daemon's id names its host, process and start, the lease's rhythm follows imap.lease_s") {
   const auto& me = this_daemon();
   CHECK(me.pid == ::getpid());
   CHECK(me.id == fmt::format("{}:{}:{}", me.host, me.pid, me.started_at));

@@ -168,7 +168,7 @@ TEST_CASE("A mail to three recipients where one is refused with 550 reaches the 
   CHECK(f.rcpt_answers("gone@kund.se") == std::vector<int>{550});
 }
 
-TEST_CASE("A recipient refused with 450 gets the mail later, alone, with the same bytes; the others get it once") {
+TEST_CASE("A recipient refused with 450 gets the mail later, alone, with the same bytes, the others get it once") {
   Fixture f;
   f.control_with(R"({"tempfail_rcpt": ["full@kund.se"]})");
   std::string message_id;
@@ -241,7 +241,7 @@ TEST_CASE("A 550 and a 450 with nobody accepting: the 450 one waits alone and th
   CHECK(f.events("delivery-failed").size() == 1);
 }
 
-TEST_CASE("A reply's files are added from the store at send time, byte for byte; one whose bytes were not kept is "
+TEST_CASE("A reply's files are added from the store at send time, byte for byte, one whose bytes were not kept is "
           "left out; the row keeps only the text mail") {
   Fixture f;
   std::string pdf = "%PDF-1.7\n";
