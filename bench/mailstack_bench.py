@@ -3,6 +3,8 @@
 Dovecot + aiosmtpd on loopback). Figures and the commands that made them: docs/PERFORMANCE.md.
 
     bench/mailstack_bench.py ingest  [--mails 10000] [--fetch range|per_uid] [--batch N] [--perf FILE]
+                                     [--store sqlite|postgresql] [--standby] [--fts-cost] [--pg-statements]
+    bench/mailstack_bench.py stores  [--mails 10000] [--rounds 1] [--variants sqlite,postgresql,standby]
     bench/mailstack_bench.py latency [--mails 1000] [--idle on|off] [--poll-interval 60] [--gap-ms 10] [--wait-ack]
     bench/mailstack_bench.py bigmail [--mib 25]
     bench/mailstack_bench.py pipe    [--mails 200] [--gap-ms 50] [--open-loop] [--no-wake]
@@ -12,7 +14,17 @@ ingest   A backlog of N mails of a mixed corpus is put into Dovecot's Maildir (a
          start until every mail is stored (a mail's raw bytes, ticket and queued
          acknowledgement are one transaction). SMTP points at a closed port, so the
          acknowledgements stay queued and sending does not compete. The store is polled
-         read-only with sqlite3 every --sample-s; the daemon's VmHWM is read at the end.
+         read-only every --sample-s (sqlite3 on the file; on PostgreSQL one psql session
+         kept open); the daemon's VmHWM is read at the end. --store postgresql runs the
+         daemon on a database of its own on a PostgreSQL 15 cluster the benchmark starts
+         (tests/e2e/pgcluster.py, but with fsync on, as a production server: both stores
+         then return from COMMIT only once it is on disk); --standby also starts a second
+         daemon on it once the first has taken the mailbox lease (it stands by: heartbeats,
+         lease looks, and its own outbox worker on the shared outbox).
+stores   The same backlog (same seed, same mails) through `ingest` on SQLite, on PostgreSQL,
+         and on PostgreSQL with a standby, in turn, --rounds times (interleaved, so a
+         change in the machine's load falls on each alike), then a table of the medians
+         and PostgreSQL's rate as a share of SQLite's.
 latency  The daemon runs with a working SMTP server (aiosmtpd). N small mails are
          delivered one by one into the Maildir, --gap-ms apart (open loop) or each after
          the previous one's acknowledgement (--wait-ack); each latency is from the
@@ -311,11 +323,17 @@ class StoreReader:
         except sqlite3.OperationalError:  # the schema is not there yet
             return None
 
+    def rows(self, sql: str) -> list[tuple]:
+        db = self._open()
+        return db.execute(sql).fetchall() if db is not None else []
+
     def counts(self) -> tuple[int, int, int]:
         """(raw mails, tickets, outbox rows); count(*) walks the smallest index."""
-        row = self.one("SELECT (SELECT count(*) FROM raw_mails), (SELECT count(*) FROM tickets), "
-                       "(SELECT count(*) FROM outbox)")
+        row = self.one(COUNTS_SQL)
         return tuple(row) if row else (0, 0, 0)
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*"))
 
     def close(self):
         if self.db is not None:
@@ -323,7 +341,140 @@ class StoreReader:
             self.db = None
 
 
-def daemon_config(stack: mailstack.MailStack, args, smtp_url: str | None, imap: dict) -> pathlib.Path:
+COUNTS_SQL = ("SELECT (SELECT count(*) FROM raw_mails), (SELECT count(*) FROM tickets), "
+              "(SELECT count(*) FROM outbox)")
+
+
+class PgReader:
+    """The same reads on a PostgreSQL store, through one psql session kept open (a psql
+    process per sample would cost the shared cores more than the reads): each query is
+    followed by an \\echo of a marker, and the answer is read up to it. Read-only
+    transactions; integers come back as int, the rest as text."""
+
+    MARK = "-- end of the sd-bench answer --"
+
+    def __init__(self, url: str):
+        self.url = url
+        self.proc: subprocess.Popen | None = None
+
+    def _open(self) -> subprocess.Popen:
+        if self.proc is None or self.proc.poll() is not None:
+            from pgcluster import BIN
+            env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+            env["PGOPTIONS"] = "-c default_transaction_read_only=on"
+            self.proc = subprocess.Popen([str(BIN / "psql"), "-X", "-q", "-At", "-F", "\x1f", self.url],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True, env=env)
+        return self.proc
+
+    def rows(self, sql: str) -> list[tuple]:
+        """The rows, or [] when the query failed (the schema is not there yet)."""
+        p = self._open()
+        p.stdin.write(sql.rstrip().rstrip(";") + ";\n\\echo " + self.MARK + "\n")
+        p.stdin.flush()
+        lines, failed = [], False
+        while True:
+            line = p.stdout.readline()
+            if not line:  # psql exited (the server went away): open it again next time
+                self.proc = None
+                return []
+            line = line.rstrip("\n")
+            if line == self.MARK:
+                break
+            # An error's lines (ERROR:, LINE 1:, the caret) come before the marker.
+            failed = failed or line.startswith(("ERROR:", "psql:", "FATAL:"))
+            if not failed:
+                lines.append(line)
+        if failed:
+            return []
+        return [tuple(int(v) if re.fullmatch(r"-?\d+", v) else v for v in line.split("\x1f")) for line in lines]
+
+    def one(self, sql: str, *args):
+        assert not args, "PgReader takes no parameters"
+        rows = self.rows(sql)
+        return rows[0] if rows else None
+
+    def counts(self) -> tuple[int, int, int]:
+        row = self.one(COUNTS_SQL)
+        return tuple(row) if row else (0, 0, 0)
+
+    def size_bytes(self) -> int:
+        row = self.one("SELECT pg_database_size(current_database())")
+        return row[0] if row else 0
+
+    def close(self):
+        if self.proc is not None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+            self.proc = None
+
+
+_pg = None
+
+
+def bench_pg_cluster(statements: bool = False):
+    """The benchmark's PostgreSQL 15 cluster (tests/e2e/pgcluster.py's PgCluster), started
+    at the first call, with fsync on: the test clusters run with fsync off, which would
+    make PostgreSQL's COMMIT cheaper than SQLite's (synchronous=FULL) for no reason a
+    production server has. Stopped and removed at exit; a database per run, dropped after
+    it."""
+    global _pg
+    if _pg is None:
+        import atexit
+        import shlex
+        from pgcluster import BIN, PgCluster
+
+        class DurablePgCluster(PgCluster):
+            def start_server(self) -> None:
+                if self._running:
+                    return
+                options = (f"-p {self.port} -k {shlex.quote(str(self.dir))}"
+                           " -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200"
+                           + (" -c shared_preload_libraries=pg_stat_statements" if statements else ""))
+                self._run([BIN / "pg_ctl", "-D", self.dir / "data", "-l", self.dir / "log", "-o", options,
+                           "-w", "-t", "60", "start"], as_owner=True)
+                self._running = True
+
+        _pg = DurablePgCluster(prefix="sd-bench-pg-")
+        _pg.start()
+        atexit.register(_pg.stop)
+        if statements:
+            _pg.psql(_pg.admin_url, "CREATE EXTENSION pg_stat_statements")
+        settings = _pg.psql(_pg.admin_url, "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings "
+                                           "WHERE name IN ('fsync', 'synchronous_commit', 'wal_sync_method', "
+                                           "'shared_buffers', 'server_version', 'full_page_writes')")
+        print(f"PostgreSQL cluster {_pg.dir} on port {_pg.port}: {settings}", flush=True)
+    return _pg
+
+
+def pg_server_cpu(pg) -> float:
+    """CPU seconds (user + system) the PostgreSQL server has used: the postmaster, its
+    live children (the backends, the WAL writer, the checkpointer), and the children it
+    has reaped (cutime, cstime)."""
+    try:
+        postmaster = int((pg.dir / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+    tck = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = open(f"/proc/{entry}/stat").read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry), int(fields[1])
+        if pid == postmaster or ppid == postmaster:
+            total += sum(int(f) for f in fields[11:15]) / tck
+    return total
+
+
+def daemon_config(stack: mailstack.MailStack, args, smtp_url: str | None, imap: dict,
+                  store: dict | None = None) -> pathlib.Path:
     keys = {"poll_interval_s": 1, "after_ingest": "seen"}
     if getattr(args, "fetch", None):
         keys["fetch"] = args.fetch
@@ -331,7 +482,10 @@ def daemon_config(stack: mailstack.MailStack, args, smtp_url: str | None, imap: 
         keys["batch_max_mails"] = args.batch
     keys.update(imap)
     smtp = {"url": smtp_url} if smtp_url else {}
-    return stack.write_config(service={"log_level": args.log_level}, imap=keys, smtp=smtp)
+    more = {"store": store} if store else {}
+    if getattr(args, "intake_extra", None):
+        more["intake"] = args.intake_extra
+    return stack.write_config(service={"log_level": args.log_level}, imap=keys, smtp=smtp, **more)
 
 
 def start_perf(pid: int, out: str, system: bool) -> subprocess.Popen:
@@ -360,36 +514,75 @@ def show_config(cfg: pathlib.Path) -> str:
 
 # ---- ingest --------------------------------------------------------------------------------
 
-def cmd_ingest(args) -> dict:
-    result = {"benchmark": "ingest", "machine": machine(), "binary": str(args.bin)}
+def make_backlog(args) -> tuple[list[bytes], dict]:
     t = time.monotonic()
     mails, info = ingest_corpus(args.mails, args.attach_share, args.corpus_share, args.html_share,
                                 args.seed, f"i{os.getpid()}")
-    result["corpus"] = info
     print(f"corpus: {info['mails']} mails, {info['bytes'] / MiB:.1f} MiB, avg {info['avg_kib']:.1f} KiB, "
           f"median {info['median_kib']:.1f} KiB, max {info['max_kib']:.0f} KiB; "
           + ", ".join(f"{k} {v}" for k, v in info["kinds"].items())
           + f" (made in {time.monotonic() - t:.1f} s)", flush=True)
+    return mails, info
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(open("/proc/loadavg").read().split()[:3])
+    except OSError:
+        return ""
+
+
+def wait_for_log(daemon: mailstack.Daemon, text: str, timeout: float) -> float:
+    """Seconds until `text` is in the daemon's log (looked at every 5 ms)."""
+    t = time.monotonic()
+    while text not in daemon.log_since(0):
+        if not daemon.running():
+            raise SystemExit(f"the daemon exited:\n{daemon.log_tail()}")
+        if time.monotonic() - t > timeout:
+            raise SystemExit(f"no '{text}' in the daemon's log after {timeout:g} s:\n{daemon.log_tail()}")
+        time.sleep(0.005)
+    return time.monotonic() - t
+
+
+def ingest_once(args, mails: list[bytes], store: str = "sqlite", standby: bool = False) -> dict:
+    """One run of the backlog benchmark on a fresh mail stack and an empty store; prints its
+    figures and returns them."""
+    n = len(mails)
+    result = {"store": store, "standby": standby, "load_before": loadavg()}
+    pg = url = None
+    if store == "postgresql":
+        pg = bench_pg_cluster(getattr(args, "pg_statements", False))
+        url = pg.create_database()
+        if getattr(args, "pg_statements", False):
+            pg.psql(pg.admin_url, "SELECT pg_stat_statements_reset()")
     with mailstack.MailStack(keep=args.keep, prefix="sd-bench-") as stack:
         t = time.monotonic()
         stack.deliver_many(mails)
-        del mails
         # Dovecot indexes the new mails (assigns UIDs) now, as its LDA/LMTP would at
         # delivery: the daemon's clock then measures the daemon, not Dovecot's first scan.
         status = stack.doveadm("-f", "flow", "mailbox", "status", "-u", mailstack.IMAP_USER,
                                "messages", "INBOX")
         if re.search(r"messages=(\d+)", status) is None or \
-                int(re.search(r"messages=(\d+)", status).group(1)) != args.mails:
-            raise SystemExit(f"Dovecot reports {status}, wanted {args.mails}")
+                int(re.search(r"messages=(\d+)", status).group(1)) != n:
+            raise SystemExit(f"Dovecot reports {status}, wanted {n}")
         print(f"delivered and indexed by Dovecot in {time.monotonic() - t:.1f} s", flush=True)
-        cfg = daemon_config(stack, args, "smtp://127.0.0.1:1", args.imap_extra)
+        cfg = daemon_config(stack, args, "smtp://127.0.0.1:1", args.imap_extra,
+                            store={"url": url, "path": None} if url else None)
         result["config"] = show_config(cfg)
-        reader = StoreReader(stack.dir / "servicedesk.db")
+        reader = PgReader(url) if url else StoreReader(stack.dir / "servicedesk.db")
         subprocess.run(["sync"])
         daemon = mailstack.Daemon(cfg, binary=args.bin, stack=stack)
+        second = mailstack.Daemon(cfg, binary=args.bin, stack=stack, log=stack.dir / "standby.log") \
+            if standby else None
+        pg_cpu0 = pg_server_cpu(pg) if pg else None
         t0 = time.monotonic()
         daemon.start()
         pid = daemon.proc.pid
+        if second is not None:
+            # The second daemon comes once the first holds the mailbox, so it is the one
+            # standing by (started at the same moment, either might win the lease).
+            result["lease_taken_s"] = wait_for_log(daemon, "mailbox lease taken", 60)
+            second.start()
         perf = start_perf(pid, args.perf, args.perf_system) if args.perf else None
         samples = []  # (seconds since start, raw mails, tickets, outbox rows, VmRSS KiB)
         last_raw, last_change, stalled = -1, 0.0, None
@@ -402,7 +595,7 @@ def cmd_ingest(args) -> dict:
             rss = proc_status(pid).get("VmRSS", 0)
             peak_rss = max(peak_rss, rss)
             samples.append((round(now, 3), raw, tickets, outbox, rss))
-            if raw >= args.mails:
+            if raw >= n:
                 break
             if raw != last_raw:
                 last_raw, last_change = raw, now
@@ -410,51 +603,171 @@ def cmd_ingest(args) -> dict:
                 wm = reader.one("SELECT last_uid FROM mailboxes")
                 stalled = {"stored": raw, "watermark_last_uid": wm[0] if wm else None,
                            "stalled_after_s": last_change}
-                print(f"STALLED: {raw} of {args.mails} stored, nothing more for {args.stall_s:g} s; "
+                print(f"STALLED: {raw} of {n} stored, nothing more for {args.stall_s:g} s; "
                       f"the store's watermark is at UID {stalled['watermark_last_uid']}", flush=True)
                 break
             if not daemon.running():
                 raise SystemExit(f"the daemon exited:\n{daemon.log_tail()}")
             if time.monotonic() > deadline:
-                raise SystemExit(f"only {raw} of {args.mails} stored after {args.timeout} s")
+                raise SystemExit(f"only {raw} of {n} stored after {args.timeout} s")
         t_end = samples[-1][0] if stalled is None else stalled["stalled_after_s"]
         status = proc_status(pid)
         cpu = cpu_seconds(pid)
+        pg_cpu = pg_server_cpu(pg) - pg_cpu0 if pg else None
+        if pg and getattr(args, "pg_statements", False):
+            result["statements"] = pg_statements(pg, url, n)
+        result["load_end"] = loadavg()
+        if second is not None:
+            result["standby_vm_hwm_kib"] = proc_status(second.proc.pid).get("VmHWM")
+            result["standby_cpu_s"] = cpu_seconds(second.proc.pid)
+            result["standby_took_lease"] = "mailbox lease taken" in second.log_since(0)
         stop_perf(perf)
         daemon.stop(timeout=60)
+        if second is not None:
+            second.stop(timeout=60)
+        acks = reader.one("SELECT count(*) FROM outbox WHERE kind = 'acknowledgement'")[0]
+        kinds = dict(reader.rows("SELECT kind, count(*) FROM outbox GROUP BY kind"))
+        raw, tickets, outbox = reader.counts()
+        db_bytes = reader.size_bytes()
+        if url and getattr(args, "fts_cost", False):
+            result["fts_cost"] = fts_cost(reader)
         reader.close()
-        db = sqlite3.connect(f"file:{stack.dir / 'servicedesk.db'}?mode=ro", uri=True)
-        acks = db.execute("SELECT count(*) FROM outbox WHERE kind = 'acknowledgement'").fetchone()[0]
-        kinds = dict(db.execute("SELECT kind, count(*) FROM outbox GROUP BY kind").fetchall())
-        raw, tickets, outbox = db.execute(
-            "SELECT (SELECT count(*) FROM raw_mails), (SELECT count(*) FROM tickets), "
-            "(SELECT count(*) FROM outbox)").fetchone()
-        db_bytes = sum(p.stat().st_size for p in stack.dir.glob("servicedesk.db*"))
-        db.close()
         seen = stack.imap_uids_and_flags()
         seen_count = sum(1 for _, flags in seen if "\\Seen" in flags)
         first = next((s for s in samples if s[1] > 0), samples[-1])
         after1 = next((s for s in samples if s[0] >= 1.0), samples[0])
-        done = args.mails if stalled is None else stalled["stored"]
+        done = n if stalled is None else stalled["stored"]
         # Over less than a second after the first one, the figure would mean nothing.
         excl = (done - after1[1]) / (t_end - after1[0]) if t_end - after1[0] >= 1.0 else float("nan")
         log_lines = sum(1 for _ in open(daemon.log, errors="replace"))
         result.update({
-            "mails": args.mails, "stalled": stalled, "seconds": t_end, "mails_per_s": done / t_end,
+            "mails": n, "stalled": stalled, "seconds": t_end, "mails_per_s": done / t_end,
             "mails_per_s_after_1s": excl, "first_mail_stored_s": first[0],
             "raw_mails": raw, "tickets": tickets, "acknowledgements": acks, "outbox": kinds,
             "vm_hwm_kib": status.get("VmHWM"), "vm_rss_end_kib": status.get("VmRSS"),
-            "vm_rss_peak_sampled_kib": peak_rss, "daemon_cpu_s": cpu,
+            "vm_rss_peak_sampled_kib": peak_rss, "daemon_cpu_s": cpu, "pg_server_cpu_s": pg_cpu,
             "store_bytes": db_bytes, "imap_seen": seen_count, "daemon_log_lines": log_lines,
             "samples": samples})
+    if pg is not None:
+        pg.psql(pg.admin_url, f"DROP DATABASE {url.rsplit('/', 1)[1]} WITH (FORCE)")
+    what = store + (" with a second daemon standing by" if standby else "")
     after = f"{excl:.0f}" if excl == excl else "n/a"
-    print(f"ingest: {done} mails in {t_end:.2f} s from start = {done / t_end:.0f} mails/s; "
-          f"{after} mails/s after the first second (first mail stored at {first[0]:.2f} s)")
+    print(f"ingest on {what}: {done} mails in {t_end:.2f} s from start = {done / t_end:.0f} mails/s; "
+          f"{after} mails/s after the first second (first mail stored at {first[0]:.2f} s); "
+          f"load {result['load_before']} before, {result['load_end']} at the end")
     print(f"store: {raw} raw mails, {tickets} tickets, {acks} acknowledgements queued, outbox {kinds}, "
           f"{db_bytes / MiB:.0f} MiB on disk; \\Seen on the server: {seen_count}")
     print(f"daemon: VmHWM {status.get('VmHWM', 0) / 1024:.1f} MiB (peak RSS sampled "
           f"{peak_rss / 1024:.1f} MiB), CPU {cpu:.2f} s = {cpu / max(done, 1) * 1e6:.0f} us/mail; "
-          f"{log_lines} log lines")
+          f"{log_lines} log lines"
+          + (f"; PostgreSQL server CPU {pg_cpu:.2f} s = {pg_cpu / max(done, 1) * 1e6:.0f} us/mail" if pg else ""))
+    if standby:
+        print(f"standby: VmHWM {(result['standby_vm_hwm_kib'] or 0) / 1024:.1f} MiB, CPU {result['standby_cpu_s']:.2f} s, "
+              f"took the lease: {result['standby_took_lease']} (the first daemon took it "
+              f"{result['lease_taken_s']:.2f} s after its start)", flush=True)
+    return result
+
+
+def pg_statements(pg, url: str, mails: int) -> dict:
+    """pg_stat_statements for the run's database: how many statements the daemons ran per
+    stored mail (each a round trip to the server), the server's execution time per mail,
+    and the statements that took most of it."""
+    name = url.rsplit("/", 1)[1]
+    where = f"dbid = (SELECT oid FROM pg_database WHERE datname = '{name}')"
+    calls, ms = pg.psql(pg.admin_url, f"SELECT sum(calls), sum(total_exec_time) FROM pg_stat_statements WHERE {where}").split("|")
+    top = pg.psql(pg.admin_url, "SELECT calls, round(total_exec_time::numeric, 1), "
+                                "regexp_replace(left(query, 100), '\\s+', ' ', 'g') FROM pg_stat_statements "
+                                f"WHERE {where} ORDER BY total_exec_time DESC LIMIT 8")
+    out = {"statements": int(calls or 0), "exec_ms": float(ms or 0),
+           "statements_per_mail": int(calls or 0) / max(mails, 1), "exec_us_per_mail": float(ms or 0) * 1000 / max(mails, 1),
+           "top": [line.split("|", 2) for line in top.split("\n") if line]}
+    print(f"statements: {out['statements']} ({out['statements_per_mail']:.1f} per mail), server execution "
+          f"{out['exec_ms'] / 1000:.1f} s ({out['exec_us_per_mail']:.0f} us per mail); the most expensive:", flush=True)
+    for calls, ms, query in out["top"]:
+        print(f"  {calls:>7} calls {float(ms) / 1000:7.2f} s  {query}")
+    return out
+
+
+def fts_cost(reader: PgReader) -> dict:
+    """What the full-text index's expression costs the PostgreSQL server per stored message,
+    computed again over the stored rows (the fold and the tsvector, without the GIN
+    insert): the expression messages_body_search and tickets_subject_search index."""
+    out = {}
+    for name, sql in (("body", "SELECT count(to_tsvector('simple', sd_fold(left(body_text, 100000)))) FROM messages"),
+                      ("subject", "SELECT count(to_tsvector('simple', sd_fold(subject))) FROM tickets"),
+                      ("body_without_fold", "SELECT count(to_tsvector('simple', left(body_text, 100000))) FROM messages")):
+        t = time.monotonic()
+        rows = reader.one(sql)
+        took = time.monotonic() - t
+        out[name] = {"rows": rows[0] if rows else 0, "seconds": took,
+                     "us_per_row": took / max(rows[0] if rows else 0, 1) * 1e6}
+    print("full-text expressions, computed again over the stored rows: "
+          + "; ".join(f"{k} {v['us_per_row']:.0f} us/row ({v['rows']} rows, {v['seconds']:.1f} s)" for k, v in out.items()),
+          flush=True)
+    return out
+
+
+def cmd_ingest(args) -> dict:
+    if args.standby and args.store != "postgresql":
+        raise SystemExit("--standby needs --store postgresql (a store of SQLite takes one daemon)")
+    result = {"benchmark": "ingest", "machine": machine(), "binary": str(args.bin)}
+    mails, result["corpus"] = make_backlog(args)
+    result.update(ingest_once(args, mails, args.store, args.standby))
+    return result
+
+
+VARIANTS = {"sqlite": ("sqlite", False), "postgresql": ("postgresql", False), "standby": ("postgresql", True)}
+
+
+def cmd_stores(args) -> dict:
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"--variants: unknown {unknown}; say some of {', '.join(VARIANTS)}")
+    result = {"benchmark": "stores", "machine": machine(), "binary": str(args.bin), "runs": []}
+    mails, result["corpus"] = make_backlog(args)
+    for r in range(args.rounds):
+        for v in variants:
+            print(f"\n--- round {r + 1} of {args.rounds}: {v}", flush=True)
+            run = ingest_once(args, mails, *VARIANTS[v])
+            run.update({"variant": v, "round": r + 1})
+            result["runs"].append(run)
+
+    def median(xs):
+        xs = sorted(x for x in xs if x == x)
+        return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2 if xs else float("nan")
+
+    print(f"\n{len(mails)} mails, {args.rounds} round(s); the median of each figure "
+          f"(min-max over the rounds where more than one):")
+    print(f"{'variant':<11} {'mails/s':>18} {'after 1 s':>18} {'VmHWM MiB':>16} {'CPU us/mail':>12} "
+          f"{'server us/mail':>14} {'load before':>16}")
+    summary = {}
+    for v in variants:
+        runs = [x for x in result["runs"] if x["variant"] == v]
+
+        def fig(key, scale=1.0, runs=runs):
+            xs = [x[key] * scale for x in runs if x.get(key) is not None]
+            m = median(xs)
+            span = f" ({min(xs):.0f}-{max(xs):.0f})" if len(xs) > 1 else ""
+            return m, f"{m:.0f}{span}"
+        rate, rate_s = fig("mails_per_s")
+        after, after_s = fig("mails_per_s_after_1s")
+        hwm, hwm_s = fig("vm_hwm_kib", 1 / 1024)
+        cpu = median([x["daemon_cpu_s"] / x["mails"] * 1e6 for x in runs])
+        server = median([x["pg_server_cpu_s"] / x["mails"] * 1e6 for x in runs if x.get("pg_server_cpu_s") is not None])
+        summary[v] = {"mails_per_s": rate, "mails_per_s_after_1s": after, "vm_hwm_mib": hwm,
+                      "daemon_cpu_us_per_mail": cpu, "pg_server_cpu_us_per_mail": server}
+        loads = ", ".join(x["load_before"].split()[0] for x in runs)
+        print(f"{v:<11} {rate_s:>18} {after_s:>18} {hwm_s:>16} {cpu:>12.0f} "
+              f"{server if server == server else float('nan'):>14.0f} {loads:>16}")
+    if "sqlite" in summary:
+        base = summary["sqlite"]["mails_per_s"]
+        for v in variants:
+            if v != "sqlite":
+                share = summary[v]["mails_per_s"] / base
+                summary[v]["share_of_sqlite"] = share
+                print(f"{v}: {share * 100:.0f}% of SQLite's rate (goal: at least 50%)")
+    result["summary"] = summary
     return result
 
 
@@ -846,28 +1159,55 @@ def main() -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     def common(p):
-        p.add_argument("--bin", type=pathlib.Path, default=mailstack.servicedesk_bin(),
+        # mailstack.servicedesk_bin()'s fallback is build/daemon/servicedesk, where the binary
+        # no longer is; the CLI's target builds it in build/cli.
+        p.add_argument("--bin", type=pathlib.Path,
+                       default=pathlib.Path(os.environ.get("SERVICEDESK_BIN") or REPO / "build" / "cli" / "servicedesk"),
                        help="the servicedesk binary (default: %(default)s)")
         p.add_argument("--fetch", choices=("range", "per_uid"), help="imap.fetch (default: the daemon's)")
         p.add_argument("--batch", type=int, help="imap.batch_max_mails (default: the daemon's)")
         p.add_argument("--imap", action="append", default=[], metavar="KEY=JSON",
                        help="another [imap] key, e.g. --imap idle=false (value in JSON)")
+        p.add_argument("--intake", action="append", default=[], metavar="KEY=JSON",
+                       help="an [intake] key, e.g. --intake acks_per_hour=200 (mailstack.py lifts the "
+                            "acknowledgement caps to 100,000 a domain and 1,000,000 in all an hour)")
         p.add_argument("--log-level", default="notice", help="service.log_level (default: notice)")
         p.add_argument("--seed", type=int, default=42)
         p.add_argument("--json", metavar="FILE", help="also write the figures here")
         p.add_argument("--keep", action="store_true", help="keep the mail stack's directory")
 
+    def backlog(p):
+        p.add_argument("--mails", type=int, default=10000)
+        p.add_argument("--attach-share", type=float, default=0.05, help="mails with a 50-500 KB attachment")
+        p.add_argument("--corpus-share", type=float, default=0.05, help="mails from the test corpus")
+        p.add_argument("--html-share", type=float, default=0.40, help="HTML + plain alternatives; the rest plain replies")
+        p.add_argument("--sample-s", type=float, default=0.1, help="store polling interval")
+        p.add_argument("--timeout", type=float, default=900)
+        p.add_argument("--stall-s", type=float, default=15, help="give up when nothing is stored for this long")
+
+    def postgresql(p):
+        p.add_argument("--fts-cost", action="store_true",
+                       help="on PostgreSQL, after the run: what the full-text index's expression costs per row")
+        p.add_argument("--pg-statements", action="store_true",
+                       help="on PostgreSQL: count the statements with pg_stat_statements (a little slower)")
+
     p = sub.add_parser("ingest", help="throughput on a backlog")
     common(p)
-    p.add_argument("--mails", type=int, default=10000)
-    p.add_argument("--attach-share", type=float, default=0.05, help="mails with a 50-500 KB attachment")
-    p.add_argument("--corpus-share", type=float, default=0.05, help="mails from the test corpus")
-    p.add_argument("--html-share", type=float, default=0.40, help="HTML + plain alternatives; the rest plain replies")
-    p.add_argument("--sample-s", type=float, default=0.1, help="store polling interval")
-    p.add_argument("--timeout", type=float, default=900)
-    p.add_argument("--stall-s", type=float, default=15, help="give up when nothing is stored for this long")
+    backlog(p)
+    postgresql(p)
     p.add_argument("--perf", metavar="FILE", help="perf record the daemon into FILE meanwhile")
     p.add_argument("--perf-system", action="store_true", help="with --perf: the whole machine (-a), not the daemon")
+    p.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
+                   help="the daemon's store (postgresql: a database on a cluster the benchmark starts)")
+    p.add_argument("--standby", action="store_true", help="a second daemon standing by (--store postgresql)")
+
+    p = sub.add_parser("stores", help="the backlog on SQLite, PostgreSQL and PostgreSQL with a standby, in turn")
+    common(p)
+    backlog(p)
+    p.add_argument("--variants", default="sqlite,postgresql,standby",
+                   help="in this order each round: sqlite, postgresql, standby (PostgreSQL with a second daemon)")
+    p.add_argument("--rounds", type=int, default=1)
+    postgresql(p)
 
     p = sub.add_parser("latency", help="delivery to acknowledgement, mail by mail")
     common(p)
@@ -910,17 +1250,21 @@ def main() -> int:
             with open(args.json, "w") as f:
                 json.dump(result, f, indent=1)
         return 0
-    args.imap_extra = {}
+    args.imap_extra, args.intake_extra = {}, {}
     for kv in args.imap:
         k, _, v = kv.partition("=")
         args.imap_extra[k] = json.loads(v)
+    for kv in args.intake:
+        k, _, v = kv.partition("=")
+        args.intake_extra[k] = json.loads(v)
     if not args.bin.exists():
         ap.error(f"no servicedesk binary at {args.bin} (build it, or give --bin)")
     print(f"servicedesk bench {args.cmd}: {' '.join(sys.argv[1:])}")
     m = machine()
     print(f"machine: {m['nproc']} CPUs, {m['cpu']}, kernel {m['kernel']}, {m['date']}, "
           f"load {m['loadavg_before']}; binary {args.bin}", flush=True)
-    result = {"ingest": cmd_ingest, "latency": cmd_latency, "bigmail": cmd_bigmail,
+    args.perf = getattr(args, "perf", None)
+    result = {"ingest": cmd_ingest, "stores": cmd_stores, "latency": cmd_latency, "bigmail": cmd_bigmail,
               "idle-probe": cmd_idle_probe, "pipe": cmd_pipe}[args.cmd](args)
     result["argv"] = sys.argv[1:]
     if args.json:
