@@ -371,9 +371,10 @@ class Failover(TwoDaemons):
                 # A holder frozen inside a write transaction holds the store's one write lock
                 # (store/pg_store.cpp), and the lease is taken in a write transaction too:
                 # the takeover then waits for the server to end the frozen session.
-                sys.stderr.write(f"\n  the {handovers[-1][0]} of daemon {name}: the takeover after "
-                                 f"{handovers[-1][1]:.2f} s came once the server ended a session idle in its "
-                                 f"transaction: {ended[0].strip()[:200]}\n")
+                sys.stderr.write(f"\n  the {handovers[-1][0]} of daemon {name}: taken over after "
+                                 f"{handovers[-1][1]:.2f} s; meanwhile the server ended a session idle in its "
+                                 f"transaction (the gone daemon's, holding the write lock the takeover "
+                                 f"waits for): {ended[0].strip()[:200]}\n")
             if freeze:
                 # Frozen past its lease, then continued: the other holds the mailbox, the
                 # woken one stands by (its pass, fenced, commits nothing).
