@@ -28,16 +28,6 @@ Lease take(Store& st, const std::string& holder, std::int64_t seconds, const std
   return l;
 }
 
-OutboxItem mail(const std::string& to) {
-  OutboxItem o;
-  o.kind = "acknowledgement";
-  o.mail_from = "servicedesk@example.com";
-  o.recipients = {to};
-  o.message_id = "ack." + to;
-  o.bytes = "Subject: [SD-1] Tack\r\n\r\nTack.\r\n";
-  o.next_attempt_at = o.created_at = 100;
-  return o;
-}
 
 std::vector<std::int64_t> ids(const std::vector<OutboxItem>& rows) {
   std::vector<std::int64_t> out;
@@ -220,7 +210,7 @@ TEST_CASE("Claimed outbox rows are due for no other daemon until the claim ends 
   Ids all;
   {
     auto tx = a->begin(Store::Mode::write);
-    for (const char* to : {"anna@kund.se", "bo@kund.se", "cecilia@kund.se", "david@kund.se"}) all.push_back(tx->enqueue(mail(to)));
+    for (const char* to : {"anna@kund.se", "bo@kund.se", "cecilia@kund.se", "david@kund.se"}) all.push_back(tx->enqueue(sd::test::queued_ack(to)));
     tx->commit();
   }
   Ids mine, theirs;
@@ -266,7 +256,7 @@ TEST_CASE("Claimed outbox rows are due for no other daemon until the claim ends 
   CHECK(ids(again) == Ids{all[2], all[3], all[1]});
   CHECK(again[2].attempts == 1);
   CHECK(again[2].recipients == std::vector<std::string>{"bo@kund.se"});
-  CHECK(again[2].bytes == mail("bo@kund.se").bytes);  // a claim hands out the whole row
+  CHECK(again[2].bytes == sd::test::queued_ack("bo@kund.se").bytes);  // a claim hands out the whole row
   tx->mark_failed(all[1], "550");
   tx->release_outbox_claims("daemon-a");
   CHECK(ids(tx->due_outbox(1000, 10)) == Ids{all[2], all[3]});
@@ -287,7 +277,7 @@ TEST_CASE("Daemons are listed by their heartbeats with the leases and outbox cla
     tx->take_lease(kInbox, "a-host:10:1", 60);
     tx->take_lease("mailbox:Support", "a-host:10:1", 60);
     tx->take_lease("mailbox:Old", "a-host:11:1", 0);  // ran out: not held
-    for (const char* to : {"anna@kund.se", "bo@kund.se", "cecilia@kund.se"}) tx->enqueue(mail(to));
+    for (const char* to : {"anna@kund.se", "bo@kund.se", "cecilia@kund.se"}) tx->enqueue(sd::test::queued_ack(to));
     claimed = ids(tx->claim_outbox(1000, 2, "b-host:20:1", 60));
     tx->commit();
   }

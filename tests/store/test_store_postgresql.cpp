@@ -33,17 +33,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-OutboxItem mail(const std::string& to) {
-  OutboxItem o;
-  o.kind = "acknowledgement";
-  o.mail_from = "servicedesk@example.com";
-  o.recipients = {to};
-  o.message_id = "ack." + to;
-  o.bytes = "Subject: [SD-1] Tack\r\n\r\nTack.\r\n";
-  o.next_attempt_at = o.created_at = 100;
-  return o;
-}
-
 bool woken(OutboxListener& l, int ms) {
   pollfd p{l.fd(), POLLIN, 0};
   if (::poll(&p, 1, ms) <= 0) return false;
@@ -97,7 +86,7 @@ TEST_CASE("Eight daemons claiming the outbox at once claim every row exactly onc
   {
     auto st = open_store(url);
     auto tx = st->begin(Store::Mode::write);
-    for (int i = 0; i < kRows; ++i) tx->enqueue(mail("k" + std::to_string(i) + "@kund.se"));
+    for (int i = 0; i < kRows; ++i) tx->enqueue(sd::test::queued_ack("k" + std::to_string(i) + "@kund.se"));
     tx->commit();
   }
   std::mutex m;
@@ -325,7 +314,7 @@ TEST_CASE("The outbox's listener wakes after a commit with mail, not after a rol
   auto cli = open_store(url);
   auto queue = [&](const std::string& to, bool commit) {
     auto tx = cli->begin(Store::Mode::write);
-    tx->enqueue(mail(to));
+    tx->enqueue(sd::test::queued_ack(to));
     if (commit) tx->commit();
   };
   queue("anna@kund.se", true);

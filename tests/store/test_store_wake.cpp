@@ -34,16 +34,6 @@ bool woken(OutboxListener& l, int ms) {
   return l.drain();
 }
 
-OutboxItem ack(const std::string& to) {
-  OutboxItem o;
-  o.kind = "acknowledgement";
-  o.mail_from = "servicedesk@example.com";
-  o.recipients = {to};
-  o.message_id = "ack." + to;
-  o.bytes = "Subject: [SD-1] Tack\r\n\r\nTack.\r\n";
-  o.next_attempt_at = o.created_at = 100;
-  return o;
-}
 
 std::unique_ptr<OutboxListener> listen(Store& st) {
   auto l = st.listen_for_outbox();
@@ -73,7 +63,7 @@ TEST_CASE("A commit that queued outgoing mail wakes the outbox's listener, in an
   {
     auto tx = other->begin(Store::Mode::write);
     tx->create_ticket(sd::test::new_ticket("VPN", "anna@kund.se", "Anna", 100));
-    tx->enqueue(ack("anna@kund.se"));
+    tx->enqueue(sd::test::queued_ack("anna@kund.se"));
     CHECK_FALSE(woken(*l, 0));  // not before the commit: the daemon would find nothing yet
     auto before = std::chrono::steady_clock::now();
     tx->commit();
@@ -96,12 +86,12 @@ TEST_CASE("A rolled-back transaction, a failed commit and the sender's own bookk
   std::int64_t id = 0;
   {
     auto tx = daemon->begin(Store::Mode::write);
-    tx->enqueue(ack("lost@kund.se"));
+    tx->enqueue(sd::test::queued_ack("lost@kund.se"));
   }  // rolled back
   CHECK_FALSE(woken(*l, 200));
   {
     auto tx = daemon->begin(Store::Mode::write);
-    id = tx->enqueue(ack("anna@kund.se"));
+    id = tx->enqueue(sd::test::queued_ack("anna@kund.se"));
     tx->commit();
   }
   REQUIRE(woken(*l, 2000));
@@ -127,7 +117,7 @@ TEST_CASE("A rolled-back transaction, a failed commit and the sender's own bookk
       auto st = sd::test::open_test_store(dir, {"", 1000, k});
       auto tx = st->begin(Store::Mode::write);
       tx->create_ticket(sd::test::new_ticket("VPN", "anna@kund.se", "Anna", 100));
-      tx->enqueue(ack("bo@kund.se"));
+      tx->enqueue(sd::test::queued_ack("bo@kund.se"));
       tx->commit();
       through = true;
     } catch (const StoreError& e) {
@@ -146,8 +136,8 @@ TEST_CASE("An operator's retry of a failed mail wakes the outbox, a retry that c
   std::int64_t failed = 0, sent = 0;
   {
     auto tx = daemon->begin(Store::Mode::write);
-    failed = tx->enqueue(ack("anna@kund.se"));
-    sent = tx->enqueue(ack("bo@kund.se"));
+    failed = tx->enqueue(sd::test::queued_ack("anna@kund.se"));
+    sent = tx->enqueue(sd::test::queued_ack("bo@kund.se"));
     tx->mark_failed(failed, "550 no such user");
     tx->mark_sent(sent, 150);
     tx->commit();
@@ -176,7 +166,7 @@ TEST_CASE("A burst of commits with mail is one wake-up for the listener, and non
   auto before = std::chrono::steady_clock::now();
   for (int i = 0; i < 300; ++i) {  // far more than a unix socket's queue holds (10 by default)
     auto tx = other->begin(Store::Mode::write);
-    tx->enqueue(ack("k" + std::to_string(i) + "@kund.se"));
+    tx->enqueue(sd::test::queued_ack("k" + std::to_string(i) + "@kund.se"));
     tx->commit();
   }
   CHECK(std::chrono::steady_clock::now() - before < std::chrono::seconds(20));
@@ -194,7 +184,7 @@ TEST_CASE("Without a listener, or with a dead one's socket left behind, a commit
   auto commit_mail = [&] {
     auto before = std::chrono::steady_clock::now();
     auto tx = st->begin(Store::Mode::write);
-    tx->enqueue(ack("anna@kund.se"));
+    tx->enqueue(sd::test::queued_ack("anna@kund.se"));
     REQUIRE_NOTHROW(tx->commit());
     return std::chrono::steady_clock::now() - before;
   };
@@ -217,7 +207,7 @@ TEST_CASE("The listener replaces a dead one's socket, is mode 0660, and removes 
     CHECK(S_ISSOCK(s.st_mode));
     CHECK((s.st_mode & 0777) == 0660);
     auto tx = st->begin(Store::Mode::write);
-    tx->enqueue(ack("anna@kund.se"));
+    tx->enqueue(sd::test::queued_ack("anna@kund.se"));
     tx->commit();
     CHECK(woken(*l, 2000));
   }
@@ -252,7 +242,7 @@ TEST_CASE("A store path too long for a socket name gives no listener, and commit
   REQUIRE_FALSE(l);
   CHECK(l.error().find("longer than the 107 bytes") != std::string::npos);
   auto tx = st->begin(Store::Mode::write);
-  tx->enqueue(ack("anna@kund.se"));
+  tx->enqueue(sd::test::queued_ack("anna@kund.se"));
   REQUIRE_NOTHROW(tx->commit());
 }
 
@@ -267,7 +257,7 @@ TEST_CASE("A process that reaches the store by another name wakes the same liste
   {
     auto other = open_sqlite_store({"./sd.db"});  // relative, through the link
     auto tx = other->begin(Store::Mode::write);
-    tx->enqueue(ack("anna@kund.se"));
+    tx->enqueue(sd::test::queued_ack("anna@kund.se"));
     tx->commit();
   }
   fs::current_path(cwd);
