@@ -829,10 +829,7 @@ class PgStore final : public Store {
       PgStatement s(c_, "SELECT version FROM schema_version", "read schema version");
       if (s.step()) version = s.i64(0);
     }
-    if (version > sql::kSchemaVersion)
-      throw StoreError(fmt::format("store schema version {} is newer than this servicedesk ({}); upgrade servicedesk",
-                                   version, sql::kSchemaVersion),
-                       false);
+    sql::refuse_newer_schema(version);
     if (version == sql::kSchemaVersion) return;
     if (version == 0) c_.exec(std::string(kSchema), fmt::format("create schema version {}", kFirstVersion));
     c_.exec(fmt::format("DELETE FROM schema_version; INSERT INTO schema_version VALUES ({})", sql::kSchemaVersion),

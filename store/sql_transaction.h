@@ -40,6 +40,14 @@ namespace sd::store::sql {
 // The schema both backends migrate to (each in its dialect: sqlite_store.cpp, pg_store.cpp).
 inline constexpr int kSchemaVersion = 12;
 
+// A store of a newer schema than this binary's is refused rather than guessed at.
+inline void refuse_newer_schema(std::int64_t version) {
+  if (version > kSchemaVersion)
+    throw StoreError(fmt::format("store schema version {} is newer than this servicedesk ({}); upgrade servicedesk",
+                                 version, kSchemaVersion),
+                     false);
+}
+
 // A statement whose text is built from the caller's input: prepared for this one call when
 // `once`, so a backend's cache of prepared statements does not grow with every new shape of
 // query; cached when the caller knows the shapes are few.

@@ -718,10 +718,7 @@ class SqliteStore final : public Store {
       Statement s(c_, "PRAGMA user_version", "read schema version");
       if (s.step()) version = s.i64(0);
     }
-    if (version > kSchemaVersion)
-      throw StoreError(fmt::format("store schema version {} is newer than this servicedesk ({}); upgrade servicedesk",
-                                   version, kSchemaVersion),
-                       false);
+    sql::refuse_newer_schema(version);
     if (version == kSchemaVersion) return;
     for (auto v = version; v < kSchemaVersion; ++v) c_.exec(kMigrations[v], fmt::format("migrate schema to version {}", v + 1));
     c_.exec(fmt::format("PRAGMA user_version = {}", kSchemaVersion), "write schema version");
