@@ -1,4 +1,4 @@
-// store/copy.cpp: store copy (store/copy.h): every table of schema 12 from one store into
+// store/copy.cpp: store copy (store/copy.h): every table of the schema from one store into
 // another through store/table_rows.h, verified by row count and SHA-256 before COMMIT.
 //
 // Diagnostics: refusals say which side (--from, --to) and what to do; a verification
@@ -40,7 +40,7 @@ using rows::TableSpec;
 
 // A new schema version adds or changes tables: say here how they are copied (both
 // schemas: sqlite_store.cpp kMigrations, pg_store.cpp kSchema), then move this on.
-static_assert(sql::kSchemaVersion == 12, "store copy: add the new schema's tables and columns to kTables");
+static_assert(sql::kSchemaVersion == 13, "store copy: add the new schema's tables and columns to kTables");
 
 constexpr Column I(std::string_view n) { return {n, Kind::integer}; }
 constexpr Column T(std::string_view n) { return {n, Kind::text}; }

@@ -58,10 +58,32 @@ constexpr unsigned kByteaOid = 17;
 constexpr const char* kNotifyChannel = "servicedesk_outbox";
 constexpr long long kWriteLockKey = 0x5344657363;  // "SDesc": the one lock every write transaction takes
 
-// The version kSchema creates; migrations past it follow as in sqlite_store.cpp, each from
-// version kFirstVersion + i to the next (none yet).
+// The version kSchema creates; kMigrations follow as in sqlite_store.cpp, the i-th from
+// version kFirstVersion + i to the next.
 constexpr int kFirstVersion = 12;
-static_assert(kFirstVersion == sql::kSchemaVersion, "add a PostgreSQL migration for the new schema version");
+constexpr std::string_view kMigrations[] = {
+    // 13: the seeds' processes: major incidents, maintenance notices, estimates, keeping
+    // customers informed (sqlite_store.cpp's migration 13 in SQLite's dialect).
+    R"sql(
+-- 13 incidents (begin)
+-- 13 incidents (end)
+
+-- 13 notices (begin)
+-- 13 notices (end)
+
+-- 13 estimates (begin)
+-- 13 estimates (end)
+
+-- 13 keep informed (begin)
+-- 13 keep informed (end)
+
+-- 13 performance (begin)
+-- 13 performance (end)
+SELECT 1;
+)sql",
+};
+static_assert(kFirstVersion + std::size(kMigrations) == sql::kSchemaVersion,
+              "add a PostgreSQL migration for the new schema version");
 
 // Schema 12 in PostgreSQL's dialect: what sqlite_store.cpp's migrations 1-12 add up to.
 // Flags are integers (0/1) as in SQLite, so the shared SQL compares them alike. Message-IDs
@@ -832,6 +854,8 @@ class PgStore final : public Store {
     sql::refuse_newer_schema(version);
     if (version == sql::kSchemaVersion) return;
     if (version == 0) c_.exec(std::string(kSchema), fmt::format("create schema version {}", kFirstVersion));
+    for (auto v = std::max<std::int64_t>(version, kFirstVersion); v < sql::kSchemaVersion; ++v)
+      c_.exec(std::string(kMigrations[v - kFirstVersion]), fmt::format("migrate schema to version {}", v + 1));
     c_.exec(fmt::format("DELETE FROM schema_version; INSERT INTO schema_version VALUES ({})", sql::kSchemaVersion),
             "write schema version");
     tx.commit();

@@ -38,7 +38,7 @@
 namespace sd::store::sql {
 
 // The schema both backends migrate to (each in its dialect: sqlite_store.cpp, pg_store.cpp).
-inline constexpr int kSchemaVersion = 12;
+inline constexpr int kSchemaVersion = 13;
 
 // A store of a newer schema than this binary's is refused rather than guessed at.
 inline void refuse_newer_schema(std::int64_t version) {

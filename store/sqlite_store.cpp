@@ -404,6 +404,25 @@ CREATE TABLE daemons (
 ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE outbox ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 13: the seeds' processes: major incidents, maintenance notices, estimates, keeping
+    // customers informed (pg_store.cpp's kMigrations has the same in its dialect).
+    R"sql(
+-- 13 incidents (begin)
+-- 13 incidents (end)
+
+-- 13 notices (begin)
+-- 13 notices (end)
+
+-- 13 estimates (begin)
+-- 13 estimates (end)
+
+-- 13 keep informed (begin)
+-- 13 keep informed (end)
+
+-- 13 performance (begin)
+-- 13 performance (end)
+SELECT 1;
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
