@@ -6,7 +6,8 @@
 namespace sd {
 namespace {
 
-constexpr std::array<std::string_view, 5> kStatusNames = {"new", "open", "pending", "resolved", "closed"};
+constexpr std::array<std::string_view, 6> kStatusNames = {"new", "open", "pending", "awaiting-approval", "resolved",
+                                                          "closed"};
 constexpr std::array<std::string_view, 5> kPriorityNames = {"highest", "high", "medium", "low", "lowest"};
 constexpr std::array<std::string_view, 4> kCategoryNames = {"incident", "support", "order", "feature"};
 constexpr std::array<std::string_view, 3> kLanguageNames = {"en", "sv", "da"};

@@ -441,7 +441,7 @@ std::string ticket_page(const PageContext& ctx, const TicketView& v) {
       // What the mail commands allow (desk/agent_mail.cpp): #status takes every status but new.
       m += "<div class=\"field\"><label for=\"r-status\">" + p.w("ticket.status") +
            "</label>\n<select id=\"r-status\" name=\"status\">\n" +
-           p.options(p.vocabulary("status", kStatuses, +[](Status s) { return s != Status::new_; }), "", unchanged) +
+           p.options(p.vocabulary("status", kStatuses, +[](Status s) { return s != Status::new_ && s != Status::awaiting_approval; }), "", unchanged) +
            "</select></div>\n";
       m += "<div class=\"field\"><label for=\"r-priority\">" + p.w("ticket.priority") +
            "</label>\n<select id=\"r-priority\" name=\"priority\">\n" +
@@ -577,7 +577,7 @@ tbody tr:hover { background: #f0f4fa; }
 .status, .badge, .sla { display: inline-block; padding: 0 .45rem; border-radius: 999px; font-size: .8125rem; font-weight: 600; border: 1px solid currentColor; white-space: nowrap; }
 .status-new { color: var(--accent); }
 .status-open { color: var(--warn); }
-.status-pending { color: var(--muted); }
+.status-pending, .status-awaiting-approval { color: var(--muted); }
 .status-resolved, .status-closed { color: var(--good); }
 .priority-highest, .priority-high { color: var(--bad); font-weight: 600; }
 .sla-ok, .sla-met { color: var(--good); }

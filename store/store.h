@@ -175,7 +175,7 @@ struct MessageRecord {
 struct Ticket {
   std::int64_t id = 0;
   std::string subject;
-  std::string status;  // new, open, pending, resolved, closed
+  std::string status;  // new, open, pending, awaiting-approval, resolved, closed
   std::string requester, requester_name;
   std::string priority, category;
   Time created_at = 0, updated_at = 0;
@@ -350,7 +350,7 @@ class Tickets {
   virtual std::vector<Ticket> find_tickets(const TicketQuery& q) = 0;
   virtual std::int64_t count_tickets(const TicketQuery& q) = 0;  // limit and offset ignored; count_at_most not
   virtual void touch_ticket(std::int64_t id, Time at) = 0;
-  virtual std::vector<Ticket> open_tickets() = 0;  // status new, open or pending
+  virtual std::vector<Ticket> open_tickets() = 0;  // status new, open, pending or awaiting-approval
   // Open tickets by their next SLA due time, the earliest first, then those with none (by
   // id); at most `limit`. Served by an index: no SLA is evaluated.
   virtual std::vector<Ticket> open_tickets_by_sla_due(int limit) = 0;
@@ -586,6 +586,9 @@ class Coordination {
   ~Coordination() = default;
 };
 
+// Estimates the customer approves (store/estimates.h).
+class Estimates;
+
 class Transaction : public MailLog,
                     public Tickets,
                     public Directory,
@@ -597,6 +600,8 @@ class Transaction : public MailLog,
  public:
   virtual ~Transaction() = default;
   virtual void commit() = 0;
+
+  virtual Estimates& estimates() = 0;  // estimates the customer approves (store/estimates.h)
 };
 
 // Wakes whoever delivers the outbox (the daemon) when any process has queued mail; see
