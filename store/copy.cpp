@@ -90,6 +90,13 @@ const std::vector<TableSpec>& tables() {
       // Leases keep their epochs, so a holder of the old store's lease is fenced on the new one too.
       {"leases", {T("name"), T("holder"), I("epoch"), I("expires_at")}, O::key, {"name"}},
       {"daemons", {T("id"), T("host"), I("pid"), I("started_at"), I("heartbeat_at")}, O::key, {"id"}},
+      // Schema 13, estimates the customer approves (store/estimates.h).
+      {"estimates", {I("id"), I("ticket_id"), I("seconds"), T("text"), T("agent"), T("requester"), T("organisation"),
+                     I("created_at"), T("state"), T("answered_by"), I("answered_at"), T("answered_via"),
+                     T("answer_detail")}},
+      {"estimate_notices", {I("estimate_id"), T("kind"), I("at")}, O::key, {"estimate_id", "kind"}},
+      {"allowance_notices", {T("organisation"), T("month"), I("ticket_id"), T("agent"), I("at")}, O::key,
+       {"organisation", "month"}},
   };
   return all;
 }

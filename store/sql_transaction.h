@@ -22,6 +22,9 @@
 #include "core/vocabulary.h"
 #include "store/store.h"
 
+// Estimates the customer approves (schema 13, section estimates).
+#include "store/sql_estimates.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -107,6 +110,8 @@ class SqlTransaction final : public Transaction {
     c_.commit(queued_mail_);
     done_ = true;
   }
+
+  Estimates& estimates() override { return estimates_; }  // store/sql_estimates.h
 
   std::optional<MailboxState> mailbox(const std::string& name) override {
     Stmt s(c_, "SELECT uidvalidity, last_uid, last_poll_at, done_uid FROM mailboxes WHERE name = ?", "read mailbox");
@@ -1493,6 +1498,7 @@ class SqlTransaction final : public Transaction {
   }
 
   Db& c_;
+  SqlEstimates<Db> estimates_{c_};  // after c_, which it uses
   const std::optional<Store::Fence>& fence_;
   bool done_ = false;
   bool queued_mail_ = false;  // enqueue or retry_outbox ran: the commit wakes the outbox

@@ -414,6 +414,37 @@ ALTER TABLE outbox ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
 -- 13 notices (end)
 
 -- 13 estimates (begin)
+CREATE TABLE estimates (
+  id            INTEGER PRIMARY KEY,
+  ticket_id     INTEGER NOT NULL REFERENCES tickets(id),
+  seconds       INTEGER NOT NULL,
+  text          TEXT NOT NULL,
+  agent         TEXT NOT NULL,
+  requester     TEXT NOT NULL,
+  organisation  TEXT NOT NULL,
+  created_at    INTEGER NOT NULL,
+  state         TEXT NOT NULL,
+  answered_by   TEXT NOT NULL DEFAULT '',
+  answered_at   INTEGER,
+  answered_via  TEXT NOT NULL DEFAULT '',
+  answer_detail TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX estimates_awaiting ON estimates(ticket_id) WHERE state = 'awaiting';
+CREATE INDEX estimates_answered ON estimates(answered_at);
+CREATE TABLE estimate_notices (
+  estimate_id INTEGER NOT NULL REFERENCES estimates(id),
+  kind        TEXT NOT NULL,
+  at          INTEGER NOT NULL,
+  PRIMARY KEY (estimate_id, kind)
+);
+CREATE TABLE allowance_notices (
+  organisation TEXT NOT NULL,
+  month        TEXT NOT NULL,
+  ticket_id    INTEGER NOT NULL REFERENCES tickets(id),
+  agent        TEXT NOT NULL,
+  at           INTEGER NOT NULL,
+  PRIMARY KEY (organisation, month)
+);
 -- 13 estimates (end)
 
 -- 13 keep informed (begin)

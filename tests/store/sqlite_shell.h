@@ -21,7 +21,7 @@ inline const std::string kUndo13 = std::string() +
     // notices
     "" +
     // estimates
-    "" +
+    "DROP TABLE allowance_notices; DROP TABLE estimate_notices; DROP TABLE estimates; " +
     // keep informed
     "" +
     // performance
