@@ -16,7 +16,6 @@
 #include <sstream>
 
 namespace sd {
-namespace {
 
 // "1h30m", "1h 30 min", "15m", "15min", "2h", "90" (minutes) -> seconds; nullopt when
 // malformed, above 1000 hours or 100,000 minutes. Scanned by hand, not by regex: the text is
@@ -63,7 +62,7 @@ std::optional<std::int64_t> parse_duration(const std::string& s) {
   return h * 3600 + min * 60;
 }
 
-
+namespace {
 
 constexpr std::int64_t kDay = 86400;
 constexpr std::size_t kMacHex = kTokenMacHex;
@@ -250,6 +249,7 @@ struct CommandSpec {
   const char* word;
   std::string help;  // the argument as the help shows it; empty: none
   bool (*apply)(const std::string& arg, AgentCommands& cmd);  // false: the argument is not understood
+  bool keeps_case = false;  // the argument as written (a text for the customer), else in lower case
 };
 
 template <class E, std::size_t N>
@@ -262,9 +262,6 @@ bool set_if_named(const std::array<E, N>& values, const std::string& arg, std::o
     }
   return false;
 }
-
-// #status takes every status but "new": a ticket an agent has touched is no longer new.
-bool settable_status(Status s) { return s != Status::new_; }
 
 const std::vector<CommandSpec>& commands() {
   static const std::vector<CommandSpec> table = {
@@ -309,11 +306,24 @@ const std::vector<CommandSpec>& commands() {
          c.requester = a;
          return true;
        }},
+      {"estimate", "3h what the work is (the customer approves it)",
+       [](const std::string& a, AgentCommands& c) {
+         // The duration is the first word ("3h", "1h30m", "90m"), the rest says what the work is.
+         auto sp = a.find_first_of(" \t");
+         auto d = parse_duration(a.substr(0, sp));
+         if (!d || *d <= 0 || sp == std::string::npos || trim(a.substr(sp)).empty() || c.estimate_s > 0) return false;
+         c.estimate_s = *d;
+         c.estimate_text = trim(a.substr(sp));
+         return true;
+       },
+       true},
   };
   return table;
 }
 
 }  // namespace
+
+bool settable_status(Status s) { return s != Status::new_ && s != Status::awaiting_approval; }
 
 std::string agent_commands_help() {
   std::string out, line;
@@ -343,10 +353,11 @@ AgentCommands parse_agent_commands(const std::string& new_text) {
     }
     auto sp = t.find_first_of(" \t");
     std::string word = lower(t.substr(1, sp == std::string::npos ? std::string::npos : sp - 1));
-    std::string arg = sp == std::string::npos ? "" : lower(trim(t.substr(sp)));
+    std::string arg = sp == std::string::npos ? "" : trim(t.substr(sp));
     auto spec = std::find_if(commands().begin(), commands().end(), [&](auto& c) { return word == c.word; });
     if (spec == commands().end()) cmd.errors.push_back(fmt::format("'{}': unknown command", t));
-    else if (!spec->apply(arg, cmd)) cmd.errors.push_back(fmt::format("'{}': this value is not understood", t));
+    else if (!spec->apply(spec->keeps_case ? arg : lower(arg), cmd))
+      cmd.errors.push_back(fmt::format("'{}': this value is not understood", t));
   }
   if (cmd.resolve) cmd.status = std::string(to_string(Status::resolved));
   auto b = rest.find_first_not_of("\n");

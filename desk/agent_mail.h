@@ -11,6 +11,7 @@
 #pragma once
 
 #include "config/config.h"
+#include "core/vocabulary.h"
 #include "parser/parse.h"
 #include "store/store.h"
 
@@ -103,10 +104,20 @@ struct AgentCommands {
   std::vector<Cc> cc;               // #cc add ADDR, #cc remove ADDR
   // #requester ADDR: open a ticket for this customer (a new mail to the desk address only)
   std::optional<std::string> requester;
+  // #estimate 3h TEXT: an estimate for the customer to approve (desk/estimates.h); TEXT keeps its case
+  std::int64_t estimate_s = 0;
+  std::string estimate_text;
   std::string text;                 // the reply without its command lines
   std::vector<std::string> errors;  // what was not understood; non-empty: apply nothing
 };
 AgentCommands parse_agent_commands(const std::string& new_text);
+// "1h30m", "1h 30 min", "15m", "2h", "90" (minutes) -> seconds, as #time reads it; nullopt when
+// malformed, above 1000 hours or 100,000 minutes.
+std::optional<std::int64_t> parse_duration(const std::string& s);
+// The statuses an agent may set by #status, `ticket set --status` and the portal: every one but
+// "new" (a ticket an agent has touched is no longer new) and "awaiting-approval" (only an
+// estimate sets it: desk/estimates.h).
+bool settable_status(Status s);
 // The commands with their arguments, as agents' mails list them (generated from the table
 // parse_agent_commands() reads by).
 std::string agent_commands_help();

@@ -10,6 +10,7 @@
 #include "desk/agent_mail.h"
 #include "desk/attachments.h"
 #include "desk/desk.h"
+#include "desk/estimates.h"
 #include "desk/from_portal.h"
 #include "desk/mailer.h"
 #include "desk/on_behalf.h"
@@ -420,12 +421,33 @@ void handle_agent_mail(Intake& in, store::Ticket t, const store::Agent& agent, A
   auto cmd = parse_agent_commands(in.m.new_text);
   if (cmd.requester)
     cmd.errors.push_back("'#requester': only in a new mail to the desk address, to open a ticket for a customer");
+  // #estimate: the estimate mail carries the agent's words; it sets the status itself.
+  std::optional<EstimateRequest> estimate;
+  if (cmd.estimate_s > 0) {
+    estimate = EstimateRequest{cmd.estimate_s, cmd.estimate_text, cmd.text, in.from,
+                               agent.name.empty() ? agent.email : agent.name, {}};
+    if (cmd.status || cmd.note)
+      cmd.errors.push_back("'#estimate': it sets the status awaiting-approval and mails the customer; no #status, "
+                           "#resolve or #note with it");
+    else if (auto why = estimate_problem(in.tx, t, *estimate); !why.empty())
+      cmd.errors.push_back("'#estimate': " + why);
+  }
   TicketChange change;
   if (cmd.errors.empty()) change = agent_change(cmd, in.from, agent.name.empty() ? agent.email : agent.name);
   // The agent's files go to the customer with the answer, as many as one mail may carry.
   auto files = attach_what_fits(files_of_this_mail(in, t.id), in.c.notify.attach_max_bytes, ref);
   if (!change.note) change.attachment_ids = files.ids;
+  if (estimate) {
+    estimate->attachment_ids = change.attachment_ids;
+    change.text.clear();  // said in the estimate mail, not in a mail of its own
+    change.attachment_ids.clear();
+  }
   auto outcome = cmd.errors.empty() ? change_ticket(in.tx, in.desk, t, change, in.from, in.now) : ChangeOutcome{};
+  if (estimate && cmd.errors.empty() && outcome.refused.empty()) {
+    auto made = make_estimate(in.tx, in.desk, *in.tx.ticket(t.id), *estimate, in.now);
+    if (made) outcome.mail_queued = true;
+    else cmd.errors.push_back("'#estimate': " + made.error());
+  }
   // Only an assignee can be refused: someone who is not a registered agent.
   if (!outcome.refused.empty()) cmd.errors.push_back(fmt::format("'#assign {}': not a registered agent", *cmd.assign));
   if (!cmd.errors.empty()) {
@@ -524,6 +546,14 @@ void join_ticket(Intake& in, const store::Ticket& t, const Party& sender) {
     internal_event(in, t.id, in.from, "note", "agent mail kept as a note, not applied: " + why);
     tell_agent_not_applied(in, t, *sender.agent, why);
     in.result.note = "agent mail to the plain address: kept as a note, not applied";
+  }
+  // An answer to the ticket's estimate, by the rules of desk/estimates.h (an auto-reply's or a
+  // forger's "approve" is kept as this reply and answers nothing); the agent hears of it there.
+  if (!sender.agent && !in.from_portal && take_estimate_reply(in.tx, in.desk, t, in.m, in.from, in.now)) {
+    keep_contacts_on_cc(in, t);
+    in.result.mail_queued = true;
+    in.result.note = "an answer to the ticket's estimate";
+    return;
   }
   if (in.m.automatic || sender.agent) return;  // an auto-reply changes nothing; an agent's mail here runs no commands
   keep_contacts_on_cc(in, t);

@@ -6,6 +6,7 @@
 #include "core/vocabulary.h"
 #include "desk/agent_mail.h"
 #include "desk/desk.h"
+#include "desk/estimates.h"
 #include "desk/ingest.h"
 #include "desk/mailer.h"
 #include "desk/ticket_change.h"
@@ -132,7 +133,7 @@ TicketSla SlaClock::evaluate(const store::Ticket& t, const std::vector<store::Pa
 
   TicketSla r;
   auto status = parse_status(t.status).value_or(Status::open);
-  bool paused = status == Status::pending, done = is_done(status);
+  bool paused = waits_for_customer(status), done = is_done(status);
   bool any_breach = false, any_warning = false, all_met = true, any_target = false;
   auto run = [&](const char* target, const std::optional<sla::Seconds>& goal, const std::optional<store::Time>& met,
                  std::optional<store::Time>& due_out) {
@@ -306,6 +307,11 @@ SlaFireResult fire_due_sla_events(store::Store& st, const Desk& desk, store::Tim
   res.next_at = end_hypercare_periods(*tx, now);
   res.mail_queued = close_resolved_tickets(*tx, desk, now);
   auto earliest = [&](store::Time at) { res.next_at = res.next_at ? std::min(*res.next_at, at) : at; };
+  // Estimates without an answer: the requester reminded, the agent told (desk/estimates.h).
+  auto estimates = fire_estimate_reminders(*tx, desk, now);
+  if (estimates.next_at) earliest(*estimates.next_at);
+  res.fired += estimates.fired;
+  res.mail_queued = res.mail_queued || estimates.mail_queued;
   for (const auto& t : tx->open_tickets()) {
     std::optional<store::Time> last_update;
     if (clock.sla(t.sla).update[priority_index(t.priority)])

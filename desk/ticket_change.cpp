@@ -2,6 +2,7 @@
 #include "desk/ticket_change.h"
 
 #include "core/text.h"
+#include "desk/estimates.h"
 #include "desk/mailer.h"
 
 #include <fmt/format.h>
@@ -53,6 +54,9 @@ ChangeOutcome change_ticket(store::Transaction& tx, const Desk& desk, const stor
   out.status = from;
   if (ch.assignee && !ch.assignee->empty() && !tx.agent(*ch.assignee))
     out.refused.push_back(fmt::format("{} is not a registered agent (servicedesk agent add)", *ch.assignee));
+  if (ch.status == Status::awaiting_approval && !ch.from_estimate && from != Status::awaiting_approval)
+    out.refused.push_back("awaiting-approval comes with an estimate only: #estimate 3h TEXT, or servicedesk ticket "
+                          "estimate");
   if (!out.refused.empty()) return out;
 
   auto event = [&](const std::string& kind, const std::string& detail, bool internal = false) {
@@ -72,6 +76,7 @@ ChangeOutcome change_ticket(store::Transaction& tx, const Desk& desk, const stor
   if (ch.time_s > 0) {
     tx.add_time({t.id, now, actor, ch.time_s, "", ""});
     event("time", fmt::format("{} min", ch.time_s / 60));
+    note_time_against_allowance(tx, desk, *tx.ticket(t.id), ch.time_s, actor, now);
   }
   for (const auto& cc : ch.cc) {
     store::CcEntry e{cc.address, actor, now, !cc.add};
@@ -83,6 +88,8 @@ ChangeOutcome change_ticket(store::Transaction& tx, const Desk& desk, const stor
   if (to != from) {
     write_status(tx, t, from, to, now);
     event(ch.status_event, arrow(t.status, to_string(to)) + (ch.why.empty() ? "" : " (" + ch.why + ")"));
+    if (from == Status::awaiting_approval)
+      withdraw_awaiting_estimate(tx, t.id, actor, fmt::format("the status was set to {}", to_string(to)), now);
   }
   out.status = to;
   if (ch.note) event("note", utf8_prefix(ch.text, 200), true);

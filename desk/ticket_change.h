@@ -12,6 +12,9 @@
 //   before. An agent's words on any other change go to the customer as one mail (the status
 //   mail of the new status, or a reply). Other changes without words stay silent.
 // - An answer on a new ticket opens it.
+// - Only an estimate (desk/estimates.h) sets awaiting-approval; a ticket that leaves it by any
+//   other change has its awaiting estimate withdrawn, which approves nothing. Time recorded
+//   past an organisation's included minutes tells the agent (note_time_against_allowance()).
 #pragma once
 
 #include "core/vocabulary.h"
@@ -46,6 +49,9 @@ struct TicketChange {
   // customer's reply on a resolved ticket; `why` follows the change ("customer replied").
   std::string status_event = "status";
   std::string why;
+  // Set by desk/estimates.cpp alone: only an estimate puts a ticket in awaiting-approval, so
+  // change_ticket() refuses that status to anyone else (an agent's #status, `ticket set`).
+  bool from_estimate = false;
 };
 
 struct ChangeOutcome {

@@ -53,6 +53,46 @@ std::string answer(const AnswerWords& w, const std::string& plain_line, const st
 }
 std::string answer(const AnswerWords& w, const std::string& status_line) { return answer(w, status_line, status_line); }
 
+// The words of the estimate mails: the work line, why it needs approval, how to answer.
+struct EstimateWords {
+  const char* work;      // "{{estimate}} of work: {{estimate_text}}"
+  const char* charged;
+  const char* approve;   // before {{approve_word}}
+  const char* decline;   // before {{decline_word}}
+  const char* first_line;
+  const char* buttons;   // before {{portal_link}}
+};
+const EstimateWords kEstimateEn{
+    "{{estimate}} of work: {{estimate_text}}",
+    "This work is outside what your service agreement includes and is charged by the time spent. We go on only once "
+    "you approve.",
+    "To approve, reply to this mail with this word on the first line:", "To decline, reply with:",
+    "(Only the first line counts, and only from a registered contact of your organisation.)",
+    "Or answer with the buttons on your case's page:"};
+const EstimateWords kEstimateSv{
+    "{{estimate}} arbete: {{estimate_text}}",
+    "Arbetet ligger utanför vad ert serviceavtal omfattar och debiteras efter nedlagd tid. Vi går vidare först när ni "
+    "har godkänt.",
+    "För att godkänna, svara på detta mail med detta ord på första raden:", "För att avböja, svara med:",
+    "(Bara första raden räknas, och bara från en registrerad kontaktperson i er organisation.)",
+    "Eller svara med knapparna på ärendets sida:"};
+const EstimateWords kEstimateDa{
+    "{{estimate}} arbejde: {{estimate_text}}",
+    "Arbejdet ligger uden for, hvad jeres serviceaftale omfatter, og faktureres efter forbrugt tid. Vi går først videre, "
+    "når I har godkendt.",
+    "For at godkende, svar på denne mail med dette ord på første linje:", "For at afvise, svar med:",
+    "(Kun første linje tæller, og kun fra en registreret kontaktperson i jeres organisation.)",
+    "Eller svar med knapperne på sagens side:"};
+
+// An estimate mail: the agent's words if any (else our greeting), `intro`, the estimate, why it
+// needs approval, the two answers, the portal's buttons, the signature.
+std::string estimate_mail(const AnswerWords& w, const EstimateWords& e, const std::string& intro) {
+  return "{{^text}}" + greeting(w) + "{{/text}}{{#text}}{{text}}\n{{/text}}" + intro + "\n\n  " + e.work + "\n\n" +
+         e.charged + "\n\n" + e.approve + "\n\n  {{approve_word}}\n\n" + e.decline + "\n\n  {{decline_word}}\n\n" +
+         e.first_line + "\n\n{{#portal_link}}\n" + e.buttons + " {{portal_link}}\n\n{{/portal_link}}\n" + w.regards +
+         "\n{{#agent}}{{agent}}\n{{/agent}}{{service_name}} ({{ticket}})\n";
+}
+
 // Customer-facing texts exist in English, Swedish and Danish; agent-facing ones in English.
 const Texts kTexts[] = {
     {"acknowledgement",
@@ -143,6 +183,23 @@ const Texts kTexts[] = {
      {"", "Du skrev fra en adresse hos {{organisation}}, som ikke er en af dens registrerede kontaktpersoner. Sager "
           "fra registrerede kontaktpersoner behandles først; bed din organisations kontaktperson om at få dig "
           "registreret hos {{service_name}}.\n"}},
+    // Estimates the customer approves (desk/estimates.h): the estimate, and its reminder after
+    // 5 business days. The answer is a reply with the word on its first line, or the portal's
+    // buttons; the mail's Reply-To carries the approval token.
+    {"estimate",
+     {"[{{ticket}}] Estimate for your approval: {{subject}}",
+      estimate_mail(kEnglish, kEstimateEn, "Before we go on with your case {{ticket}}, we need your approval of this estimate:")},
+     {"[{{ticket}}] Uppskattning att godkänna: {{subject}}",
+      estimate_mail(kSwedish, kEstimateSv, "Innan vi går vidare med ditt ärende {{ticket}} behöver vi ert godkännande av denna uppskattning:")},
+     {"[{{ticket}}] Estimat til godkendelse: {{subject}}",
+      estimate_mail(kDanish, kEstimateDa, "Før vi går videre med din sag {{ticket}}, har vi brug for jeres godkendelse af dette estimat:")}},
+    {"estimate-reminder",
+     {"[{{ticket}}] Reminder, estimate for your approval: {{subject}}",
+      estimate_mail(kEnglish, kEstimateEn, "On {{sent}} we sent you this estimate for your case {{ticket}}, and we have not had your answer yet:")},
+     {"[{{ticket}}] Påminnelse, uppskattning att godkänna: {{subject}}",
+      estimate_mail(kSwedish, kEstimateSv, "Den {{sent}} skickade vi denna uppskattning för ditt ärende {{ticket}}, och vi har ännu inte fått ert svar:")},
+     {"[{{ticket}}] Påmindelse, estimat til godkendelse: {{subject}}",
+      estimate_mail(kDanish, kEstimateDa, "Den {{sent}} sendte vi dette estimat for din sag {{ticket}}, og vi har endnu ikke fået jeres svar:")}},
     // The portal's sign-in mail (desk/from_portal.h, queue_login_link()): on no ticket.
     {"login-link",
      {"Sign in to {{service_name}}",
@@ -216,6 +273,27 @@ const Template kRequesterRefused = {
     "send from a mail system that signs your domain (DMARC). To answer an existing ticket, reply to its "
     "notification.\nIf you did not send this mail, someone is writing in your name: tell your administrator.\n"};
 
+// Estimates (desk/estimates.h), to the agent who estimated (else the assignee, else the team).
+const Template kEstimateAnswered = {
+    "[{{ticket}}] Estimate {{answer}} by {{by}}: {{subject}}",
+    "The estimate on {{ticket}} ({{subject}}) was {{answer}}.\n\n  Estimate:     {{estimate}}: {{estimate_text}}\n"
+    "  Answered by:  {{by}} ({{organisation}})\n  When:         {{at}}\n  How:          {{via}} ({{how}})\n\n"
+    "The ticket is open again{{#text}}. The customer's words:\n{{text}}{{/text}}{{^text}}.\n{{/text}}\n"
+    "Reply to this mail to answer the customer; #time records the work.\n"};
+const Template kEstimateUnanswered = {
+    "[{{ticket}}] Estimate unanswered for {{days}} business days: {{subject}}",
+    "The estimate on {{ticket}} ({{subject}}) has had no answer from {{requester}} ({{organisation}}) since {{sent}}:\n\n"
+    "  {{estimate}}: {{estimate_text}}\n\nThe customer was reminded after 5 business days. The ticket waits in "
+    "awaiting-approval, its SLA clock standing still. Call them, send a new estimate (#estimate), or set the status "
+    "(#status open withdraws the estimate).\n"};
+const Template kAllowanceUsed = {
+    "[{{ticket}}] {{organisation}}: included minutes used up for {{month}}",
+    "With the time just recorded on {{ticket}} ({{subject}}), {{organisation}} has used {{spent}} minutes in {{month}} "
+    "on tickets that are not incidents, more than the {{included}} minutes its SLA includes each month.\n\n"
+    "Further work for {{organisation}} this month, other than incidents, is charged and needs an estimate the customer "
+    "has approved first: reply with #estimate 3h what the work is.\n{{#approved}}{{approved}}\n{{/approved}}"
+    "This notice comes once per organisation and month.\n"};
+
 const Template kCommandError = {
     "[{{ticket}}] Not applied: {{subject}}",
     "Nothing of your mail on {{ticket}} was applied, and nothing went to the customer:\n\n{{text}}\n\n"
@@ -233,6 +311,9 @@ Template builtin_template(std::string_view kind, std::string_view language) {
   if (kind == "sla-warning") return kSlaWarning;
   if (kind == "sla-breach") return kSlaBreach;
   if (kind == "sla-reminder") return kSlaReminder;
+  if (kind == "estimate-answered") return kEstimateAnswered;
+  if (kind == "estimate-unanswered") return kEstimateUnanswered;
+  if (kind == "allowance-used") return kAllowanceUsed;
   for (const auto& t : kTexts) {
     if (kind != t.kind) continue;
     if (language == "sv") return t.sv;
@@ -257,6 +338,12 @@ const std::vector<TemplateKind>& template_kinds() {
       {"reply", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text", "portal_link"}},
       {"unknown-sender", true, {"subject", "service_name"}},
       {"login-link", true, {"link", "minutes", "service_name", "name"}},
+      {"estimate", true,
+       {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text",
+        "portal_link", "estimate", "estimate_text", "approve_word", "decline_word", "sent"}},
+      {"estimate-reminder", true,
+       {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text",
+        "portal_link", "estimate", "estimate_text", "approve_word", "decline_word", "sent"}},
       {"agent-notification", false,
        {"ticket", "event", "subject", "requester", "requester_name", "sender", "sender_name", "unverified",
         "organisation", "priority", "category", "status", "continues", "first_response_due", "resolution_due", "text",
@@ -270,6 +357,11 @@ const std::vector<TemplateKind>& template_kinds() {
       {"sla-warning", false, {"ticket", "subject", "requester", "requester_name", "organisation", "priority", "status", "target", "due"}},
       {"sla-breach", false, {"ticket", "subject", "requester", "requester_name", "organisation", "priority", "status", "target", "due"}},
       {"sla-reminder", false, {"ticket", "subject", "requester", "requester_name", "organisation", "priority", "status", "target", "due"}},
+      {"estimate-answered", false,
+       {"ticket", "subject", "answer", "by", "via", "how", "at", "estimate", "estimate_text", "organisation", "text"}},
+      {"estimate-unanswered", false,
+       {"ticket", "subject", "requester", "organisation", "estimate", "estimate_text", "sent", "days"}},
+      {"allowance-used", false, {"ticket", "subject", "organisation", "month", "included", "spent", "approved"}},
   };
   return kinds;
 }

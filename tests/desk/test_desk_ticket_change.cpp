@@ -263,7 +263,11 @@ TEST_CASE("The vocabulary reads each name back and refuses anything else") {
   CHECK_FALSE(parse_status("opened"));
   CHECK_FALSE(parse_status(""));
   CHECK_FALSE(parse_category("incident\n"));
-  CHECK(names_of(kStatuses) == "new|open|pending|resolved|closed");
+  CHECK(names_of(kStatuses) == "new|open|pending|awaiting-approval|resolved|closed");
+  CHECK(parse_status("Awaiting-Approval") == Status::awaiting_approval);
+  CHECK(pauses_sla(Status::awaiting_approval));
+  CHECK(is_open(Status::awaiting_approval));
+  CHECK_FALSE(is_done(Status::awaiting_approval));
 }
 
 TEST_CASE("A status set alone keeps one pause from pending through resolved, and sets the resolution time") {
