@@ -366,6 +366,7 @@ struct Args {
   std::int64_t number = 0;
   std::string out_file;
   DirectoryArgs dir;
+  EstimateArgs estimate;  // ticket estimate
   ReportRequest report;
   std::string copy_from, copy_to;
   std::function<int()> action;
@@ -497,6 +498,24 @@ void add_ticket_commands(CLI::App& app, Args& a) {
     note_words();
     return cmd_ticket_write(c, a.ref, a.agent, a.text, true);
   });
+
+  // Estimates the customer approves (desk/estimates.h).
+  auto* estimate = ticket_cmd->add_subcommand(
+      "estimate", "mail the requester an estimate to approve, as #estimate by mail; the ticket awaits approval");
+  estimate->add_option("id", a.ref, "ticket id, e.g. SD-42")->required();
+  estimate->add_option("--agent", a.estimate.agent, "the registered agent who estimates")->required();
+  estimate->add_option("--time", a.estimate.time, "the work's time: 3h, 1h30m, 45m")->required();
+  estimate->add_option("--work", a.estimate.work, "what the work is, for the customer")->required();
+  auto estimate_words = words(estimate, "words for the customer above the estimate (optional)");
+  a.on(estimate, [&a, estimate_words](const Config& c) {
+    estimate_words();
+    a.estimate.text = a.text;
+    return cmd_ticket_estimate(c, a.ref, a.estimate);
+  });
+  auto* estimates = ticket_cmd->add_subcommand("estimates", "a ticket's estimates: state, who answered, when and how");
+  estimates->add_option("id", a.ref, "ticket id, e.g. SD-42")->required();
+  estimates->add_flag("--json", a.as_json, "print JSON");
+  a.on(estimates, [&a](const Config& c) { return cmd_ticket_estimates(c, a.ref, a.as_json); });
 }
 
 void add_attachment_commands(CLI::App& app, Args& a) {

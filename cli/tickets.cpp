@@ -12,10 +12,12 @@
 #include "core/vocabulary.h"
 #include "desk/desk.h"
 #include "desk/directory.h"
+#include "desk/estimates.h"
 #include "desk/ingest.h"
 #include "desk/on_behalf.h"
 #include "desk/sla_clock.h"
 #include "desk/ticket_change.h"
+#include "store/estimates.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -438,6 +440,69 @@ int cmd_ticket_write(const Config& c, const std::string& ref, const std::string&
   if (!r) refuse(r.error());
   tx->commit();
   std::cout << ticket_ref(c, id) << (internal_note ? ": internal note added\n" : ": reply queued for the customer\n");
+  return 0;
+}
+
+// ---- estimates the customer approves (desk/estimates.h) ----
+
+int cmd_ticket_estimate(const Config& c, const std::string& ref, const EstimateArgs& a) {
+  auto id = ticket_id_of(c, ref);
+  auto who = address_option("--agent", a.agent);
+  auto seconds = parse_duration(a.time);
+  if (!seconds || *seconds <= 0) malformed(fmt::format("--time '{}' is not a duration (e.g. 3h, 1h30m, 45m)", a.time));
+  if (!is_text(a.work) || trim(a.work).empty()) malformed("--work: say what the work is");
+  auto words = a.text.text_given || !a.text.text_file.empty() ? agent_text(a.text, false) : std::string();
+  Desk desk(c);
+  auto st = open_store(c);
+  auto tx = st->begin(store::Store::Mode::write);
+  auto t = ticket_or_refuse(c, *tx, id);
+  auto agent = tx->agent(who);
+  if (!agent) refuse(fmt::format("{} is not a registered agent (servicedesk agent add)", who));
+  EstimateRequest r{*seconds, a.work, trim(words), who, agent->name.empty() ? agent->email : agent->name, {}};
+  auto made = make_estimate(*tx, desk, t, r, clock_now(c));
+  if (!made) refuse(made.error());
+  tx->commit();
+  std::cout << fmt::format("{}: estimate {} ({}) mailed to {} for approval; the ticket is awaiting-approval\n",
+                           ticket_ref(c, id), *made, estimate_duration(*seconds), printable(t.requester));
+  return 0;
+}
+
+int cmd_ticket_estimates(const Config& c, const std::string& ref, bool as_json) {
+  auto id = ticket_id_of(c, ref);
+  auto st = open_store(c);
+  auto tx = st->begin(store::Store::Mode::read);
+  ticket_or_refuse(c, *tx, id);
+  auto list = tx->estimates().estimates_of(id);
+  if (as_json) {
+    auto arr = nlohmann::json::array();
+    for (const auto& e : list)
+      arr.push_back({{"id", e.id},
+                     {"ticket", ticket_ref(c, e.ticket_id)},
+                     {"minutes", e.seconds / 60},
+                     {"text", e.text},
+                     {"agent", e.agent},
+                     {"requester", e.requester},
+                     {"organisation", e.organisation},
+                     {"created_at", rfc3339_utc(e.created_at)},
+                     {"state", e.state},
+                     {"answered_by", e.answered_by.empty() ? nlohmann::json() : nlohmann::json(e.answered_by)},
+                     {"answered_at", e.answered_at ? nlohmann::json(rfc3339_utc(*e.answered_at)) : nlohmann::json()},
+                     {"answered_via", e.answered_via.empty() ? nlohmann::json() : nlohmann::json(e.answered_via)},
+                     {"answer_detail", e.answer_detail}});
+    std::cout << json_text(arr) << "\n";
+    return 0;
+  }
+  if (list.empty()) {
+    std::cout << ticket_ref(c, id) << ": no estimates\n";
+    return 0;
+  }
+  for (const auto& e : list) {
+    std::cout << fmt::format("estimate {}  {}  {}  by {} at {} for {}\n  {}\n", e.id, e.state, estimate_duration(e.seconds),
+                             printable(e.agent), rfc3339_utc(e.created_at), printable(e.requester), printable(e.text));
+    if (e.answered_at)
+      std::cout << fmt::format("  answered: {} by {} via {} at {} ({})\n", e.state, printable(e.answered_by),
+                               e.answered_via, rfc3339_utc(*e.answered_at), printable(e.answer_detail));
+  }
   return 0;
 }
 

@@ -69,4 +69,14 @@ int cmd_ticket_new(const Config& c, const NewTicketArgs& a);
 int cmd_ticket_write(const Config& c, const std::string& ref, const std::string& agent, const AgentText& text,
                      bool internal_note);
 
+// `ticket estimate SD-42 --agent ADDR --time 3h --work TEXT [--text T | --text-file F]`: an
+// estimate for the customer to approve (desk/estimates.h), as an agent's #estimate by mail.
+struct EstimateArgs {
+  std::string agent, time, work;
+  AgentText text;  // the agent's words above the estimate (optional)
+};
+int cmd_ticket_estimate(const Config& c, const std::string& ref, const EstimateArgs& a);
+// `ticket estimates SD-42 [--json]`: the ticket's estimates with who answered, when and how.
+int cmd_ticket_estimates(const Config& c, const std::string& ref, bool as_json);
+
 }  // namespace sd

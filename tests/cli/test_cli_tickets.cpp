@@ -191,7 +191,7 @@ TEST_CASE("tickets --status takes repeats and comma lists, and refuses a word th
   auto bad = desk.run("tickets --status open,sleeping");
   CHECK(bad.status == 64);
   CHECK(bad.out.empty());
-  CHECK(bad.err == "servicedesk: --status 'sleeping' is not a status (new, open, pending, resolved, closed)\n");
+  CHECK(bad.err == "servicedesk: --status 'sleeping' is not a status (new, open, pending, awaiting-approval, resolved, closed)\n");
 }
 
 TEST_CASE("tickets filters by organisation, assignee, requester, words and breach, the same with --json") {
@@ -690,7 +690,7 @@ TEST_CASE("An unknown command names itself and lists the commands, exit 64") {
   auto sub = desk.run("ticket frob");
   CHECK(sub.status == 64);
   CHECK(sub.err ==
-        "servicedesk: unknown command 'ticket frob'; ticket commands: set, new, reply, note (servicedesk ticket --help "
+        "servicedesk: unknown command 'ticket frob'; ticket commands: set, new, reply, note, estimate, estimates (servicedesk ticket --help "
         "explains them)\n");
   auto none = desk.run("");
   CHECK(none.status == 64);
