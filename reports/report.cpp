@@ -12,6 +12,7 @@
 #include "desk/ingest.h"
 #include "desk/sla_clock.h"
 #include "sla/calendar.h"
+#include "store/estimates.h"
 
 #include <date/date.h>
 #include <fmt/format.h>
@@ -426,6 +427,9 @@ void build_time(Report& rep, Source& src) {
   struct Spent {
     std::int64_t counted_s = 0, incident_s = 0, entries = 0;
     std::set<std::int64_t> tickets;
+    // Estimates the customer approves (desk/estimates.h): those approved in the month, and the
+    // time on tickets with an estimate approved before the entry (the work to invoice).
+    std::int64_t approved = 0, approved_s = 0, billable_s = 0;
   };
   std::map<std::string, Spent, decltype(&org_less)> by_org(&org_less);
   std::map<std::string, std::string> sla_name;  // organisation -> its SLA
@@ -434,13 +438,41 @@ void build_time(Report& rep, Source& src) {
     by_org[o.name];
     sla_name[o.name] = o.sla.empty() || !src.config.slas.count(o.sla) ? src.config.sla.default_sla : o.sla;
   }
+  std::map<std::int64_t, std::optional<Time>> first_approval;  // ticket -> its first approved estimate's answer
+  auto approved_at = [&](std::int64_t ticket) {
+    auto it = first_approval.find(ticket);
+    if (it != first_approval.end()) return it->second;
+    std::optional<Time> at;
+    for (const auto& e : src.tx.estimates().estimates_of(ticket))
+      if (e.state == "approved" && e.answered_at && (!at || *e.answered_at < *at)) at = e.answered_at;
+    return first_approval[ticket] = at;
+  };
   for (const auto& e : src.tx.time_entries(rep.from, rep.to)) {
     if (!src.org.empty() && e.organisation != src.org) continue;
     auto& s = by_org[e.organisation];
     (e.category == "incident" ? s.incident_s : s.counted_s) += e.seconds;
     ++s.entries;
     s.tickets.insert(e.ticket_id);
+    if (e.category != "incident" && !e.organisation.empty())
+      if (auto at = approved_at(e.ticket_id); at && *at <= e.at) s.billable_s += e.seconds;
   }
+  auto approved_list = nlohmann::json::array();
+  for (const auto& e : src.tx.estimates().estimates_answered("approved", rep.from, rep.to)) {
+    if (!src.org.empty() && e.organisation != src.org) continue;
+    auto& s = by_org[e.organisation];
+    ++s.approved;
+    s.approved_s += e.seconds;
+    approved_list.push_back({{"ticket", ticket_ref(src.config, e.ticket_id)},
+                             {"organisation", e.organisation},
+                             {"estimate", e.id},
+                             {"minutes", minutes(e.seconds)},
+                             {"text", e.text},
+                             {"agent", e.agent},
+                             {"approved_by", e.answered_by},
+                             {"approved_at", rfc3339_utc(*e.answered_at)},
+                             {"approved_via", e.answered_via}});
+  }
+  rep.extra["approved_estimates"] = std::move(approved_list);
 
   rep.table.columns = {text_col("organisation", "Organisation"),
                        text_col("sla", "SLA"),
@@ -450,10 +482,14 @@ void build_time(Report& rep, Source& src) {
                        num_col("incident_minutes", "Incidents min", 1),
                        num_col("total_minutes", "Total min", 1),
                        int_col("tickets", "Tickets"),
-                       int_col("entries", "Entries")};
+                       int_col("entries", "Entries"),
+                       int_col("approved_estimates", "Approved"),
+                       num_col("approved_estimate_minutes", "Approved min", 1),
+                       num_col("billable_minutes", "Billable min", 1)};
   Chart chart{"Time spent against the included allowance", " min", 1, {"spent", "included", "incidents"},
               {"#1565c0", "#9e9e9e", "#ef6c00"}, {}, {}};
   std::int64_t inc_sum = 0, counted_sum = 0, over_sum = 0, incident_sum = 0, entries_sum = 0;
+  std::int64_t approved_sum = 0, approved_s_sum = 0, billable_sum = 0;
   std::set<std::int64_t> all_tickets;
   for (const auto& [org, s] : by_org) {
     // Senders of no organisation are no customer with an allowance: nothing is included or over.
@@ -469,17 +505,22 @@ void build_time(Report& rep, Source& src) {
     counted_sum += s.counted_s;
     incident_sum += s.incident_s;
     entries_sum += s.entries;
+    approved_sum += s.approved;
+    approved_s_sum += s.approved_s;
+    billable_sum += s.billable_s;
     all_tickets.insert(s.tickets.begin(), s.tickets.end());
     rep.table.rows.push_back({org_label(org), sla.empty() ? Value() : Value(sla),
                               included ? Value(minutes(*included)) : Value(), minutes(s.counted_s),
                               over ? Value(minutes(*over)) : Value(), minutes(s.incident_s),
-                              minutes(s.counted_s + s.incident_s), std::int64_t(s.tickets.size()), s.entries});
+                              minutes(s.counted_s + s.incident_s), std::int64_t(s.tickets.size()), s.entries,
+                              s.approved, minutes(s.approved_s), minutes(s.billable_s)});
     chart.labels.push_back(org_label(org));
     chart.values.push_back({minutes(s.counted_s), included ? minutes(*included) : std::nan(""), minutes(s.incident_s)});
   }
   rep.table.rows.push_back({std::string("all"), Value(), minutes(inc_sum), minutes(counted_sum), minutes(over_sum),
                             minutes(incident_sum), minutes(counted_sum + incident_sum),
-                            std::int64_t(all_tickets.size()), entries_sum});
+                            std::int64_t(all_tickets.size()), entries_sum, approved_sum, minutes(approved_s_sum),
+                            minutes(billable_sum)});
   rep.table.last_is_total = true;
   rep.charts = {chart};
   rep.notes = {
@@ -490,7 +531,11 @@ void build_time(Report& rep, Source& src) {
       "estimate.",
       "Incidents (category incident) are shown apart and not counted against the allowance: incidents in standard "
       "software are not limited.",
-      "(none): tickets of senders of no organisation; no allowance applies. The row 'all' sums the rows."};
+      "(none): tickets of senders of no organisation; no allowance applies. The row 'all' sums the rows.",
+      "Approved: estimates the customer approved in the month (by mail or on the portal), with their estimated "
+      "minutes; json lists each under approved_estimates.",
+      "Billable: time in the month on the organisation's tickets that are not incidents, recorded after an estimate "
+      "of that ticket was approved: the work to invoice."};
 }
 
 // ---- incidents ----
