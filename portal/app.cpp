@@ -6,9 +6,11 @@
 #include "api/json.h"
 #include "core/log.h"
 #include "core/vocabulary.h"
+#include "desk/estimates.h"
 #include "desk/from_portal.h"
 #include "desk/ingest.h"
 #include "desk/visibility.h"
+#include "store/estimates.h"
 #include "http/metrics.h"
 #include "http/parse.h"
 #include "portal/auth.h"
@@ -301,6 +303,7 @@ struct App::Route {
       std::string tail = slash == std::string::npos ? "" : rest.substr(slash);
       if (tail.empty()) return get ? ticket(ref, {}) : message(405);
       if (tail == "/reply") return post ? reply(ref) : message(405);
+      if (tail == "/estimate") return post ? estimate_answer(ref) : message(405);
       if (tail.rfind("/attachments/", 0) == 0) return get ? attachment(ref, tail.substr(13)) : message(405);
     }
     return not_found();
@@ -574,7 +577,45 @@ struct App::Route {
     v.form_key = random_hex(16);
     if (agent)
       for (const auto& a : tx->agents()) v.agents.push_back({a.email, a.name});
+    if (auto e = tx->estimates().awaiting_estimate(t->id)) {
+      auto contact = agent ? std::nullopt : tx->contact(visitor->email);
+      v.estimate = TicketView::Estimate{e->id, estimate_duration(e->seconds), e->text, time_text(*t, e->created_at),
+                                        contact && !t->organisation.empty() && contact->organisation == t->organisation};
+    }
     return html(status, ticket_page(context(), v));
+  }
+
+  // POST /tickets/{REF}/estimate: a contact's approve or decline button (desk/estimates.h
+  // answer_estimate_on_portal(), which checks who may answer).
+  http::Response estimate_answer(const std::string& ref) {
+    auto f = read_form(req);
+    if (!f) return message(400, "", page_texts().get("form.bad"));
+    if (!session_csrf_ok(*f)) return message(403);
+    if (visitor->agent) return not_found();
+    std::string key = field(*f, "form_key"), answer = field(*f, "answer"), id_text = field(*f, "estimate");
+    auto tx = app.store_.begin(store::Store::Mode::write);
+    auto t = visible_ticket(*tx, ref);
+    if (!t) return not_found();
+    // Its own key space: the page's reply form carries the same key, and stays usable.
+    if (!looks_like_token(key) || !tx->use_form_key("estimate:" + key, now))
+      return redirect("/tickets/" + ticket_ref(c, t->id));  // a double click: the first post counts
+    TicketView refused;
+    std::optional<EstimateAnswer> a = answer == "approve"   ? std::optional(EstimateAnswer::approve)
+                                      : answer == "decline" ? std::optional(EstimateAnswer::decline)
+                                                            : std::nullopt;
+    bool id_ok = !id_text.empty() && id_text.size() <= 15 && id_text.find_first_not_of("0123456789") == std::string::npos;
+    if (!a || !id_ok) {
+      refused.errors.push_back(page_texts().get("form.bad"));
+    } else if (auto done = answer_estimate_on_portal(*tx, app.desk_, t->id, std::stoll(id_text), visitor->email, *a, now);
+               !done) {
+      refused.errors.push_back(done.error());
+    }
+    if (!refused.errors.empty()) {
+      tx.reset();
+      return ticket(ref, refused, bh::status::bad_request);
+    }
+    tx->commit();
+    return redirect("/tickets/" + ticket_ref(c, t->id));
   }
 
   // GET /tickets/{REF}/attachments/{N}

@@ -422,6 +422,26 @@ std::string ticket_page(const PageContext& ctx, const TicketView& v) {
     m += "</tbody>\n</table></div>\n</section>\n";
   }
 
+  // The estimate awaiting approval: two buttons of one POST form (never a link: mail scanners
+  // open links), with the session's CSRF token and a one-time form key.
+  if (v.estimate && linkable_ref(v.ref)) {
+    const auto& e = *v.estimate;
+    m += "<section class=\"card estimate\" aria-labelledby=\"estimate\"><h2 id=\"estimate\">" +
+         p.w(agent ? "ticket.estimate.agent" : "ticket.estimate") + "</h2>\n";
+    m += "<p><strong>" + text(e.time) + "</strong>: " + text(e.text) + "</p>\n<p class=\"muted\">" + text(e.created) +
+         "</p>\n";
+    if (e.can_answer) {
+      m += "<p>" + p.w("ticket.estimate.charged") + "</p>\n";
+      m += "<form method=\"post\" action=" + attr(p.ticket_href(v.ref) + "/estimate") + ">\n" + p.csrf_field(ctx.csrf) +
+           "\n<input type=\"hidden\" name=\"form_key\" value=" + attr(v.form_key) +
+           ">\n<input type=\"hidden\" name=\"estimate\" value=" + attr(std::to_string(e.id)) + ">\n" +
+           "<button type=\"submit\" name=\"answer\" value=\"approve\">" + p.w("ticket.estimate.approve") +
+           "</button>\n<button type=\"submit\" name=\"answer\" value=\"decline\">" + p.w("ticket.estimate.decline") +
+           "</button>\n</form>\n";
+    }
+    m += "</section>\n";
+  }
+
   // The reply form: the same path as a mail from this person (and for agents, its commands).
   if (linkable_ref(v.ref)) {
     m += "<section class=\"card\" aria-labelledby=\"reply\"><h2 id=\"reply\">" + p.w("ticket.reply") + "</h2>\n";

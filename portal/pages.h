@@ -36,6 +36,7 @@
 #include "portal/page_texts.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -136,6 +137,14 @@ struct TicketView {
   std::string notice;                   // e.g. "Your reply was added"
   std::vector<std::string> errors;      // why the last post was refused, shown above the form
   std::string draft_text;               // the refused post's text, put back into the form
+  // The estimate awaiting the customer's approval (desk/estimates.h), if any; `can_answer`:
+  // the visitor is a registered contact of the ticket's organisation, who gets the buttons.
+  struct Estimate {
+    std::int64_t id = 0;
+    std::string time, text, created;
+    bool can_answer = false;
+  };
+  std::optional<Estimate> estimate;
 };
 
 struct NewTicketView {

@@ -4,7 +4,9 @@
 #include "portal/app.h"
 #include "portal/auth.h"
 
+#include "desk/estimates.h"
 #include "desk/from_portal.h"
+#include "store/estimates.h"
 #include "http/metrics.h"
 #include "http/parse.h"
 #include "tests/support/new_ticket.h"
@@ -660,6 +662,84 @@ TEST_CASE("a contact opens a new ticket, and an agent resolves it from the porta
   auto t = p.d.ticket(id);
   CHECK(t.status == "resolved");
   CHECK(t.priority == "high");
+}
+
+// --- estimates the customer approves (desk/estimates.h) -------------------------------------
+
+namespace {
+std::int64_t estimate_on_sd1(PortalDesk& p) {
+  Desk full(p.d.c);  // the daemon's side, with the token secret
+  auto tx = p.d.st->begin(store::Store::Mode::write);
+  EstimateRequest r{2 * 3600, "Bygga om flödet", "", kAgent, "Eva Agent", {}};
+  auto id = make_estimate(*tx, full, *tx->ticket(1), r, kNow + 60);
+  REQUIRE(id);
+  tx->commit();
+  return *id;
+}
+}  // namespace
+
+TEST_CASE("the estimate's buttons are a POST form with CSRF and a one-time key, and the first answer counts") {
+  PortalDesk p;
+  auto id = estimate_on_sd1(p);
+  Browser anna(p);
+  REQUIRE(anna.sign_in(kCustomer).status == 303);
+  auto page = anna.get("/tickets/SD-1");
+  REQUIRE(page.status == 200);
+  CHECK(page.body.find("Uppskattning att godkänna") != std::string::npos);
+  CHECK(page.body.find("<form method=\"post\" action=\"/tickets/SD-1/estimate\">") != std::string::npos);
+  CHECK(page.body.find("name=\"answer\" value=\"approve\">Godkänn</button>") != std::string::npos);
+  CHECK(page.body.find("name=\"answer\" value=\"decline\">Avböj</button>") != std::string::npos);
+  CHECK(page.body.find("<a href=\"/tickets/SD-1/estimate") == std::string::npos);  // never a link
+  CHECK(page.field("estimate") == std::to_string(id));
+
+  // A GET (a scanner following anything) changes nothing; a POST without the CSRF token neither.
+  CHECK(anna.get("/tickets/SD-1/estimate").status == 405);
+  CHECK(anna.post("/tickets/SD-1/estimate", {{"answer", "approve"}, {"estimate", std::to_string(id)},
+                                             {"form_key", page.field("form_key")}})
+            .status == 403);
+  CHECK(anna.post("/tickets/SD-1/estimate", {{"answer", "yes"}, {"estimate", std::to_string(id)},
+                                             {"csrf", page.field("csrf")}, {"form_key", std::string(32, 'c')}})
+            .status == 400);
+  CHECK(p.d.ticket(1).status == "awaiting-approval");
+
+  std::vector<std::pair<std::string, std::string>> form = {{"answer", "approve"},
+                                                           {"estimate", std::to_string(id)},
+                                                           {"csrf", page.field("csrf")},
+                                                           {"form_key", page.field("form_key")}};
+  auto first = anna.post("/tickets/SD-1/estimate", form);
+  CHECK(first.status == 303);
+  CHECK(first.header("Location") == "/tickets/SD-1");
+  auto again = anna.post("/tickets/SD-1/estimate", form);  // a double click
+  CHECK(again.status == 303);
+  auto e = p.d.st->begin(store::Store::Mode::read)->estimates().estimate(id);
+  CHECK(e->state == "approved");
+  CHECK(e->answered_by == kCustomer);
+  CHECK(e->answered_via == "portal");
+  CHECK(p.d.ticket(1).status == "open");
+  CHECK(p.d.outbox("estimate-answered", kAgent).size() == 1);
+  // Answered, the page shows no buttons any more.
+  CHECK(anna.get("/tickets/SD-1").body.find("/tickets/SD-1/estimate") == std::string::npos);
+}
+
+TEST_CASE("a contact of another organisation, or an agent, cannot press the estimate's buttons") {
+  PortalDesk p;
+  auto id = estimate_on_sd1(p);
+  Browser bo(p);
+  REQUIRE(bo.sign_in("bo@beta.dk").status == 303);
+  auto list = bo.get("/tickets");
+  CHECK(bo.post("/tickets/SD-1/estimate", {{"answer", "approve"}, {"estimate", std::to_string(id)},
+                                           {"csrf", list.field("csrf")}, {"form_key", std::string(32, 'd')}})
+            .status == 404);
+  Browser eva(p);
+  REQUIRE(eva.sign_in(kAgent).status == 303);
+  auto staff = eva.get("/tickets/SD-1");
+  CHECK(staff.body.find("Estimate awaiting the customer") != std::string::npos);
+  CHECK(staff.body.find("value=\"approve\"") == std::string::npos);
+  CHECK(eva.post("/tickets/SD-1/estimate", {{"answer", "approve"}, {"estimate", std::to_string(id)},
+                                            {"csrf", staff.field("csrf")}, {"form_key", staff.field("form_key")}})
+            .status == 404);
+  CHECK(p.d.st->begin(store::Store::Mode::read)->estimates().estimate(id)->state == "awaiting");
+  CHECK(p.d.ticket(1).status == "awaiting-approval");
 }
 
 }  // namespace sd
