@@ -9,6 +9,7 @@
 // whose order the store does not promise are sorted.
 #pragma once
 
+#include "store/estimates.h"
 #include "store/store.h"
 #include "tests/support/new_ticket.h"
 
@@ -256,6 +257,22 @@ inline FilledDesk fill_desk(store::Store& st, store::Time now = 1'780'000'000) {
   claimed.next_attempt_at = now + 30;  // the only one due at now + 35
   tx->enqueue(claimed);
   tx->claim_outbox(now + 35, 10, "host1:123:1", 60);
+
+  // Schema 13, estimates: one answered with its reminder, one awaiting, a month's notice.
+  Estimate e;
+  e.ticket_id = t2;
+  e.seconds = 3 * 3600;
+  e.text = "Bygga om flödet";
+  e.agent = "agnes@example.com";
+  e.requester = "anna@kund.se";
+  e.organisation = "Kund AB";
+  e.created_at = now + 40;
+  auto answered = tx->estimates().add_estimate(e);
+  tx->estimates().record_estimate_notice(answered, "customer-reminder", now + 41);
+  tx->estimates().answer_estimate(answered, "approved", "anna@kund.se", now + 42, "mail", "Reply-To token, <a@kund.se>");
+  e.seconds = 1800;
+  tx->estimates().add_estimate(e);
+  tx->estimates().record_allowance_notice("Kund AB", "2026-05", t2, "agnes@example.com", now + 43);
   tx->commit();
   return f;
 }
@@ -347,6 +364,14 @@ inline std::string dump(store::Store& st, const FilledDesk& f) {
   for (const auto& l : tx->leases()) out += fmt::format("lease {} {} epoch={} expires={}\n", l.name, l.holder, l.epoch, l.expires_at);
   for (const auto& d : tx->daemons(0))
     out += fmt::format("daemon {} {} {} {} {}\n", d.id, d.host, d.pid, d.started_at, d.heartbeat_at);
+  for (std::int64_t id = 1; id <= f.highest_ticket; ++id)
+    for (const auto& e : tx->estimates().estimates_of(id))
+      out += fmt::format("estimate {} ticket {} {}s {} {} {} {} {} {} {} {} {} {} notices {}\n", e.id, e.ticket_id,
+                         e.seconds, e.text, e.agent, e.requester, e.organisation, e.created_at, e.state, e.answered_by,
+                         e.answered_at.value_or(-1), e.answered_via, e.answer_detail,
+                         fmt::join(tx->estimates().estimate_notices(e.id), ","));
+  out += fmt::format("allowance notice again: {}\n",
+                     tx->estimates().record_allowance_notice("Kund AB", "2026-05", 1, "x", 1'780'000'100));
   return out;
 }
 
