@@ -114,8 +114,10 @@ std::map<std::string, std::string> estimate_vars(store::Transaction& tx, const D
   return vars;
 }
 
-// The estimate mail, or its reminder, to the requester with the ticket's Cc list, answered
-// through the estimate's own Reply-To.
+// The estimate mail, or its reminder: to the requester alone with the estimate's own Reply-To
+// (its token is a bearer secret for that requester, so it is in no other mailbox), and one copy
+// for the ticket's Cc list whose Reply-To is the plain desk address (their replies are ordinary
+// replies; a contact's answer counts there only with a DMARC pass).
 bool mail_estimate(store::Transaction& tx, const Desk& desk, const store::Ticket& t, const store::Estimate& e,
                    const std::string& kind, const std::string& agent_name, const std::string& words,
                    const std::vector<std::int64_t>& attachment_ids, store::Time now) {
@@ -126,7 +128,6 @@ bool mail_estimate(store::Transaction& tx, const Desk& desk, const store::Ticket
   q.ticket_id = t.id;
   q.kind = kind;
   q.to = {t.requester_name, e.requester};
-  q.cc = cc_recipients(tx, t);
   q.attachment_ids = attachment_ids;
   q.draft.from = {agent_name.empty() ? c.service.name : agent_name + " (" + c.service.name + ")", c.service.address};
   q.draft.reply_to = {{c.service.name, estimate_reply_address(c, desk.token_secret(), t.id, e.id, e.requester, now)}};
@@ -134,12 +135,21 @@ bool mail_estimate(store::Transaction& tx, const Desk& desk, const store::Ticket
   q.draft.body_text = notify::render(tpl.body, vars);
   if (kind != "estimate") q.draft.auto_submitted = "auto-generated";
   thread_on_ticket(tx, t.id, q.draft);
-  if (queue_mail(tx, c, q, now)) {
-    tx.add_event({t.id, now, "system", "customer-notified", kind});
-    return true;
+  auto copy = q;
+  if (!queue_mail(tx, c, q, now)) {
+    tx.add_event({t.id, now, "system", "customer-not-notified", kind + ": the requester's address cannot be mailed"});
+    return false;
   }
-  tx.add_event({t.id, now, "system", "customer-not-notified", kind + ": the requester's address cannot be mailed"});
-  return false;
+  tx.add_event({t.id, now, "system", "customer-notified", kind});
+  auto cc = cc_recipients(tx, t);
+  if (!cc.empty()) {
+    copy.to = cc.front();
+    copy.cc.assign(cc.begin() + 1, cc.end());
+    copy.draft.reply_to = {{c.service.name, c.service.address}};
+    copy.record = false;  // the requester's mail is the thread's message
+    if (queue_mail(tx, c, copy, now)) tx.add_event({t.id, now, "system", "customer-notified", kind + " (Cc copy)"});
+  }
+  return true;
 }
 
 std::string month_of(store::Time t) {

@@ -102,6 +102,24 @@ TEST_CASE("A forged From without the estimate's Reply-To token or a DMARC pass a
   not_answered(d);
 }
 
+TEST_CASE("The approval token goes to the requester alone: the Cc list's copy answers to the plain address") {
+  EstimateDesk d;
+  d.take(TestDesk::mail("Eva Agent <" + kAgent + ">", d.agent_address, "Re: [SD-1] Skrivaren", "cc@x", "",
+                        "#cc add " + kBertil + "\r\n#cc add boss@elsewhere.example\r\n#note\r\n\r\nkeep them posted\r\n"));
+  d.estimate();
+  auto to_anna = d.outbox("estimate", kCustomer);
+  REQUIRE(to_anna.size() == 1);
+  CHECK(to_anna[0].recipients == std::vector<std::string>{kCustomer});
+  auto copies = d.outbox("estimate", kBertil);
+  REQUIRE(copies.size() == 1);
+  CHECK(copies[0].recipients == std::vector<std::string>{kBertil, "boss@elsewhere.example"});
+  CHECK(copies[0].bytes.find("approve.") == std::string::npos);
+  CHECK(std::regex_search(copies[0].bytes, std::regex(R"(Reply-To:[^\r\n]*<servicedesk@example\.com>\r\n)")));
+  // The outsider on Cc, writing as Anna to the plain address, approves nothing.
+  d.reply("Anna Berg <" + kCustomer + ">", "servicedesk@example.com", "godkänn\r\n");
+  not_answered(d);
+}
+
 TEST_CASE("Another ticket's approval token, or another estimate's, approves nothing") {
   EstimateDesk d;
   d.estimate();
