@@ -333,9 +333,13 @@ EstimateReplyVerdict judge_estimate_reply(store::Transaction& tx, const Desk& de
   }
   std::string token_why;
   if (auto addr = find_estimate_address(c, m)) {
-    if (addr->ticket != t.id) token_why = "its approval address is another ticket's";
-    else if (addr->estimate != v.estimate->id) token_why = "its approval address is another estimate's";
-    else {
+    // An answer addressed to another ticket's or estimate's approval address is not this one's,
+    // however well its sender is authenticated.
+    if (addr->ticket != t.id || addr->estimate != v.estimate->id) {
+      v.why = addr->ticket != t.id ? "its approval address is another ticket's" : "its approval address is another estimate's";
+      return v;
+    }
+    {
       auto check = check_estimate_token(desk.token_secret(), ticket_ref(c, t.id), addr->estimate, from, addr->token, now,
                                         c.agents.token_days);
       if (check == TokenCheck::valid) {

@@ -130,6 +130,9 @@ TEST_CASE("Another ticket's approval token, or another estimate's, approves noth
   auto other_estimate = estimate_reply_address(d.c, kSecret, 1, e.id + 1, kCustomer, kNow);
   d.reply("Anna Berg <" + kCustomer + ">", other_estimate, "godkänn\r\n");
   not_answered(d);
+  // Not even with the sender's DMARC pass: the answer is addressed to something else.
+  d.reply("Anna Berg <" + kCustomer + ">", other_ticket, "godkänn\r\n", dmarc_pass("acme.se"));
+  not_answered(d);
   // A token of SD-1's estimate carried by an address of SD-2 counts as SD-2's, not SD-1's.
   auto real = d.approval_address();
   auto forged = std::regex_replace(real, std::regex(R"(approve\.SD-1\.)"), "approve.SD-2.");
