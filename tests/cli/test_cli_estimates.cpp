@@ -62,6 +62,9 @@ TEST_CASE("ticket set cannot set awaiting-approval: only an estimate does, and l
   CHECK(contains(made.out, "SD-1: estimate 1 (1h30m) mailed to anna@acme.se for approval"));
   auto show = nlohmann::json::parse(d.run("show SD-1 --json").out);
   CHECK(show["status"] == "awaiting-approval");
+  // The status is one of the vocabulary's: the list's filter and the open statuses take it.
+  CHECK(contains(d.run("tickets --status awaiting-approval").out, "SD-1"));
+  CHECK(contains(d.run("tickets --status open").out, "no tickets match"));
   auto e = d.estimates();
   REQUIRE(e.size() == 1);
   CHECK(e[0]["state"] == "awaiting");
