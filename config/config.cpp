@@ -551,6 +551,91 @@ static void load_slas(Config& c, toml::table& root) {
     throw ConfigError(fmt::format("{}: key 'sla.default': no SLA named '{}'", path, c.sla.default_sla));
 }
 
+// "04:00" -> minutes after midnight; nullopt when malformed.
+static std::optional<int> parse_clock_time(const std::string& s) {
+  if (s.size() != 5 || s[2] != ':') return std::nullopt;
+  for (std::size_t i : {0u, 1u, 3u, 4u})
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+  int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+  if (h > 23 || m > 59) return std::nullopt;
+  return h * 60 + m;
+}
+
+// "daily", "saturday", "first-saturday" ... "last-sunday" into the window's weekday and
+// ordinal; false when it is none of them.
+static bool parse_window_days(const std::string& s, Config::MaintenanceWindow& w) {
+  static constexpr std::array<std::string_view, 7> names = {"monday", "tuesday",  "wednesday", "thursday",
+                                                             "friday", "saturday", "sunday"};
+  static constexpr std::array<std::pair<std::string_view, int>, 5> ordinals = {
+      {{"first-", 1}, {"second-", 2}, {"third-", 3}, {"fourth-", 4}, {"last-", -1}}};
+  if (s == "daily") {
+    w.weekday = -1;
+    w.ordinal = 0;
+    return true;
+  }
+  std::string_view day = s;
+  int ordinal = 0;
+  for (auto [prefix, n] : ordinals)
+    if (day.substr(0, prefix.size()) == prefix) {
+      day.remove_prefix(prefix.size());
+      ordinal = n;
+      break;
+    }
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (day == names[i]) {
+      w.weekday = static_cast<int>(i);
+      w.ordinal = ordinal;
+      return true;
+    }
+  return false;
+}
+
+// [notices] and [[maintenance.windows]] (after the calendars, which windows name).
+static void load_maintenance(Config& c, toml::table& root) {
+  Section notices(c, root, "notices");
+  notices.integer("lead_days", c.notices.lead_days, 0, 365);
+  notices.finish();
+
+  Section maintenance(c, root, "maintenance");
+  maintenance.known("windows");
+  if (auto* node = maintenance.node("windows")) {
+    auto* arr = node->as_array();
+    if (!arr) maintenance.fail(*node, "windows", "must be an array of tables ([[maintenance.windows]])");
+    int n = 0;
+    for (auto& item : *arr) {
+      ++n;
+      Section w(c, &item, fmt::format("maintenance.windows[{}]", n));
+      Config::MaintenanceWindow win;
+      win.line = static_cast<int>(item.source().begin.line);
+      w.one_of("kind", win.kind, [](auto& v) { return v == "infrastructure" || v == "integrations" || v == "upgrade"; },
+               "\"infrastructure\", \"integrations\" or \"upgrade\"");
+      w.str("calendar", win.calendar, true);
+      w.str("days", win.days, true);
+      std::string start, end;
+      w.str("start", start, true);
+      w.str("end", end, true);
+      w.finish();
+      if (win.kind.empty())
+        throw ConfigError(fmt::format("{}: required key 'maintenance.windows[{}].kind' is missing", where(c, item.source()), n));
+      if (!c.calendars.count(win.calendar))
+        w.fail(*w.node("calendar"), "calendar", fmt::format("no calendar named '{}'", win.calendar));
+      if (!parse_window_days(win.days, win))
+        w.fail(*w.node("days"), "days",
+               fmt::format("\"{}\" is not \"daily\", a weekday like \"saturday\" or one like \"first-saturday\" "
+                           "(first, second, third, fourth or last)",
+                           win.days));
+      auto from = parse_clock_time(start), to = parse_clock_time(end);
+      if (!from) w.fail(*w.node("start"), "start", fmt::format("\"{}\" is not a time like \"04:00\"", start));
+      if (!to) w.fail(*w.node("end"), "end", fmt::format("\"{}\" is not a time like \"05:00\"", end));
+      if (*from == *to) w.fail(*w.node("end"), "end", "must differ from start (an end before the start is on the next day)");
+      win.start_minute = *from;
+      win.end_minute = *to;
+      c.maintenance.windows.push_back(win);
+    }
+  }
+  maintenance.finish();
+}
+
 // [test]: test aids, refused unless a test asked for them.
 static void load_test(Config& c, toml::table& root) {
   Section test(c, root, "test");
@@ -586,7 +671,8 @@ static Config parse_config(const std::string& text, const std::string& path) {
   }
 
   const std::set<std::string> sections = {"service", "imap", "smtp",      "notify", "store", "intake",
-                                          "limits",  "test", "sla",       "slas",   "calendars", "agents", "portal"};
+                                          "limits",  "test", "sla",       "slas",   "calendars", "agents", "portal",
+                                          "notices", "maintenance"};
   for (auto&& [k, v] : root)
     if (!sections.count(std::string(k.str())))
       throw ConfigError(fmt::format("{}: unknown key '{}'", where(c, v.source()), k.str()));
@@ -601,6 +687,7 @@ static Config parse_config(const std::string& text, const std::string& path) {
   load_agents(c, root);
   load_limits(c, root);
   load_slas(c, root);
+  load_maintenance(c, root);
   load_test(c, root);
   return c;
 }
@@ -630,6 +717,12 @@ path = "/dev/null"
 time_zone = "Europe/Copenhagen"
 weekdays = ["08:00-16:00"]
 [slas."*"]
+[[maintenance.windows]]
+kind = "infrastructure"
+calendar = "se"
+days = "daily"
+start = "04:00"
+end = "05:00"
 )";
   std::set<std::string> keys;
   key_recorder = &keys;

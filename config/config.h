@@ -161,6 +161,28 @@ struct Config {
     std::string agents_address;
   } sla;
 
+  // [notices]: maintenance notices (desk/notices.h, `servicedesk notice add`).
+  struct Notices {
+    int lead_days = 7;  // each affected contact is mailed this many days before the start
+  } notices;
+
+  // [[maintenance.windows]]: the recurring service windows (seed 000, 4.1.3), in wall-clock
+  // time of a calendar's zone; shown on the portal and in the acknowledgement of a ticket
+  // opened during one (desk/notices.h).
+  struct MaintenanceWindow {
+    std::string kind;      // "infrastructure", "integrations" or "upgrade"
+    std::string calendar;  // a [calendars.NAME]: whose time zone start and end are in
+    std::string days;      // as written: "daily", "saturday", "first-saturday", "last-sunday" ...
+    int weekday = -1;      // 0 = Monday ... 6 = Sunday; -1: every day
+    int ordinal = 0;       // 1-4: the first ... fourth such weekday of its month, -1: the last, 0: each
+    int start_minute = 0;  // after local midnight
+    int end_minute = 0;    // after local midnight; not after start_minute: on the next day
+    int line = 0;          // where it was defined, for messages
+  };
+  struct Maintenance {
+    std::vector<MaintenanceWindow> windows;
+  } maintenance;
+
   struct Test {
     // Test aids, never for production: load_config refuses them away from their defaults
     // unless the environment has SERVICEDESK_TEST_KEYS=1. "crash_after_commit" kills the daemon (SIGKILL)

@@ -85,10 +85,14 @@ TEST_CASE("The shipped example config loads and documents a value for every key"
   // as documented: it is read as if it were set.
   std::ifstream in(path);
   std::ostringstream text;
+  // So is a commented array-of-tables header ("# [[maintenance.windows]]"): a commented
+  // example of tables the defaults do not have.
   const std::regex commented_key(R"(^#\s*([A-Za-z_][A-Za-z0-9_]*\s*=\s*\S.*)$)");
+  const std::regex commented_tables(R"(^#\s*(\[\[[A-Za-z_.]+\]\])\s*(#.*)?$)");
   for (std::string line; std::getline(in, line);) {
     std::smatch m;
-    text << (std::regex_match(line, m, commented_key) ? m[1].str() : line) << "\n";
+    text << (std::regex_match(line, m, commented_key) || std::regex_match(line, m, commented_tables) ? m[1].str() : line)
+         << "\n";
   }
   std::set<std::string> documented;
   collect_keys(toml::parse(text.str(), path), "", documented);
