@@ -97,6 +97,12 @@ const std::vector<TableSpec>& tables() {
       {"estimate_notices", {I("estimate_id"), T("kind"), I("at")}, O::key, {"estimate_id", "kind"}},
       {"allowance_notices", {T("organisation"), T("month"), I("ticket_id"), T("agent"), I("at")}, O::key,
        {"organisation", "month"}},
+      // Maintenance notices (schema 13), after the organisations they name.
+      {"notices", {I("id"), T("kind"), I("starts_at"), I("ends_at"), I("all_orgs"), T("text"), T("text_sv"),
+                   T("text_da"), I("created_at"), T("created_by"), I("cancelled_at")}},
+      {"notice_orgs", {I("notice_id"), I("org_id")}, O::key, {"notice_id", "org_id"}},
+      {"notice_mails", {I("notice_id"), T("recipient"), T("what"), T("organisation"), I("at")}, O::key,
+       {"notice_id", "recipient", "what"}},
   };
   return all;
 }

@@ -24,6 +24,8 @@
 
 // Estimates the customer approves (schema 13, section estimates).
 #include "store/sql_estimates.h"
+// Maintenance notices (schema 13, section notices).
+#include "store/sql_notices.h"
 
 #include <fmt/format.h>
 
@@ -1502,6 +1504,11 @@ class SqlTransaction final : public Transaction {
   const std::optional<Store::Fence>& fence_;
   bool done_ = false;
   bool queued_mail_ = false;  // enqueue or retry_outbox ran: the commit wakes the outbox
+
+  SqlNotices<Db> notices_{c_};  // maintenance notices (store/sql_notices.h)
+
+ public:
+  Notices& notices() override { return notices_; }
 };
 
 }  // namespace sd::store::sql

@@ -411,6 +411,36 @@ ALTER TABLE outbox ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
 -- 13 incidents (end)
 
 -- 13 notices (begin)
+-- Maintenance notices (desk/notices.h): the window, whom it concerns (every organisation, or
+-- those in notice_orgs), its texts, and each mail decided once per notice, recipient and
+-- kind of mail (the key that makes a second run, or a second daemon, send nothing twice).
+CREATE TABLE notices (
+  id           INTEGER PRIMARY KEY,
+  kind         TEXT NOT NULL,
+  starts_at    INTEGER NOT NULL,
+  ends_at      INTEGER NOT NULL,
+  all_orgs     INTEGER NOT NULL,
+  text         TEXT NOT NULL,
+  text_sv      TEXT NOT NULL DEFAULT '',
+  text_da      TEXT NOT NULL DEFAULT '',
+  created_at   INTEGER NOT NULL,
+  created_by   TEXT NOT NULL DEFAULT '',
+  cancelled_at INTEGER
+);
+CREATE INDEX notices_ends ON notices(ends_at);
+CREATE TABLE notice_orgs (
+  notice_id INTEGER NOT NULL REFERENCES notices(id),
+  org_id    INTEGER NOT NULL REFERENCES organisations(id),
+  PRIMARY KEY (notice_id, org_id)
+);
+CREATE TABLE notice_mails (
+  notice_id    INTEGER NOT NULL REFERENCES notices(id),
+  recipient    TEXT NOT NULL,
+  what         TEXT NOT NULL CHECK (what IN ('notice','cancellation')),
+  organisation TEXT NOT NULL,
+  at           INTEGER NOT NULL,
+  PRIMARY KEY (notice_id, recipient, what)
+);
 -- 13 notices (end)
 
 -- 13 estimates (begin)

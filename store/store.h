@@ -588,6 +588,9 @@ class Coordination {
 
 // Estimates the customer approves (store/estimates.h).
 class Estimates;
+// Maintenance notices (store/notices.h): an interface of its own, so a change to it does not
+// rebuild everything that includes this header.
+class Notices;
 
 class Transaction : public MailLog,
                     public Tickets,
@@ -602,6 +605,7 @@ class Transaction : public MailLog,
   virtual void commit() = 0;
 
   virtual Estimates& estimates() = 0;  // estimates the customer approves (store/estimates.h)
+  virtual Notices& notices() = 0;  // maintenance notices (store/notices.h)
 };
 
 // Wakes whoever delivers the outbox (the daemon) when any process has queued mail; see

@@ -19,7 +19,7 @@ inline const std::string kUndo13 = std::string() +
     // incidents
     "" +
     // notices
-    "" +
+    "DROP TABLE notice_mails; DROP TABLE notice_orgs; DROP TABLE notices; " +
     // estimates
     "DROP TABLE allowance_notices; DROP TABLE estimate_notices; DROP TABLE estimates; " +
     // keep informed
