@@ -13,6 +13,7 @@
 #include "desk/estimates.h"
 #include "desk/from_portal.h"
 #include "desk/mailer.h"
+#include "desk/notices.h"
 #include "desk/on_behalf.h"
 #include "desk/sla_clock.h"
 #include "desk/ticket_change.h"
@@ -688,11 +689,19 @@ void queue_acknowledgement(Intake& in, const store::Ticket& ticket, const parser
       !in.tx.agent(ticket.requester))
     unregistered_line = notify::render(in.desk.templates().get("unregistered-contact", lang).body,
                                        {{"organisation", ticket.organisation}, {"service_name", c.service.name}});
+  // A ticket opened during a service window or a notice's window: until when, in the
+  // customer's calendar's zone (desk/notices.h).
+  std::string maintenance_line;
+  if (auto until = maintenance_until(in.tx, c, ticket.organisation, in.now))
+    maintenance_line = notify::render(
+        in.desk.templates().get("maintenance-in-progress", lang).body,
+        {{"until", in.clock.calendar(ticket.sla).format_local(sla::Instant(std::chrono::seconds(*until)), lang)}});
   const auto& tpl = in.desk.templates().get("acknowledgement", lang);
   std::string name = one_line_name(ack_to.name);
   auto vars = customer_vars(in.desk, ticket, {name, to});
   vars["first_response_line"] = first_response_line;
   vars["unregistered_line"] = unregistered_line;
+  vars["maintenance_line"] = maintenance_line;
   MailToQueue q;
   q.ticket_id = ticket.id;
   q.kind = "acknowledgement";

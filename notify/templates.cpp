@@ -98,15 +98,15 @@ const Texts kTexts[] = {
     {"acknowledgement",
      {"[{{ticket}}] {{subject}}",
       greeting(kEnglish) + "Thank you for your message. Your case is registered as {{ticket}}.\n"
-      "{{#continues}}It continues your earlier case {{continues}}.\n{{/continues}}{{first_response_line}}{{unregistered_line}}\nReply to this mail to add anything; keep {{ticket}} in the subject.\n\n" +
+      "{{#continues}}It continues your earlier case {{continues}}.\n{{/continues}}{{first_response_line}}{{maintenance_line}}{{unregistered_line}}\nReply to this mail to add anything; keep {{ticket}} in the subject.\n\n" +
       portal_paragraph(kEnglish) + "Kind regards\n{{service_name}}\n"},
      {"[{{ticket}}] {{subject}}",
       greeting(kSwedish) + "Tack för ditt meddelande. Ärendet är registrerat med nummer {{ticket}}.\n"
-      "{{#continues}}Det är en fortsättning på ditt tidigare ärende {{continues}}.\n{{/continues}}{{first_response_line}}{{unregistered_line}}\nSvara på detta mail om du vill lägga till något; behåll {{ticket}} i ämnesraden.\n\n" +
+      "{{#continues}}Det är en fortsättning på ditt tidigare ärende {{continues}}.\n{{/continues}}{{first_response_line}}{{maintenance_line}}{{unregistered_line}}\nSvara på detta mail om du vill lägga till något; behåll {{ticket}} i ämnesraden.\n\n" +
       portal_paragraph(kSwedish) + "Med vänliga hälsningar\n{{service_name}}\n"},
      {"[{{ticket}}] {{subject}}",
       greeting(kDanish) + "Tak for din henvendelse. Sagen er registreret med nummer {{ticket}}.\n"
-      "{{#continues}}Den er en fortsættelse af din tidligere sag {{continues}}.\n{{/continues}}{{first_response_line}}{{unregistered_line}}\nSvar på denne mail, hvis du vil tilføje noget; behold {{ticket}} i emnelinjen.\n\n" +
+      "{{#continues}}Den er en fortsættelse af din tidligere sag {{continues}}.\n{{/continues}}{{first_response_line}}{{maintenance_line}}{{unregistered_line}}\nSvar på denne mail, hvis du vil tilføje noget; behold {{ticket}} i emnelinjen.\n\n" +
       portal_paragraph(kDanish) + "Med venlig hilsen\n{{service_name}}\n"}},
     // The answers: see answer() above for how each reads with and without an agent's words.
     {"status-open",
@@ -200,6 +200,46 @@ const Texts kTexts[] = {
       estimate_mail(kSwedish, kEstimateSv, "Den {{sent}} skickade vi denna uppskattning för ditt ärende {{ticket}}, och vi har ännu inte fått ert svar:")},
      {"[{{ticket}}] Påmindelse, estimat til godkendelse: {{subject}}",
       estimate_mail(kDanish, kEstimateDa, "Den {{sent}} sendte vi dette estimat for din sag {{ticket}}, og vi har endnu ikke fået jeres svar:")}},
+    // Maintenance notices (desk/notices.h): to each contact of the organisations a notice
+    // concerns, on no ticket; the window in the zone of the organisation's calendar.
+    {"notice",
+     {"Maintenance notice: {{kind}} from {{start}}",
+      "Hello{{#requester_first_name}} {{requester_first_name}}{{/requester_first_name}},\n\n"
+      "We will carry out {{kind}} that may affect the service for {{organisation}}:\n\n"
+      "  From: {{start}}\n  To:   {{end}}\n  (times in {{time_zone}})\n\n{{text}}\n"
+      "{{#portal_link}}Coming maintenance is also shown on {{portal_link}}\n\n{{/portal_link}}"
+      "Kind regards\n{{service_name}}\n"},
+     {"Underhållsmeddelande: {{kind}} från {{start}}",
+      "Hej{{#requester_first_name}} {{requester_first_name}}{{/requester_first_name}},\n\n"
+      "Vi kommer att utföra {{kind}} som kan påverka tjänsten för {{organisation}}:\n\n"
+      "  Från: {{start}}\n  Till: {{end}}\n  (tider i {{time_zone}})\n\n{{text}}\n"
+      "{{#portal_link}}Kommande underhåll visas också på {{portal_link}}\n\n{{/portal_link}}"
+      "Med vänliga hälsningar\n{{service_name}}\n"},
+     {"Meddelelse om vedligeholdelse: {{kind}} fra {{start}}",
+      "Hej{{#requester_first_name}} {{requester_first_name}}{{/requester_first_name}},\n\n"
+      "Vi udfører {{kind}}, som kan påvirke tjenesten for {{organisation}}:\n\n"
+      "  Fra: {{start}}\n  Til: {{end}}\n  (tider i {{time_zone}})\n\n{{text}}\n"
+      "{{#portal_link}}Kommende vedligeholdelse vises også på {{portal_link}}\n\n{{/portal_link}}"
+      "Med venlig hilsen\n{{service_name}}\n"}},
+    {"notice-cancelled",
+     {"Cancelled: {{kind}} from {{start}}",
+      "Hello{{#requester_first_name}} {{requester_first_name}}{{/requester_first_name}},\n\n"
+      "The {{kind}} we announced for {{start}} to {{end}} ({{time_zone}}) is cancelled. The service is not "
+      "affected then.\n\nKind regards\n{{service_name}}\n"},
+     {"Inställt: {{kind}} från {{start}}",
+      "Hej{{#requester_first_name}} {{requester_first_name}}{{/requester_first_name}},\n\n"
+      "Vi har ställt in {{kind}} som vi aviserade för {{start}} till {{end}} ({{time_zone}}). Tjänsten påverkas "
+      "inte då.\n\nMed vänliga hälsningar\n{{service_name}}\n"},
+     {"Aflyst: {{kind}} fra {{start}}",
+      "Hej{{#requester_first_name}} {{requester_first_name}}{{/requester_first_name}},\n\n"
+      "Vi har aflyst {{kind}}, som vi varslede for {{start}} til {{end}} ({{time_zone}}). Tjenesten påvirkes ikke "
+      "da.\n\nMed venlig hilsen\n{{service_name}}\n"}},
+    // The acknowledgement's maintenance line, for a ticket opened while a service window or a
+    // notice's window is in progress (the subject is not used).
+    {"maintenance-in-progress",
+     {"", "Maintenance is in progress until {{until}}; the service may be affected until then.\n"},
+     {"", "Underhåll pågår till {{until}}; tjänsten kan påverkas fram till dess.\n"},
+     {"", "Der udføres vedligeholdelse indtil {{until}}; tjenesten kan være påvirket indtil da.\n"}},
     // The portal's sign-in mail (desk/from_portal.h, queue_login_link()): on no ticket.
     {"login-link",
      {"Sign in to {{service_name}}",
@@ -327,7 +367,7 @@ const std::vector<TemplateKind>& template_kinds() {
   static const std::vector<TemplateKind> kinds = {
       {"acknowledgement", true,
        {"ticket", "subject", "requester_name", "requester_first_name", "service_name", "continues", "first_response_line",
-        "unregistered_line", "portal_link"}},
+        "unregistered_line", "portal_link", "maintenance_line"}},
       {"first-response", true, {"due"}},
       {"unregistered-contact", true, {"organisation", "service_name"}},
       {"status-open", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text", "portal_link"}},
@@ -344,6 +384,11 @@ const std::vector<TemplateKind>& template_kinds() {
       {"estimate-reminder", true,
        {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text",
         "portal_link", "estimate", "estimate_text", "approve_word", "decline_word", "sent"}},
+      {"notice", true,
+       {"kind", "start", "end", "time_zone", "text", "organisation", "requester_first_name", "service_name", "portal_link"}},
+      {"notice-cancelled", true,
+       {"kind", "start", "end", "time_zone", "text", "organisation", "requester_first_name", "service_name", "portal_link"}},
+      {"maintenance-in-progress", true, {"until"}},
       {"agent-notification", false,
        {"ticket", "event", "subject", "requester", "requester_name", "sender", "sender_name", "unverified",
         "organisation", "priority", "category", "status", "continues", "first_response_due", "resolution_due", "text",

@@ -220,7 +220,8 @@ TEST_CASE("The acknowledgement greets by first name, or without a name, and says
     auto t = builtin_template("acknowledgement", lang);
     std::map<std::string, std::string> v = {{"ticket", "SD-17"}, {"requester_first_name", "Anna"},
                                             {"continues", "SD-1"}, {"service_name", "Desk"},
-                                            {"first_response_line", ""}, {"unregistered_line", ""}};
+                                            {"first_response_line", ""}, {"unregistered_line", ""},
+                                            {"maintenance_line", ""}};
     auto body = render(t.body, v);
     CHECK(body.find(" Anna,\n") != std::string::npos);
     CHECK(body.find("SD-1.") != std::string::npos);
@@ -244,7 +245,8 @@ TEST_CASE("The acknowledgement and every status mail carry the portal link when 
                                                 {"requester_first_name", "Anna"}, {"agent_name", "Eva"},
                                                 {"agent", "Eva"},            {"service_name", "Desk"},
                                                 {"text", text},              {"first_response_line", ""},
-                                                {"unregistered_line", ""},   {"continues", ""}};
+                                                {"unregistered_line", ""},   {"continues", ""},
+                                                {"maintenance_line", ""}};
         v["portal_link"] = "";
         auto without = render(t.body, v);
         v["portal_link"] = link;
@@ -291,4 +293,43 @@ TEST_CASE("The login-link mail names the link, how long it works and the person,
   auto bad = load_templates(dir.file("."));
   REQUIRE_FALSE(bad);
   CHECK(bad.error().find("login-link.txt:3") != std::string::npos);
+}
+
+TEST_CASE("The acknowledgement carries the maintenance line where there is one, and no trace of it otherwise") {
+  for (const char* lang : {"en", "sv", "da"}) {
+    INFO(lang);
+    auto t = builtin_template("acknowledgement", lang);
+    auto line = render(builtin_template("maintenance-in-progress", lang).body, {{"until", "05:00 CET"}});
+    CHECK(line.find("05:00 CET") != std::string::npos);
+    std::map<std::string, std::string> v = {{"ticket", "SD-17"}, {"requester_first_name", "Anna"}, {"continues", ""},
+                                            {"service_name", "Desk"}, {"first_response_line", ""},
+                                            {"unregistered_line", ""}, {"portal_link", ""}, {"maintenance_line", ""}};
+    auto without = render(t.body, v);
+    v["maintenance_line"] = line;
+    auto with = render(t.body, v);
+    CHECK(with.find(line) != std::string::npos);
+    CHECK(with.size() == without.size() + line.size());
+    CHECK(without.find("{{") == std::string::npos);
+  }
+}
+
+TEST_CASE("A notice and its cancellation exist in en, sv and da with every placeholder filled") {
+  std::map<std::string, std::string> v = {{"kind", "KIND"}, {"start", "START"}, {"end", "END"},
+                                          {"time_zone", "Europe/Stockholm"}, {"text", "TEXT"},
+                                          {"organisation", "Acme"}, {"requester_first_name", "Anna"},
+                                          {"service_name", "Desk"}, {"portal_link", ""}};
+  for (const char* kind : {"notice", "notice-cancelled"})
+    for (const char* lang : {"en", "sv", "da"}) {
+      INFO(kind << " " << lang);
+      auto t = builtin_template(kind, lang);
+      auto subject = render(t.subject, v), body = render(t.body, v);
+      CHECK(subject.find("START") != std::string::npos);
+      CHECK(body.find("END") != std::string::npos);
+      CHECK(body.find(" Anna,") != std::string::npos);
+      CHECK((subject + body).find("{{") == std::string::npos);
+      const bool has_text = body.find("TEXT") != std::string::npos;
+      CHECK(has_text == (std::string(kind) == "notice"));
+    }
+  CHECK(builtin_template("notice", "sv").subject != builtin_template("notice", "en").subject);
+  CHECK(builtin_template("notice-cancelled", "da").subject != builtin_template("notice-cancelled", "sv").subject);
 }
