@@ -8,6 +8,7 @@
 // ingest (each file on its own) and check-config (every check).
 #include "api/json.h"
 #include "cli/exit_status.h"
+#include "cli/notices.h"
 #include "cli/ops.h"
 #include "cli/store_copy.h"
 #include "cli/tickets.h"
@@ -369,6 +370,7 @@ struct Args {
   EstimateArgs estimate;  // ticket estimate
   ReportRequest report;
   std::string copy_from, copy_to;
+  NoticeArgs notice;
   std::function<int()> action;
 
   // parse and sla need no store: the config is optional there, defaults serve.
@@ -583,6 +585,32 @@ void add_directory_commands(CLI::App& app, Args& a) {
   a.on(agent, [&a, agent](const Config& c) { return cmd_agent(c, action_of(agent), a.dir, a.as_json); });
 }
 
+// `notice`: maintenance notices to the affected organisations' contacts (cli/notices.h).
+void add_notice_commands(CLI::App& app, Args& a) {
+  auto& n = a.notice;
+  n.operator_name = std::getenv("SUDO_USER") ? std::getenv("SUDO_USER") : (std::getenv("USER") ? std::getenv("USER") : "unknown");
+  auto* notice = app.add_subcommand("notice", "maintenance notices to customers' contacts: add, list, cancel");
+  notice->require_subcommand(1);
+  auto* add = notice->add_subcommand("add", "announce a maintenance window; prints the notice's id");
+  add->add_option("--kind", n.kind, "infrastructure, integrations, upgrade or emergency (mailed at once)")
+      ->required()
+      ->check(CLI::IsMember({"infrastructure", "integrations", "upgrade", "emergency"}));
+  add->add_option("--start", n.start, "RFC 3339 with an offset, e.g. 2026-12-05T09:00:00+01:00")->required();
+  add->add_option("--end", n.end, "RFC 3339 with an offset, after --start")->required();
+  add->add_option("--orgs", n.orgs, "all, or organisations separated by commas: A,B")->capture_default_str();
+  add->add_option("--text-file", n.text_file, "the notice's text (UTF-8; - for standard input)")->required();
+  add->add_option("--text-file-sv", n.text_file_sv, "its Swedish text, for Swedish organisations");
+  add->add_option("--text-file-da", n.text_file_da, "its Danish text, for Danish organisations");
+  add->add_option("--operator", n.operator_name, "who announces it (default: $SUDO_USER or $USER)");
+  a.on(add, [&a](const Config& c) { return cmd_notice_add(c, a.notice); });
+  auto* list = notice->add_subcommand("list", "every notice with its window, state and mails");
+  list->add_flag("--json", a.as_json, "print JSON");
+  a.on(list, [&a](const Config& c) { return cmd_notice_list(c, a.as_json); });
+  auto* cancel = notice->add_subcommand("cancel", "cancel a notice; those who got it are told");
+  cancel->add_option("id", n.id, "the notice's id (notice list)")->required();
+  a.on(cancel, [&a](const Config& c) { return cmd_notice_cancel(c, a.notice); });
+}
+
 // `report`: an organisation that does not exist is bad input (65) as in `contact list
 // --org`; write_report's other refusals are arguments of the wrong shape (kind, month, format).
 int cmd_report(const Config& c, const ReportRequest& req) {
@@ -688,6 +716,7 @@ int main(int argc, char** argv) {
   add_attachment_commands(app, args);
   add_directory_commands(app, args);
   add_operations_commands(app, args);
+  add_notice_commands(app, args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
