@@ -27,6 +27,7 @@
 #include "daemon/poller.h"
 #include "daemon/sd_notify.h"
 #include "desk/desk.h"
+#include "desk/notices.h"
 #include "desk/sla_clock.h"
 #include "imap/imap.h"
 #include "imap/imap_session.h"
@@ -730,7 +731,8 @@ class Service {
   }
 
   // --- SLA clock ------------------------------------------------------------------
-  // Sleeps until the earliest coming warning or breach across all open tickets; any change
+  // Sleeps until the earliest coming warning or breach across all open tickets, or the next
+  // maintenance notice's moment to mail (desk/notices.h); any change
   // to a ticket re-arms it. A look every five minutes is the backstop for changes made by other
   // processes (e.g. `servicedesk ticket set`).
   void start_sla() {
@@ -753,6 +755,10 @@ class Service {
         }
         if (!clock_.store) clock_.store = open_store(*cfg);
         r = fire_due_sla_events(*clock_.store, *desk, clock_now(*cfg));
+        // Maintenance notices run on the same clock: their next moment to mail wakes it too.
+        auto notices = send_due_notices(*clock_.store, *desk, clock_now(*cfg));
+        r.mail_queued = r.mail_queued || notices.mail_queued;
+        if (notices.next_at) r.next_at = r.next_at ? std::min(*r.next_at, *notices.next_at) : *notices.next_at;
       } catch (const std::exception& e) {
         error = e.what();
       }
