@@ -9,6 +9,7 @@
 #include "desk/estimates.h"
 #include "desk/from_portal.h"
 #include "desk/ingest.h"
+#include "desk/notices.h"
 #include "desk/visibility.h"
 #include "store/estimates.h"
 #include "http/metrics.h"
@@ -17,6 +18,7 @@
 #include "portal/page_texts.h"
 #include "portal/pages.h"
 #include "sla/calendar.h"
+#include "store/notices.h"
 
 #include <fmt/format.h>
 
@@ -490,6 +492,35 @@ struct App::Route {
     return time_text(t, *due);
   }
 
+  // The maintenance a visitor is told of on the list (desk/notices.h): a contact's
+  // organisation's coming notices, in its calendar's zone and language; an agent's, all of
+  // them; and the recurring service windows with their next occurrence.
+  void maintenance(store::Transaction& tx, TicketListView& view) {
+    std::string org;
+    if (!visitor->agent) {
+      if (!visitor->contact) return;
+      org = visitor->contact->organisation;
+    }
+    auto o = org.empty() ? std::nullopt : tx.organisation(org);
+    const auto& cal = app.desk_.clock().calendar(o ? o->sla : c.sla.default_sla);
+    auto local = [&](store::Time t) { return cal.format_local(sla::Instant(std::chrono::seconds(t)), language); };
+    auto title = [&](std::string_view kind) {
+      auto words = notice_kind_words(kind, language);
+      if (!words.empty() && words[0] >= 'a' && words[0] <= 'z') words[0] = static_cast<char>(words[0] - 'a' + 'A');
+      return words;
+    };
+    auto notices = visitor->agent ? tx.notices().coming_notices(now) : coming_notices_for(tx, org, now);
+    for (const auto& n : notices)
+      view.maintenance_notices.push_back(
+          {title(n.kind), local(n.starts_at) + " \xE2\x80\x93 " + local(n.ends_at), notice_text_in(n, language), n.starts_at <= now});
+    for (const auto& occ : next_windows(c, now))
+      view.maintenance_windows.push_back(
+          {title(occ.window->kind),
+           page_texts().format("maintenance.window", {{"rule", window_words(c, *occ.window, language)},
+                                                      {"next", local(occ.start) + " \xE2\x80\x93 " + local(occ.end)}}),
+           "", occ.start <= now});
+  }
+
   // GET /tickets
   http::Response list() {
     auto tx = app.store_.begin(store::Store::Mode::read);
@@ -528,6 +559,7 @@ struct App::Route {
       for (const auto& name : tx->organisation_names()) view.organisations.push_back({name, name});
       for (const auto& a : tx->agents()) view.agents.push_back({a.email, a.name});
     }
+    maintenance(*tx, view);
     return html(bh::status::ok, ticket_list_page(context(), view));
   }
 

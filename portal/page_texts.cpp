@@ -82,6 +82,14 @@ const std::vector<BuiltinText>& builtin_texts() {
       {"subject.missing", {}, "Write a subject.", "Skriv ett ämne.", "Skriv et emne."},
 
       // GET /tickets.
+      // The ticket list's maintenance section (contacts: desk/notices.h).
+      {"maintenance.title", {}, "Planned maintenance", "Planerat underhåll", "Planlagt vedligeholdelse"},
+      {"maintenance.in_progress", {}, "in progress", "pågår", "i gang"},
+      {"maintenance.windows", {}, "Recurring service windows, when the service may be affected:",
+       "Återkommande servicefönster, då tjänsten kan påverkas:",
+       "Tilbagevendende servicevinduer, hvor tjenesten kan være påvirket:"},
+      {"maintenance.window", {"rule", "next"}, "{{rule}}, next {{next}}", "{{rule}}, nästa {{next}}",
+       "{{rule}}, næste {{next}}"},
       {"list.title", {}, "Tickets", "Ärenden", "Sager"},
       {"list.title_agent", {}, "Queue", "Kö", "Kø"},
       {"list.filter.legend", {}, "Filter", "Filtrera", "Filtrér"},

@@ -252,6 +252,32 @@ std::string ticket_list_page(const PageContext& ctx, const TicketListView& v) {
   std::string title = p.t.get(agent ? "list.title_agent" : "list.title");
   std::string m = "<h1>" + text(title) + "</h1>\n" + p.notice(v.notice);
 
+  // Coming maintenance (contacts): notices first, then the recurring service windows.
+  if (!v.maintenance_notices.empty() || !v.maintenance_windows.empty()) {
+    m += "<section class=\"card maintenance\" aria-labelledby=\"maintenance-title\">\n<h2 id=\"maintenance-title\">" +
+         p.w("maintenance.title") + "</h2>\n";
+    if (!v.maintenance_notices.empty()) {
+      m += "<ul class=\"notices\">\n";
+      for (const auto& n : v.maintenance_notices) {
+        m += "<li><strong>" + text(n.kind) + "</strong> " + text(n.when);
+        if (n.in_progress) m += " <span class=\"badge\">" + p.w("maintenance.in_progress") + "</span>";
+        if (!n.text.empty()) m += "\n<p class=\"text\">" + text(n.text, true) + "</p>";
+        m += "</li>\n";
+      }
+      m += "</ul>\n";
+    }
+    if (!v.maintenance_windows.empty()) {
+      m += "<p>" + p.w("maintenance.windows") + "</p>\n<ul class=\"windows\">\n";
+      for (const auto& w : v.maintenance_windows) {
+        m += "<li><strong>" + text(w.kind) + "</strong> " + text(w.when);
+        if (w.in_progress) m += " <span class=\"badge\">" + p.w("maintenance.in_progress") + "</span>";
+        m += "</li>\n";
+      }
+      m += "</ul>\n";
+    }
+    m += "</section>\n";
+  }
+
   // The filters: a GET form, so a filtered list is a link one can keep.
   m += "<form class=\"filters\" method=\"get\" action=\"/tickets\">\n<fieldset>\n<legend>" +
        p.w("list.filter.legend") + "</legend>\n";

@@ -82,6 +82,15 @@ struct TicketFilters {
   bool breaching = false;
 };
 
+// Maintenance a contact's organisation is told of (desk/notices.h): a coming notice, or a
+// recurring service window. Texts as given (times already in the visitor's zone).
+struct MaintenanceItem {
+  std::string kind;  // a notice's kind in words ("Infrastructure maintenance"), shown as given
+  std::string when;  // "Saturday 5 December 2026, 09:00 CET - 18:00 CET"
+  std::string text;  // a notice's text (multi-line); empty for a window
+  bool in_progress = false;
+};
+
 struct TicketListView {
   std::vector<TicketRow> rows;  // this page's, at most page_size
   int page = 1;                 // 1-based
@@ -93,6 +102,9 @@ struct TicketListView {
   std::vector<Choice> organisations;  // value: organisation name
   std::vector<Choice> agents;         // value: address, label: display name
   std::string notice;                 // e.g. "Ticket SD-42 was opened"; empty: none
+  // Contacts: their organisation's coming maintenance notices and the service windows;
+  // both empty: no such section.
+  std::vector<MaintenanceItem> maintenance_notices, maintenance_windows;
 };
 
 struct AttachmentLink {

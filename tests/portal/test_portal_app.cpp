@@ -6,6 +6,7 @@
 
 #include "desk/estimates.h"
 #include "desk/from_portal.h"
+#include "desk/notices.h"
 #include "store/estimates.h"
 #include "http/metrics.h"
 #include "http/parse.h"
@@ -740,6 +741,46 @@ TEST_CASE("a contact of another organisation, or an agent, cannot press the esti
             .status == 404);
   CHECK(p.d.st->begin(store::Store::Mode::read)->estimates().estimate(id)->state == "awaiting");
   CHECK(p.d.ticket(1).status == "awaiting-approval");
+
+// --- maintenance notices ---------------------------------------------------------------------
+
+TEST_CASE("a signed-in contact sees their organisation's coming notices in its language, not another's") {
+  PortalDesk p;
+  auto add = [&](const std::vector<std::string>& orgs, const std::string& text, const std::string& text_sv) {
+    NoticeRequest r;
+    r.kind = "upgrade";
+    r.starts_at = kNow + 30 * 86400;
+    r.ends_at = r.starts_at + 3600;
+    r.organisations = orgs;
+    r.text = text;
+    r.text_sv = text_sv;
+    r.actor = "operator:test";
+    auto tx = p.d.st->begin(store::Store::Mode::write);
+    add_notice(*tx, *p.desk, r, kNow);
+    tx->commit();
+  };
+  add({"Acme"}, "Version 9 arrives.\n", "Version 9 kommer <b>snart</b>.\n");
+  add({"Beta"}, "Beta's secret migration.\n", "");
+  Browser anna(p);
+  anna.sign_in(kCustomer);
+  auto page = anna.get("/tickets");
+  REQUIRE(page.status == 200);
+  CHECK(page.body.find("Planerat underhåll") != std::string::npos);
+  CHECK(page.body.find("Uppgradering") != std::string::npos);
+  CHECK(page.body.find("Version 9 kommer &lt;b&gt;snart&lt;/b&gt;.") != std::string::npos);  // the Swedish text, escaped
+  CHECK(page.body.find("Beta's secret migration") == std::string::npos);
+  Browser bo(p);
+  bo.sign_in("bo@beta.dk");
+  auto theirs = bo.get("/tickets");
+  CHECK(theirs.body.find("Beta&#39;s secret migration") != std::string::npos);
+  CHECK(theirs.body.find("Version 9") == std::string::npos);
+  // Once it is over it is no longer shown.
+  p.now = kNow + 31 * 86400;
+  Browser later(p);
+  later.sign_in(kCustomer);
+  auto after = later.get("/tickets");
+  REQUIRE(after.status == 200);
+  CHECK(after.body.find("Version 9") == std::string::npos);
 }
 
 }  // namespace sd

@@ -558,3 +558,28 @@ TEST_CASE("The stylesheet is small and loads nothing from elsewhere", "[portal][
   CHECK_FALSE(contains(css, "@import"));
   CHECK(contains(css, "@media"));
 }
+
+TEST_CASE("The ticket list shows a contact's coming maintenance and the service windows, their texts escaped") {
+  TicketListView v;
+  v.maintenance_notices.push_back({"Infrastructure maintenance", "Saturday 5 December 2026, 09:00 CET \xE2\x80\x93 "
+                                   "Saturday 5 December 2026, 18:00 CET",
+                                   "New disks.\nSecond line " + kScript, false});
+  v.maintenance_notices.push_back({"Emergency maintenance", "now", "", true});
+  v.maintenance_windows.push_back({"Infrastructure maintenance", "daily 04:00-05:00 (Europe/Stockholm), next ...", "", false});
+  auto page = ticket_list_page(contact(), v);
+  CHECK(page.find("<h2 id=\"maintenance-title\">Planned maintenance</h2>") != std::string::npos);
+  CHECK(page.find("<strong>Infrastructure maintenance</strong> Saturday 5 December 2026, 09:00 CET") != std::string::npos);
+  CHECK(page.find("<p class=\"text\">New disks.\nSecond line &lt;script&gt;") != std::string::npos);
+  CHECK(page.find(kScript) == std::string::npos);
+  CHECK(page.find("<span class=\"badge\">in progress</span>") != std::string::npos);
+  CHECK(page.find("Recurring service windows, when the service may be affected:") != std::string::npos);
+  CHECK(page.find("daily 04:00-05:00 (Europe/Stockholm)") != std::string::npos);
+  auto sv = contact();
+  sv.language = "sv";
+  CHECK(ticket_list_page(sv, v).find("Planerat underhåll") != std::string::npos);
+  auto da = contact();
+  da.language = "da";
+  CHECK(ticket_list_page(da, v).find("Planlagt vedligeholdelse") != std::string::npos);
+  // Nothing coming: no section at all.
+  CHECK(ticket_list_page(contact(), TicketListView{}).find("maintenance-title") == std::string::npos);
+}
