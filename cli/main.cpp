@@ -715,8 +715,8 @@ int main(int argc, char** argv) {
   add_ticket_commands(app, args);
   add_attachment_commands(app, args);
   add_directory_commands(app, args);
-  add_operations_commands(app, args);
   add_notice_commands(app, args);
+  add_operations_commands(app, args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

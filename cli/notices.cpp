@@ -1,6 +1,7 @@
 // cli/notices.cpp: `servicedesk notice` (see notices.h).
 #include "cli/notices.h"
 
+#include "api/json.h"
 #include "cli/exit_status.h"
 #include "core/file.h"
 #include "core/text.h"
@@ -131,7 +132,7 @@ int cmd_notice_list(const Config& c, bool as_json) {
                              utc(n.ends_at), printable(orgs), state_of(c, n, now), told,
                              n.cancelled_at ? fmt::format(", cancellation to {}", cancelled) : "");
   }
-  if (as_json) std::cout << arr.dump(2) << "\n";
+  if (as_json) std::cout << json_text(arr) << "\n";  // terminal controls escaped, as every --json
   else if (notices.empty()) std::cout << "no notices\n";
   return 0;
 }

@@ -343,12 +343,26 @@ std::string window_words(const Config& c, const Config::MaintenanceWindow& w, st
 
 std::optional<store::Time> maintenance_until(store::Transaction& tx, const Config& c, const std::string& org,
                                              store::Time now) {
-  std::optional<store::Time> until;
-  auto later = [&](store::Time t) { until = until ? std::max(*until, t) : t; };
-  for (const auto& occ : windows_in_progress(c, now)) later(occ.end);
-  if (!org.empty())
-    for (const auto& n : coming_notices_for(tx, org, now))
-      if (n.starts_at <= now) later(n.ends_at);
+  std::vector<store::Notice> notices;
+  if (!org.empty()) notices = coming_notices_for(tx, org, now);
+  // What is in progress at `t`, and when the last of it ends.
+  auto end_of_what_runs_at = [&](store::Time t) {
+    std::optional<store::Time> until;
+    auto later = [&](store::Time e) { until = until ? std::max(*until, e) : e; };
+    for (const auto& occ : windows_in_progress(c, t)) later(occ.end);
+    for (const auto& n : notices)
+      if (n.starts_at <= t && n.ends_at > t) later(n.ends_at);
+    return until;
+  };
+  // Windows that follow each other without a gap (the seed's infrastructure 04:00-05:00, then
+  // integrations 05:00-08:00) are one stretch of maintenance: "until 08:00". Bounded: a chain
+  // of windows round the clock must not loop for ever.
+  auto until = end_of_what_runs_at(now);
+  for (int i = 0; until && i < 16; ++i) {
+    auto next = end_of_what_runs_at(*until);
+    if (!next || *next <= *until) break;
+    until = next;
+  }
   return until;
 }
 

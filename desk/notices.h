@@ -131,8 +131,9 @@ std::vector<WindowOccurrence> next_windows(const Config& c, store::Time now);
 std::string window_words(const Config& c, const Config::MaintenanceWindow& w, std::string_view language);
 
 // When maintenance in progress at `now` ends for organisation `org`'s customers: the latest
-// end of the windows in progress and of the organisation's notices in progress; nullopt when
-// none is. For the acknowledgement of a ticket opened during one.
+// end of the windows in progress and of the organisation's notices in progress, and of what
+// follows them without a gap (04:00-05:00 then 05:00-08:00: 08:00); nullopt when none is.
+// For the acknowledgement of a ticket opened during one.
 std::optional<store::Time> maintenance_until(store::Transaction& tx, const Config& c, const std::string& org,
                                              store::Time now);
 

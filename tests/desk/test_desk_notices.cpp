@@ -231,6 +231,33 @@ end = "05:00"
   CHECK_FALSE(contains(acks["nils@acme.se"].at(0).body_text, "Underhåll pågår"));
 }
 
+TEST_CASE("Windows that follow each other without a gap are one stretch of maintenance") {
+  NoticeDesk d(R"(
+[[maintenance.windows]]
+kind = "infrastructure"
+calendar = "se"
+days = "daily"
+start = "04:00"
+end = "05:00"
+[[maintenance.windows]]
+kind = "integrations"
+calendar = "se"
+days = "daily"
+start = "05:00"
+end = "08:00"
+)");
+  auto tx = d.st->begin(store::Store::Mode::read);
+  CHECK(maintenance_until(*tx, d.c, "Acme", at("2026-11-19T03:30:00Z")) == std::optional<store::Time>(at("2026-11-19T07:00:00Z")));
+  CHECK(maintenance_until(*tx, d.c, "", at("2026-11-19T06:00:00Z")) == std::optional<store::Time>(at("2026-11-19T07:00:00Z")));
+  CHECK_FALSE(maintenance_until(*tx, d.c, "Acme", at("2026-11-19T07:00:00Z")));  // 08:00 CET: over
+  CHECK(windows_in_progress(d.c, at("2026-11-19T03:30:00Z")).size() == 1);
+  auto next = next_windows(d.c, at("2026-11-19T08:00:00Z"));
+  REQUIRE(next.size() == 2);
+  CHECK(next[0].start == at("2026-11-20T03:00:00Z"));
+  CHECK(next[0].window->kind == "infrastructure");
+  CHECK(next[1].start == at("2026-11-20T04:00:00Z"));
+}
+
 TEST_CASE("A ticket opened while its organisation's notice is in progress is told until when; another organisation's is not") {
   NoticeDesk d;
   d.add(d.request("emergency", kNow, kNow + 2 * 3600, {"Acme"}));

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "store/estimates.h"
+#include "store/notices.h"
 #include "store/store.h"
 #include "tests/support/new_ticket.h"
 
@@ -273,6 +274,26 @@ inline FilledDesk fill_desk(store::Store& st, store::Time now = 1'780'000'000) {
   e.seconds = 1800;
   tx->estimates().add_estimate(e);
   tx->estimates().record_allowance_notice("Kund AB", "2026-05", t2, "agnes@example.com", now + 43);
+
+  // Maintenance notices (schema 13): one for every organisation, cancelled after it was
+  // mailed, and one for Firma only.
+  Notice everyone;
+  everyone.kind = "infrastructure";
+  everyone.starts_at = now + 7 * 86400;
+  everyone.ends_at = everyone.starts_at + 3600;
+  everyone.text = "Nya diskar.\n";
+  everyone.text_sv = "Nya diskar, på svenska.\n";
+  everyone.created_at = now;
+  everyone.created_by = "operator:root";
+  auto n1 = tx->notices().add_notice(everyone);
+  tx->notices().record_notice_mail({n1, "anna@kund.se", "notice", "Kund AB", now});
+  tx->notices().record_notice_mail({n1, "anna@kund.se", "cancellation", "Kund AB", now + 60});
+  tx->notices().cancel_notice(n1, now + 60);
+  Notice firma_only = everyone;
+  firma_only.kind = "emergency";
+  firma_only.all_organisations = false;
+  firma_only.organisations = {"Firma ApS"};
+  tx->notices().add_notice(firma_only);
   tx->commit();
   return f;
 }
@@ -372,6 +393,13 @@ inline std::string dump(store::Store& st, const FilledDesk& f) {
                          fmt::join(tx->estimates().estimate_notices(e.id), ","));
   out += fmt::format("allowance notice again: {}\n",
                      tx->estimates().record_allowance_notice("Kund AB", "2026-05", 1, "x", 1'780'000'100));
+  for (const auto& n : tx->notices().notices()) {
+    out += fmt::format("notice {} {} {}..{} all={} [{}] text={} sv={} da={} at={} by={} cancelled={}\n", n.id, n.kind,
+                       n.starts_at, n.ends_at, n.all_organisations, fmt::join(n.organisations, ","), hex_of(n.text),
+                       hex_of(n.text_sv), hex_of(n.text_da), n.created_at, n.created_by, n.cancelled_at.value_or(-1));
+    for (const auto& m : tx->notices().notice_mails(n.id))
+      out += fmt::format("  notice mail {} {} {} at={}\n", m.recipient, m.what, m.organisation, m.at);
+  }
   return out;
 }
 
