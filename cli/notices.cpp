@@ -100,7 +100,8 @@ int cmd_notice_add(const Config& c, const NoticeArgs& a) {
   auto id = desk_rules([&] { return add_notice(*tx, desk, req, clock_now(c), &run); });
   tx->commit();
   std::cout << id << "\n";
-  if (run.mailed > 0) std::cerr << fmt::format("notice {}: {} contacts are mailed now\n", id, run.mailed);
+  if (run.mailed > 0)
+    std::cerr << fmt::format("notice {}: {} {} mailed now\n", id, run.mailed, run.mailed == 1 ? "contact is" : "contacts are");
   return 0;
 }
 
@@ -143,7 +144,7 @@ int cmd_notice_cancel(const Config& c, const NoticeArgs& a) {
   auto tx = st->begin(store::Store::Mode::write);
   int told = desk_rules([&] { return cancel_notice(*tx, desk, a.id, clock_now(c)); });
   tx->commit();
-  std::cout << fmt::format("notice {} cancelled; {} contacts are told\n", a.id, told);
+  std::cout << fmt::format("notice {} cancelled; {} {} told\n", a.id, told, told == 1 ? "contact is" : "contacts are");
   return 0;
 }
 

@@ -177,7 +177,7 @@ int announce(store::Transaction& tx, const Desk& desk, const store::Notice& n, s
     if (!tx.notices().record_notice_mail({n.id, contact.email, "notice", contact.organisation, now})) continue;
     if (mail_notice(tx, desk, n, "notice", contact, contact.organisation, now)) ++mailed;
   }
-  if (mailed > 0) log::notice("maintenance notice {} ({}): mailed to {} contacts", n.id, n.kind, mailed);
+  if (mailed > 0) log::notice("maintenance notice {} ({}): mailed to {} contact(s)", n.id, n.kind, mailed);
   return mailed;
 }
 
@@ -250,7 +250,7 @@ int cancel_notice(store::Transaction& tx, const Desk& desk, std::int64_t id, sto
     store::Contact to{m.recipient, contact ? contact->name : "", m.organisation};
     if (mail_notice(tx, desk, *n, "notice-cancelled", to, m.organisation, now)) ++told;
   }
-  log::notice("maintenance notice {} cancelled; {} contacts told", id, told);
+  log::notice("maintenance notice {} cancelled; {} contact(s) told", id, told);
   return told;
 }
 

@@ -71,7 +71,7 @@ TEST_CASE("notice add prints the id, mails an emergency at once, and list and ca
                            "2030-06-03T09:00:00Z  mailed 0\n"));
   auto cancel = cli.run("notice cancel 1");
   CHECK(cancel.status == 0);
-  CHECK(cancel.out == "notice 1 cancelled; 1 contacts are told\n");
+  CHECK(cancel.out == "notice 1 cancelled; 1 contact is told\n");
   CHECK(cli.outbox_lines().size() == 2);
   auto twice = cli.run("notice cancel 1");
   CHECK(twice.status == 65);
