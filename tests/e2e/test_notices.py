@@ -9,6 +9,7 @@ About 15 s.
 """
 import datetime
 import os
+import signal
 import sys
 import time
 import unittest
@@ -40,7 +41,7 @@ class Notices(unittest.TestCase):
         now = datetime.datetime.now(STOCKHOLM)
         start, end = now - datetime.timedelta(minutes=30), now + datetime.timedelta(minutes=90)
         self.window_end = end.replace(second=0, microsecond=0)
-        window = (f'\n[[maintenance.windows]]\nkind = "infrastructure"\ncalendar = "se"\ndays = "daily"\n'
+        self.window = window = (f'\n[[maintenance.windows]]\nkind = "infrastructure"\ncalendar = "se"\ndays = "daily"\n'
                   f'start = "{start:%H:%M}"\nend = "{end:%H:%M}"\n')
         self.config = self.stack.write_config(extra=window)
         self.daemon = Daemon(self.config, stack=self.stack)
@@ -122,6 +123,25 @@ class Notices(unittest.TestCase):
         again = self.daemon.cli("notice", "cancel", notice_id)
         self.assertEqual(again.returncode, 65)
         self.assertIn(f"notice {notice_id} is cancelled already", again.stderr.decode())
+
+    def test_the_daemons_clock_mails_a_notice_lead_days_before_its_start(self):
+        text = self.stack.dir / "notice.txt"
+        text.write_text("Version 9 arrives.\n")
+        start = time.time() + 10 * 86400
+        self.daemon.start()
+        self.cli_ok("notice", "add", "--kind", "upgrade", "--start", rfc3339(start), "--end", rfc3339(start + 3600),
+                    "--orgs", "Gamma", "--text-file", str(text))
+        time.sleep(2)
+        self.assertEqual(self.notice_mails(), [])  # ten days ahead: not yet
+        # The daemon's clock moved past start - lead_days (7): it mails then, once.
+        offset = int(start - 7 * 86400 - time.time()) + 60
+        self.stack.write_config(extra=self.window, test={"fault": "", "clock_offset_s": offset})
+        self.daemon.proc.send_signal(signal.SIGHUP)
+        mails = self.daemon.wait_until(lambda: self.notice_mails(), 30, what="the notice at Gamma's contact")
+        time.sleep(2)
+        self.assertEqual([str(m["To"]) for m in self.notice_mails()], ["Gus Grey <gus@gamma.com>"])
+        self.assertIn("Version 9 arrives.", mails[0].get_body().get_content())
+        self.assertTrue(str(mails[0]["Subject"]).startswith("Maintenance notice: upgrade work from "))
 
     def test_a_ticket_opened_during_a_service_window_is_told_until_when(self):
         self.daemon.start()
