@@ -5,7 +5,7 @@ in the organisation's language with the window in its calendar's zone, and nobod
 daemon restart sends nothing again; the cancellation goes to exactly those who got the
 notice. A notice three weeks ahead mails nobody yet. A ticket opened during a recurring
 service window is told in its acknowledgement until when maintenance is in progress.
-About 15 s.
+About 25 s.
 """
 import datetime
 import os
