@@ -97,6 +97,13 @@ const std::vector<TableSpec>& tables() {
       {"estimate_notices", {I("estimate_id"), T("kind"), I("at")}, O::key, {"estimate_id", "kind"}},
       {"allowance_notices", {T("organisation"), T("month"), I("ticket_id"), T("agent"), I("at")}, O::key,
        {"organisation", "month"}},
+      // Major incidents (store/incidents.h), after the tickets their keys name.
+      {"incidents", {I("ticket_id"), T("title"), T("declared_by"), I("declared_at"), I("all_orgs"), T("root_cause"),
+                     T("follow_up")}, O::key, {"ticket_id"}},
+      {"incident_orgs", {I("incident_id"), T("organisation")}, O::key, {"incident_id", "organisation"}},
+      {"incident_alert_keys", {I("incident_id"), T("alert_key")}, O::key, {"incident_id", "alert_key"}},
+      {"incident_links", {I("ticket_id"), I("incident_id"), T("linked_by"), I("linked_at"), T("how"), T("unlinked_by"),
+                          I("unlinked_at")}, O::key, {"ticket_id"}},
   };
   return all;
 }

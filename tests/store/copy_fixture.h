@@ -10,6 +10,7 @@
 #pragma once
 
 #include "store/estimates.h"
+#include "store/incidents.h"
 #include "store/store.h"
 #include "tests/support/new_ticket.h"
 
@@ -273,6 +274,19 @@ inline FilledDesk fill_desk(store::Store& st, store::Time now = 1'780'000'000) {
   e.seconds = 1800;
   tx->estimates().add_estimate(e);
   tx->estimates().record_allowance_notice("Kund AB", "2026-05", t2, "agnes@example.com", now + 43);
+  // A major incident (t4) with an organisation and an alert key; t1 linked, t3 unlinked.
+  Incident inc;
+  inc.ticket_id = t4;
+  inc.title = "Inloggningen ligger nere";
+  inc.declared_by = "agnes@example.com";
+  inc.declared_at = now + 40;
+  inc.organisations = {"Kund AB"};
+  inc.alert_keys = {"login-down"};
+  inc.root_cause = "Certifikat";
+  tx->incidents().declare(inc);
+  tx->incidents().link({t1, t4, "agnes@example.com", now + 41, "mail", "", std::nullopt});
+  tx->incidents().link({t3, t4, "system", now + 42, "alert-key", "", std::nullopt});
+  tx->incidents().unlink(t3, "agnes@example.com", now + 43);
   tx->commit();
   return f;
 }
@@ -372,6 +386,15 @@ inline std::string dump(store::Store& st, const FilledDesk& f) {
                          fmt::join(tx->estimates().estimate_notices(e.id), ","));
   out += fmt::format("allowance notice again: {}\n",
                      tx->estimates().record_allowance_notice("Kund AB", "2026-05", 1, "x", 1'780'000'100));
+  for (const auto& t : tx->tickets()) {
+    if (auto i = tx->incidents().incident(t.id))
+      out += fmt::format("incident {} '{}' {} {} all={} orgs=[{}] keys=[{}] rca='{}' followup='{}'\n", i->ticket_id, i->title,
+                         i->declared_by, i->declared_at, i->all_organisations, fmt::join(i->organisations, ","),
+                         fmt::join(i->alert_keys, ","), i->root_cause, i->follow_up);
+    if (auto l = tx->incidents().link_of(t.id))
+      out += fmt::format("incident link {} -> {} by {} at {} {} unlinked by '{}' at {}\n", l->ticket_id, l->incident_id,
+                         l->linked_by, l->linked_at, l->how, l->unlinked_by, l->unlinked_at.value_or(-1));
+  }
   return out;
 }
 
