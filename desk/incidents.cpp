@@ -370,7 +370,7 @@ tl::expected<int, std::string> broadcast_incident(store::Transaction& tx, const 
   int n = mail_audience(tx, desk, *inc, "incident-update", text, agent_name, now);
   for (const auto& l : tx.incidents().links(incident, false))
     event(tx, l.ticket_id, now, actor, "incident-broadcast", "update on major incident " + ticket_ref(c, incident), false);
-  event(tx, incident, now, actor, "incident-broadcast", fmt::format("{} people: {}", n, utf8_prefix(one_line(text, 400), 200)), true);
+  event(tx, incident, now, actor, "incident-broadcast", fmt::format("people told: {}; {}", n, utf8_prefix(one_line(text, 400), 200)), true);
   return n;
 }
 
@@ -392,7 +392,7 @@ int resolve_linked_tickets(store::Transaction& tx, const Desk& desk, std::int64_
     change_ticket(tx, desk, *t, ch, actor, now);
   }
   int n = mail_audience(tx, desk, *inc, "incident-resolved", resolution, agent_name, now);
-  event(tx, incident, now, actor, "incident-resolved", fmt::format("{} people told", n), true);
+  event(tx, incident, now, actor, "incident-resolved", fmt::format("people told: {}", n), true);
   return n;
 }
 
