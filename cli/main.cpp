@@ -717,9 +717,9 @@ int main(int argc, char** argv) {
   add_mail_commands(app, args);
   add_sla_commands(app, args);
   add_ticket_commands(app, args);
-  add_incident_commands(app, args);
   add_attachment_commands(app, args);
   add_directory_commands(app, args);
+  add_incident_commands(app, args);
   add_operations_commands(app, args);
   try {
     app.parse(argc, argv);
