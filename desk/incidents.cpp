@@ -163,6 +163,17 @@ bool link_by_alert_key(store::Transaction& tx, const Desk& desk, const store::Ti
   return link_to_incident(tx, desk, t.id, *incident, "system", "alert-key", now).has_value();
 }
 
+bool link_answer_to_incident(store::Transaction& tx, const Desk& desk, const store::Ticket& t, std::int64_t tagged,
+                             store::Time now) {
+  if (t.organisation.empty() || t.unverified || !tx.contact(t.requester) || !tx.incidents().incident(tagged)) return false;
+  if (auto l = tx.incidents().link_of(t.id); l && !l->unlinked_at) return false;
+  auto it = tx.ticket(tagged);
+  if (!it || !is_open(parse_status(it->status).value_or(Status::closed))) return false;
+  auto orgs = affected_organisations(tx, tagged);
+  if (std::find(orgs.begin(), orgs.end(), t.organisation) == orgs.end()) return false;
+  return link_to_incident(tx, desk, t.id, tagged, "system", "answer", now).has_value();
+}
+
 tl::expected<void, std::string> add_incident_alert_key(store::Transaction& tx, std::int64_t incident,
                                                        const std::string& key, const std::string& actor,
                                                        store::Time now) {

@@ -72,6 +72,13 @@ tl::expected<void, std::string> unlink_from_incident(store::Transaction& tx, con
 // A new ticket with an alert key links itself to the open incident naming that key; true when it did.
 bool link_by_alert_key(store::Transaction& tx, const Desk& desk, const store::Ticket& t, store::Time now);
 
+// A new ticket opened by a contact's answer to a broadcast that carried the incident's own
+// tag (they had no ticket of their own): linked to that incident while it is open, when the
+// incident affects the contact's organisation already (a tag alone links nobody else's
+// organisation in); true when it did.
+bool link_answer_to_incident(store::Transaction& tx, const Desk& desk, const store::Ticket& t, std::int64_t tagged,
+                             store::Time now);
+
 // #incident-key KEY, #rca TEXT, #followup TEXT on an incident.
 tl::expected<void, std::string> add_incident_alert_key(store::Transaction& tx, std::int64_t incident,
                                                        const std::string& key, const std::string& actor,

@@ -952,6 +952,8 @@ void open_new_ticket(Intake& in, const Party& sender, std::optional<std::int64_t
   if (nt.hypercare) event(in, id, "system", "hypercare", nt.organisation);
   keep_contacts_on_cc(in, *in.tx.ticket(id));
   link_by_alert_key(in.tx, in.desk, *in.tx.ticket(id), in.now);  // an open major incident naming its alert key
+  if (auto tagged = ticket_tag_in(c, in.m.subject))  // an answer to a broadcast on the incident's own tag
+    link_answer_to_incident(in.tx, in.desk, *in.tx.ticket(id), *tagged, in.now);
   refresh_sla_due(in.tx, in.desk, id, in.now);
   acknowledge_and_notify(in, *in.tx.ticket(id));
 }

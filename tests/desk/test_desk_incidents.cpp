@@ -355,3 +355,22 @@ TEST_CASE("The CLI's and portal's calls refuse what makes no sense and change no
   CHECK_FALSE(unlink_from_incident(*tx, desk, 1, kAgent, kNow));        // linked to none
   CHECK(tx->tickets().size() == 2);
 }
+
+TEST_CASE("A contact's answer to a broadcast on the incident's own tag opens a ticket linked to it; a stranger's tag "
+          "links nothing") {
+  IncidentDesk d;
+  auto named = d.declare("Integrationerna", std::nullopt, {}, {"Gamma"});
+  d.eva(named, "#broadcast\nDisruption.\n", "e1@example.com");
+  auto gus = d.take(TestDesk::mail("Gus <gus@gamma.example>", "servicedesk@example.com", "Re: [SD-3] Incident update: x",
+                                   "g1@gamma.example", "", "We are down too.\r\n"));
+  REQUIRE(gus.kind == IngestResult::Kind::created);
+  REQUIRE(d.link_of(gus.ticket_id));
+  CHECK(d.link_of(gus.ticket_id)->incident_id == named);
+  CHECK(d.link_of(gus.ticket_id)->how == "answer");
+  CHECK(d.ticket(named).status != "resolved");  // the incident itself is not touched by the answer
+  // Bo's Beta is not affected: his tagged mail opens a ticket of his own, unlinked.
+  auto bo = d.take(TestDesk::mail("Bo <bo@beta.dk>", "servicedesk@example.com", "Re: [SD-3] x", "b9@beta.dk"));
+  REQUIRE(bo.ticket_id != 0);
+  CHECK(bo.ticket_id != named);
+  CHECK_FALSE(d.link_of(bo.ticket_id));
+}
