@@ -26,6 +26,7 @@
 #include "parser/parse.h"
 #include "portal/service.h"
 #include "reports/report.h"
+#include "cli/incidents.h"
 #include "store/store.h"
 
 #include <CLI/CLI.hpp>
@@ -369,6 +370,7 @@ struct Args {
   DirectoryArgs dir;
   EstimateArgs estimate;  // ticket estimate
   ReportRequest report;
+  IncidentArgs incident;
   std::string copy_from, copy_to;
   NoticeArgs notice;
   std::function<int()> action;
@@ -461,6 +463,7 @@ void add_ticket_commands(CLI::App& app, Args& a) {
   set->add_option("--assign", ch.assign, "a registered agent's address, or - to unassign");
   set->add_option("--text", ch.text, "words for the customer, mailed with the change (with --status resolved: the resolution)");
   set->add_option("--operator", ch.operator_name, "who makes the change (default: $SUDO_USER or $USER)");
+  set->add_option("--incident", ch.incident, "link it to a major incident, e.g. SD-100; none unlinks it");
   a.on(set, [&a](const Config& c) { return cmd_ticket_set(c, a.ref, a.changes); });
 
   // The agent's words, as a mail would carry them: on the command line or from a file.
@@ -518,6 +521,23 @@ void add_ticket_commands(CLI::App& app, Args& a) {
   estimates->add_option("id", a.ref, "ticket id, e.g. SD-42")->required();
   estimates->add_flag("--json", a.as_json, "print JSON");
   a.on(estimates, [&a](const Config& c) { return cmd_ticket_estimates(c, a.ref, a.as_json); });
+}
+
+// `incident new` (desk/incidents.h, cli/incidents.h).
+void add_incident_commands(CLI::App& app, Args& a) {
+  auto* incident = app.add_subcommand("incident", "major incidents: new");
+  incident->require_subcommand(1);
+  auto* declare = incident->add_subcommand("new", "declare a major incident; prints its id");
+  auto& i = a.incident;
+  i.operator_name = std::getenv("SUDO_USER") ? std::getenv("SUDO_USER") : (std::getenv("USER") ? std::getenv("USER") : "unknown");
+  declare->add_option("--title", i.title, "what is wrong, as its agents and customers read it")->required();
+  declare->add_option("--agent", i.agent, "the registered agent who manages it (assigned)")->required();
+  declare->add_option("--from", i.from, "a ticket to link to it at once, e.g. SD-42");
+  declare->add_option("--orgs", i.orgs, "affected organisations beyond those of linked tickets: all, or A,B");
+  declare->add_option("--alert-key", i.alert_keys, "new tickets with this alert key link themselves while it is open (repeatable)");
+  declare->add_option("--priority", i.priority, names_of(kPriorities, ", ") + " (default highest)");
+  declare->add_option("--operator", i.operator_name, "who declares it (default: $SUDO_USER or $USER)");
+  a.on(declare, [&a](const Config& c) { return cmd_incident_new(c, a.incident); });
 }
 
 void add_attachment_commands(CLI::App& app, Args& a) {
@@ -647,16 +667,28 @@ void add_operations_commands(CLI::App& app, Args& a) {
       ->required();
   a.on(quarantine, [&a, quarantine](const Config& c) { return cmd_quarantine(c, action_of(quarantine), a.item_id, a.as_json); });
   a.report.format = "text";
-  auto* report = app.add_subcommand("report", "reports for managers: sla, categories, time, incidents");
-  report->add_option("kind", a.report.kind, "sla, categories, time or incidents")
+  auto* report = app.add_subcommand("report", "reports for managers: sla, categories, time, incidents; incident SD-100");
+  report->add_option("kind", a.report.kind, "sla, categories, time or incidents (a month's); incident (one major incident's)")
       ->required()
-      ->check(CLI::IsMember({"sla", "categories", "time", "incidents"}));
-  report->add_option("--month", a.report.month, "YYYY-MM")->required();
+      ->check(CLI::IsMember({"sla", "categories", "time", "incidents", "incident"}));
+  report->add_option("id", a.ref, "with incident: the major incident, e.g. SD-100");
+  report->add_option("--month", a.report.month, "YYYY-MM (every kind but incident)");
   report->add_option("--org", a.report.org, "only this organisation");
-  report->add_option("--format", a.report.format, "text, csv, json or html")
+  report->add_option("--format", a.report.format, "text, csv, json or html (incident: text, html or json)")
       ->check(CLI::IsMember({"text", "csv", "json", "html"}))
       ->capture_default_str();
-  a.on(report, [&a](const Config& c) { return cmd_report(c, a.report); });
+  a.on(report, [&a](const Config& c) {
+    if (a.report.kind == "incident") {
+      if (a.ref.empty()) throw CommandError(Failure::usage, "report incident: name the incident, e.g. SD-100");
+      if (a.report.format == "csv") throw CommandError(Failure::usage, "report incident: --format text, html or json");
+      if (!a.report.month.empty() || !a.report.org.empty())
+        throw CommandError(Failure::usage, "report incident takes no --month or --org");
+      return cmd_report_incident(c, a.ref, a.report.format);
+    }
+    if (!a.ref.empty()) throw CommandError(Failure::usage, fmt::format("report {} takes no ticket id", a.report.kind));
+    if (a.report.month.empty()) throw CommandError(Failure::usage, "--month YYYY-MM is required");
+    return cmd_report(c, a.report);
+  });
   auto* store_cmd = app.add_subcommand("store", "the store as a whole: copy");
   store_cmd->require_subcommand(1);
   auto* copy = store_cmd->add_subcommand(
@@ -716,6 +748,7 @@ int main(int argc, char** argv) {
   add_attachment_commands(app, args);
   add_directory_commands(app, args);
   add_notice_commands(app, args);
+  add_incident_commands(app, args);
   add_operations_commands(app, args);
   try {
     app.parse(argc, argv);

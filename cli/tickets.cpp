@@ -13,6 +13,7 @@
 #include "desk/desk.h"
 #include "desk/directory.h"
 #include "desk/estimates.h"
+#include "desk/incidents.h"
 #include "desk/ingest.h"
 #include "desk/on_behalf.h"
 #include "desk/sla_clock.h"
@@ -374,7 +375,16 @@ int cmd_ticket_set(const Config& c, const std::string& ref, const TicketChanges&
   auto st = open_store(c);
   auto tx = st->begin(store::Store::Mode::write);
   auto t = ticket_or_refuse(c, *tx, id);
-  auto outcome = change_ticket(*tx, desk, t, change, "operator:" + ch.operator_name, clock_now(c));
+  const std::string actor = "operator:" + ch.operator_name;
+  // --incident (desk/incidents.h): linked or unlinked first, so a --status resolved on an
+  // incident resolves what is linked to it.
+  if (!ch.incident.empty()) {
+    auto done = lower(ch.incident) == "none"
+                    ? unlink_from_incident(*tx, desk, id, actor, clock_now(c))
+                    : link_to_incident(*tx, desk, id, ticket_id_of(c, ch.incident), actor, "cli", clock_now(c));
+    if (!done) refuse(done.error());
+  }
+  auto outcome = change_ticket(*tx, desk, t, change, actor, clock_now(c));
   if (!outcome.refused.empty()) refuse(outcome.refused.front());
   tx->commit();
   std::cout << ticket_ref(c, id) << (outcome.mail_queued ? " (the customer is mailed)" : "") << "\n";

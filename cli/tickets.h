@@ -48,6 +48,7 @@ int cmd_attachment_get(const Config& c, const std::string& ref, std::int64_t num
 
 struct TicketChanges {
   std::string status, priority, category, assign, operator_name, text;
+  std::string incident;  // --incident SD-100 links the ticket to that major incident; "none" unlinks it
 };
 int cmd_ticket_set(const Config& c, const std::string& ref, const TicketChanges& ch);
 

@@ -317,6 +317,34 @@ const std::vector<CommandSpec>& commands() {
          return true;
        },
        true},
+      // Major incidents (desk/incidents.h).
+      {"incident", "new TITLE|SD-100|none",
+       [](const std::string& a, AgentCommands& c) {
+         auto sp = a.find(' ');
+         if (lower(a.substr(0, sp)) == "new") {
+           std::string title = sp == std::string::npos ? "" : trim(a.substr(sp));
+           if (title.empty()) return false;
+           c.incident_new = title;
+           return true;
+         }
+         if (a.empty() || sp != std::string::npos) return false;
+         c.incident = lower(a);
+         return true;
+       },
+       true},
+      {"incident-key", "KEY (on an incident)",
+       [](const std::string& a, AgentCommands& c) {
+         if (a.empty()) return false;
+         c.incident_keys.push_back(a);
+         return true;
+       },
+       true},
+      {"broadcast", "(on an incident: your words to every customer it affects)",
+       [](const std::string& a, AgentCommands& c) { return a.empty() && (c.broadcast = true); }},
+      {"rca", "TEXT (an incident's root cause)",
+       [](const std::string& a, AgentCommands& c) { return !a.empty() && (c.rca = a, true); }, true},
+      {"followup", "TEXT (an incident's follow-up)",
+       [](const std::string& a, AgentCommands& c) { return !a.empty() && (c.followup = a, true); }, true},
   };
   return table;
 }

@@ -107,6 +107,13 @@ struct AgentCommands {
   // #estimate 3h TEXT: an estimate for the customer to approve (desk/estimates.h); TEXT keeps its case
   std::int64_t estimate_s = 0;
   std::string estimate_text;
+  // Major incidents (desk/incidents.h): #incident new TITLE, #incident SD-100 | none,
+  // #incident-key KEY, #broadcast, #rca TEXT, #followup TEXT (titles and texts keep their case).
+  std::optional<std::string> incident_new;
+  std::optional<std::string> incident;  // a ticket reference, or "none"
+  std::vector<std::string> incident_keys;
+  bool broadcast = false;
+  std::optional<std::string> rca, followup;
   std::string text;                 // the reply without its command lines
   std::vector<std::string> errors;  // what was not understood; non-empty: apply nothing
 };

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "desk/agent_mail.h"
+#include "desk/incidents.h"
 #include "desk/attachments.h"
 #include "desk/desk.h"
 #include "desk/estimates.h"
@@ -395,6 +396,74 @@ TicketChange agent_change(const AgentCommands& cmd, const std::string& from, con
   return ch;
 }
 
+// What an agent's incident commands (desk/incidents.h) cannot do on ticket `t`; checked
+// before anything of the mail applies, so a refused command changes nothing.
+std::vector<std::string> incident_command_problems(store::Transaction& tx, const Desk& desk, const store::Ticket& t,
+                                                   const AgentCommands& cmd) {
+  std::vector<std::string> out;
+  const auto& c = desk.config();
+  bool is_incident = tx.incidents().incident(t.id).has_value();
+  if (!is_incident && (cmd.broadcast || !cmd.incident_keys.empty() || cmd.rca || cmd.followup))
+    out.push_back(fmt::format("'#broadcast', '#incident-key', '#rca' and '#followup' work only on a major incident; "
+                              "{} is none", ticket_ref(c, t.id)));
+  if (is_incident && (cmd.incident || cmd.incident_new))
+    out.push_back("'#incident': a major incident is not linked to another one");
+  if (cmd.incident && cmd.incident_new) out.push_back("'#incident new' and '#incident SD-n' together");
+  if (cmd.incident && *cmd.incident != "none") {
+    auto id = parse_ticket_ref(c, *cmd.incident);
+    auto target = id ? tx.ticket(*id) : std::nullopt;
+    if (!id || !tx.incidents().incident(*id))
+      out.push_back(fmt::format("'#incident {}': no major incident", printable(utf8_prefix(*cmd.incident, 60))));
+    else if (target && target->status == to_string(Status::closed))
+      out.push_back(fmt::format("'#incident {}': that incident is closed", ticket_ref(c, *id)));
+  }
+  if (cmd.incident && *cmd.incident == "none") {
+    auto l = tx.incidents().link_of(t.id);
+    if (!l || l->unlinked_at) out.push_back(fmt::format("'#incident none': {} is linked to no major incident", ticket_ref(c, t.id)));
+  }
+  if (cmd.broadcast && cmd.text.empty()) out.push_back("'#broadcast': write the words to send below the commands");
+  return out;
+}
+
+// The incident commands of an applied agent's mail (incident_command_problems() found none).
+// `resolving`: the incident is being resolved, whose mail to each person replaces a broadcast.
+bool apply_incident_commands(Intake& in, const store::Ticket& t, const AgentCommands& cmd, const store::Agent& agent,
+                             bool resolving) {
+  auto& tx = in.tx;
+  std::string name = agent.name.empty() ? agent.email : agent.name;
+  bool mailed = false;
+  if (cmd.incident_new) {
+    IncidentDeclaration d;
+    d.title = *cmd.incident_new;
+    d.agent = agent.email;
+    d.from = t.id;
+    if (auto id = declare_incident(tx, in.desk, d, in.from, "mail", in.now)) {
+      in.result.note = "declared major incident " + ticket_ref(in.c, *id);
+      mailed = true;
+    }
+  }
+  if (cmd.incident) {
+    if (*cmd.incident == "none") (void)unlink_from_incident(tx, in.desk, t.id, in.from, in.now);
+    else (void)link_to_incident(tx, in.desk, t.id, *parse_ticket_ref(in.c, *cmd.incident), in.from, "mail", in.now);
+  }
+  if (!tx.incidents().incident(t.id)) return mailed;
+  for (const auto& k : cmd.incident_keys) (void)add_incident_alert_key(tx, t.id, k, in.from, in.now);
+  if (cmd.rca) (void)record_root_cause(tx, t.id, *cmd.rca, in.from, in.now);
+  if (cmd.followup) (void)record_follow_up(tx, t.id, *cmd.followup, in.from, in.now);
+  int broadcast = 0;
+  if (cmd.broadcast && !resolving)
+    if (auto n = broadcast_incident(tx, in.desk, t.id, cmd.text, name, in.from, in.now)) broadcast = *n;
+  if (!cmd.text.empty() || broadcast > 0) {
+    tell_incident_agents(tx, in.desk, t.id,
+                         resolving         ? "Incident resolved"
+                         : cmd.broadcast ? fmt::format("Incident update, broadcast to {} people", broadcast)
+                                         : "Incident update (agents only)",
+                         cmd.text, in.from, in.now);
+    mailed = true;
+  }
+  return mailed || broadcast > 0;
+}
+
 // A registered agent's mail to the ticket's plus-address (judge_agent_mail() sent it here).
 void handle_agent_mail(Intake& in, store::Ticket t, const store::Agent& agent, AgentPath path,
                        const std::string& token_holder) {
@@ -433,8 +502,13 @@ void handle_agent_mail(Intake& in, store::Ticket t, const store::Agent& agent, A
     else if (auto why = estimate_problem(in.tx, t, *estimate); !why.empty())
       cmd.errors.push_back("'#estimate': " + why);
   }
+  const bool is_incident = in.tx.incidents().incident(t.id).has_value();
+  for (const auto& e : incident_command_problems(in.tx, in.desk, t, cmd)) cmd.errors.push_back(e);
   TicketChange change;
   if (cmd.errors.empty()) change = agent_change(cmd, in.from, agent.name.empty() ? agent.email : agent.name);
+  // On a major incident an agent's words go to its agents; to customers only with #broadcast
+  // (desk/incidents.h). Resolving keeps them as the resolution the linked tickets get.
+  if (is_incident && change.status != Status::resolved) change.note = !change.text.empty();
   // The agent's files go to the customer with the answer, as many as one mail may carry.
   auto files = attach_what_fits(files_of_this_mail(in, t.id), in.c.notify.attach_max_bytes, ref);
   if (!change.note) change.attachment_ids = files.ids;
@@ -462,6 +536,7 @@ void handle_agent_mail(Intake& in, store::Ticket t, const store::Agent& agent, A
   }
   if (!change.note && files.left_out > 0)
     internal_event(in, t.id, in.from, "attachments-not-mailed", files.listing);
+  if (apply_incident_commands(in, t, cmd, agent, change.status == Status::resolved)) in.result.mail_queued = true;
   if (cmd.attachments && mail_attachments(in.tx, in.desk, *in.tx.ticket(t.id), {agent.name, agent.email}, in.now) > 0)
     in.result.mail_queued = true;
   in.result.mail_queued = in.result.mail_queued || outcome.mail_queued;
@@ -821,6 +896,43 @@ void handle_requester_mail(Intake& in, const store::Agent& agent, const AgentCom
   in.result.note = "opened for " + lower(what.requester) + " by agent " + agent.email;
 }
 
+// A registered agent's new mail to the desk address whose first line is #incident new TITLE:
+// a major incident declared, only with an aligned DMARC pass (as #requester); else nothing
+// is declared and the agent is told why.
+void handle_incident_mail(Intake& in, const store::Agent& agent, const AgentCommands& cmd) {
+  in.result.kind = IngestResult::Kind::rejected;
+  std::string why = !authenticated_by_trusted_server(in.c, in.m)
+                        ? "it came to the desk's plain address, which carries no token, without a trusted "
+                          "authentication of your address (a DMARC pass for your domain): From can be forged"
+                    : !cmd.errors.empty() ? "commands not understood: " + join(cmd.errors, "; ")
+                                          : "";
+  IncidentDeclaration d;
+  d.title = *cmd.incident_new;
+  d.agent = agent.email;
+  d.text = cmd.text;
+  for (const auto& k : cmd.incident_keys) d.alert_keys.push_back(k);
+  std::optional<std::int64_t> id;
+  if (why.empty()) {
+    if (cmd.broadcast || cmd.rca || cmd.followup || cmd.incident || cmd.status || cmd.assign || cmd.requester)
+      why = "only #incident new (with #incident-key) goes in a mail that declares an incident";
+    else if (auto declared = declare_incident(in.tx, in.desk, d, agent.email, "mail", in.now)) id = *declared;
+    else why = declared.error();
+  }
+  if (!why.empty()) {
+    log::warning("security: <{}> from agent {}: #incident new not applied: {}", in.m.message_id, in.from, why);
+    in.result.note = "#incident new not applied: " + why;
+    if (in.tx.count_sent_or_queued("incident-refused", agent.email, in.now - 3600) >= 3) return;
+    answer_agent(in, std::nullopt, agent, "incident-refused",
+                 {{"subject", in.m.subject}, {"message_id", in.m.message_id}, {"reason", why}});
+    return;
+  }
+  in.result.kind = IngestResult::Kind::created;
+  in.result.ticket_id = *id;
+  in.result.mail_queued = true;
+  store_message(in, *id, true);  // the agent's own mail, kept on the incident as an internal note
+  in.result.note = "declared major incident " + ticket_ref(in.c, *id) + " by agent " + agent.email;
+}
+
 // A customer's message that belongs to no ticket: a repeated alert, rejected, or a new ticket
 // (intake rules, organisation, SLA) with its acknowledgement and the agents' notification.
 void open_new_ticket(Intake& in, const Party& sender, std::optional<std::int64_t> refers_to) {
@@ -848,6 +960,9 @@ void open_new_ticket(Intake& in, const Party& sender, std::optional<std::int64_t
                    : " of " + nt.organisation + " (recognised by its mail domain)"));
   if (nt.hypercare) event(in, id, "system", "hypercare", nt.organisation);
   keep_contacts_on_cc(in, *in.tx.ticket(id));
+  link_by_alert_key(in.tx, in.desk, *in.tx.ticket(id), in.now);  // an open major incident naming its alert key
+  if (auto tagged = ticket_tag_in(c, in.m.subject))  // an answer to a broadcast on the incident's own tag
+    link_answer_to_incident(in.tx, in.desk, *in.tx.ticket(id), *tagged, in.now);
   refresh_sla_due(in.tx, in.desk, id, in.now);
   acknowledge_and_notify(in, *in.tx.ticket(id));
 }
@@ -860,6 +975,7 @@ void handle_customer_mail(Intake& in) {
   if (!t && sender.agent && !in.m.automatic && in.too_large.empty()) {
     auto cmd = parse_agent_commands(in.m.new_text);
     if (cmd.requester) return handle_requester_mail(in, *sender.agent, cmd);
+    if (cmd.incident_new) return handle_incident_mail(in, *sender.agent, cmd);
   }
   std::optional<std::int64_t> refers_to;
   if (t && t->status == to_string(Status::closed)) {  // a closed ticket stays closed: a new one refers to it

@@ -3,6 +3,7 @@
 
 #include "core/text.h"
 #include "desk/estimates.h"
+#include "desk/incidents.h"
 #include "desk/mailer.h"
 
 #include <fmt/format.h>
@@ -95,7 +96,8 @@ ChangeOutcome change_ticket(store::Transaction& tx, const Desk& desk, const stor
   if (ch.note) event("note", utf8_prefix(ch.text, 200), true);
   if (to == Status::resolved && !ch.note && !ch.text.empty()) tx.set_resolution(t.id, ch.text);
 
-  if (auto kind = customer_mail_kind(from, to, words)) {
+  const bool incident = tx.incidents().incident(t.id).has_value();
+  if (auto kind = customer_mail_kind(from, to, words); kind && !ch.quiet && !incident) {
     auto now_t = *tx.ticket(t.id);
     mail_customer(tx, desk, now_t, *kind, words ? ch.text : "", ch.agent_name, now, ch.attachment_ids);
     tx.set_first_response(t.id, now);
@@ -103,6 +105,11 @@ ChangeOutcome change_ticket(store::Transaction& tx, const Desk& desk, const stor
     out.mail_queued = true;
   }
   refresh_sla_due(tx, desk, t.id, now);
+  // A major incident resolved: its linked tickets with it (desk/incidents.h).
+  if (incident && to == Status::resolved && from != Status::resolved) {
+    std::string resolution = ch.note || ch.text.empty() ? tx.ticket(t.id)->resolution : ch.text;
+    if (resolve_linked_tickets(tx, desk, t.id, resolution, ch.agent_name, actor, now) > 0) out.mail_queued = true;
+  }
   return out;
 }
 

@@ -52,6 +52,10 @@ struct TicketChange {
   // Set by desk/estimates.cpp alone: only an estimate puts a ticket in awaiting-approval, so
   // change_ticket() refuses that status to anyone else (an agent's #status, `ticket set`).
   bool from_estimate = false;
+  // No mail to the customer: the caller tells them itself (a major incident's linked tickets,
+  // resolved with one mail per person: desk/incidents.h). A major incident's own ticket is
+  // always quiet: its requester is the agent who declared it.
+  bool quiet = false;
 };
 
 struct ChangeOutcome {

@@ -155,6 +155,41 @@ const Texts kTexts[] = {
      {"[{{ticket}}] {{subject}}", answer(kEnglish, "There is news on your case {{ticket}}.", "")},
      {"[{{ticket}}] {{subject}}", answer(kSwedish, "Det finns nytt i ditt ärende {{ticket}}.", "")},
      {"[{{ticket}}] {{subject}}", answer(kDanish, "Der er nyt i din sag {{ticket}}.", "")}},
+    // A major incident (desk/incidents.h): an agent's #broadcast, and its resolution, to each
+    // person it affects once, on their own thread. {{incident}} is its title, {{others}} the
+    // person's other linked tickets (empty: none), {{text}} the agent's words.
+    {"incident-update",
+     {"[{{ticket}}] Incident update: {{subject}}",
+      greeting(kEnglish) + "We are working on a major incident that affects you: {{incident}}.\n"
+      "{{#others}}Your cases {{others}} are part of it too.\n{{/others}}\n{{text}}\n"
+      "We will keep you informed until it is resolved; you need not report it again. Reply to this mail to add "
+      "anything.\n\n" + portal_paragraph(kEnglish) + "Kind regards\n{{#agent}}{{agent}}\n{{/agent}}{{service_name}}\n"},
+     {"[{{ticket}}] Driftstörning: {{subject}}",
+      greeting(kSwedish) + "Vi arbetar med en större incident som påverkar er: {{incident}}.\n"
+      "{{#others}}Även era ärenden {{others}} ingår i den.\n{{/others}}\n{{text}}\n"
+      "Vi håller er informerade tills den är löst; ni behöver inte anmäla den igen. Svara på detta mail om du vill "
+      "lägga till något.\n\n" + portal_paragraph(kSwedish) + "Med vänliga hälsningar\n{{#agent}}{{agent}}\n{{/agent}}{{service_name}}\n"},
+     {"[{{ticket}}] Driftsforstyrrelse: {{subject}}",
+      greeting(kDanish) + "Vi arbejder på en større hændelse, der berører jer: {{incident}}.\n"
+      "{{#others}}Jeres sager {{others}} er også en del af den.\n{{/others}}\n{{text}}\n"
+      "Vi holder jer orienteret, indtil den er løst; I behøver ikke melde den igen. Svar på denne mail, hvis du vil "
+      "tilføje noget.\n\n" + portal_paragraph(kDanish) + "Med venlig hilsen\n{{#agent}}{{agent}}\n{{/agent}}{{service_name}}\n"}},
+    {"incident-resolved",
+     {"[{{ticket}}] Resolved: {{subject}}",
+      greeting(kEnglish) + "The major incident that affected you is resolved: {{incident}}.\n"
+      "{{#others}}Your cases {{others}} are resolved with it.\n{{/others}}\n{{text}}\n"
+      "If the problem remains for you, reply to this mail and your case opens again.\n\n" + portal_paragraph(kEnglish) +
+      "Kind regards\n{{#agent}}{{agent}}\n{{/agent}}{{service_name}}\n"},
+     {"[{{ticket}}] Löst: {{subject}}",
+      greeting(kSwedish) + "Den större incident som påverkade er är löst: {{incident}}.\n"
+      "{{#others}}Era ärenden {{others}} är lösta samtidigt.\n{{/others}}\n{{text}}\n"
+      "Om problemet kvarstår för dig, svara på detta mail så öppnas ditt ärende igen.\n\n" + portal_paragraph(kSwedish) +
+      "Med vänliga hälsningar\n{{#agent}}{{agent}}\n{{/agent}}{{service_name}}\n"},
+     {"[{{ticket}}] Løst: {{subject}}",
+      greeting(kDanish) + "Den større hændelse, der berørte jer, er løst: {{incident}}.\n"
+      "{{#others}}Jeres sager {{others}} er løst samtidig.\n{{/others}}\n{{text}}\n"
+      "Hvis problemet fortsat er der for dig, så svar på denne mail, og din sag åbnes igen.\n\n" + portal_paragraph(kDanish) +
+      "Med venlig hilsen\n{{#agent}}{{agent}}\n{{/agent}}{{service_name}}\n"}},
     {"unknown-sender",
      {"Re: {{subject}}",
       "Hello,\n\nYour mail was received, but only registered contact persons of our customers can open cases at "
@@ -333,6 +368,13 @@ const Template kAllowanceUsed = {
     "Further work for {{organisation}} this month, other than incidents, is charged and needs an estimate the customer "
     "has approved first: reply with #estimate 3h what the work is.\n{{#approved}}{{approved}}\n{{/approved}}"
     "This notice comes once per organisation and month.\n"};
+const Template kIncidentRefused = {
+    "Not declared: {{subject}}",
+    "Your mail <{{message_id}}> asked to declare a major incident (#incident new), but nothing was declared:\n\n"
+    "  {{reason}}\n\n"
+    "Declare it on the desk's server with `servicedesk incident new --title TEXT --agent YOU`, on the portal, by "
+    "#incident new in a reply to a ticket's notification, or send from a mail system that signs your domain "
+    "(DMARC).\nIf you did not send this mail, someone is writing in your name: tell your administrator.\n"};
 
 const Template kCommandError = {
     "[{{ticket}}] Not applied: {{subject}}",
@@ -346,6 +388,7 @@ Template builtin_template(std::string_view kind, std::string_view language) {
   if (kind == "command-error") return kCommandError;
   if (kind == "attachments") return kAttachments;
   if (kind == "requester-refused") return kRequesterRefused;
+  if (kind == "incident-refused") return kIncidentRefused;
   if (kind == "agent-mail-not-applied") return kAgentMailNotApplied;
   if (kind == "intake-capped") return kIntakeCapped;
   if (kind == "sla-warning") return kSlaWarning;
@@ -376,6 +419,8 @@ const std::vector<TemplateKind>& template_kinds() {
       {"status-reopened", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text", "portal_link"}},
       {"status-closed", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text", "portal_link"}},
       {"reply", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text", "portal_link"}},
+      {"incident-update", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text", "incident", "others", "portal_link", "continues"}},
+      {"incident-resolved", true, {"ticket", "subject", "requester_name", "requester_first_name", "agent_name", "agent", "service_name", "text", "incident", "others", "portal_link", "continues"}},
       {"unknown-sender", true, {"subject", "service_name"}},
       {"login-link", true, {"link", "minutes", "service_name", "name"}},
       {"estimate", true,
@@ -397,6 +442,7 @@ const std::vector<TemplateKind>& template_kinds() {
       {"command-error", false, {"ticket", "subject", "text", "commands"}},
       {"attachments", false, {"ticket", "subject", "part", "parts", "list"}},
       {"requester-refused", false, {"subject", "message_id", "reason"}},
+      {"incident-refused", false, {"subject", "message_id", "reason"}},
       {"agent-mail-not-applied", false, {"ticket", "subject", "message_id", "reason"}},
       {"intake-capped", false, {"count", "domain", "reason", "ticket", "subject"}},
       {"sla-warning", false, {"ticket", "subject", "requester", "requester_name", "organisation", "priority", "status", "target", "due"}},

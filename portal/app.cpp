@@ -8,6 +8,8 @@
 #include "core/vocabulary.h"
 #include "desk/estimates.h"
 #include "desk/from_portal.h"
+#include "desk/incidents.h"
+#include "store/incidents.h"
 #include "desk/ingest.h"
 #include "desk/notices.h"
 #include "desk/visibility.h"
@@ -296,6 +298,7 @@ struct App::Route {
     if (path == "/logout") return post ? logout() : message(405);
     if (path == "/tickets") return get ? list() : new_ticket_post();
     if (path == "/tickets/new") return get ? new_ticket_form({}) : message(405);
+    if (path == "/incidents") return post ? incident_declare() : message(405);
     if (path == "/api/tickets") return get ? api_list() : message(405);
     if (path.rfind("/api/tickets/", 0) == 0) return get ? api_ticket(path.substr(13)) : message(405);
     if (path.rfind("/tickets/", 0) == 0) {
@@ -306,6 +309,7 @@ struct App::Route {
       if (tail.empty()) return get ? ticket(ref, {}) : message(405);
       if (tail == "/reply") return post ? reply(ref) : message(405);
       if (tail == "/estimate") return post ? estimate_answer(ref) : message(405);
+      if (tail == "/incident") return post ? incident_link(ref) : message(405);
       if (tail.rfind("/attachments/", 0) == 0) return get ? attachment(ref, tail.substr(13)) : message(405);
     }
     return not_found();
@@ -614,6 +618,11 @@ struct App::Route {
       v.estimate = TicketView::Estimate{e->id, estimate_duration(e->seconds), e->text, time_text(*t, e->created_at),
                                         contact && !t->organisation.empty() && contact->organisation == t->organisation};
     }
+    if (auto l = tx->incidents().link_of(t->id); l && !l->unlinked_at) {
+      v.part_of_incident = true;
+      if (agent) v.incident_ref = ticket_ref(c, l->incident_id);
+    }
+    v.is_incident = agent && tx->incidents().incident(t->id).has_value();
     return html(status, ticket_page(context(), v));
   }
 
@@ -758,6 +767,77 @@ struct App::Route {
       tx->commit();
       return redirect("/tickets/" + ticket_ref(c, t->id));
     }
+  }
+
+  // POST /tickets/{REF}/incident (agents): incident=SD-100 links the ticket, incident=none
+  // unlinks it, through desk/incidents.h.
+  http::Response incident_link(const std::string& ref) {
+    if (!visitor->agent) return not_found();
+    auto f = read_form(req);
+    if (!f) return message(400, "", page_texts().get("form.bad"));
+    if (!session_csrf_ok(*f)) return message(403);
+    std::string target = trim(field(*f, "incident")), key = field(*f, "form_key");
+    TicketView refused;
+    {
+      auto tx = app.store_.begin(store::Store::Mode::write);
+      auto t = visible_ticket(*tx, ref);
+      if (!t) return not_found();
+      if (!looks_like_token(key) || !tx->use_form_key("form:" + key, now)) return redirect("/tickets/" + ticket_ref(c, t->id));
+      tl::expected<void, std::string> done;
+      if (lower(target) == "none") done = unlink_from_incident(*tx, app.desk_, t->id, visitor->email, now);
+      else if (auto id = parse_ticket_ref(c, target)) done = link_to_incident(*tx, app.desk_, t->id, *id, visitor->email, "portal", now);
+      else done = tl::unexpected(fmt::format("'{}' is no ticket id (e.g. {}-100, or none)", utf8_prefix(target, 40), c.service.ticket_prefix));
+      if (!done) {
+        refused.errors.push_back(done.error());
+        tx.reset();
+        return ticket(ref, refused, bh::status::bad_request);
+      }
+      tx->commit();
+      return redirect("/tickets/" + ticket_ref(c, t->id));
+    }
+  }
+
+  // POST /incidents (agents): declare a major incident (title, from, alert_key, orgs), the
+  // signed-in agent its manager, through desk/incidents.h; then its page.
+  http::Response incident_declare() {
+    if (!visitor->agent) return not_found();
+    auto f = read_form(req);
+    if (!f) return message(400, "", page_texts().get("form.bad"));
+    if (!session_csrf_ok(*f)) return message(403);
+    std::string from = trim(field(*f, "from")), key = field(*f, "form_key");
+    IncidentDeclaration d;
+    d.title = field(*f, "title");
+    d.agent = visitor->email;
+    if (auto k = trim(field(*f, "alert_key")); !k.empty()) d.alert_keys.push_back(k);
+    std::string orgs = trim(field(*f, "orgs"));
+    if (lower(orgs) == "all") d.all_organisations = true;
+    else
+      for (std::size_t pos = 0; !orgs.empty() && pos <= orgs.size();) {
+        auto comma = orgs.find(',', pos);
+        if (auto name = trim(orgs.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos)); !name.empty())
+          d.organisations.push_back(name);
+        if (comma == std::string::npos) break;
+        pos = comma + 1;
+      }
+    auto tx = app.store_.begin(store::Store::Mode::write);
+    std::optional<store::Ticket> origin;
+    if (!from.empty()) {
+      origin = visible_ticket(*tx, from);
+      if (!origin) return not_found();
+      d.from = origin->id;
+    }
+    if (!looks_like_token(key) || !tx->use_form_key("form:" + key, now))
+      return redirect(origin ? "/tickets/" + ticket_ref(c, origin->id) : "/tickets");
+    auto id = declare_incident(*tx, app.desk_, d, visitor->email, "portal", now);
+    if (!id) {
+      tx.reset();
+      if (!origin) return message(400, "", id.error());
+      TicketView refused;
+      refused.errors.push_back(id.error());
+      return ticket(ticket_ref(c, origin->id), refused, bh::status::bad_request);
+    }
+    tx->commit();
+    return redirect("/tickets/" + ticket_ref(c, *id));
   }
 
   std::vector<std::string> category_names() const {

@@ -400,7 +400,11 @@ std::string ticket_page(const PageContext& ctx, const TicketView& v) {
   fact("ticket.sla", p.sla(v.sla_state, v.sla_due));
   fact("ticket.resolution", text(v.resolution, true));
   if (agent) fact("ticket.time_spent", text(time_text(p, v.time_spent_s)));
+  if (agent && v.is_incident) fact("ticket.incident", p.w("incident.is_major"));
+  if (agent && v.part_of_incident) fact("ticket.incident", text(v.incident_ref));
   m += "</dl>\n</section>\n";
+  // A contact learns that their case is part of a major incident, and nothing internal of it.
+  if (!agent && v.part_of_incident) m += "<p class=\"notice\" role=\"status\">" + p.w("incident.part") + "</p>\n";
 
   if (!v.attachments.empty()) {
     m += "<section aria-labelledby=\"files\"><h2 id=\"files\">" + p.w("ticket.files") + "</h2>\n<ul class=\"files\">\n";
@@ -512,6 +516,25 @@ std::string ticket_page(const PageContext& ctx, const TicketView& v) {
            p.w("ticket.change.note") + "</label></div>\n</fieldset>\n";
     }
     m += "<button type=\"submit\">" + p.w("ticket.reply.submit") + "</button>\n</form>\n</section>\n";
+  }
+  // Agents: link or unlink a major incident, or declare one with this ticket linked.
+  if (agent && linkable_ref(v.ref) && !v.is_incident) {
+    m += "<section class=\"card\" aria-labelledby=\"incident\"><h2 id=\"incident\">" + p.w("ticket.incident") + "</h2>\n";
+    m += "<form method=\"post\" action=" + attr(p.ticket_href(v.ref) + "/incident") + ">\n" + p.csrf_field(ctx.csrf) +
+         "\n<input type=\"hidden\" name=\"form_key\" value=" + attr(v.form_key + "a") + ">\n";
+    m += "<label for=\"i-ref\">" + p.w("incident.link") + "</label>\n<input id=\"i-ref\" type=\"text\" name=\"incident\" "
+         "maxlength=\"40\" required value=" + attr(v.part_of_incident ? v.incident_ref : "") + ">\n";
+    m += "<button type=\"submit\">" + p.w("incident.link.submit") + "</button>\n</form>\n";
+    m += "<form method=\"post\" action=\"/incidents\">\n" + p.csrf_field(ctx.csrf) +
+         "\n<input type=\"hidden\" name=\"form_key\" value=" + attr(v.form_key + "b") + ">\n" +
+         "<input type=\"hidden\" name=\"from\" value=" + attr(v.ref) + ">\n";
+    m += "<label for=\"i-title\">" + p.w("incident.title") + "</label>\n<input id=\"i-title\" type=\"text\" "
+         "name=\"title\" maxlength=\"200\" required>\n";
+    m += "<label for=\"i-key\">" + p.w("incident.alert_key") + "</label>\n<input id=\"i-key\" type=\"text\" "
+         "name=\"alert_key\" maxlength=\"200\">\n";
+    m += "<label for=\"i-orgs\">" + p.w("incident.orgs") + "</label>\n<input id=\"i-orgs\" type=\"text\" "
+         "name=\"orgs\" maxlength=\"1000\">\n";
+    m += "<button type=\"submit\">" + p.w("incident.declare.submit") + "</button>\n</form>\n</section>\n";
   }
   return p.frame(v.ref + " " + v.subject, m);
 }

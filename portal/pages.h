@@ -157,6 +157,11 @@ struct TicketView {
     bool can_answer = false;
   };
   std::optional<Estimate> estimate;
+  // Major incidents (desk/incidents.h). A contact sees only that the ticket is part of one;
+  // agents see which, and get the forms that link, unlink and declare (POST, CSRF, form key).
+  bool part_of_incident = false;
+  std::string incident_ref;             // agents only: the incident it is linked to, e.g. "SD-100"
+  bool is_incident = false;             // agents only: this ticket is a major incident
 };
 
 struct NewTicketView {

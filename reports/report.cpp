@@ -7,6 +7,7 @@
 #include "reports/report.h"
 
 #include "api/json.h"
+#include "store/incidents.h"
 #include "core/text.h"
 #include "core/vocabulary.h"
 #include "desk/ingest.h"
@@ -556,7 +557,9 @@ void build_incidents(Report& rep, Source& src) {
                        text_col("resolved_at", "Resolved"),
                        num_col("first_response_hours", "First response business h", 2),
                        num_col("resolution_hours", "Resolution business h", 2),
-                       num_col("time_spent_minutes", "Time spent min", 1)};
+                       num_col("time_spent_minutes", "Time spent min", 1),
+                       // A major incident (desk/incidents.h): the command of its own report.
+                       text_col("major_incident_report", "Major incident report")};
   rep.detail_key = "timeline";
   Chart chart{"Incidents per priority", "", 0, {"incidents"}, {"#c62828"}, {}, {}};
   std::array<double, 5> per_priority{};
@@ -577,7 +580,8 @@ void build_incidents(Report& rep, Source& src) {
                               eval.state, rfc3339_utc(t.created_at), opt_time_value(fr_due),
                               opt_time_value(t.first_response_at), opt_time_value(res_due),
                               opt_time_value(t.resolved_at), business_hours(t.first_response_at),
-                              business_hours(t.resolved_at), minutes(t.time_spent_s)});
+                              business_hours(t.resolved_at), minutes(t.time_spent_s),
+                              src.tx.incidents().incident(t.id) ? Value("servicedesk report incident " + ref) : Value()});
 
     struct Entry {
       Time at;
@@ -612,7 +616,9 @@ void build_incidents(Report& rep, Source& src) {
   rep.notes = {"Every ticket of category incident created in the month, with its events in time order.",
                "first-response and resolved mark those moments and whether they met their due time.",
                "SLA state as the daemon reports it now: ok, warning, breached, met or paused.",
-               "Business hours from creation on the ticket's SLA calendar, without the time it was pending."};
+               "Business hours from creation on the ticket's SLA calendar, without the time it was pending.",
+               "Major incidents name the command of their own report (timeline, affected organisations and "
+               "contacts, duration, breaches, root cause, recurring problems): servicedesk report incident SD-n."};
 }
 
 // ---------------------------------------------------------------------------------------

@@ -103,6 +103,13 @@ const std::vector<TableSpec>& tables() {
       {"notice_orgs", {I("notice_id"), I("org_id")}, O::key, {"notice_id", "org_id"}},
       {"notice_mails", {I("notice_id"), T("recipient"), T("what"), T("organisation"), I("at")}, O::key,
        {"notice_id", "recipient", "what"}},
+      // Major incidents (store/incidents.h), after the tickets their keys name.
+      {"incidents", {I("ticket_id"), T("title"), T("declared_by"), I("declared_at"), I("all_orgs"), T("root_cause"),
+                     T("follow_up")}, O::key, {"ticket_id"}},
+      {"incident_orgs", {I("incident_id"), T("organisation")}, O::key, {"incident_id", "organisation"}},
+      {"incident_alert_keys", {I("incident_id"), T("alert_key")}, O::key, {"incident_id", "alert_key"}},
+      {"incident_links", {I("ticket_id"), I("incident_id"), T("linked_by"), I("linked_at"), T("how"), T("unlinked_by"),
+                          I("unlinked_at")}, O::key, {"ticket_id"}},
   };
   return all;
 }

@@ -66,6 +66,37 @@ constexpr std::string_view kMigrations[] = {
     // customers informed (sqlite_store.cpp's migration 13 in SQLite's dialect).
     R"sql(
 -- 13 incidents (begin)
+CREATE TABLE incidents (
+  ticket_id   BIGINT PRIMARY KEY REFERENCES tickets(id),
+  title       TEXT NOT NULL,
+  declared_by TEXT NOT NULL,
+  declared_at BIGINT NOT NULL,
+  all_orgs    INTEGER NOT NULL DEFAULT 0,
+  root_cause  TEXT NOT NULL DEFAULT '',
+  follow_up   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX incidents_declared ON incidents(declared_at);
+CREATE TABLE incident_orgs (
+  incident_id  BIGINT NOT NULL REFERENCES incidents(ticket_id),
+  organisation TEXT NOT NULL,
+  PRIMARY KEY (incident_id, organisation)
+);
+CREATE TABLE incident_alert_keys (
+  incident_id BIGINT NOT NULL REFERENCES incidents(ticket_id),
+  alert_key   TEXT NOT NULL,
+  PRIMARY KEY (incident_id, alert_key)
+);
+CREATE INDEX incident_alert_keys_key ON incident_alert_keys(alert_key);
+CREATE TABLE incident_links (
+  ticket_id   BIGINT PRIMARY KEY REFERENCES tickets(id),
+  incident_id BIGINT NOT NULL REFERENCES incidents(ticket_id),
+  linked_by   TEXT NOT NULL,
+  linked_at   BIGINT NOT NULL,
+  how         TEXT NOT NULL,
+  unlinked_by TEXT NOT NULL DEFAULT '',
+  unlinked_at BIGINT
+);
+CREATE INDEX incident_links_incident ON incident_links(incident_id, linked_at);
 -- 13 incidents (end)
 
 -- 13 notices (begin)

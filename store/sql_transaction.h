@@ -26,6 +26,7 @@
 #include "store/sql_estimates.h"
 // Maintenance notices (schema 13, section notices).
 #include "store/sql_notices.h"
+#include "store/sql_incidents.h"
 
 #include <fmt/format.h>
 
@@ -114,6 +115,7 @@ class SqlTransaction final : public Transaction {
   }
 
   Estimates& estimates() override { return estimates_; }  // store/sql_estimates.h
+  Incidents& incidents() override { return incidents_; }
 
   std::optional<MailboxState> mailbox(const std::string& name) override {
     Stmt s(c_, "SELECT uidvalidity, last_uid, last_poll_at, done_uid FROM mailboxes WHERE name = ?", "read mailbox");
@@ -1501,6 +1503,9 @@ class SqlTransaction final : public Transaction {
 
   Db& c_;
   SqlEstimates<Db> estimates_{c_};  // after c_, which it uses
+
+  SqlIncidents<Db> incidents_{c_};
+
   const std::optional<Store::Fence>& fence_;
   bool done_ = false;
   bool queued_mail_ = false;  // enqueue or retry_outbox ran: the commit wakes the outbox

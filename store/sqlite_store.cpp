@@ -408,6 +408,37 @@ ALTER TABLE outbox ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
     // customers informed (pg_store.cpp's kMigrations has the same in its dialect).
     R"sql(
 -- 13 incidents (begin)
+CREATE TABLE incidents (
+  ticket_id   INTEGER PRIMARY KEY REFERENCES tickets(id),
+  title       TEXT NOT NULL,
+  declared_by TEXT NOT NULL,
+  declared_at INTEGER NOT NULL,
+  all_orgs    INTEGER NOT NULL DEFAULT 0,
+  root_cause  TEXT NOT NULL DEFAULT '',
+  follow_up   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX incidents_declared ON incidents(declared_at);
+CREATE TABLE incident_orgs (
+  incident_id  INTEGER NOT NULL REFERENCES incidents(ticket_id),
+  organisation TEXT NOT NULL,
+  PRIMARY KEY (incident_id, organisation)
+) WITHOUT ROWID;
+CREATE TABLE incident_alert_keys (
+  incident_id INTEGER NOT NULL REFERENCES incidents(ticket_id),
+  alert_key   TEXT NOT NULL,
+  PRIMARY KEY (incident_id, alert_key)
+) WITHOUT ROWID;
+CREATE INDEX incident_alert_keys_key ON incident_alert_keys(alert_key);
+CREATE TABLE incident_links (
+  ticket_id   INTEGER PRIMARY KEY REFERENCES tickets(id),
+  incident_id INTEGER NOT NULL REFERENCES incidents(ticket_id),
+  linked_by   TEXT NOT NULL,
+  linked_at   INTEGER NOT NULL,
+  how         TEXT NOT NULL,
+  unlinked_by TEXT NOT NULL DEFAULT '',
+  unlinked_at INTEGER
+);
+CREATE INDEX incident_links_incident ON incident_links(incident_id, linked_at);
 -- 13 incidents (end)
 
 -- 13 notices (begin)

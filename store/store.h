@@ -35,6 +35,9 @@
 
 namespace sd::store {
 
+// Major incidents (store/incidents.h), a view of a Transaction like the interfaces below.
+class Incidents;
+
 using Time = std::int64_t;  // seconds since the epoch, UTC
 
 struct StoreError : std::runtime_error {
@@ -606,6 +609,7 @@ class Transaction : public MailLog,
 
   virtual Estimates& estimates() = 0;  // estimates the customer approves (store/estimates.h)
   virtual Notices& notices() = 0;  // maintenance notices (store/notices.h)
+  virtual Incidents& incidents() = 0;  // major incidents (store/incidents.h)
 };
 
 // Wakes whoever delivers the outbox (the daemon) when any process has queued mail; see

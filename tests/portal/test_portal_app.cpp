@@ -2,6 +2,7 @@
 // App::handle() with constructed requests on a real SQLite store (tests/support/test_desk.h):
 // sign-in by mailed link, limits, CSRF and Origin, cookie flags, scope, headers, replies.
 #include "portal/app.h"
+#include "store/incidents.h"
 #include "portal/auth.h"
 
 #include "desk/estimates.h"
@@ -781,6 +782,55 @@ TEST_CASE("a signed-in contact sees their organisation's coming notices in its l
   auto after = later.get("/tickets");
   REQUIRE(after.status == 200);
   CHECK(after.body.find("Version 9") == std::string::npos);
+TEST_CASE("an agent declares a major incident and links a ticket on the portal; the contact sees only that their case "
+          "is part of one, and cannot declare or link") {
+  PortalDesk p;
+  REQUIRE(p.d.take(test::TestDesk::mail("Bo <bo@beta.dk>", "servicedesk@example.com", "Login virker ikke", "b7@beta.dk"))
+              .ticket_id == 2);
+  Browser eva(p);
+  REQUIRE(eva.sign_in(kAgent).status == 303);
+  auto page = eva.get("/tickets/SD-1");
+  REQUIRE(page.status == 200);
+  std::string csrf = page.field("csrf"), key = page.field("form_key");
+  // Without the session's CSRF token nothing is declared.
+  CHECK(eva.post("/incidents", {{"title", "Inloggningen ligger nere"}, {"from", "SD-1"}, {"form_key", key + "b"}}).status == 403);
+  auto declared = eva.post("/incidents", {{"title", "Inloggningen ligger nere"}, {"from", "SD-1"}, {"alert_key", "login"},
+                                          {"csrf", csrf}, {"form_key", key + "b"}});
+  REQUIRE(declared.status == 303);
+  CHECK(declared.header("Location") == "/tickets/SD-3");
+  // The same form again (a double click) declares nothing more.
+  CHECK(eva.post("/incidents", {{"title", "Inloggningen ligger nere"}, {"from", "SD-1"}, {"csrf", csrf}, {"form_key", key + "b"}})
+            .status == 303);
+  CHECK(p.d.tickets().size() == 3);
+  auto inc = p.d.st->begin(store::Store::Mode::read)->incidents().incident(3);
+  REQUIRE(inc);
+  CHECK(inc->declared_by == kAgent);
+  CHECK(inc->alert_keys == std::vector<std::string>{"login"});
+
+  auto bo_page = eva.get("/tickets/SD-2");
+  auto linked = eva.post("/tickets/SD-2/incident", {{"incident", "SD-3"}, {"csrf", csrf}, {"form_key", bo_page.field("form_key") + "a"}});
+  CHECK(linked.status == 303);
+  auto l = p.d.st->begin(store::Store::Mode::read)->incidents().link_of(2);
+  REQUIRE(l);
+  CHECK(l->incident_id == 3);
+  CHECK(l->how == "portal");
+  auto wrong = eva.post("/tickets/SD-2/incident", {{"incident", "SD-1"}, {"csrf", csrf}, {"form_key", eva.get("/tickets/SD-2").field("form_key") + "a"}});
+  CHECK(wrong.status == 400);
+  CHECK(wrong.body.find("no major incident") != std::string::npos);
+
+  Browser anna(p);
+  REQUIRE(anna.sign_in(kCustomer).status == 303);
+  auto hers = anna.get("/tickets/SD-1");
+  REQUIRE(hers.status == 200);
+  CHECK(hers.body.find("ingår i en större incident") != std::string::npos);  // Acme's language
+  CHECK(hers.body.find("SD-3") == std::string::npos);
+  CHECK(hers.body.find("Inloggningen ligger nere") == std::string::npos);
+  CHECK(hers.body.find("action=\"/incidents\"") == std::string::npos);
+  std::string acsrf = hers.field("csrf"), akey = hers.field("form_key");
+  CHECK(anna.post("/incidents", {{"title", "Falsk"}, {"csrf", acsrf}, {"form_key", akey + "b"}}).status == 404);
+  CHECK(anna.post("/tickets/SD-1/incident", {{"incident", "none"}, {"csrf", acsrf}, {"form_key", akey + "a"}}).status == 404);
+  CHECK(p.d.tickets().size() == 3);
+  CHECK_FALSE(p.d.st->begin(store::Store::Mode::read)->incidents().link_of(1)->unlinked_at);
 }
 
 }  // namespace sd

@@ -11,6 +11,7 @@
 
 #include "store/estimates.h"
 #include "store/notices.h"
+#include "store/incidents.h"
 #include "store/store.h"
 #include "tests/support/new_ticket.h"
 
@@ -294,6 +295,19 @@ inline FilledDesk fill_desk(store::Store& st, store::Time now = 1'780'000'000) {
   firma_only.all_organisations = false;
   firma_only.organisations = {"Firma ApS"};
   tx->notices().add_notice(firma_only);
+  // A major incident (t4) with an organisation and an alert key; t1 linked, t3 unlinked.
+  Incident inc;
+  inc.ticket_id = t4;
+  inc.title = "Inloggningen ligger nere";
+  inc.declared_by = "agnes@example.com";
+  inc.declared_at = now + 40;
+  inc.organisations = {"Kund AB"};
+  inc.alert_keys = {"login-down"};
+  inc.root_cause = "Certifikat";
+  tx->incidents().declare(inc);
+  tx->incidents().link({t1, t4, "agnes@example.com", now + 41, "mail", "", std::nullopt});
+  tx->incidents().link({t3, t4, "system", now + 42, "alert-key", "", std::nullopt});
+  tx->incidents().unlink(t3, "agnes@example.com", now + 43);
   tx->commit();
   return f;
 }
@@ -399,6 +413,14 @@ inline std::string dump(store::Store& st, const FilledDesk& f) {
                        hex_of(n.text_sv), hex_of(n.text_da), n.created_at, n.created_by, n.cancelled_at.value_or(-1));
     for (const auto& m : tx->notices().notice_mails(n.id))
       out += fmt::format("  notice mail {} {} {} at={}\n", m.recipient, m.what, m.organisation, m.at);
+  for (const auto& t : tx->tickets()) {
+    if (auto i = tx->incidents().incident(t.id))
+      out += fmt::format("incident {} '{}' {} {} all={} orgs=[{}] keys=[{}] rca='{}' followup='{}'\n", i->ticket_id, i->title,
+                         i->declared_by, i->declared_at, i->all_organisations, fmt::join(i->organisations, ","),
+                         fmt::join(i->alert_keys, ","), i->root_cause, i->follow_up);
+    if (auto l = tx->incidents().link_of(t.id))
+      out += fmt::format("incident link {} -> {} by {} at {} {} unlinked by '{}' at {}\n", l->ticket_id, l->incident_id,
+                         l->linked_by, l->linked_at, l->how, l->unlinked_by, l->unlinked_at.value_or(-1));
   }
   return out;
 }

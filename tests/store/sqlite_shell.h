@@ -17,7 +17,7 @@ inline const std::string kNewestVersion = "13\n";
 // SQL that takes a version-13 store back to version 12: one line per section of migration 13.
 inline const std::string kUndo13 = std::string() +
     // incidents
-    "" +
+    "DROP TABLE incident_links; DROP TABLE incident_alert_keys; DROP TABLE incident_orgs; DROP TABLE incidents; " +
     // notices
     "DROP TABLE notice_mails; DROP TABLE notice_orgs; DROP TABLE notices; " +
     // estimates
