@@ -59,7 +59,10 @@ const std::vector<TableSpec>& tables() {
       {"tickets", {I("id"), T("subject"), T("status"), T("requester"), T("requester_name"), T("priority"), T("category"),
                    I("created_at"), I("updated_at"), T("sla"), T("assignee"), I("first_response_at"), I("resolved_at"),
                    T("organisation"), I("unverified"), I("hypercare"), I("time_spent_s"), T("alert_key"),
-                   I("repeat_count"), I("refers_to"), I("sla_next_due"), T("resolution"), I("attachments_numbered")}},
+                   I("repeat_count"), I("refers_to"), I("sla_next_due"), T("resolution"), I("attachments_numbered")},
+       // PostgreSQL's words of the subject and the body (schema 13): its triggers make them
+       // from the copied text.
+       O::id, {}, {"subject_search"}},
       {"raw_mails", {I("id"), I("received_at"), T("mailbox"), I("uidvalidity"), I("uid"), T("message_id"),
                      T("content_hash"), B("bytes"), T("problems"), I("quarantined")}},
       {"outbox", {I("id"), I("ticket_id"), T("kind"), T("mail_from"), T("recipients"), T("message_id"), B("bytes"),
@@ -68,7 +71,8 @@ const std::vector<TableSpec>& tables() {
       {"outbox_recipients", {I("outbox_id"), T("address")}, O::key, {"outbox_id", "address"}},
       {"messages", {I("id"), I("ticket_id"), T("direction"), I("raw_id"), I("outbox_id"), T("message_id"),
                     T("from_addr"), T("from_name"), T("to_addrs"), T("cc_addrs"), T("subject"), I("date"),
-                    T("body_text"), T("new_text"), T("automatic"), I("created_at"), I("internal")}},
+                    T("body_text"), T("new_text"), T("automatic"), I("created_at"), I("internal")},
+       O::id, {}, {"body_search"}},
       {"attachments", {I("id"), I("message_id"), T("filename"), T("content_type"), I("size"), B("data"),
                        I("ticket_id"), I("number"), T("content_id"), I("is_inline"), I("kept")}},
       {"outbox_attachments", {I("outbox_id"), I("position"), I("attachment_id")}, O::key, {"outbox_id", "position"}},

@@ -10,7 +10,9 @@
 // is_null/text(col) (0-based), changes() (rows the last run changed). Where the two
 // dialects differ the backend says how (Db::kNow, the database's clock in seconds; kOffIndex,
 // a prefix that keeps a planner off an index; kSkipLocked; kEmptyBytes; kDomainList;
-// kSlaEventOrder; kSearchTerm with search_param()). Everything else is one SQL text for
+// kSlaEventOrder; kSearchTerm with search_param(); kBodySearchColumn, kSubjectSearchColumn
+// and kSearchValue, with search_text() bound when kSearchColumns, for a backend that stores
+// the searched words beside the text). Everything else is one SQL text for
 // both: RETURNING ids, CASE instead of two-argument max(), IS DISTINCT FROM, aliased
 // subqueries, integers for flags.
 //
@@ -192,12 +194,14 @@ class SqlTransaction final : public Transaction {
   std::int64_t create_ticket(const NewTicket& t) override {
     Stmt s(c_,
                 "INSERT INTO tickets(subject, requester, requester_name, created_at, updated_at, sla, priority, "
-                "organisation, unverified, hypercare, category, assignee, alert_key, refers_to) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+                "organisation, unverified, hypercare, category, assignee, alert_key, refers_to" +
+                    std::string(Db::kSubjectSearchColumn) + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?" + Db::kSearchValue +
+                    ") RETURNING id",
                 "create ticket");
     s.bind(1, t.subject).bind(2, t.requester).bind(3, t.requester_name).bind(4, t.created_at).bind(5, t.created_at);
     s.bind(6, t.sla).bind(7, t.priority).bind(8, t.organisation).bind(9, t.unverified ? 1 : 0);
     s.bind(10, t.hypercare ? 1 : 0).bind(11, t.category).bind(12, t.assignee).bind(13, t.alert_key).bind(14, t.refers_to);
+    if constexpr (Db::kSearchColumns) s.bind(15, Db::search_text(t.subject));
     return inserted_id(s);
   }
 
@@ -370,11 +374,14 @@ class SqlTransaction final : public Transaction {
     if (!find.step()) return;
     std::int64_t id = find.i64(0), ticket_id = find.i64(1);
     Stmt u(c_,
-                "UPDATE messages SET message_id = ?, from_addr = ?, from_name = ?, to_addrs = ?, cc_addrs = ?, "
-                "subject = ?, date = ?, body_text = ?, new_text = ?, automatic = ? WHERE id = ?",
+                "UPDATE messages SET message_id = ?1, from_addr = ?2, from_name = ?3, to_addrs = ?4, cc_addrs = ?5, "
+                "subject = ?6, date = ?7, body_text = ?8, new_text = ?9, automatic = ?10" +
+                    std::string(Db::kSearchColumns ? ", body_search = to_tsvector('simple', ?12)" : "") + " WHERE id = ?11",
                 "replace parsed message");
     u.bind(1, m.message_id).bind(2, m.from_addr).bind(3, m.from_name).bind(4, join_lines(m.to)).bind(5, join_lines(m.cc));
-    u.bind(6, m.subject).bind(7, m.date).bind(8, m.body_text).bind(9, m.new_text).bind(10, m.automatic).bind(11, id).run();
+    u.bind(6, m.subject).bind(7, m.date).bind(8, m.body_text).bind(9, m.new_text).bind(10, m.automatic).bind(11, id);
+    if constexpr (Db::kSearchColumns) u.bind(12, Db::search_text(m.body_text));
+    u.run();
     replace_attachments(id, ticket_id, m.attachments);
   }
 
@@ -566,13 +573,15 @@ class SqlTransaction final : public Transaction {
   std::int64_t add_message(const MessageRecord& m) override {
     Stmt s(c_,
                 "INSERT INTO messages(ticket_id, direction, raw_id, outbox_id, message_id, from_addr, from_name, "
-                "to_addrs, cc_addrs, subject, date, body_text, new_text, automatic, created_at, internal) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+                "to_addrs, cc_addrs, subject, date, body_text, new_text, automatic, created_at, internal" +
+                    std::string(Db::kBodySearchColumn) + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?" + Db::kSearchValue +
+                    ") RETURNING id",
                 "store message");
     s.bind(1, m.ticket_id).bind(2, m.direction).bind(3, m.raw_id).bind(4, m.outbox_id).bind(5, m.message_id);
     s.bind(6, m.from_addr).bind(7, m.from_name).bind(8, join_lines(m.to)).bind(9, join_lines(m.cc));
     s.bind(10, m.subject).bind(11, m.date).bind(12, m.body_text).bind(13, m.new_text).bind(14, m.automatic);
     s.bind(15, m.created_at).bind(16, static_cast<std::int64_t>(m.internal));
+    if constexpr (Db::kSearchColumns) s.bind(17, Db::search_text(m.body_text));
     std::int64_t id = inserted_id(s);
     if (m.attachments.empty()) return id;
     std::int64_t number = take_numbers(m.ticket_id, static_cast<std::int64_t>(m.attachments.size()));

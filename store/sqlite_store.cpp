@@ -505,6 +505,13 @@ class Connection {
     for (char ch : word) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
     return quoted + "\"";
   }
+  // FTS5's triggers index bodies and subjects from their own columns: no search column here
+  // (PostgreSQL's, pg_store.cpp, is given the text folded by the daemon).
+  static constexpr const char* kBodySearchColumn = "";
+  static constexpr const char* kSubjectSearchColumn = "";
+  static constexpr const char* kSearchValue = "";
+  static constexpr bool kSearchColumns = false;
+  static std::string search_text(std::string_view) { return {}; }
 
   explicit Connection(const StoreOptions& o) : fail_at_(o.fail_at_step) {
     create_private(o.path);
