@@ -69,6 +69,7 @@ const std::vector<TableSpec>& tables() {
                   T("status"), I("attempts"), I("next_attempt_at"), T("last_error"), I("created_at"), I("sent_at"),
                   T("claimed_by"), I("claimed_until")}},
       {"outbox_recipients", {I("outbox_id"), T("address")}, O::key, {"outbox_id", "address"}},
+      {"ack_recipients", {I("id"), I("outbox_id"), I("created_at"), T("mailbox"), T("domain"), I("failed")}},
       {"messages", {I("id"), I("ticket_id"), T("direction"), I("raw_id"), I("outbox_id"), T("message_id"),
                     T("from_addr"), T("from_name"), T("to_addrs"), T("cc_addrs"), T("subject"), I("date"),
                     T("body_text"), T("new_text"), T("automatic"), I("created_at"), I("internal")},

@@ -296,7 +296,7 @@ TEST_CASE("servicedesk store copy moves a desk to PostgreSQL and prints what it 
   CHECK(line_of(r.out, "tickets") == "4 rows");
   CHECK(line_of(r.out, "attachments") == "3 rows");
   CHECK(line_of(r.out, "sla_events") == "3 rows");
-  CHECK(sd::test::contains(r.out, "verified: 28 tables, row counts and content hashes match\n"));
+  CHECK(sd::test::contains(r.out, "verified: 29 tables, row counts and content hashes match\n"));
   CHECK(sd::test::contains(r.out, "new tickets continue at SD-5\n"));
   CHECK_FALSE(sd::test::contains(r.out, "postgresql://"));
 
