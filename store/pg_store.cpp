@@ -620,6 +620,7 @@ class PgConnection {
   }
   // NOTIFY is delivered at COMMIT, to every listening daemon, and not at all on a rollback.
   void commit(bool queued_mail) {
+    drain();
     if (queued_mail) exec(fmt::format("NOTIFY {}", kNotifyChannel), "wake the outbox");
     PgResult r(PQexec(conn_, "COMMIT"));
     check(r, "commit");
@@ -627,15 +628,98 @@ class PgConnection {
       throw StoreError("store: commit: the server rolled the transaction back", true);
   }
   void rollback() noexcept {
+    try {
+      drain();
+    } catch (const StoreError&) {  // what failed is rolled back now; the caller has its own error
+    }
     if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) != PQTRANS_IDLE) PQclear(PQexec(conn_, "ROLLBACK"));
   }
 
   void exec(const std::string& sql, std::string_view what) {
+    drain();
     tick(what);
     PgResult r(PQexec(conn_, sql.c_str()));
     check(r, what);
   }
 
+  // Writes whose results nobody reads (Statement::run_later) go out at once in libpq's
+  // pipeline mode and are not waited for: the server executes them while this process goes
+  // on, and their results are read, in order, before anything else runs on the connection
+  // (drain()). A failure among them is thrown there, by the next statement, commit or
+  // rollback, naming the write that failed; the server has aborted the transaction by then,
+  // so nothing after it took effect either. At most kMaxPending are in flight: their results
+  // wait in the server's socket buffer, far from filling it, so neither side blocks on a full
+  // buffer while the other waits.
+  void send_later(const std::string& sql, std::string_view what, int n, const char* const* values, const int* lengths,
+                  const int* formats) {
+    static constexpr std::size_t kMaxPending = 64;
+    if (pending_.size() >= kMaxPending) drain();
+    tick(what);
+    if (pending_.empty() || !prepared_.count(sql)) {
+      drain();  // PQprepare does not run in pipeline mode
+      prepared(sql, what);
+      if (!PQenterPipelineMode(conn_)) lost(what);
+    }
+    if (!PQsendQueryPrepared(conn_, prepared_.find(sql)->second.c_str(), n, values, lengths, formats, 0) ||
+        PQflush(conn_) != 0)
+      lost(what);
+    pending_.push_back(what);
+  }
+  bool pending() const { return !pending_.empty(); }
+  bool is_prepared(const std::string& sql) const { return prepared_.count(sql) > 0; }
+  // A statement whose result is wanted while writes are in flight: sent behind them, with the
+  // sync, so that their results and its own come back in one round trip. `sql` is prepared
+  // already unless `once`.
+  PgResult send_behind_pending(const std::string& sql, std::string_view what, bool once, int n, const char* const* values,
+                               const int* lengths, const int* formats) {
+    bool sent = once ? PQsendQueryParams(conn_, sql.c_str(), n, nullptr, values, lengths, formats, 0)
+                     : PQsendQueryPrepared(conn_, prepared_.find(sql)->second.c_str(), n, values, lengths, formats, 0);
+    if (!sent) lost(what);
+    pending_.push_back(what);
+    return drain(true);
+  }
+  // The results of the writes sent by send_later(), every one read; the first failure thrown.
+  // With keep_last, the last one is a statement's whose result is returned unchecked.
+  PgResult drain(bool keep_last = false) {
+    PgResult kept;
+    if (pending_.empty() && PQpipelineStatus(conn_) == PQ_PIPELINE_OFF) return kept;
+    auto whats = std::move(pending_);
+    pending_.clear();
+    std::optional<StoreError> failed;
+    auto fail = [&](StoreError e) {
+      if (!failed) failed = std::move(e);
+    };
+    if (!PQpipelineSync(conn_)) {
+      PQexitPipelineMode(conn_);
+      lost(whats.empty() ? std::string_view("pipeline") : whats.front());
+    }
+    for (std::size_t i = 0; i < whats.size(); ++i) {
+      auto what = whats[i];
+      PgResult r(PQgetResult(conn_));
+      if (!r.r) {  // the connection broke: nothing more comes
+        fail(StoreError(fmt::format("store: {}: {}", what, "the connection to the server was lost"), true));
+        break;
+      }
+      auto status = PQresultStatus(r.r);
+      if (keep_last && i + 1 == whats.size()) {
+        kept = std::move(r);
+      } else if (status != PGRES_PIPELINE_ABORTED) {
+        try {
+          check(r, what);
+        } catch (StoreError& e) {
+          fail(std::move(e));
+        }
+      }
+      PgResult end(PQgetResult(conn_));  // NULL: the end of this query's results
+    }
+    while (PQstatus(conn_) == CONNECTION_OK) {  // up to the sync's own result
+      PgResult r(PQgetResult(conn_));
+      if (!r.r || PQresultStatus(r.r) == PGRES_PIPELINE_SYNC) break;
+    }
+    PQexitPipelineMode(conn_);
+    if (failed) throw *failed;
+    return kept;
+  }
   void exec_or_roll_back(const std::string& sql, std::string_view what) {
     try {
       exec(sql, what);
@@ -686,7 +770,14 @@ class PgConnection {
       throw;
     }
   }
+  [[noreturn]] void lost(std::string_view what) {
+    std::string msg = PQerrorMessage(conn_);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    throw StoreError(fmt::format("store: {}: {}", what, msg.empty() ? "the connection to the server was lost" : msg),
+                     PQstatus(conn_) != CONNECTION_OK || is_transient(nullptr));
+  }
   void reopen() {
+    pending_.clear();
     prepared_.clear();
     if (conn_) PQfinish(conn_);
     conn_ = nullptr;
@@ -697,6 +788,7 @@ class PgConnection {
   PGconn* conn_ = nullptr;
   int fail_at_ = 0;
   std::map<std::string, std::string, std::less<>> prepared_;
+  std::vector<std::string_view> pending_;  // the purposes of the writes sent by send_later(), in order
 };
 
 // A statement of the shared SQL: parameters are sent as text (bytea in binary), results come
@@ -729,6 +821,15 @@ class PgStatement {
   void run() {
     if (!res_.r) execute();
     row_ = PQntuples(res_.r);
+  }
+  // A write whose result (rows, changes()) nobody reads: sent in pipeline mode, not waited for
+  // (PgConnection::send_later). Not for text built from input (Once).
+  void run_later() {
+    if (once_) return run();
+    std::vector<const char*> values;
+    std::vector<int> lengths, formats;
+    arrays(values, lengths, formats);
+    c_.send_later(sql_, what_, static_cast<int>(params_.size()), values.data(), lengths.data(), formats.data());
   }
   void reset() {
     res_ = PgResult();
@@ -774,16 +875,27 @@ class PgStatement {
     return *this;
   }
 
-  void execute() {
-    c_.tick(what_);
-    std::vector<const char*> values;
-    std::vector<int> lengths, formats;
+  void arrays(std::vector<const char*>& values, std::vector<int>& lengths, std::vector<int>& formats) const {
     for (const auto& p : params_) {
       values.push_back(p.value ? p.value->data() : nullptr);
       lengths.push_back(p.value ? static_cast<int>(p.value->size()) : 0);
       formats.push_back(p.binary ? 1 : 0);
     }
+  }
+
+  void execute() {
+    c_.tick(what_);
+    std::vector<const char*> values;
+    std::vector<int> lengths, formats;
+    arrays(values, lengths, formats);
     int n = static_cast<int>(params_.size());
+    if (c_.pending() && (once_ || c_.is_prepared(sql_))) {
+      res_ = c_.send_behind_pending(sql_, what_, once_, n, values.data(), lengths.data(), formats.data());
+      c_.check(res_, what_);
+      row_ = -1;
+      return;
+    }
+    c_.drain();
     if (once_)
       res_ = PgResult(PQexecParams(c_.get(), sql_.c_str(), n, nullptr, values.data(), lengths.data(), formats.data(), 0));
     else

@@ -6,7 +6,9 @@
 // (which wakes the outbox's listener: SQLite after COMMIT, PostgreSQL by a NOTIFY inside
 // it), rollback(), and a `Statement` type: constructed from (Db&, sql, what) or with a
 // `Once` for text built from input, bind(i, value) (1-based; `?`, or `?N` to use one value
-// twice), bind_blob, step() (true while a row is there), run(), reset(), i64/opt_i64/
+// twice), bind_blob, step() (true while a row is there), run(), run_later() (a write whose
+// rows and changes() nobody reads: PostgreSQL sends it without waiting, and a failure of it
+// is thrown by the connection's next statement or commit), reset(), i64/opt_i64/
 // is_null/text(col) (0-based), changes() (rows the last run changed). Where the two
 // dialects differ the backend says how (Db::kNow, the database's clock in seconds; kOffIndex,
 // a prefix that keeps a planner off an index; kSkipLocked; kEmptyBytes; kDomainList;
@@ -129,7 +131,7 @@ class SqlTransaction final : public Transaction {
                 "ON CONFLICT(name) DO UPDATE SET uidvalidity = excluded.uidvalidity, "
                 "last_uid = excluded.last_uid, last_poll_at = excluded.last_poll_at, done_uid = excluded.done_uid",
                 "write mailbox watermark");
-    s.bind(1, m.name).bind(2, m.uidvalidity).bind(3, m.last_uid).bind(4, m.last_poll_at).bind(5, m.done_uid).run();
+    s.bind(1, m.name).bind(2, m.uidvalidity).bind(3, m.last_uid).bind(4, m.last_poll_at).bind(5, m.done_uid).run_later();
   }
 
   std::optional<InFlight> in_flight(const std::string& mailbox) override {
@@ -219,7 +221,7 @@ class SqlTransaction final : public Transaction {
 
   void touch_ticket(std::int64_t id, Time at) override {
     Stmt s(c_, "UPDATE tickets SET updated_at = CASE WHEN updated_at > ?1 THEN updated_at ELSE ?1 END WHERE id = ?2", "touch ticket");
-    s.bind(1, at).bind(2, id).run();
+    s.bind(1, at).bind(2, id).run_later();
   }
 
   std::vector<Ticket> open_tickets() override {
@@ -284,7 +286,7 @@ class SqlTransaction final : public Transaction {
 
   void set_sla_next_due(std::int64_t id, std::optional<Time> at) override {
     Stmt s(c_, "UPDATE tickets SET sla_next_due = ? WHERE id = ?", "set next SLA due time");
-    s.bind(1, at).bind(2, id).run();
+    s.bind(1, at).bind(2, id).run_later();
   }
 
   void set_priority(std::int64_t id, const std::string& v, Time at) override { set_column("priority", id, v, at); }
@@ -402,7 +404,7 @@ class SqlTransaction final : public Transaction {
   void count_repeat(std::int64_t id, Time at) override {
     Stmt s(c_, "UPDATE tickets SET repeat_count = repeat_count + 1, updated_at = CASE WHEN updated_at > ?1 THEN updated_at ELSE ?1 END WHERE id = ?2",
                 "count alert repeat");
-    s.bind(1, at).bind(2, id).run();
+    s.bind(1, at).bind(2, id).run_later();
   }
 
   void add_time(const TimeEntry& e) override {
@@ -657,7 +659,7 @@ class SqlTransaction final : public Transaction {
     Stmt s(c_, "INSERT INTO events(ticket_id, at, actor, kind, detail, internal) VALUES (?,?,?,?,?,?)",
                 "record event");
     s.bind(1, e.ticket_id).bind(2, e.at).bind(3, e.actor).bind(4, e.kind).bind(5, e.detail);
-    s.bind(6, static_cast<std::int64_t>(e.internal)).run();
+    s.bind(6, static_cast<std::int64_t>(e.internal)).run_later();
   }
 
   std::vector<Event> events(std::int64_t ticket_id) override { return events(ticket_id, true); }
@@ -683,7 +685,7 @@ class SqlTransaction final : public Transaction {
     std::int64_t id = inserted_id(s);
     Stmt r(c_, "INSERT INTO outbox_recipients(outbox_id, address) VALUES (?, lower(?))", "queue outgoing mail");
     for (const auto& address : o.recipients) {
-      r.bind(1, id).bind(2, address).run();
+      r.bind(1, id).bind(2, address).run_later();
       r.reset();
     }
     if (o.kind == "acknowledgement") {
@@ -691,7 +693,7 @@ class SqlTransaction final : public Transaction {
              "queue outgoing mail");
       for (const auto& address : o.recipients) {
         auto k = AckKeys::of_recipient(address);
-        a.bind(1, id).bind(2, o.created_at).bind(3, k.mailbox).bind(4, k.domain).run();
+        a.bind(1, id).bind(2, o.created_at).bind(3, k.mailbox).bind(4, k.domain).run_later();
         a.reset();
       }
     }
@@ -1191,13 +1193,18 @@ class SqlTransaction final : public Transaction {
   static std::string now_sql() { return Db::kNow; }
 
   // A Store with a fence (Store::set_fence): the holder must still hold the lease at its
-  // epoch, in this transaction; the check renews the lease's expiry.
+  // epoch, in this transaction; the check renews the lease's expiry. Once it has held in a
+  // transaction, the lease's row is this transaction's (written, so locked on PostgreSQL; the
+  // one writer on SQLite) until it ends: a later check cannot fail, and only renews.
   void check_fence() {
     if (!fence_) return;
     Stmt s(c_, "UPDATE leases SET expires_at = " + now_sql() + " + ?4 WHERE name = ?1 AND holder = ?2 AND epoch = ?3",
            "check mailbox lease");
-    s.bind(1, fence_->lease).bind(2, fence_->holder).bind(3, fence_->epoch).bind(4, fence_->seconds).run();
-    if (s.changes() == 0)
+    s.bind(1, fence_->lease).bind(2, fence_->holder).bind(3, fence_->epoch).bind(4, fence_->seconds);
+    if (fenced_) return s.run_later();
+    s.run();
+    fenced_ = s.changes() > 0;
+    if (!fenced_)
       throw FencedError(fmt::format("store: the lease {} (epoch {}) is no longer {}'s: another daemon took it over",
                                     fence_->lease, fence_->epoch, fence_->holder));
   }
@@ -1362,7 +1369,7 @@ class SqlTransaction final : public Transaction {
                 "store attachment");
     a.bind(1, message_id).bind(2, ticket_id).bind(3, number).bind(4, att.filename).bind(5, att.content_type);
     a.bind(6, att.size).bind_blob(7, att.data).bind(8, att.content_id).bind(9, static_cast<std::int64_t>(att.is_inline));
-    a.bind(10, static_cast<std::int64_t>(kept(att))).run();
+    a.bind(10, static_cast<std::int64_t>(kept(att))).run_later();
   }
 
   // Only metadata was kept when a size limit dropped the bytes of a non-empty part.
@@ -1532,6 +1539,7 @@ class SqlTransaction final : public Transaction {
   const std::optional<Store::Fence>& fence_;
   bool done_ = false;
   bool queued_mail_ = false;  // enqueue or retry_outbox ran: the commit wakes the outbox
+  bool fenced_ = false;       // check_fence() found the lease held in this transaction
 };
 
 }  // namespace sd::store::sql

@@ -696,6 +696,8 @@ class Statement {
     while (step()) {
     }
   }
+  // A write whose result nobody reads (sql_transaction.h): run now, SQLite being in-process.
+  void run_later() { run(); }
   // Makes the statement ready to run again; bindings are replaced by the next bind().
   void reset() { sqlite3_reset(st_); }
   std::int64_t changes() const { return sqlite3_changes(c_.get()); }
