@@ -689,9 +689,10 @@ def pg_statements(pg, url: str, mails: int) -> dict:
 
 
 def fts_cost(reader: PgReader) -> dict:
-    """What the full-text index's expression costs the PostgreSQL server per stored message,
-    computed again over the stored rows (the fold and the tsvector, without the GIN
-    insert): the expression messages_body_search and tickets_subject_search index."""
+    """What the full-text fold costs the PostgreSQL server per stored message, computed
+    again over the stored rows (sd_fold and the tsvector, without the GIN insert): what the
+    indexes cost per row before schema 13, and what its triggers still cost for rows that
+    SQL writes (store copy); the daemon folds its own rows (store/pg_fold.h)."""
     out = {}
     for name, sql in (("body", "SELECT count(to_tsvector('simple', sd_fold(left(body_text, 100000)))) FROM messages"),
                       ("subject", "SELECT count(to_tsvector('simple', sd_fold(subject))) FROM tickets"),
