@@ -512,6 +512,37 @@ CREATE TABLE allowance_notices (
 -- 13 keep informed (end)
 
 -- 13 performance (begin)
+-- The acknowledgement caps' counts (sql_transaction.h count_acknowledgements), each on an
+-- index of its own: every acknowledgement's recipients by canonical address (lower case,
+-- without +detail) and domain, and whether the mail failed (then it no longer counts).
+CREATE TABLE ack_recipients (
+  id         INTEGER PRIMARY KEY,
+  outbox_id  INTEGER NOT NULL REFERENCES outbox(id),
+  created_at INTEGER NOT NULL,  -- the outbox row's
+  mailbox    TEXT NOT NULL,     -- local@domain, without +detail; a recipient without '@' as it is
+  domain     TEXT,              -- NULL: a recipient without '@'
+  failed     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX ack_recipients_mailbox ON ack_recipients(mailbox, created_at) WHERE failed = 0;
+CREATE INDEX ack_recipients_domain ON ack_recipients(domain, created_at) WHERE failed = 0;
+CREATE INDEX ack_recipients_recent ON ack_recipients(created_at) WHERE failed = 0;
+CREATE INDEX ack_recipients_outbox ON ack_recipients(outbox_id);
+-- The part after the last '@' of an address: what rtrim() leaves of it up to that '@', replaced.
+INSERT INTO ack_recipients(outbox_id, created_at, mailbox, domain, failed)
+  SELECT outbox_id, created_at,
+         CASE WHEN d IS NULL THEN address
+              WHEN instr(local, '+') > 0 THEN substr(local, 1, instr(local, '+') - 1) || '@' || d
+              ELSE local || '@' || d END,
+         d, failed
+  FROM (SELECT r.outbox_id, o.created_at, r.address, o.status = 'failed' AS failed, d,
+               substr(r.address, 1, length(r.address) - length(d) - 1) AS local
+        FROM (SELECT outbox_id, address,
+                     CASE WHEN instr(address, '@') > 0
+                          THEN replace(address, rtrim(address, replace(address, '@', '')), '') END AS d
+              FROM outbox_recipients) AS r
+        JOIN outbox o ON o.id = r.outbox_id
+        WHERE o.kind = 'acknowledgement'
+        ORDER BY r.outbox_id, r.address);
 -- 13 performance (end)
 SELECT 1;
 )sql",
@@ -566,6 +597,13 @@ class Connection {
     for (char ch : word) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
     return quoted + "\"";
   }
+  // FTS5's triggers index bodies and subjects from their own columns: no search column here
+  // (PostgreSQL's, pg_store.cpp, is given the text folded by the daemon).
+  static constexpr const char* kBodySearchColumn = "";
+  static constexpr const char* kSubjectSearchColumn = "";
+  static constexpr const char* kSearchValue = "";
+  static constexpr bool kSearchColumns = false;
+  static std::string search_text(std::string_view) { return {}; }
 
   explicit Connection(const StoreOptions& o) : fail_at_(o.fail_at_step) {
     create_private(o.path);
@@ -719,6 +757,8 @@ class Statement {
     while (step()) {
     }
   }
+  // A write whose result nobody reads (sql_transaction.h): run now, SQLite being in-process.
+  void run_later() { run(); }
   // Makes the statement ready to run again; bindings are replaced by the next bind().
   void reset() { sqlite3_reset(st_); }
   std::int64_t changes() const { return sqlite3_changes(c_.get()); }

@@ -25,7 +25,7 @@ inline const std::string kUndo13 = std::string() +
     // keep informed
     "" +
     // performance
-    "";
+    "DROP TABLE ack_recipients; ";
 
 // SQL that takes a version-13 store back to version 11.
 inline const std::string kUndo12 = kUndo13 +

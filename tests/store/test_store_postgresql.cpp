@@ -4,9 +4,11 @@
 // connections racing for outbox rows, a lease and a fresh database's migration; text PostgreSQL
 // cannot hold (not UTF-8, NUL) beside raw bytes it must keep exactly; very long Message-IDs; the
 // wake-up by LISTEN/NOTIFY and connections re-established across a server restart; a frozen
-// writer ended by the server; ticket numbers from a sequence; pg_dump backups.
+// writer ended by the server; ticket numbers from a sequence; pg_dump backups; the daemon's
+// full-text fold (store/pg_fold.h) against the schema's sd_fold() on the server.
 #include <catch2/catch.hpp>
 
+#include "store/pg_fold.h"
 #include "store/store.h"
 
 #include <poll.h>
@@ -18,6 +20,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -199,7 +202,7 @@ TEST_CASE("Several processes opening a fresh database at once migrate it once an
     REQUIRE(failed == 0);
     auto out = sd::test::command_output("/usr/lib/postgresql/15/bin/psql -X -q -At -d " + sd::test::shell_quoted(url) +
                                         " -c 'SELECT count(*), max(version) FROM schema_version'");
-    CHECK(out == "1|12\n");
+    CHECK(out == "1|13\n");
   }
 }
 
@@ -459,4 +462,122 @@ TEST_CASE("A backup of a PostgreSQL store is pg_dump's archive in a new private 
   } catch (const StoreError& e) {
     CHECK(e.refused);
   }
+}
+
+namespace {
+
+std::string hex(std::string_view s) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+void append_utf8(std::string& out, char32_t c) {
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+}
+
+// Texts of random code points from the blocks where folds could differ: Latin with its marks,
+// Greek, Cyrillic, Arabic with its vowel marks, Devanagari, Hangul (NFD makes jamo of it),
+// CJK, fullwidth forms, the combining blocks sd_fold drops and those it keeps, punctuation,
+// digits of other scripts, emoji, private use; and ASCII between them.
+std::vector<std::string> random_texts(int n) {
+  static constexpr std::pair<char32_t, char32_t> kBlocks[] = {
+      {0x20, 0x7E},     {0xA0, 0x24F},    {0x250, 0x2FF},   {0x300, 0x36F},   {0x370, 0x3FF},   {0x400, 0x52F},
+      {0x590, 0x6FF},   {0x900, 0x97F},   {0xE00, 0xE7F},   {0x1AB0, 0x1AFF}, {0x1DC0, 0x1DFF}, {0x1E00, 0x1FFF},
+      {0x2000, 0x206F}, {0x20A0, 0x20FF}, {0x2100, 0x218F}, {0x2460, 0x24FF}, {0x3040, 0x30FF}, {0x4E00, 0x4E80},
+      {0xAC00, 0xAD00}, {0xFB00, 0xFB4F}, {0xFE20, 0xFE2F}, {0xFF00, 0xFFEF}, {0x1D400, 0x1D7FF}, {0x1F300, 0x1F6FF},
+      {0xE000, 0xE010}, {0x10400, 0x1044F}};
+  std::mt19937 rnd(15);
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    std::string t;
+    int len = 1 + static_cast<int>(rnd() % 40);
+    for (int k = 0; k < len; ++k) {
+      auto [from, to] = kBlocks[rnd() % std::size(kBlocks)];
+      char32_t c = from + rnd() % (to - from + 1);
+      if (c >= 0xD800 && c <= 0xDFFF) c = 'x';
+      append_utf8(t, c);
+      if (rnd() % 3 == 0) t += "abc Malmo 1.2.3 anna@kund.se"[rnd() % 28];
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("The daemon's full-text fold is the server's sd_fold() on every kind of text", "[postgresql]") {
+  auto url = sd::test::pg_test_database();
+  open_store(url);  // the schema, with sd_fold()
+  std::vector<std::string> texts = {
+      "",
+      "   ",
+      "Hello, World!",
+      "anna@kund.se faktura.pdf 1.2.3 https://example.com/a?b=c&d=e",
+      "Malmö Århus ÆBLE øl Łódź Straße İstanbul ǅ ﬁle",
+      "Ἀθῆναι ΣΊΣΥΦΟΣ σίσυφος",
+      "Москва ЁЖИК й",
+      "한국어 텍스트",
+      "中文 日本語のテキスト カタカナ",
+      "عَرَبِيّ", "हिन्दी",
+      "e\xCC\x81t\xC3\xA9 a\xCC\x8A",  // é as e + U+0301, and a + ring
+      "\xE2\x80\x8D\xE2\x80\x8B zero\xE2\x80\x8Bwidth",
+      "x\xEF\xBF\xBDy",  // U+FFFD
+      "ＡＢＣ１２３ ²³ ½ Ⅻ ⓐ",
+      "𝐀𝐁𝐂 😀👍🏽 🇸🇪",
+      "\t\r\n--==**  trailing   ",
+  };
+  // left(text, 100000): a long body is folded from its first 100,000 characters.
+  std::string long_text;
+  for (int i = 0; i < 12000; ++i) long_text += "Ärende ";
+  texts.push_back(long_text);
+  for (auto& t : random_texts(2000)) texts.push_back(std::move(t));
+
+  sd::test::TempDir dir;
+  {
+    std::ofstream in(dir.file("texts"));
+    for (const auto& t : texts) in << hex(t) << "\n";
+  }
+  {
+    std::ofstream sql(dir.file("fold.sql"));
+    sql << "CREATE TEMP TABLE texts (id serial, h text);\n"
+        << "\\copy texts (h) FROM '" << dir.file("texts") << "'\n"
+        << "SELECT encode(convert_to(sd_fold(left(convert_from(decode(h, 'hex'), 'UTF8'), 100000)), 'UTF8'), 'hex') "
+           "FROM texts ORDER BY id;\n";
+  }
+  auto out = sd::test::command_output("/usr/lib/postgresql/15/bin/psql -X -q -At -v ON_ERROR_STOP=1 -d " +
+                                      sd::test::shell_quoted(url) + " -f " + sd::test::shell_quoted(dir.file("fold.sql")));
+  std::vector<std::string> server;
+  std::string_view rest = out;
+  while (!rest.empty()) {
+    auto nl = rest.find('\n');
+    server.emplace_back(rest.substr(0, nl));
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+  }
+  REQUIRE(server.size() == texts.size());
+  int differ = 0;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    if (hex(search_fold(texts[i])) == server[i]) continue;
+    ++differ;
+    UNSCOPED_INFO("text " << i << " (" << hex(texts[i]) << "): daemon " << hex(search_fold(texts[i])) << ", server " << server[i]);
+  }
+  CHECK(differ == 0);
 }
