@@ -742,6 +742,7 @@ TEST_CASE("a contact of another organisation, or an agent, cannot press the esti
             .status == 404);
   CHECK(p.d.st->begin(store::Store::Mode::read)->estimates().estimate(id)->state == "awaiting");
   CHECK(p.d.ticket(1).status == "awaiting-approval");
+}
 
 // --- maintenance notices ---------------------------------------------------------------------
 
@@ -782,6 +783,10 @@ TEST_CASE("a signed-in contact sees their organisation's coming notices in its l
   auto after = later.get("/tickets");
   REQUIRE(after.status == 200);
   CHECK(after.body.find("Version 9") == std::string::npos);
+}
+
+// --- major incidents (desk/incidents.h) ------------------------------------------------------
+
 TEST_CASE("an agent declares a major incident and links a ticket on the portal; the contact sees only that their case "
           "is part of one, and cannot declare or link") {
   PortalDesk p;
