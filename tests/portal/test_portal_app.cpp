@@ -742,6 +742,7 @@ TEST_CASE("a contact of another organisation, or an agent, cannot press the esti
             .status == 404);
   CHECK(p.d.st->begin(store::Store::Mode::read)->estimates().estimate(id)->state == "awaiting");
   CHECK(p.d.ticket(1).status == "awaiting-approval");
+}
 
 // --- maintenance notices ---------------------------------------------------------------------
 
