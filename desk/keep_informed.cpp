@@ -326,10 +326,11 @@ KeepInformedRun keep_organisations_informed(store::Transaction& tx, const Desk& 
       ask_to_confirm(tx, desk, o, *period, now);
       run.mail_queued = true;
     }
-    // After each week: its summary; after a downtime, only the latest week's.
+    // After each week: its summary; after a downtime, only the latest week's, and none a
+    // week or more after the period ended.
     store::Time upto = std::min(now, period->end);
     auto weeks = upto >= period->start ? (upto - period->start) / kHypercareWeek : 0;
-    if (weeks >= 1 &&
+    if (weeks >= 1 && now < period->start + weeks * kHypercareWeek + kHypercareWeek &&
         tx.keep_informed().record_org_mailing(o.name, fmt::format("hypercare-summary:{}", weeks), now)) {
       store::Time to = period->start + weeks * kHypercareWeek;
       send_summary(tx, desk, o, *period, to - kHypercareWeek, to, now);
