@@ -281,21 +281,21 @@ const Texts kTexts[] = {
      {"[{{ticket}}] Status of your case: {{subject}}",
       greeting(kEnglish) + "Your case {{ticket}} is {{status}}. We have not written to you since {{since}}, so here "
       "is where it stands.\n\n{{#last_words}}\nThe last we wrote to you ({{last_at}}{{#last_agent}}, "
-      "{{last_agent}}{{/last_agent}}):\n\n{{last_words}}\n\n{{/last_words}}\n{{^last_words}}\nNo agent has "
+      "{{last_agent}}{{/last_agent}}):\n\n{{last_words}}\n{{/last_words}}\n{{^last_words}}\nNo agent has "
       "answered yet: your case is in our queue.\n\n{{/last_words}}\nWe will write as soon as there is news. Reply "
       "to this mail to add anything; keep {{ticket}} in the subject.\n\n" +
       portal_paragraph(kEnglish) + "Kind regards\n{{service_name}}\n"},
      {"[{{ticket}}] Status för ditt ärende: {{subject}}",
       greeting(kSwedish) + "Ditt ärende {{ticket}} är {{status}}. Vi har inte skrivit till dig sedan {{since}}, så "
       "här är läget.\n\n{{#last_words}}\nDet senaste vi skrev till dig ({{last_at}}{{#last_agent}}, "
-      "{{last_agent}}{{/last_agent}}):\n\n{{last_words}}\n\n{{/last_words}}\n{{^last_words}}\nIngen handläggare "
+      "{{last_agent}}{{/last_agent}}):\n\n{{last_words}}\n{{/last_words}}\n{{^last_words}}\nIngen handläggare "
       "har svarat ännu: ditt ärende ligger i vår kö.\n\n{{/last_words}}\nVi skriver så snart det finns något "
       "nytt. Svara på detta mail om du vill lägga till något; behåll {{ticket}} i ämnesraden.\n\n" +
       portal_paragraph(kSwedish) + "Med vänliga hälsningar\n{{service_name}}\n"},
      {"[{{ticket}}] Status for din sag: {{subject}}",
       greeting(kDanish) + "Din sag {{ticket}} er {{status}}. Vi har ikke skrevet til dig siden {{since}}, så her "
       "er status.\n\n{{#last_words}}\nDet seneste, vi skrev til dig ({{last_at}}{{#last_agent}}, "
-      "{{last_agent}}{{/last_agent}}):\n\n{{last_words}}\n\n{{/last_words}}\n{{^last_words}}\nIngen medarbejder "
+      "{{last_agent}}{{/last_agent}}):\n\n{{last_words}}\n{{/last_words}}\n{{^last_words}}\nIngen medarbejder "
       "har svaret endnu: din sag ligger i vores kø.\n\n{{/last_words}}\nVi skriver, så snart der er nyt. Svar "
       "på denne mail, hvis du vil tilføje noget; behold {{ticket}} i emnelinjen.\n\n" +
       portal_paragraph(kDanish) + "Med venlig hilsen\n{{service_name}}\n"}},
@@ -304,21 +304,21 @@ const Texts kTexts[] = {
      {"Hypercare: {{organisation}}'s cases, {{from}} to {{to}}",
       "Hello{{#name}} {{name}}{{/name}},\n\nDuring hypercare we send you a summary of {{organisation}}'s cases "
       "every week. This one covers {{from}} to {{to}}; hypercare lasts until {{hypercare_end}}.\n\n"
-      "Open cases ({{open_count}}):\n{{open_tickets}}{{^open_tickets}}  none\n{{/open_tickets}}\n"
-      "Resolved this week ({{resolved_count}}):\n{{resolved_tickets}}{{^resolved_tickets}}  none\n{{/resolved_tickets}}\n"
+      "Open cases ({{open_count}}):\n{{open_tickets}}{{^open_tickets}}  none\n{{/open_tickets}}\n\n"
+      "Resolved this week ({{resolved_count}}):\n{{resolved_tickets}}{{^resolved_tickets}}  none\n{{/resolved_tickets}}\n\n"
       "To add to a case, reply to its last mail; keep its number in the subject.\n\nKind regards\n{{service_name}}\n"},
      {"Hypercare: {{organisation}}s ärenden, {{from}} till {{to}}",
       "Hej{{#name}} {{name}}{{/name}},\n\nUnder hypercare skickar vi varje vecka en sammanfattning av "
       "{{organisation}}s ärenden. Den här gäller {{from}} till {{to}}; hypercare pågår till {{hypercare_end}}.\n\n"
-      "Öppna ärenden ({{open_count}}):\n{{open_tickets}}{{^open_tickets}}  inga\n{{/open_tickets}}\n"
-      "Lösta den här veckan ({{resolved_count}}):\n{{resolved_tickets}}{{^resolved_tickets}}  inga\n{{/resolved_tickets}}\n"
+      "Öppna ärenden ({{open_count}}):\n{{open_tickets}}{{^open_tickets}}  inga\n{{/open_tickets}}\n\n"
+      "Lösta den här veckan ({{resolved_count}}):\n{{resolved_tickets}}{{^resolved_tickets}}  inga\n{{/resolved_tickets}}\n\n"
       "Svara på ett ärendes senaste mail om du vill lägga till något; behåll dess nummer i ämnesraden.\n\n"
       "Med vänliga hälsningar\n{{service_name}}\n"},
      {"Hypercare: {{organisation}}s sager, {{from}} til {{to}}",
       "Hej{{#name}} {{name}}{{/name}},\n\nUnder hypercare sender vi hver uge en oversigt over {{organisation}}s "
       "sager. Denne dækker {{from}} til {{to}}; hypercare varer til {{hypercare_end}}.\n\n"
-      "Åbne sager ({{open_count}}):\n{{open_tickets}}{{^open_tickets}}  ingen\n{{/open_tickets}}\n"
-      "Løst i denne uge ({{resolved_count}}):\n{{resolved_tickets}}{{^resolved_tickets}}  ingen\n{{/resolved_tickets}}\n"
+      "Åbne sager ({{open_count}}):\n{{open_tickets}}{{^open_tickets}}  ingen\n{{/open_tickets}}\n\n"
+      "Løst i denne uge ({{resolved_count}}):\n{{resolved_tickets}}{{^resolved_tickets}}  ingen\n{{/resolved_tickets}}\n\n"
       "Svar på en sags seneste mail, hvis du vil tilføje noget; behold dens nummer i emnelinjen.\n\n"
       "Med venlig hilsen\n{{service_name}}\n"}},
     // The portal's sign-in mail (desk/from_portal.h, queue_login_link()): on no ticket.
@@ -383,7 +383,8 @@ const Template kSlaReminder = {
 // team address): confirm with the customer, or extend (desk/keep_informed.h).
 const Template kHypercareConfirm = {
     "Hypercare of {{organisation}} ends {{end}}: confirm or extend",
-    "The hypercare period of {{organisation}} (from {{start}}, {{weeks}} weeks) ends by itself on {{end}}.\n"
+    "The hypercare period of {{organisation}} (from {{start}}, {{weeks}} weeks) ends by itself after {{end}}, its "
+    "last day.\n"
     "It concludes when the system has been operational for 2 weeks and both parties agree: please agree with the "
     "customer whether it ends or goes on.\n\n"
     "Open tickets of {{organisation}} now: {{open_count}}\n\n"
