@@ -176,6 +176,27 @@ TEST_CASE("A ticket no agent has answered yet gets a customer update that says i
   CHECK(has(b, "Ingen handläggare har svarat ännu"));
 }
 
+TEST_CASE("A subject or agent's words that look like template tags stay text in the customer update") {
+  test::TempDir dir;
+  auto c = informed_config(dir);
+  Desk desk(c);
+  auto st = store::open_sqlite_store({c.store.path});
+  {
+    auto tx = st->begin(store::Store::Mode::write);
+    tx->add_agent({"eva@example.com", "Eva"});
+    auto nt = sd::test::new_ticket("Hj\xc3\xa4lp {{status}} {{#last_words}}x{{/last_words}}", "k@kund.dk", "", kMonday);
+    auto id = tx->create_ticket(nt);
+    REQUIRE(agent_writes(*tx, desk, id, "eva@example.com", "Se {{service_name}} och {{^since}}y{{/since}}", false,
+                         kMonday + 60));
+    tx->commit();
+  }
+  fire_due_sla_events(*st, desk, at("2026-11-23T13:05:00+01:00"));
+  auto out = mails(*st, "customer-update");
+  REQUIRE(out.size() == 1);
+  CHECK(subject_of(out[0]) == "[SD-1] Status of your case: Hj\xc3\xa4lp {{status}} {{#last_words}}x{{/last_words}}");
+  CHECK(has(body_of(out[0]), "> Se {{service_name}} och {{^since}}y{{/since}}\n"));
+}
+
 TEST_CASE("Pending, resolved and closed tickets get no customer update, nor does an automatic requester") {
   test::TempDir dir;
   auto c = informed_config(dir);
@@ -422,6 +443,15 @@ TEST_CASE("During hypercare each contact gets a weekly summary of the tickets th
     set_status(*tx, done, Status::resolved, at("2026-11-05T10:00:00Z"));
     auto old = ticket("Gammalt fel", "anna@kund.se", "2026-11-02T08:00:00Z");
     set_status(*tx, old, Status::resolved, at("2026-11-09T10:00:00Z"));  // resolved in week 2
+    // Another organisation's ticket, resolved that week too: never in Kund AB's summaries.
+    store::Organisation other;
+    other.name = "Annan AB";
+    other.domains = {"annan.se"};
+    tx->add_organisation(other);
+    auto nt = sd::test::new_ticket("Annans hemliga fel", "olle@annan.se", "", at("2026-11-03T09:00:00Z"));
+    nt.organisation = "Annan AB";
+    auto theirs = tx->create_ticket(nt);
+    set_status(*tx, theirs, Status::resolved, at("2026-11-04T09:00:00Z"));
     tx->commit();
   }
   auto r = fire_due_sla_events(*st, desk, at("2026-11-08T12:00:00Z"));
@@ -444,10 +474,12 @@ TEST_CASE("During hypercare each contact gets a weekly summary of the tickets th
   CHECK(has(anna, "SD-2  Bos rapport saknas"));
   CHECK(has(anna, "SD-3  Exporten var tom (löst)"));
   CHECK_FALSE(has(anna, "SD-4  Gammalt fel (l"));  // resolved the next week
+  CHECK_FALSE(has(anna, "Annans"));
   // Bo sees his own tickets only: not a word of Anna's.
   CHECK(has(bo, "SD-2  Bos rapport saknas"));
   CHECK_FALSE(has(bo, "Inloggningen"));
   CHECK_FALSE(has(bo, "Exporten"));
+  CHECK_FALSE(has(bo, "Annans"));
   // Week 2 ends with the period: its summary comes, then the period ends by itself.
   fire_due_sla_events(*st, desk, at("2026-11-16T00:00:10Z"));
   out = mails(*st, "hypercare-summary");
