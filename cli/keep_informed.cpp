@@ -54,7 +54,7 @@ int cmd_org_hypercare(const Config& c, const std::string& action, const std::str
     desk_rule([&] { end = extend_hypercare(*tx, org, weeks, actor, now); });
     tx->commit();
     std::cout << fmt::format("hypercare of {} extended by {} weeks: it ends after {}\n", org, weeks,
-                             utc_day(end - 86400));
+                             utc_day(end - 1));
     return 0;
   }
   desk_rule([&] { end_hypercare(*tx, org, actor, now); });

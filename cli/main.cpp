@@ -154,7 +154,7 @@ nlohmann::json org_json(const Config& c, const store::Organisation& o, const std
           {"hypercare_weeks", o.hypercare_weeks},
           {"in_hypercare", hypercare},
           // Keeping customers informed: the last day of hypercare and who confirms or extends it.
-          {"hypercare_end", period ? nlohmann::json(utc_day(period->end - 86400)) : nlohmann::json()},
+          {"hypercare_end", period ? nlohmann::json(utc_day(period->end - 1)) : nlohmann::json()},
           {"account_agent", account_agent.empty() ? nlohmann::json() : nlohmann::json(account_agent)},
           {"visibility", o.visibility},
           {"contacts", cs}};

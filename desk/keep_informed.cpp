@@ -57,8 +57,9 @@ std::optional<store::Organisation> organisation_or_refuse(store::Transaction& tx
   return o;
 }
 
-// The last day of a hypercare period ending (exclusive) at `end`.
-std::string last_day(store::Time end) { return utc_day(end - 86400); }
+// The last day of a hypercare period ending (exclusive) at `end`: the day before a natural
+// end (midnight UTC), the day itself of one ended early.
+std::string last_day(store::Time end) { return utc_day(end - 1); }
 
 std::string language_of_org(const Config& c, const store::Organisation& o) {
   return o.language.empty() ? c.service.language : o.language;
