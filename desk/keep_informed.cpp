@@ -178,6 +178,8 @@ std::optional<store::Time> last_customer_update(const std::vector<store::Message
 
 bool automatic_requester(store::Transaction& tx, const store::Ticket& t) {
   if (!t.alert_key.empty()) return true;
+  auto local = lower(t.requester.substr(0, t.requester.find('@')));
+  if (local == "mailer-daemon" || local == "postmaster") return true;
   for (const auto& m : tx.messages(t.id))
     if (m.direction == "in" && lower(m.from_addr) == lower(t.requester)) return !m.automatic.empty();
   return false;

@@ -53,8 +53,9 @@ inline constexpr store::Time kHypercareWeek = 7 * 86400;
 // person sent (not automatic, not internal); nullopt when none.
 std::optional<store::Time> last_customer_update(const std::vector<store::MessageRecord>& messages);
 
-// Whether the ticket's requester is a machine: a monitoring alert (an alert key), or a
-// ticket opened by automatic mail (RFC 3834 and the parser's other signs).
+// Whether the ticket's requester is a machine: a monitoring alert (an alert key), a ticket
+// opened by automatic mail (RFC 3834 and the parser's other signs), or a mailer-daemon or
+// postmaster address.
 bool automatic_requester(store::Transaction& tx, const store::Ticket& t);
 
 // Keeps `words`, an agent's (or the desk's) text of a mail to the customer, as the ticket's

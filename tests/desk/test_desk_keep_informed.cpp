@@ -214,6 +214,19 @@ TEST_CASE("Pending, resolved and closed tickets get no customer update, nor does
     open_ticket(*tx, "nagios@monitor.kund.dk", kMonday, "disk-full");
     alert_with_cc = open_ticket(*tx, "zabbix@monitor.kund.dk", kMonday, "cpu");
     tx->set_cc(alert_with_cc, {"drift@kund.dk", "system", kMonday, false}, false);
+    // Opened by automatic mail (Auto-Submitted), and by a bounce.
+    auto robot = open_ticket(*tx, "robot@kund.dk", kMonday);
+    store::MessageRecord m;
+    m.ticket_id = robot;
+    m.direction = "in";
+    m.message_id = "robot.1@kund.dk";
+    m.from_addr = "robot@kund.dk";
+    m.subject = "Nightly job failed";
+    m.body_text = m.new_text = "Job 42 failed.";
+    m.automatic = "Auto-Submitted: auto-generated";
+    m.created_at = kMonday;
+    tx->add_message(m);
+    open_ticket(*tx, "MAILER-DAEMON@kund.dk", kMonday);
     tx->commit();
   }
   fire_due_sla_events(*st, desk, at("2026-11-30T13:01:00+01:00"));
