@@ -971,6 +971,8 @@ std::string status_words(std::string_view status, std::string_view language) {
       {"new", "open, waiting for an agent", "öppet och väntar på en handläggare", "åben og venter på en medarbejder"},
       {"open", "open and being worked on", "öppet och under arbete", "åben og under behandling"},
       {"pending", "waiting for your answer", "väntar på ditt svar", "venter på dit svar"},
+      {"awaiting-approval", "waiting for your approval of an estimate", "väntar på ert godkännande av en uppskattning",
+       "venter på jeres godkendelse af et estimat"},
       {"resolved", "resolved", "löst", "løst"},
       {"closed", "closed", "stängt", "lukket"},
   };
