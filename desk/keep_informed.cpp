@@ -169,11 +169,8 @@ std::string utc_day(store::Time t) {
                      static_cast<unsigned>(ymd.day()));
 }
 
-std::optional<store::Time> last_customer_update(const std::vector<store::MessageRecord>& messages) {
-  std::optional<store::Time> last;
-  for (const auto& m : messages)
-    if (m.direction == "out" && m.automatic.empty() && !m.internal) last = std::max(last.value_or(m.created_at), m.created_at);
-  return last;
+std::optional<store::Time> last_customer_update(store::Transaction& tx, std::int64_t ticket_id) {
+  return tx.keep_informed().last_customer_update(ticket_id);
 }
 
 bool automatic_requester(store::Transaction& tx, const store::Ticket& t) {

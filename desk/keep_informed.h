@@ -50,8 +50,8 @@ inline constexpr store::Time kHypercareWeek = 7 * 86400;
 // --- customer updates -----------------------------------------------------------------
 
 // When the desk last gave the ticket's customer news: its newest "out" message that a
-// person sent (not automatic, not internal); nullopt when none.
-std::optional<store::Time> last_customer_update(const std::vector<store::MessageRecord>& messages);
+// person sent (not automatic, not internal); nullopt when none (store KeepInformed).
+std::optional<store::Time> last_customer_update(store::Transaction& tx, std::int64_t ticket_id);
 
 // Whether the ticket's requester is a machine: a monitoring alert (an alert key), a ticket
 // opened by automatic mail (RFC 3834 and the parser's other signs), or a mailer-daemon or

@@ -330,7 +330,7 @@ SlaFireResult fire_due_sla_events(store::Store& st, const Desk& desk, store::Tim
     std::optional<store::Time> last_update;
     const auto& policy = clock.sla(t.sla);
     if (policy.update[priority_index(t.priority)] || policy.customer_update[priority_index(t.priority)])
-      last_update = last_customer_update(tx->messages(t.id));
+      last_update = last_customer_update(*tx, t.id);
     auto eval = clock.evaluate(t, tx->pauses(t.id), now, last_update);
     auto fired = tx->sla_events(t.id);
     for (const auto& d : eval.deadlines) {

@@ -52,6 +52,10 @@ class KeepInformed {
   virtual bool record_org_mailing(const std::string& organisation, const std::string& mailing, Time at) = 0;
   virtual void set_customer_words(std::int64_t ticket_id, const CustomerWords& w) = 0;
   virtual std::optional<CustomerWords> customer_words(std::int64_t ticket_id) = 0;
+  // When the ticket's customer last had news from a person at the desk: its newest "out"
+  // message that is neither automatic nor internal; nullopt when none. One indexed query, so
+  // the SLA clock does not read every open ticket's messages on each run.
+  virtual std::optional<Time> last_customer_update(std::int64_t ticket_id) = 0;
   // The organisation's tickets resolved in [from, to) (resolved_at), by resolution time.
   virtual std::vector<std::int64_t> tickets_resolved(const std::string& organisation, Time from, Time to) = 0;
 

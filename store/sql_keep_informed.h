@@ -77,6 +77,15 @@ class SqlKeepInformed final : public KeepInformed {
     return CustomerWords{s.i64(0), s.text(1), s.text(2)};
   }
 
+  std::optional<Time> last_customer_update(std::int64_t ticket_id) override {
+    Stmt s(c_,
+           "SELECT max(created_at) FROM messages WHERE ticket_id = ? AND direction = 'out' AND automatic = '' "
+           "AND internal = 0",
+           "read the last update to the customer");
+    s.bind(1, ticket_id);
+    return s.step() ? s.opt_i64(0) : std::nullopt;
+  }
+
   std::vector<std::int64_t> tickets_resolved(const std::string& organisation, Time from, Time to) override {
     Stmt s(c_,
            "SELECT id FROM tickets WHERE organisation = ? AND resolved_at >= ? AND resolved_at < ? "

@@ -128,3 +128,31 @@ TEST_CASE("An organisation's tickets resolved in a window are listed by resoluti
   ticket("Annan A/S", 100, 500);  // another organisation's
   CHECK(tx->keep_informed().tickets_resolved("Kund AB", 100, 1000) == std::vector<std::int64_t>{early, late});
 }
+
+TEST_CASE("The last update to a customer is the newest out message a person sent, not an automatic or internal one") {
+  sd::test::TempDir dir;
+  auto st = sd::test::open_test_store(dir);
+  auto tx = st->begin(Store::Mode::write);
+  auto id = tx->create_ticket(sd::test::new_ticket("Skrivaren", "anna@kund.se", "Anna", 1000));
+  CHECK_FALSE(tx->keep_informed().last_customer_update(id));
+  auto message = [&](const char* direction, Time at, const char* automatic, bool internal) {
+    MessageRecord m;
+    m.ticket_id = id;
+    m.direction = direction;
+    m.message_id = "m" + std::to_string(at) + "@example.com";
+    m.from_addr = "servicedesk@example.com";
+    m.subject = "Re: Skrivaren";
+    m.body_text = m.new_text = "text";
+    m.automatic = automatic;
+    m.internal = internal;
+    m.created_at = at;
+    tx->add_message(m);
+  };
+  message("out", 1001, "auto-replied", false);  // the acknowledgement
+  CHECK_FALSE(tx->keep_informed().last_customer_update(id));
+  message("out", 1200, "", false);  // an agent's answer
+  message("in", 1300, "", false);   // the customer's reply
+  message("out", 1400, "auto-generated", false);
+  message("out", 1500, "", true);
+  CHECK(tx->keep_informed().last_customer_update(id) == 1200);
+}
