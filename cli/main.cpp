@@ -9,6 +9,7 @@
 #include "api/json.h"
 #include "cli/exit_status.h"
 #include "cli/notices.h"
+#include "cli/keep_informed.h"
 #include "cli/ops.h"
 #include "cli/store_copy.h"
 #include "cli/tickets.h"
@@ -21,12 +22,14 @@
 #include "desk/desk.h"
 #include "desk/directory.h"
 #include "desk/ingest.h"
+#include "desk/keep_informed.h"
 #include "desk/sla_clock.h"
 #include "desk/ticket_change.h"
 #include "parser/parse.h"
 #include "portal/service.h"
 #include "reports/report.h"
 #include "cli/incidents.h"
+#include "store/keep_informed.h"
 #include "store/store.h"
 
 #include <CLI/CLI.hpp>
@@ -137,7 +140,7 @@ OrgSla org_sla(const Config& c, const store::Organisation& o) {
 }
 
 nlohmann::json org_json(const Config& c, const store::Organisation& o, const std::vector<store::Contact>& contacts,
-                        store::Time now) {
+                        const std::string& account_agent, store::Time now) {
   auto cs = nlohmann::json::array();
   for (const auto& c : contacts) cs.push_back({{"email", c.email}, {"name", c.name}, {"visibility", c.visibility}});
   auto period = hypercare_period(o);
@@ -150,6 +153,9 @@ nlohmann::json org_json(const Config& c, const store::Organisation& o, const std
           {"hypercare_start", o.hypercare_start.empty() ? nlohmann::json() : nlohmann::json(o.hypercare_start)},
           {"hypercare_weeks", o.hypercare_weeks},
           {"in_hypercare", hypercare},
+          // Keeping customers informed: the last day of hypercare and who confirms or extends it.
+          {"hypercare_end", period ? nlohmann::json(utc_day(period->end - 1)) : nlohmann::json()},
+          {"account_agent", account_agent.empty() ? nlohmann::json() : nlohmann::json(account_agent)},
           {"visibility", o.visibility},
           {"contacts", cs}};
 }
@@ -158,6 +164,9 @@ struct DirectoryArgs {
   std::string name, email, contact_name, org, sla, language, hypercare_start, visibility;
   std::vector<std::string> domains;
   int hypercare_weeks = -1;
+  std::string account_agent;  // org set --account-agent ("-": none)
+  std::string agent;          // who acts (org set, org hypercare): a registered agent; empty: the operator
+  int extend_weeks = 0;       // org hypercare extend --weeks
 };
 
 // Well formed, but naming nothing there is, or a change the desk's rules refuse (65).
@@ -215,6 +224,7 @@ int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, 
     if (o->hypercare_start != before.hypercare_start || o->hypercare_weeks != before.hypercare_weeks)
       o->hypercare_ended_at.reset();  // a new period ends (and is logged) anew
     tx->update_organisation(*o);
+    if (!a.account_agent.empty()) cmd_set_account_agent(*tx, o->name, a.account_agent, org_actor(*tx, a.agent), now);
     tx->commit();
     if (o->hypercare_start != before.hypercare_start || o->hypercare_weeks != before.hypercare_weeks)
       log::notice("organisation {}: hypercare from {} for {} weeks", o->name, o->hypercare_start, o->hypercare_weeks);
@@ -224,7 +234,7 @@ int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, 
   if (action == "show") {
     auto o = tx->organisation(a.name);
     if (!o) refuse(fmt::format("no organisation '{}'", a.name));
-    auto j = org_json(c, *o, tx->contacts(o->name), now);
+    auto j = org_json(c, *o, tx->contacts(o->name), tx->keep_informed().account_agent(o->name), now);
     if (as_json) {
       std::cout << j.dump(2) << "\n";
       return 0;
@@ -233,20 +243,29 @@ int cmd_org(const Config& c, const std::string& action, const DirectoryArgs& a, 
                              "contacts ({} of {}):\n",
                              o->name, fmt::join(o->domains, ", "), org_sla(c, *o).sla, org_sla(c, *o).calendar,
                              o->language.empty() ? c.service.language : o->language,
-                             o->hypercare_start.empty() ? std::string("none")
-                                                        : fmt::format("{} for {} weeks{}", o->hypercare_start,
-                                                                      o->hypercare_weeks,
-                                                                      j["in_hypercare"].get<bool>() ? " (now)" : ""),
+                             o->hypercare_start.empty()
+                                 ? std::string("none")
+                                 : fmt::format("{} for {} weeks, last day {}{}", o->hypercare_start, o->hypercare_weeks,
+                                               j["hypercare_end"].is_null() ? std::string("-")
+                                                                            : j["hypercare_end"].get<std::string>(),
+                                               j["in_hypercare"].get<bool>() ? " (now)" : ""),
                              o->visibility, j["contacts"].size(), kMaxContacts);
     for (const auto& ct : tx->contacts(o->name))
       std::cout << "  " << ct.email << "  " << ct.name << "  (sees: " << ct.visibility << ")\n";
+    std::cout << "account agent: " << (j["account_agent"].is_null() ? std::string("none") : j["account_agent"].get<std::string>())
+              << "\n";
+    auto events = tx->keep_informed().org_events(o->name);
+    if (!events.empty()) std::cout << "events:\n";
+    for (const auto& e : events)
+      std::cout << "  " << sla::rfc3339_utc(sla::Instant(std::chrono::seconds(e.at))) << "  " << printable(e.actor) << "  "
+                << e.kind << "  " << printable(e.detail) << "\n";
     return 0;
   }
   // list
   auto arr = nlohmann::json::array();
   for (const auto& o : tx->organisations()) {
     auto contacts = tx->contacts(o.name);
-    if (as_json) arr.push_back(org_json(c, o, contacts, now));
+    if (as_json) arr.push_back(org_json(c, o, contacts, tx->keep_informed().account_agent(o.name), now));
     else
       std::cout << fmt::format("{:<24} {:<30} {:>2} contacts  sla {}  calendar {}\n", o.name, fmt::join(o.domains, ","),
                                contacts.size(), org_sla(c, o).sla, org_sla(c, o).calendar);
@@ -556,7 +575,7 @@ void add_attachment_commands(CLI::App& app, Args& a) {
 
 void add_directory_commands(CLI::App& app, Args& a) {
   auto& dir = a.dir;
-  auto* org = app.add_subcommand("org", "organisations: add, set, list, show");
+  auto* org = app.add_subcommand("org", "organisations: add, set, list, show, hypercare");
   org->require_subcommand(1);
   auto* org_add = org->add_subcommand("add", "add an organisation");
   auto* org_set = org->add_subcommand("set", "change an organisation's SLA, language, hypercare period or visibility");
@@ -571,11 +590,28 @@ void add_directory_commands(CLI::App& app, Args& a) {
                    "or own (those they requested or are on the Cc list of)");
   }
   org_add->add_option("--domain", dir.domains, "mail domain (repeatable)");
+  org_set->add_option("--account-agent", dir.account_agent,
+                      "the registered agent asked to confirm or extend its hypercare (- for none: the team address)");
+  org_set->add_option("--agent", dir.agent, "who makes the change, a registered agent (default: the operator, $SUDO_USER or $USER)");
+  // Hypercare's end by agreement (desk/keep_informed.h); who and when are recorded.
+  auto* hypercare = org->add_subcommand("hypercare", "an organisation's hypercare period: extend, end");
+  hypercare->require_subcommand(1);
+  auto* extend = hypercare->add_subcommand("extend", "extend the hypercare period by N weeks (agreed with the customer)");
+  auto* end = hypercare->add_subcommand("end", "end the hypercare period now (both parties agree)");
+  for (auto* sc : {extend, end}) {
+    sc->add_option("name", dir.name, "organisation name")->required();
+    sc->add_option("--agent", dir.agent, "who agreed it, a registered agent (default: the operator, $SUDO_USER or $USER)");
+  }
+  extend->add_option("--weeks", dir.extend_weeks, "weeks to add")->required();
   org->add_subcommand("list", "list organisations")->add_flag("--json", a.as_json, "print JSON");
   auto* org_show = org->add_subcommand("show", "show one organisation with its contacts");
   org_show->add_option("name", dir.name, "organisation name")->required();
   org_show->add_flag("--json", a.as_json, "print JSON");
-  a.on(org, [&a, org](const Config& c) { return cmd_org(c, action_of(org), a.dir, a.as_json); });
+  a.on(org, [&a, org, hypercare](const Config& c) {
+    if (action_of(org) == "hypercare")
+      return cmd_org_hypercare(c, action_of(hypercare), a.dir.name, a.dir.extend_weeks, a.dir.agent);
+    return cmd_org(c, action_of(org), a.dir, a.as_json);
+  });
 
   auto* contact = app.add_subcommand("contact", "an organisation's contact persons (at most 10): add, set, remove, list");
   contact->require_subcommand(1);

@@ -208,12 +208,15 @@ void load_calendar(Config& c, Section& sec, const std::string& name, sla::Calend
   }
 }
 
-void load_targets(Section sec, std::array<std::optional<sla::Seconds>, 5>& out) {
+// `zero_is_off`: 0 hours turns the priority's target off (a reminder after no silence at
+// all means nothing); elsewhere 0 is a target due at once.
+void load_targets(Section sec, std::array<std::optional<sla::Seconds>, 5>& out, bool zero_is_off = false) {
   for (int p = 0; p < 5; ++p) {
     auto key = sla::to_string(static_cast<sla::Priority>(p));
     double hours = -1;
     sec.number(key, hours, 0, 100000);
     if (hours >= 0) out[static_cast<std::size_t>(p)] = sla::Seconds(static_cast<std::int64_t>(hours * 3600 + 0.5));
+    if (zero_is_off && hours == 0) out[static_cast<std::size_t>(p)].reset();
   }
   sec.finish();
 }
@@ -527,7 +530,8 @@ static void load_slas(Config& c, toml::table& root) {
         sec.fail(*sec.node("calendar"), "calendar", fmt::format("no calendar named '{}'", s.calendar));
       load_targets(sec.sub("first_response_hours"), s.first_response);
       load_targets(sec.sub("resolution_hours"), s.resolution);
-      load_targets(sec.sub("update_hours"), s.update);
+      load_targets(sec.sub("update_hours"), s.update, true);
+      load_targets(sec.sub("customer_update_hours"), s.customer_update, true);
       sec.number("warning_share", s.warning_share, 0.01, 1.0);
       sec.str("escalation_address", s.escalation_address);
       sec.integer("included_minutes_per_month", s.included_minutes_per_month, 0, 100000);
@@ -740,6 +744,10 @@ Config builtin_config() {
   Config::Sla standard;
   for (int p = 0; p < 5; ++p)
     standard.first_response[static_cast<std::size_t>(p)] = sla::default_first_response_target(static_cast<sla::Priority>(p));
+  // Agents are reminded to update the customer after this many business hours of silence.
+  const double update_hours[5] = {4, 8, 16, 24, 40};
+  for (std::size_t p = 0; p < 5; ++p)
+    standard.update[p] = sla::Seconds(static_cast<std::int64_t>(update_hours[p] * 3600));
   c.slas["standard"] = standard;
   // Hypercare: the first-response targets of the next priority up.
   Config::Sla hypercare = standard;

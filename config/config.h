@@ -145,7 +145,12 @@ struct Config {
     std::string calendar = "dk";
     std::array<std::optional<sla::Seconds>, 5> first_response;  // index = sla::Priority
     std::array<std::optional<sla::Seconds>, 5> resolution;      // none by default
-    std::array<std::optional<sla::Seconds>, 5> update;          // remind the agent to update the customer
+    // Remind the agent to update the customer after this much silence (built in: 4, 8, 16,
+    // 24, 40 business hours for highest ... lowest; 0 in the config: off).
+    std::array<std::optional<sla::Seconds>, 5> update;
+    // Mail the customer their ticket's status after this much silence towards them (none by
+    // default; desk/keep_informed.h).
+    std::array<std::optional<sla::Seconds>, 5> customer_update;
     double warning_share = 0.75;                                // warn at this share of a target
     std::string escalation_address;                             // breach mails; empty: as warnings (sla_recipients)
     int included_minutes_per_month = 15;                        // agents' time included per organisation and month

@@ -6,6 +6,7 @@
 #include "core/text.h"
 #include "desk/from_portal.h"
 #include "desk/ingest.h"
+#include "desk/keep_informed.h"
 #include "notify/templates.h"
 
 namespace sd {
@@ -131,7 +132,11 @@ void mail_customer(store::Transaction& tx, const Desk& desk, const store::Ticket
   q.draft.subject = notify::render(tpl.subject, vars);
   q.draft.body_text = notify::render(tpl.body, vars);
   thread_on_ticket(tx, t.id, q.draft);
-  if (queue_mail(tx, c, q, now)) tx.add_event({t.id, now, "system", "customer-notified", kind});
+  if (queue_mail(tx, c, q, now)) {
+    tx.add_event({t.id, now, "system", "customer-notified", kind});
+    // The words the customer got: what a later customer update quotes (desk/keep_informed.h).
+    remember_customer_words(tx, t.id, agent_name, text, now);
+  }
   else tx.add_event({t.id, now, "system", "customer-not-notified", kind + ": the requester's address cannot be mailed"});
 }
 

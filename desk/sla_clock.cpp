@@ -8,6 +8,7 @@
 #include "desk/desk.h"
 #include "desk/estimates.h"
 #include "desk/ingest.h"
+#include "desk/keep_informed.h"
 #include "desk/mailer.h"
 #include "desk/ticket_change.h"
 #include "notify/templates.h"
@@ -163,15 +164,21 @@ TicketSla SlaClock::evaluate(const store::Ticket& t, const std::vector<store::Pa
   };
   run("first_response", policy.first_response[p], t.first_response_at, r.first_response_due);
   run("resolution", policy.resolution[p], t.resolved_at, r.resolution_due);
-  // Keeping the customer informed: a reminder once the customer has waited this long for news.
-  if (policy.update[p] && !paused && !done) {
+  // Keeping the customer informed once they have waited this long for news: the agent is
+  // reminded (update_hours), the customer mailed their ticket's status (customer_update_hours,
+  // desk/keep_informed.h). Each is keyed by the start of the silence, so it fires once per
+  // silence.
+  auto silence = [&](const std::optional<sla::Seconds>& goal, const char* target, const char* kind) {
+    if (!goal || paused || done) return;
     store::Time since = std::max(last_update.value_or(t.created_at), t.created_at);
     std::vector<sla::Pause> later;
     for (const auto& x : ps)
       if (!x.to || *x.to > instant(since)) later.push_back(x);
-    if (auto due = sla::due_with_pauses(cal, instant(since), *policy.update[p], later))
-      r.deadlines.push_back({fmt::format("update:{}", since), "reminder", seconds(*due), seconds(*due)});
-  }
+    if (auto due = sla::due_with_pauses(cal, instant(since), *goal, later))
+      r.deadlines.push_back({fmt::format("{}:{}", target, since), kind, seconds(*due), seconds(*due)});
+  };
+  silence(policy.update[p], "update", "reminder");
+  silence(policy.customer_update[p], "customer-update", "customer-update");
   std::sort(r.deadlines.begin(), r.deadlines.end(), [](auto& a, auto& b) { return a.at < b.at; });
 
   if (any_breach) r.state = "breached";
@@ -187,7 +194,10 @@ std::optional<HypercarePeriod> hypercare_period(const store::Organisation& org) 
   auto start = sla::parse_rfc3339(org.hypercare_start + "T00:00:00Z");
   if (!start) return std::nullopt;
   store::Time s = start->time_since_epoch().count();
-  return HypercarePeriod{s, s + org.hypercare_weeks * 7 * 86400};
+  store::Time end = s + org.hypercare_weeks * 7 * 86400;
+  // Ended early by agreement (org hypercare end): from then on nothing is hypercare.
+  if (org.hypercare_ended_at && *org.hypercare_ended_at < end) end = std::max(s, *org.hypercare_ended_at);
+  return HypercarePeriod{s, end};
 }
 
 void change_category(store::Transaction& tx, const Config& c, const store::Ticket& t, const std::string& category,
@@ -304,8 +314,12 @@ SlaFireResult fire_due_sla_events(store::Store& st, const Desk& desk, store::Tim
   SlaFireResult res;
   const auto& clock = desk.clock();
   auto tx = st.begin(store::Store::Mode::write);
+  // Before the ends are noticed: the summary of a period's last week goes out at its end.
+  auto informed = keep_organisations_informed(*tx, desk, now);
+  res.mail_queued = informed.mail_queued;
   res.next_at = end_hypercare_periods(*tx, now);
-  res.mail_queued = close_resolved_tickets(*tx, desk, now);
+  if (informed.next_at) res.next_at = res.next_at ? std::min(*res.next_at, *informed.next_at) : *informed.next_at;
+  res.mail_queued = close_resolved_tickets(*tx, desk, now) || res.mail_queued;
   auto earliest = [&](store::Time at) { res.next_at = res.next_at ? std::min(*res.next_at, at) : at; };
   // Estimates without an answer: the requester reminded, the agent told (desk/estimates.h).
   auto estimates = fire_estimate_reminders(*tx, desk, now);
@@ -314,9 +328,9 @@ SlaFireResult fire_due_sla_events(store::Store& st, const Desk& desk, store::Tim
   res.mail_queued = res.mail_queued || estimates.mail_queued;
   for (const auto& t : tx->open_tickets()) {
     std::optional<store::Time> last_update;
-    if (clock.sla(t.sla).update[priority_index(t.priority)])
-      for (const auto& msg : tx->messages(t.id))
-        if (msg.direction == "out" && msg.automatic.empty()) last_update = msg.created_at;
+    const auto& policy = clock.sla(t.sla);
+    if (policy.update[priority_index(t.priority)] || policy.customer_update[priority_index(t.priority)])
+      last_update = last_customer_update(*tx, t.id);
     auto eval = clock.evaluate(t, tx->pauses(t.id), now, last_update);
     auto fired = tx->sla_events(t.id);
     for (const auto& d : eval.deadlines) {
@@ -329,6 +343,11 @@ SlaFireResult fire_due_sla_events(store::Store& st, const Desk& desk, store::Tim
       bool moot = d.kind == "warning" && now >= d.due;
       if (!tx->record_sla_event({t.id, d.target, d.kind, d.at, now}) || moot) continue;
       ++res.fired;
+      if (d.kind == "customer-update") {
+        store::Time since = std::stoll(d.target.substr(d.target.find(':') + 1));
+        if (mail_customer_update(*tx, desk, t, since, now)) res.mail_queued = true;
+        continue;
+      }
       fire(*tx, desk, t, d, now);
       res.mail_queued = true;
     }

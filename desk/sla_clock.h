@@ -26,8 +26,10 @@ class Desk;  // desk/desk.h
 
 // A point at which the clock must act.
 struct SlaDeadline {
-  std::string target;  // "first_response", "resolution", or "update:<time of the last update>"
-  std::string kind;    // "warning", "breach" or "reminder"
+  // "first_response", "resolution", or "update:<start of the silence>" and
+  // "customer-update:<start of the silence>" (desk/keep_informed.h)
+  std::string target;
+  std::string kind;    // "warning", "breach", "reminder" or "customer-update"
   store::Time at = 0;  // when to act
   store::Time due = 0;  // the target's due time
 };
@@ -102,7 +104,8 @@ std::optional<std::string> hypercare_sla(const Config& c, const std::string& sla
 void change_category(store::Transaction& tx, const Config& c, const store::Ticket& t, const std::string& category,
                      const std::string& actor, store::Time now);
 
-// An organisation's hypercare period [start, end) in UTC days, or nullopt when it has none.
+// An organisation's hypercare period [start, end) in UTC days, or nullopt when it has none;
+// one ended early (org hypercare end) ends when it was ended.
 struct HypercarePeriod {
   store::Time start = 0, end = 0;
   bool covers(store::Time t) const { return t >= start && t < end; }

@@ -275,6 +275,52 @@ const Texts kTexts[] = {
      {"", "Maintenance is in progress until {{until}}; the service may be affected until then.\n"},
      {"", "Underhåll pågår till {{until}}; tjänsten kan påverkas fram till dess.\n"},
      {"", "Der udføres vedligeholdelse indtil {{until}}; tjenesten kan være påvirket indtil da.\n"}},
+    // Keeping customers informed (desk/keep_informed.h): a ticket's status after a silence of
+    // customer_update_hours; {{last_words}} is the agents' last words to the customer, quoted.
+    {"customer-update",
+     {"[{{ticket}}] Status of your case: {{subject}}",
+      greeting(kEnglish) + "Your case {{ticket}} is {{status}}. We have not written to you since {{since}}, so here "
+      "is where it stands.\n\n{{#last_words}}\nThe last we wrote to you ({{last_at}}{{#last_agent}}, "
+      "{{last_agent}}{{/last_agent}}):\n\n{{last_words}}\n{{/last_words}}\n{{^last_words}}\nNo agent has "
+      "answered yet: your case is in our queue.\n\n{{/last_words}}\nWe will write as soon as there is news. Reply "
+      "to this mail to add anything; keep {{ticket}} in the subject.\n\n" +
+      portal_paragraph(kEnglish) + "Kind regards\n{{service_name}}\n"},
+     {"[{{ticket}}] Status för ditt ärende: {{subject}}",
+      greeting(kSwedish) + "Ditt ärende {{ticket}} är {{status}}. Vi har inte skrivit till dig sedan {{since}}, så "
+      "här är läget.\n\n{{#last_words}}\nDet senaste vi skrev till dig ({{last_at}}{{#last_agent}}, "
+      "{{last_agent}}{{/last_agent}}):\n\n{{last_words}}\n{{/last_words}}\n{{^last_words}}\nIngen handläggare "
+      "har svarat ännu: ditt ärende ligger i vår kö.\n\n{{/last_words}}\nVi skriver så snart det finns något "
+      "nytt. Svara på detta mail om du vill lägga till något; behåll {{ticket}} i ämnesraden.\n\n" +
+      portal_paragraph(kSwedish) + "Med vänliga hälsningar\n{{service_name}}\n"},
+     {"[{{ticket}}] Status for din sag: {{subject}}",
+      greeting(kDanish) + "Din sag {{ticket}} er {{status}}. Vi har ikke skrevet til dig siden {{since}}, så her "
+      "er status.\n\n{{#last_words}}\nDet seneste, vi skrev til dig ({{last_at}}{{#last_agent}}, "
+      "{{last_agent}}{{/last_agent}}):\n\n{{last_words}}\n{{/last_words}}\n{{^last_words}}\nIngen medarbejder "
+      "har svaret endnu: din sag ligger i vores kø.\n\n{{/last_words}}\nVi skriver, så snart der er nyt. Svar "
+      "på denne mail, hvis du vil tilføje noget; behold {{ticket}} i emnelinjen.\n\n" +
+      portal_paragraph(kDanish) + "Med venlig hilsen\n{{service_name}}\n"}},
+    // Hypercare's weekly summary to each contact of the organisation: the tickets they may see.
+    {"hypercare-summary",
+     {"Hypercare: {{organisation}}'s cases, {{from}} to {{to}}",
+      "Hello{{#name}} {{name}}{{/name}},\n\nDuring hypercare we send you a summary of {{organisation}}'s cases "
+      "every week. This one covers {{from}} to {{to}}; hypercare lasts until {{hypercare_end}}.\n\n"
+      "Open cases ({{open_count}}):\n{{open_tickets}}{{^open_tickets}}  none\n{{/open_tickets}}\n\n"
+      "Resolved this week ({{resolved_count}}):\n{{resolved_tickets}}{{^resolved_tickets}}  none\n{{/resolved_tickets}}\n\n"
+      "To add to a case, reply to its last mail; keep its number in the subject.\n\nKind regards\n{{service_name}}\n"},
+     {"Hypercare: {{organisation}}s ärenden, {{from}} till {{to}}",
+      "Hej{{#name}} {{name}}{{/name}},\n\nUnder hypercare skickar vi varje vecka en sammanfattning av "
+      "{{organisation}}s ärenden. Den här gäller {{from}} till {{to}}; hypercare pågår till {{hypercare_end}}.\n\n"
+      "Öppna ärenden ({{open_count}}):\n{{open_tickets}}{{^open_tickets}}  inga\n{{/open_tickets}}\n\n"
+      "Lösta den här veckan ({{resolved_count}}):\n{{resolved_tickets}}{{^resolved_tickets}}  inga\n{{/resolved_tickets}}\n\n"
+      "Svara på ett ärendes senaste mail om du vill lägga till något; behåll dess nummer i ämnesraden.\n\n"
+      "Med vänliga hälsningar\n{{service_name}}\n"},
+     {"Hypercare: {{organisation}}s sager, {{from}} til {{to}}",
+      "Hej{{#name}} {{name}}{{/name}},\n\nUnder hypercare sender vi hver uge en oversigt over {{organisation}}s "
+      "sager. Denne dækker {{from}} til {{to}}; hypercare varer til {{hypercare_end}}.\n\n"
+      "Åbne sager ({{open_count}}):\n{{open_tickets}}{{^open_tickets}}  ingen\n{{/open_tickets}}\n\n"
+      "Løst i denne uge ({{resolved_count}}):\n{{resolved_tickets}}{{^resolved_tickets}}  ingen\n{{/resolved_tickets}}\n\n"
+      "Svar på en sags seneste mail, hvis du vil tilføje noget; behold dens nummer i emnelinjen.\n\n"
+      "Med venlig hilsen\n{{service_name}}\n"}},
     // The portal's sign-in mail (desk/from_portal.h, queue_login_link()): on no ticket.
     {"login-link",
      {"Sign in to {{service_name}}",
@@ -332,6 +378,19 @@ const Template kSlaReminder = {
     "Ticket {{ticket}}: {{subject}}\nRequester: {{requester_name}} <{{requester}}>\nOrganisation: {{organisation}}\n"
     "Priority: {{priority}}\nStatus: {{status}}\n{{target}} due: {{due}}\n\n"
     "The customer has heard nothing for a while: please send them the latest status.\n"};
+
+// A week before an organisation's hypercare ends by itself, to its account agent (else the
+// team address): confirm with the customer, or extend (desk/keep_informed.h).
+const Template kHypercareConfirm = {
+    "Hypercare of {{organisation}} ends {{end}}: confirm or extend",
+    "The hypercare period of {{organisation}} (from {{start}}, {{weeks}} weeks) ends by itself after {{end}}, its "
+    "last day.\n"
+    "It concludes when the system has been operational for 2 weeks and both parties agree: please agree with the "
+    "customer whether it ends or goes on.\n\n"
+    "Open tickets of {{organisation}} now: {{open_count}}\n\n"
+    "Nothing to do if it ends as planned. Otherwise, on the desk's server:\n"
+    "  servicedesk org hypercare extend '{{organisation}}' --weeks N --agent YOU   (agreed to go on)\n"
+    "  servicedesk org hypercare end '{{organisation}}' --agent YOU                (agreed to end it now)\n"};
 
 // An agent's #attachments: the ticket's files, in as many mails as the size limit needs.
 const Template kAttachments = {
@@ -397,6 +456,7 @@ Template builtin_template(std::string_view kind, std::string_view language) {
   if (kind == "estimate-answered") return kEstimateAnswered;
   if (kind == "estimate-unanswered") return kEstimateUnanswered;
   if (kind == "allowance-used") return kAllowanceUsed;
+  if (kind == "hypercare-confirm") return kHypercareConfirm;
   for (const auto& t : kTexts) {
     if (kind != t.kind) continue;
     if (language == "sv") return t.sv;
@@ -434,6 +494,13 @@ const std::vector<TemplateKind>& template_kinds() {
       {"notice-cancelled", true,
        {"kind", "start", "end", "time_zone", "text", "organisation", "requester_first_name", "service_name", "portal_link"}},
       {"maintenance-in-progress", true, {"until"}},
+      {"customer-update", true,
+       {"ticket", "subject", "requester_name", "requester_first_name", "service_name", "continues", "portal_link",
+        "status", "since", "last_words", "last_agent", "last_at"}},
+      {"hypercare-summary", true,
+       {"organisation", "name", "service_name", "from", "to", "hypercare_end", "open_count", "open_tickets",
+        "resolved_count", "resolved_tickets"}},
+      {"hypercare-confirm", false, {"organisation", "start", "weeks", "end", "open_count"}},
       {"agent-notification", false,
        {"ticket", "event", "subject", "requester", "requester_name", "sender", "sender_name", "unverified",
         "organisation", "priority", "category", "status", "continues", "first_response_due", "resolution_due", "text",
@@ -894,6 +961,24 @@ std::vector<std::string> TemplateSet::subject_words() const {
   // Longest first: of two phrases where one begins the other, the whole one is cut.
   std::stable_sort(words.begin(), words.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
   return words;
+}
+
+std::string status_words(std::string_view status, std::string_view language) {
+  struct Words {
+    const char *status, *en, *sv, *da;
+  };
+  static const Words kWords[] = {
+      {"new", "open, waiting for an agent", "öppet och väntar på en handläggare", "åben og venter på en medarbejder"},
+      {"open", "open and being worked on", "öppet och under arbete", "åben og under behandling"},
+      {"pending", "waiting for your answer", "väntar på ditt svar", "venter på dit svar"},
+      {"awaiting-approval", "waiting for your approval of an estimate", "väntar på ert godkännande av en uppskattning",
+       "venter på jeres godkendelse af et estimat"},
+      {"resolved", "resolved", "löst", "løst"},
+      {"closed", "closed", "stängt", "lukket"},
+  };
+  for (const auto& w : kWords)
+    if (status == w.status) return language == "sv" ? w.sv : language == "da" ? w.da : w.en;
+  return std::string(status);
 }
 
 }  // namespace sd::notify

@@ -73,6 +73,10 @@ std::string render(std::string_view text, const std::map<std::string, std::strin
 // a first name: no name, an address, a lone title or initial, a word with digits or symbols.
 std::string first_name(std::string_view display_name);
 
+// How a customer's mail names a ticket's status ("open and being worked on", "löst") in
+// `language` (unknown languages: English); an unknown status as it is.
+std::string status_words(std::string_view status, std::string_view language);
+
 // A ticket's subject as our mails show it after our own tag: without any "[PREFIX-n]" tag of
 // ours, the reply and forward prefixes in front of a tag (Re:, SV:, AW:, VS:, Fwd:, ...) and
 // the words our subjects put right after a tag (`after_tag`, e.g. "Löst: ": see

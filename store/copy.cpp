@@ -115,6 +115,11 @@ const std::vector<TableSpec>& tables() {
       {"incident_alert_keys", {I("incident_id"), T("alert_key")}, O::key, {"incident_id", "alert_key"}},
       {"incident_links", {I("ticket_id"), I("incident_id"), T("linked_by"), I("linked_at"), T("how"), T("unlinked_by"),
                           I("unlinked_at")}, O::key, {"ticket_id"}},
+      // Keeping customers informed (schema 13).
+      {"org_account_agents", {I("org_id"), T("agent")}, O::key, {"org_id"}},
+      {"org_events", {I("id"), I("org_id"), I("at"), T("actor"), T("kind"), T("detail")}},
+      {"org_mailings", {I("org_id"), T("mailing"), I("sent_at")}, O::key, {"org_id", "mailing"}},
+      {"customer_words", {I("ticket_id"), I("at"), T("agent"), T("words")}, O::key, {"ticket_id"}},
   };
   return all;
 }

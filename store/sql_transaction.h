@@ -31,6 +31,7 @@
 // Maintenance notices (schema 13, section notices).
 #include "store/sql_notices.h"
 #include "store/sql_incidents.h"
+#include "store/sql_keep_informed.h"
 
 #include <fmt/format.h>
 
@@ -120,6 +121,7 @@ class SqlTransaction final : public Transaction {
 
   Estimates& estimates() override { return estimates_; }  // store/sql_estimates.h
   Incidents& incidents() override { return incidents_; }
+  KeepInformed& keep_informed() override { return keep_informed_; }
 
   std::optional<MailboxState> mailbox(const std::string& name) override {
     Stmt s(c_, "SELECT uidvalidity, last_uid, last_poll_at, done_uid FROM mailboxes WHERE name = ?", "read mailbox");
@@ -1542,6 +1544,7 @@ class SqlTransaction final : public Transaction {
   SqlEstimates<Db> estimates_{c_};  // after c_, which it uses
 
   SqlIncidents<Db> incidents_{c_};
+  SqlKeepInformed<Db> keep_informed_{c_};
 
   const std::optional<Store::Fence>& fence_;
   bool done_ = false;

@@ -509,6 +509,32 @@ CREATE TABLE allowance_notices (
 -- 13 estimates (end)
 
 -- 13 keep informed (begin)
+CREATE TABLE org_account_agents (
+  org_id INTEGER PRIMARY KEY REFERENCES organisations(id),
+  agent  TEXT NOT NULL
+);
+CREATE TABLE org_events (
+  id     INTEGER PRIMARY KEY,
+  org_id INTEGER NOT NULL REFERENCES organisations(id),
+  at     INTEGER NOT NULL,
+  actor  TEXT NOT NULL,
+  kind   TEXT NOT NULL,
+  detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX org_events_org ON org_events(org_id, at);
+CREATE TABLE org_mailings (
+  org_id  INTEGER NOT NULL REFERENCES organisations(id),
+  mailing TEXT NOT NULL,
+  sent_at INTEGER NOT NULL,
+  PRIMARY KEY (org_id, mailing)
+);
+CREATE TABLE customer_words (
+  ticket_id INTEGER PRIMARY KEY REFERENCES tickets(id),
+  at        INTEGER NOT NULL,
+  agent     TEXT NOT NULL,
+  words     TEXT NOT NULL
+);
+CREATE INDEX tickets_organisation_resolved ON tickets(organisation, resolved_at);
 -- 13 keep informed (end)
 
 -- 13 performance (begin)

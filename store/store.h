@@ -594,6 +594,8 @@ class Estimates;
 // Maintenance notices (store/notices.h): an interface of its own, so a change to it does not
 // rebuild everything that includes this header.
 class Notices;
+// Keeping customers informed (store/keep_informed.h).
+class KeepInformed;
 
 class Transaction : public MailLog,
                     public Tickets,
@@ -610,6 +612,7 @@ class Transaction : public MailLog,
   virtual Estimates& estimates() = 0;  // estimates the customer approves (store/estimates.h)
   virtual Notices& notices() = 0;  // maintenance notices (store/notices.h)
   virtual Incidents& incidents() = 0;  // major incidents (store/incidents.h)
+  virtual KeepInformed& keep_informed() = 0;  // keeping customers informed (store/keep_informed.h)
 };
 
 // Wakes whoever delivers the outbox (the daemon) when any process has queued mail; see

@@ -39,10 +39,13 @@ TEST_CASE("A highest ticket opened late on Friday is due on Monday morning in th
   CHECK(*r.first_response_due == at("2026-11-23T08:30:00+01:00"));
   CHECK_FALSE(r.resolution_due);
   CHECK(r.state == "ok");
-  REQUIRE(r.deadlines.size() == 2);
+  REQUIRE(r.deadlines.size() == 3);
   CHECK(r.deadlines[0].kind == "warning");
   CHECK(r.deadlines[0].at == at("2026-11-23T08:15:00+01:00"));  // 45 business minutes
   CHECK(r.deadlines[1].kind == "breach");
+  // The built-in reminder to update the customer: 4 business hours of silence for highest.
+  CHECK(r.deadlines[2].kind == "reminder");
+  CHECK(r.deadlines[2].at == at("2026-11-23T11:30:00+01:00"));
   CHECK(clock.evaluate(t, {}, at("2026-11-23T08:20:00+01:00")).state == "warning");
   CHECK(clock.evaluate(t, {}, at("2026-11-23T08:31:00+01:00")).state == "breached");
 }
@@ -72,14 +75,21 @@ TEST_CASE("Pending stops the clock and the wait pushes the due out") {
   CHECK(*r.first_response_due == at("2026-11-23T11:30:00+01:00"));
 }
 
-TEST_CASE("A first response in time is met and leaves nothing to fire") {
+TEST_CASE("A first response in time is met and leaves only the reminder to keep the customer informed") {
   auto c = builtin_config();
   SlaClock clock(c);
   auto t = ticket(at("2026-11-23T09:00:00+01:00"), "highest");
   t.first_response_at = at("2026-11-23T09:20:00+01:00");
-  auto r = clock.evaluate(t, {}, at("2026-11-23T15:00:00+01:00"));
+  auto r = clock.evaluate(t, {}, at("2026-11-23T15:00:00+01:00"), t.first_response_at);
   CHECK(r.state == "met");
-  CHECK(r.deadlines.empty());
+  // No warning or breach is left; the built-in update_hours (4 for highest) count from the answer.
+  REQUIRE(r.deadlines.size() == 1);
+  CHECK(r.deadlines[0].kind == "reminder");
+  CHECK(r.deadlines[0].at == at("2026-11-23T13:20:00+01:00"));
+  CHECK_FALSE(next_sla_due(r.deadlines, {}));
+  c.slas["standard"].update = {};  // update_hours off: nothing at all
+  SlaClock quiet(c);
+  CHECK(quiet.evaluate(t, {}, at("2026-11-23T15:00:00+01:00"), t.first_response_at).deadlines.empty());
 }
 
 TEST_CASE("Warnings and breaches fire once each and a late start fires only the breach") {
@@ -103,7 +113,9 @@ TEST_CASE("Warnings and breaches fire once each and a late start fires only the 
   CHECK(fire_due_sla_events(*st, c, clock, at("2026-11-23T09:47:00+01:00")).fired == 0);
   r = fire_due_sla_events(*st, c, clock, at("2026-11-23T10:01:00+01:00"));
   CHECK(r.fired == 2);
-  CHECK_FALSE(r.next_at);
+  // What still comes: the built-in reminder to update the customer (update_hours, 4 business
+  // hours for highest), which is no warning or breach.
+  CHECK(r.next_at == at("2026-11-23T13:00:00+01:00"));
   auto tx = st->begin(store::Store::Mode::read);
   auto events = tx->sla_events(1);
   REQUIRE(events.size() == 2);
@@ -204,6 +216,15 @@ TEST_CASE("A hypercare period ends by itself and the end is logged once") {
   }
   CHECK(ended == at("2026-11-16T00:00:01Z"));
   CHECK_FALSE(fire_due_sla_events(*st, c, clock, at("2026-11-17T00:00:00Z")).next_at);
+  // A week before its end (9 November) the agents were asked to confirm or extend
+  // (desk/keep_informed.h), once.
+  {
+    auto tx = st->begin(store::Store::Mode::read);
+    auto asked = tx->due_outbox(at("2026-12-01T00:00:00Z"), 100);
+    REQUIRE(asked.size() == 1);
+    CHECK(asked[0].kind == "hypercare-confirm");
+    CHECK(asked[0].recipients == std::vector<std::string>{"agents@example.com"});
+  }
   auto tx = st->begin(store::Store::Mode::read);
   CHECK(tx->organisation("Acme")->hypercare_ended_at == ended);
 }

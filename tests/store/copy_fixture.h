@@ -12,6 +12,7 @@
 #include "store/estimates.h"
 #include "store/notices.h"
 #include "store/incidents.h"
+#include "store/keep_informed.h"
 #include "store/store.h"
 #include "tests/support/new_ticket.h"
 
@@ -308,6 +309,12 @@ inline FilledDesk fill_desk(store::Store& st, store::Time now = 1'780'000'000) {
   tx->incidents().link({t1, t4, "agnes@example.com", now + 41, "mail", "", std::nullopt});
   tx->incidents().link({t3, t4, "system", now + 42, "alert-key", "", std::nullopt});
   tx->incidents().unlink(t3, "agnes@example.com", now + 43);
+  // Keeping customers informed (schema 13).
+  auto& informed = tx->keep_informed();
+  informed.set_account_agent("Kund AB", "agnes@example.com");
+  informed.add_org_event({"Kund AB", now + 60, "agnes@example.com", "hypercare-extended", "2 weeks"});
+  informed.record_org_mailing("Kund AB", "hypercare-summary:1", now + 70);
+  informed.set_customer_words(t1, {now + 40, "Agnes", "Toner är på väg."});
   tx->commit();
   return f;
 }

@@ -23,7 +23,8 @@ inline const std::string kUndo13 = std::string() +
     // estimates
     "DROP TABLE allowance_notices; DROP TABLE estimate_notices; DROP TABLE estimates; " +
     // keep informed
-    "" +
+    "DROP INDEX tickets_organisation_resolved; DROP TABLE customer_words; DROP TABLE org_mailings; "
+    "DROP INDEX org_events_org; DROP TABLE org_events; DROP TABLE org_account_agents; " +
     // performance
     "DROP TABLE ack_recipients; ";
 
