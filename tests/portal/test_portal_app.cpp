@@ -783,6 +783,8 @@ TEST_CASE("a signed-in contact sees their organisation's coming notices in its l
   auto after = later.get("/tickets");
   REQUIRE(after.status == 200);
   CHECK(after.body.find("Version 9") == std::string::npos);
+}
+
 TEST_CASE("an agent declares a major incident and links a ticket on the portal; the contact sees only that their case "
           "is part of one, and cannot declare or link") {
   PortalDesk p;
