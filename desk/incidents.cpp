@@ -5,6 +5,7 @@
 #include "desk/agent_mail.h"
 #include "desk/from_portal.h"
 #include "desk/ingest.h"
+#include "desk/keep_informed.h"
 #include "desk/mailer.h"
 #include "desk/ticket_change.h"
 #include "desk/visibility.h"
@@ -49,13 +50,6 @@ std::string one_line(const std::string& s, std::size_t max) {
 }
 
 }  // namespace
-
-bool automatic_requester(store::Transaction& tx, const store::Ticket& t) {
-  for (const auto& m : tx.messages(t.id))
-    if (m.direction == "in" && !m.internal && lower(m.from_addr) == t.requester && !m.automatic.empty()) return true;
-  // An alert key comes from an intake rule for monitoring mail; a contact's own mail is a person's.
-  return !t.alert_key.empty() && !tx.contact(t.requester);
-}
 
 tl::expected<std::int64_t, std::string> declare_incident(store::Transaction& tx, const Desk& desk,
                                                          const IncidentDeclaration& d, const std::string& actor,

@@ -101,8 +101,8 @@ struct IncidentRecipient {
 std::vector<IncidentRecipient> incident_audience(store::Transaction& tx, const Desk& desk, std::int64_t incident);
 // The organisations it affects: of its linked tickets, named by --orgs, or all with --orgs all.
 std::vector<std::string> affected_organisations(store::Transaction& tx, std::int64_t incident);
-// Whether the ticket's requester is a monitoring system (see the rules above).
-bool automatic_requester(store::Transaction& tx, const store::Ticket& t);
+// Whether the ticket's requester is a monitoring system: automatic_requester() in
+// desk/keep_informed.h, the one rule for every mail the desk sends on its own.
 
 // An agent's update on the incident: `text` to every person of the audience
 // (incident-update), recorded on each linked ticket; how many mails were queued. Refused for

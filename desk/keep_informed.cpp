@@ -174,12 +174,14 @@ std::optional<store::Time> last_customer_update(store::Transaction& tx, std::int
 }
 
 bool automatic_requester(store::Transaction& tx, const store::Ticket& t) {
-  if (!t.alert_key.empty()) return true;
   auto local = lower(t.requester.substr(0, t.requester.find('@')));
   if (local == "mailer-daemon" || local == "postmaster") return true;
   for (const auto& m : tx.messages(t.id))
-    if (m.direction == "in" && lower(m.from_addr) == lower(t.requester)) return !m.automatic.empty();
-  return false;
+    if (m.direction == "in" && !m.internal && lower(m.from_addr) == lower(t.requester) && !m.automatic.empty())
+      return true;
+  // An alert key comes from an intake rule for monitoring mail; a registered contact's own
+  // mail is a person's even when a rule gave it one.
+  return !t.alert_key.empty() && !tx.contact(lower(t.requester));
 }
 
 void remember_customer_words(store::Transaction& tx, std::int64_t ticket_id, const std::string& agent_name,

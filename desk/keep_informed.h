@@ -53,9 +53,10 @@ inline constexpr store::Time kHypercareWeek = 7 * 86400;
 // person sent (not automatic, not internal); nullopt when none (store KeepInformed).
 std::optional<store::Time> last_customer_update(store::Transaction& tx, std::int64_t ticket_id);
 
-// Whether the ticket's requester is a machine: a monitoring alert (an alert key), a ticket
-// opened by automatic mail (RFC 3834 and the parser's other signs), or a mailer-daemon or
-// postmaster address.
+// Whether the ticket's requester is a machine: a monitoring alert (an alert key, unless the
+// requester is a registered contact), a requester whose mail on it was automatic (RFC 3834
+// and the parser's other signs), or a mailer-daemon or postmaster address. Customer updates,
+// weekly summaries and major incidents' mails all leave them out.
 bool automatic_requester(store::Transaction& tx, const store::Ticket& t);
 
 // Keeps `words`, an agent's (or the desk's) text of a mail to the customer, as the ticket's
