@@ -420,6 +420,7 @@ inline std::string dump(store::Store& st, const FilledDesk& f) {
                        hex_of(n.text_sv), hex_of(n.text_da), n.created_at, n.created_by, n.cancelled_at.value_or(-1));
     for (const auto& m : tx->notices().notice_mails(n.id))
       out += fmt::format("  notice mail {} {} {} at={}\n", m.recipient, m.what, m.organisation, m.at);
+  }
   for (const auto& t : tx->tickets()) {
     if (auto i = tx->incidents().incident(t.id))
       out += fmt::format("incident {} '{}' {} {} all={} orgs=[{}] keys=[{}] rca='{}' followup='{}'\n", i->ticket_id, i->title,
