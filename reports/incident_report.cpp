@@ -1,5 +1,6 @@
 // reports/incident_report.cpp: see incident_report.h.
 #include "reports/incident_report.h"
+#include "reports/report.h"
 
 #include "api/json.h"
 #include "core/text.h"
@@ -212,22 +213,7 @@ nlohmann::json to_json(const IncidentReport& r) {
   return j;
 }
 
-std::string html(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default:
-        if ((static_cast<unsigned char>(ch) < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7F) out += ' ';
-        else out += ch;
-    }
-  }
-  return out;
-}
+std::string html(const std::string& s) { return html_text(s); }  // reports/report.h
 
 void render_html(std::ostream& out, const IncidentReport& r) {
   out << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Major incident " << html(r.ticket) << "</title>"

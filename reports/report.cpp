@@ -31,6 +31,25 @@
 #include <vector>
 
 namespace sd {
+
+std::string html_text(const std::string& s) {
+  std::string out;
+  for (char ch : s) {
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default:
+        // Control characters are not allowed in HTML text.
+        if ((static_cast<unsigned char>(ch) < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7F) out += ' ';
+        else out += ch;
+    }
+  }
+  return out;
+}
+
 namespace {
 
 using store::Time;
@@ -807,23 +826,7 @@ void render_json(std::ostream& out, const Report& r) {
 
 // ---- html ----
 
-std::string html(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default:
-        // Control characters are not allowed in HTML text.
-        if ((static_cast<unsigned char>(ch) < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7F) out += ' ';
-        else out += ch;
-    }
-  }
-  return out;
-}
+std::string html(const std::string& s) { return html_text(s); }
 
 void svg_chart(std::ostream& out, const Chart& c) {
   if (c.labels.empty()) return;

@@ -34,6 +34,9 @@ struct ReportRequest {
 
 // Writes one report. Throws std::invalid_argument naming what is wrong (bad kind, month or format).
 // An empty format is text; an organisation that does not exist is refused the same way.
+// `s` as HTML text: & < > " ' escaped, control characters (but newline and tab) a space.
+std::string html_text(const std::string& s);
+
 void write_report(store::Store& store, const Config& config, const ReportRequest& request, std::ostream& out, store::Time now);
 
 }  // namespace sd
