@@ -4,6 +4,7 @@
 #include "core/text.h"
 #include "desk/ingest.h"
 #include "sla/calendar.h"
+#include "store/incidents.h"
 
 #include <fmt/format.h>
 
@@ -112,6 +113,53 @@ nlohmann::json attachment_json(const store::AttachmentInfo& a) {
           {"kept", a.kept},
           {"internal", a.internal},
           {"received_at", rfc3339_utc(a.created_at)}};
+}
+
+nlohmann::json estimate_json(const Config& c, const store::Estimate& e, bool for_agent) {
+  auto text_or_null = [](const std::string& s) { return s.empty() ? nlohmann::json() : nlohmann::json(s); };
+  nlohmann::json j = {{"id", e.id},
+                      {"ticket", ticket_ref(c, e.ticket_id)},
+                      {"minutes", e.seconds / 60},
+                      {"text", e.text},
+                      {"requester", e.requester},
+                      {"organisation", e.organisation},
+                      {"created_at", rfc3339_utc(e.created_at)},
+                      {"state", e.state},
+                      {"answered_by", text_or_null(e.answered_by)},
+                      {"answered_at", opt_time(e.answered_at)},
+                      {"answered_via", text_or_null(e.answered_via)}};
+  if (for_agent) {
+    j["agent"] = e.agent;
+    j["answer_detail"] = e.answer_detail;
+  }
+  return j;
+}
+
+void add_process_json(nlohmann::json& j, store::Transaction& tx, const Config& c, const store::Ticket& t, bool for_agent) {
+  auto estimates = nlohmann::json::array();
+  for (const auto& e : tx.estimates().estimates_of(t.id)) estimates.push_back(estimate_json(c, e, for_agent));
+  j["estimates"] = estimates;
+  auto link = tx.incidents().link_of(t.id);
+  bool linked = link && !link->unlinked_at;
+  j["part_of_major_incident"] = linked;
+  if (!for_agent) return;
+  j["incident"] = linked ? nlohmann::json(ticket_ref(c, link->incident_id)) : nlohmann::json();
+  auto incident = tx.incidents().incident(t.id);
+  if (!incident) {
+    j["major_incident"] = nullptr;
+    return;
+  }
+  auto refs = nlohmann::json::array();
+  for (const auto& l : tx.incidents().links(t.id, false)) refs.push_back(ticket_ref(c, l.ticket_id));
+  j["major_incident"] = {{"title", incident->title},
+                         {"declared_by", incident->declared_by},
+                         {"declared_at", rfc3339_utc(incident->declared_at)},
+                         {"organisations", incident->organisations},
+                         {"all_organisations", incident->all_organisations},
+                         {"alert_keys", incident->alert_keys},
+                         {"root_cause", incident->root_cause},
+                         {"follow_up", incident->follow_up},
+                         {"linked", refs}};
 }
 
 std::string json_text(const nlohmann::json& j, int indent) {

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "desk/sla_clock.h"
 #include "parser/parse.h"
+#include "store/estimates.h"
 #include "store/store.h"
 
 #include <nlohmann/json.hpp>
@@ -26,6 +27,19 @@ nlohmann::json parsed_json(const parser::ParsedMail& m);
 // One of a ticket's attachments as `attachment list --json` shows it (metadata, no bytes);
 // `number` is the one `attachment get` and the portal take.
 nlohmann::json attachment_json(const store::AttachmentInfo& a);
+
+// One estimate (desk/estimates.h) as `ticket estimates --json` shows it. `for_agent` false
+// (the portal's API to a contact): without the agent's address and answer_detail, which say
+// how the answer was trusted.
+nlohmann::json estimate_json(const Config& c, const store::Estimate& e, bool for_agent = true);
+// The seeds' processes on ticket `t`, added to its detail (`show --json`, GET /api/tickets/REF):
+// - "estimates": its estimates, oldest first (estimate_json());
+// - "part_of_major_incident": whether it is linked to a major incident now;
+// - agents only: "incident" (the linked incident's id, or null) and "major_incident" (null, or
+//   when the ticket is one: title, declared_by, declared_at, organisations, all_organisations,
+//   alert_keys, root_cause, follow_up, linked: the ids linked now). A contact learns only that
+//   their ticket is part of one, as on the portal's page.
+void add_process_json(nlohmann::json& j, store::Transaction& tx, const Config& c, const store::Ticket& t, bool for_agent);
 
 // `j` as text with `indent` spaces a level (-1: one line), without a final newline.
 std::string json_text(const nlohmann::json& j, int indent = 2);

@@ -185,7 +185,9 @@ int cmd_show(const Config& c, const std::string& ref, bool as_json) {
   const auto& clock = desk.clock();
   auto sla = clock.evaluate(t, tx->pauses(id), clock_now(c));
   if (as_json) {
-    std::cout << json_text(ticket_detail_json(c, t, sla, messages, events)) << "\n";
+    auto j = ticket_detail_json(c, t, sla, messages, events);
+    add_process_json(j, *tx, c, t, true);
+    std::cout << json_text(j) << "\n";
     return 0;
   }
   auto files = tx->attachments(id);
@@ -485,20 +487,7 @@ int cmd_ticket_estimates(const Config& c, const std::string& ref, bool as_json) 
   auto list = tx->estimates().estimates_of(id);
   if (as_json) {
     auto arr = nlohmann::json::array();
-    for (const auto& e : list)
-      arr.push_back({{"id", e.id},
-                     {"ticket", ticket_ref(c, e.ticket_id)},
-                     {"minutes", e.seconds / 60},
-                     {"text", e.text},
-                     {"agent", e.agent},
-                     {"requester", e.requester},
-                     {"organisation", e.organisation},
-                     {"created_at", rfc3339_utc(e.created_at)},
-                     {"state", e.state},
-                     {"answered_by", e.answered_by.empty() ? nlohmann::json() : nlohmann::json(e.answered_by)},
-                     {"answered_at", e.answered_at ? nlohmann::json(rfc3339_utc(*e.answered_at)) : nlohmann::json()},
-                     {"answered_via", e.answered_via.empty() ? nlohmann::json() : nlohmann::json(e.answered_via)},
-                     {"answer_detail", e.answer_detail}});
+    for (const auto& e : list) arr.push_back(estimate_json(c, e));
     std::cout << json_text(arr) << "\n";
     return 0;
   }

@@ -107,11 +107,18 @@ std::string portal_message_id(const Config& c) {
   return id + "@" + domain_of(c.service.address);
 }
 
-std::string portal_link(const Config& c, std::int64_t ticket) {
+namespace {
+std::string portal_url(const Config& c, const std::string& path) {
   std::string base = c.portal.base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
-  if (base.empty()) return "";
-  return base + "/tickets/" + ticket_ref(c, ticket);
+  return base.empty() ? "" : base + path;
+}
+}  // namespace
+
+std::string portal_link(const Config& c, std::int64_t ticket) { return portal_url(c, "/tickets/" + ticket_ref(c, ticket)); }
+
+std::string portal_incident_report_link(const Config& c, std::int64_t incident) {
+  return portal_url(c, "/incidents/" + ticket_ref(c, incident) + "/report");
 }
 
 tl::expected<ChangeOutcome, std::string> agent_works(store::Transaction& tx, const Desk& desk, const AgentWrite& w,

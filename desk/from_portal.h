@@ -84,6 +84,9 @@ void queue_login_link(store::Transaction& tx, const Desk& desk, const std::strin
 
 // The ticket's page on the portal, "{base_url}/tickets/SD-42"; "" when portal.base_url is unset.
 std::string portal_link(const Config& c, std::int64_t ticket);
+// A major incident's report on the portal (agents), "{base_url}/incidents/SD-100/report"; ""
+// when portal.base_url is unset.
+std::string portal_incident_report_link(const Config& c, std::int64_t incident);
 
 // Building blocks, shared by customer_writes() (desk/ingest.cpp) and agent_works(), and tested.
 // A form's text as the desk keeps a mail's: UTF-8 (a byte that is not becomes U+FFFD), line

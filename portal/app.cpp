@@ -934,6 +934,7 @@ struct App::Route {
         }
     }
     auto j = ticket_detail_json(c, *t, s, messages, events);
+    add_process_json(j, *tx, c, *t, visitor->agent);
     if (!visitor->agent) j["assignee"] = t->assignee.empty() ? nlohmann::json() : nlohmann::json(agent_name(*tx, t->assignee));
     return json(bh::status::ok, j);
   }

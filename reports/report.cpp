@@ -7,13 +7,14 @@
 #include "reports/report.h"
 
 #include "api/json.h"
-#include "store/incidents.h"
 #include "core/text.h"
 #include "core/vocabulary.h"
+#include "desk/from_portal.h"
 #include "desk/ingest.h"
 #include "desk/sla_clock.h"
 #include "sla/calendar.h"
 #include "store/estimates.h"
+#include "store/incidents.h"
 
 #include <date/date.h>
 #include <fmt/format.h>
@@ -66,10 +67,16 @@ struct Column {
   int decimals = 0;   // for double values
   std::size_t text_width = 0;  // text format only: longer values are cut (0: never)
   int part = 0;  // text and html: 0 = in every part (the row's name), n = in part n only
+  bool url = false;  // html: an http(s) value is a link to itself
 };
 
 Column text_col(std::string key, std::string title, std::size_t width = 0) {
   return {std::move(key), std::move(title), false, 0, width};
+}
+Column url_col(std::string key, std::string title) {
+  Column c = text_col(std::move(key), std::move(title));
+  c.url = true;
+  return c;
 }
 Column int_col(std::string key, std::string title) { return {std::move(key), std::move(title), true, 0, 0}; }
 Column num_col(std::string key, std::string title, int decimals) {
@@ -577,8 +584,10 @@ void build_incidents(Report& rep, Source& src) {
                        num_col("first_response_hours", "First response business h", 2),
                        num_col("resolution_hours", "Resolution business h", 2),
                        num_col("time_spent_minutes", "Time spent min", 1),
-                       // A major incident (desk/incidents.h): the command of its own report.
-                       text_col("major_incident_report", "Major incident report")};
+                       // A major incident (desk/incidents.h): the command of its own report,
+                       // and its page on the portal when portal.base_url is set.
+                       text_col("major_incident_report", "Major incident report"),
+                       url_col("major_incident_report_url", "Major incident report on the portal")};
   rep.detail_key = "timeline";
   Chart chart{"Incidents per priority", "", 0, {"incidents"}, {"#c62828"}, {}, {}};
   std::array<double, 5> per_priority{};
@@ -594,13 +603,16 @@ void build_incidents(Report& rep, Source& src) {
       return h ? Value(round_to(*h, 2)) : Value{};
     };
     std::string ref = ticket_ref(src.config, t.id);
+    bool major = src.tx.incidents().incident(t.id).has_value();
+    std::string report_url = major ? portal_incident_report_link(src.config, t.id) : "";
     ++per_priority[p];
     rep.table.rows.push_back({ref, t.subject, org_label(t.organisation), t.requester, t.priority, t.status, t.sla,
                               eval.state, rfc3339_utc(t.created_at), opt_time_value(fr_due),
                               opt_time_value(t.first_response_at), opt_time_value(res_due),
                               opt_time_value(t.resolved_at), business_hours(t.first_response_at),
                               business_hours(t.resolved_at), minutes(t.time_spent_s),
-                              src.tx.incidents().incident(t.id) ? Value("servicedesk report incident " + ref) : Value()});
+                              major ? Value("servicedesk report incident " + ref) : Value(),
+                              major && !report_url.empty() ? Value(report_url) : Value()});
 
     struct Entry {
       Time at;
@@ -637,7 +649,8 @@ void build_incidents(Report& rep, Source& src) {
                "SLA state as the daemon reports it now: ok, warning, breached, met or paused.",
                "Business hours from creation on the ticket's SLA calendar, without the time it was pending.",
                "Major incidents name the command of their own report (timeline, affected organisations and "
-               "contacts, duration, breaches, root cause, recurring problems): servicedesk report incident SD-n."};
+               "contacts, duration, breaches, root cause, recurring problems): servicedesk report incident SD-n, "
+               "and, when portal.base_url is set, a link to it on the portal (for agents)."};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -879,6 +892,9 @@ void html_table(std::ostream& out, const Table& t) {
     out << (total ? "<tr class=\"total\">" : "<tr>");
     for (std::size_t i = 0; i < t.columns.size(); ++i) {
       std::string s = std::holds_alternative<std::monostate>(r[i]) ? "&#8211;" : html(format_value(r[i], t.columns[i]));
+      if (const auto* v = std::get_if<std::string>(&r[i]);
+          v && t.columns[i].url && (v->rfind("https://", 0) == 0 || v->rfind("http://", 0) == 0))
+        s = "<a href=\"" + s + "\">" + s + "</a>";
       out << (t.columns[i].numeric ? "<td class=\"n\">" : "<td>") << s << "</td>";
     }
     out << "</tr>\n";

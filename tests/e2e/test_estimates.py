@@ -95,6 +95,9 @@ class EstimatesByMail(unittest.TestCase):
         estimates = self.daemon.cli_json("ticket", "estimates", "SD-1")
         self.assertEqual([(e["state"], e["answered_by"], e["answered_via"], e["minutes"]) for e in estimates],
                          [("approved", CUSTOMER, "mail", 120)])
+        # show --json carries the same estimates.
+        self.assertEqual([(e["state"], e["answered_by"], e["minutes"]) for e in self.daemon.show("SD-1")["estimates"]],
+                         [("approved", CUSTOMER, 120)])
         # Only the one approval mail reached the agent (the forged one none).
         self.assertEqual(len([m for m in self.mails_to(AGENT) if "Estimate" in str(m["Subject"])]), 1)
 

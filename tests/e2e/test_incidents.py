@@ -82,6 +82,12 @@ class MajorIncident(unittest.TestCase):
         self.assertEqual(incident, "SD-4")
         self.cli("ticket", "set", "SD-2", "--incident", "SD-4")
         self.cli("ticket", "set", "SD-3", "--incident", "SD-4")
+        # show --json: the link on a linked ticket, the incident's record on the incident.
+        linked = self.daemon.show("SD-2")
+        self.assertEqual((linked["incident"], linked["part_of_major_incident"], linked["major_incident"]),
+                         ("SD-4", True, None))
+        major = self.daemon.show("SD-4")["major_incident"]
+        self.assertEqual((major["title"], major["linked"]), ("Inloggningen ligger nere", ["SD-1", "SD-2", "SD-3"]))
 
         # The manager's notification, with the incident's own tokened Reply-To.
         note = self.daemon.wait_until(lambda: [m for m in self.mails_to(AGENT) if "[SD-4]" in str(m["Subject"])],

@@ -1,5 +1,6 @@
 // tests/report/test_report_incidents.cpp: every incident of the month with its timeline.
 #include "tests/report/report_fixture.h"
+#include "store/incidents.h"
 
 using namespace sd;
 using namespace sd::test;
@@ -74,4 +75,36 @@ TEST_CASE("The incidents report for one organisation leaves out the others' inci
   ReportDesk desk;
   CHECK(desk.json("incidents", "2026-11", "Kund AB").at("rows").size() == 2);
   CHECK(desk.json("incidents", "2026-11", kAcme).at("rows").empty());
+}
+
+TEST_CASE("A major incident's row names its report's command and, with portal.base_url, links its portal page") {
+  ReportDesk desk;
+  {
+    auto tx = desk.write();
+    store::Incident i;
+    i.ticket_id = 7;
+    i.title = "Dashboard down";
+    i.declared_by = "operator:root";
+    i.declared_at = at("2026-11-02T09:05:00Z");
+    tx->incidents().declare(i);
+    tx->commit();
+  }
+  auto rows = desk.json("incidents").at("rows");
+  CHECK(rows[0].at("major_incident_report").is_null());  // SD-5: an incident, not a major one
+  CHECK(rows[1].at("major_incident_report") == "servicedesk report incident SD-7");
+  CHECK(rows[1].at("major_incident_report_url").is_null());  // no portal configured: no link
+  CHECK(desk.report("incidents", "2026-11", "html").find("<a href") == std::string::npos);
+
+  desk.config.portal.base_url = "https://desk.example.com/";
+  rows = desk.json("incidents").at("rows");
+  CHECK(rows[0].at("major_incident_report_url").is_null());
+  CHECK(rows[1].at("major_incident_report_url") == "https://desk.example.com/incidents/SD-7/report");
+  auto html = desk.report("incidents", "2026-11", "html");
+  CHECK(html.find("<a href=\"https://desk.example.com/incidents/SD-7/report\">") != std::string::npos);
+  CHECK(desk.report("incidents", "2026-11", "csv").find("https://desk.example.com/incidents/SD-7/report") !=
+        std::string::npos);
+
+  // A base_url that is no http(s) address is shown, never linked.
+  desk.config.portal.base_url = "javascript:alert(1)//";
+  CHECK(desk.report("incidents", "2026-11", "html").find("<a href") == std::string::npos);
 }
