@@ -12,6 +12,7 @@
 #include "desk/agent_mail.h"
 #include "desk/desk.h"
 #include "desk/ingest.h"
+#include "desk/notices.h"
 #include "desk/sla_clock.h"
 #include "imap/imap.h"
 #include "imap/imap_session.h"
@@ -148,6 +149,35 @@ void check_escalations(const Config& c, store::Transaction& tx, const CheckRepor
            "");
 }
 
+// The recurring maintenance windows ([[maintenance.windows]]) as the daemon reads them, each
+// with its next occurrence, so that an operator sees that "first-saturday" means what they meant.
+void check_maintenance_windows(const Config& c, const CheckReport& report) {
+  if (c.maintenance.windows.empty()) {
+    report(Check::ok, "maintenance windows", "none configured ([[maintenance.windows]])", "");
+    return;
+  }
+  auto next = next_windows(c, clock_now(c));
+  std::optional<SlaClock> clock;  // the calendars' zones; a bad calendar is reported above
+  try {
+    clock.emplace(c);
+  } catch (const std::exception&) {
+  }
+  for (const auto& w : c.maintenance.windows) {
+    auto occ = std::find_if(next.begin(), next.end(), [&](const WindowOccurrence& o) { return o.window == &w; });
+    std::string what = fmt::format("maintenance window {}:{} ({})", c.path, w.line, w.kind);
+    if (occ == next.end()) {
+      report(Check::warning, what, window_words(c, w, "en") + ": never occurs", "check its days, start and end");
+      continue;
+    }
+    const auto* cal = clock ? clock->calendar_named(w.calendar) : nullptr;
+    auto local = [&](store::Time t) {
+      return cal ? cal->rfc3339_local(sla::Instant(std::chrono::seconds(t))) : rfc3339_utc(t);
+    };
+    report(Check::ok, what, fmt::format("{}; next {} to {}", window_words(c, w, "en"), local(occ->start), local(occ->end)),
+           "");
+  }
+}
+
 // An organisation whose language's country and SLA calendar's holidays differ (a Swedish
 // one on `standard`, the Danish calendar: Danish hours and holidays).
 void check_organisation_calendars(const Config& c, store::Transaction& tx, const CheckReport& report) {
@@ -191,6 +221,7 @@ int cmd_check_config(const Config& c) {
   } catch (const std::exception& e) {
     report(Check::failed, "calendars and SLAs", e.what(), "check [calendars] and [slas]");
   }
+  check_maintenance_windows(c, report);
   // The templates as the daemon loads them at start and on reload (docs/templates.md).
   if (auto t = notify::load_templates(c.service.templates_dir); !t)
     report(Check::failed, "templates", t.error(),

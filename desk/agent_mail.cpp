@@ -68,7 +68,14 @@ constexpr std::int64_t kDay = 86400;
 constexpr std::size_t kMacHex = kTokenMacHex;
 constexpr std::size_t kDayDigits = kTokenDayDigits;
 
-std::string mac_hex(const std::string& secret, const std::string& data) {
+std::string domain_part(const std::string& address) {
+  auto at = address.rfind('@');
+  return at == std::string::npos ? "" : lower(address.substr(at + 1));
+}
+
+}  // namespace
+
+std::string token_mac_hex(const std::string& secret, const std::string& data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(data.data()),
@@ -82,17 +89,10 @@ bool same_secret_text(const std::string& a, const std::string& b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-std::string domain_part(const std::string& address) {
-  auto at = address.rfind('@');
-  return at == std::string::npos ? "" : lower(address.substr(at + 1));
-}
-
-}  // namespace
-
 std::string agent_token(const std::string& secret, const std::string& ticket_ref, const std::string& recipient,
                         std::int64_t issue_day) {
   std::string day = std::to_string(issue_day);
-  return day + "." + mac_hex(secret, lower(ticket_ref) + "\n" + lower(recipient) + "\n" + day);
+  return day + "." + token_mac_hex(secret, lower(ticket_ref) + "\n" + lower(recipient) + "\n" + day);
 }
 
 std::string agent_reply_address(const Config& c, const std::string& secret, std::int64_t ticket,
@@ -194,7 +194,7 @@ TokenCheck check_token(const std::string& secret, const std::string& ticket_ref,
   if (dot == std::string::npos) {
     // The format before issue days: HMAC over ticket and recipient alone.
     if (!legacy_until || now > *legacy_until) return TokenCheck::wrong;
-    return same_secret_text(mac_hex(secret, lower(ticket_ref) + "\n" + lower(recipient)), token) ? TokenCheck::valid
+    return same_secret_text(token_mac_hex(secret, lower(ticket_ref) + "\n" + lower(recipient)), token) ? TokenCheck::valid
                                                                                                 : TokenCheck::wrong;
   }
   std::string day_text = token.substr(0, dot);

@@ -26,6 +26,11 @@ namespace sd {
 // servicedesk+SD-42.<day>.<mac>@example.com for this ticket and recipient, issued today.
 std::string agent_reply_address(const Config& c, const std::string& secret, std::int64_t ticket,
                                 const std::string& recipient, store::Time now);
+// The first kTokenMacHex hex digits of HMAC-SHA256(secret, data): the MAC of every token the
+// desk mails (agents' Reply-To, estimates' approval address).
+std::string token_mac_hex(const std::string& secret, const std::string& data);
+// Whether two secrets are equal, in time that does not depend on where they differ.
+bool same_secret_text(const std::string& a, const std::string& b);
 // "<day>.<mac>": the issue day (days since 1970) and 80 bits of HMAC over ticket, recipient and day.
 std::string agent_token(const std::string& secret, const std::string& ticket_ref, const std::string& recipient,
                         std::int64_t issue_day);

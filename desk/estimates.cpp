@@ -4,6 +4,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "core/vocabulary.h"
+#include "desk/agent_mail.h"
 #include "desk/ingest.h"
 #include "desk/mailer.h"
 #include "desk/ticket_change.h"
@@ -12,9 +13,6 @@
 #include <date/date.h>
 #include <date/tz.h>
 #include <fmt/format.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <map>
@@ -27,20 +25,6 @@ constexpr std::int64_t kDay = 86400;
 // The approval address's local part after "servicedesk+": a word no ticket reference is, so
 // find_plus_address() never takes an approval address for an agent's.
 constexpr std::string_view kApprovePrefix = "approve.";
-
-std::string mac_hex(const std::string& secret, const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), md, &len);
-  std::string hex;
-  for (unsigned i = 0; i < kTokenMacHex / 2; ++i) hex += fmt::format("{:02x}", md[i]);
-  return hex;
-}
-
-bool same_secret_text(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 // ASCII lower case, and the upper-case letters of the Nordic words (Ä, Ö, Å, Ø, Æ) too.
 std::string fold(std::string s) {
@@ -196,7 +180,7 @@ std::string estimate_token(const std::string& secret, const std::string& ticket_
   std::string day = std::to_string(issue_day);
   // A purpose of its own first: no agent's token (ticket, recipient, day) MACs the same text.
   return day + "." +
-         mac_hex(secret, "estimate-approval\n" + lower(ticket_ref) + "\n" + std::to_string(estimate) + "\n" +
+         token_mac_hex(secret, "estimate-approval\n" + lower(ticket_ref) + "\n" + std::to_string(estimate) + "\n" +
                              lower(recipient) + "\n" + day);
 }
 

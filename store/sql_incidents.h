@@ -8,6 +8,7 @@
 
 #include "core/vocabulary.h"
 #include "store/incidents.h"
+#include "store/sql_text.h"
 #include "store/store.h"
 
 #include <fmt/format.h>
@@ -96,7 +97,7 @@ class SqlIncidents final : public Incidents {
   std::optional<std::int64_t> open_incident_with_alert_key(const std::string& key) override {
     Stmt s(c_,
            "SELECT k.incident_id FROM incident_alert_keys k JOIN tickets t ON t.id = k.incident_id "
-           "WHERE k.alert_key = ? AND t.status IN " + open_list() + " ORDER BY k.incident_id DESC LIMIT 1",
+           "WHERE k.alert_key = ? AND t.status IN " + open_statuses() + " ORDER BY k.incident_id DESC LIMIT 1",
            "find incident by alert key");
     s.bind(1, key);
     if (!s.step()) return std::nullopt;
@@ -151,16 +152,6 @@ class SqlIncidents final : public Incidents {
       "SELECT ticket_id, title, declared_by, declared_at, all_orgs, root_cause, follow_up FROM incidents";
   static constexpr const char* kLinkSql =
       "SELECT ticket_id, incident_id, linked_by, linked_at, how, unlinked_by, unlinked_at FROM incident_links";
-
-  static const std::string& open_list() {
-    static const std::string list = [] {
-      std::string out;
-      for (auto st : kStatuses)
-        if (is_open(st)) out += (out.empty() ? "('" : ",'") + std::string(to_string(st)) + "'";
-      return out + ")";
-    }();
-    return list;
-  }
 
   static Incident row(Stmt& s) {
     Incident i;

@@ -24,6 +24,7 @@
 
 #include "core/text.h"
 #include "core/vocabulary.h"
+#include "store/sql_text.h"
 #include "store/store.h"
 
 // Estimates the customer approves (schema 13, section estimates).
@@ -65,16 +66,6 @@ inline void refuse_newer_schema(std::int64_t version) {
 struct Once {
   bool once = true;
 };
-
-inline const std::string& open_statuses() {
-  static const std::string list = [] {
-    std::string out;
-    for (auto st : kStatuses)
-      if (is_open(st)) out += (out.empty() ? "('" : ",'") + std::string(to_string(st)) + "'";
-    return out + ")";
-  }();
-  return list;
-}
 
 
 inline std::string join_lines(const std::vector<std::string>& v) {

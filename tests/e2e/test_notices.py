@@ -152,6 +152,13 @@ class Notices(unittest.TestCase):
         body = acks[0].get_body().get_content()
         self.assertIn("Underhåll pågår till ", body)
         self.assertIn(f"{self.window_end:%H:%M} {self.window_end.tzname()}", body)
+        # check-config shows the window as the daemon reads it, with its line and next occurrence.
+        r = self.daemon.cli("check-config")
+        out = r.stdout.decode()
+        line = next((l for l in out.splitlines() if "maintenance window" in l), "")
+        self.assertRegex(line, r"^ok +maintenance window .+:[0-9]+ \(infrastructure\): daily ")
+        self.assertIn("(Europe/Stockholm)", line)
+        self.assertIn(f"to {self.window_end:%Y-%m-%dT%H:%M}", line)
 
     def test_a_wrong_time_or_text_is_refused_with_the_reason(self):
         text = self.stack.dir / "bad.txt"
