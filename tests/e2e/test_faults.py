@@ -19,7 +19,7 @@ one-daemon rule is SQLite's: on PostgreSQL several share the store) are skipped 
 
 Run: cd tests/e2e && SERVICEDESK_BIN=../../build/cli/servicedesk \
      /usr/bin/python3 -m unittest -v test_faults
-The whole module takes about two minutes.
+The whole module takes about two minutes; the long variants are in test_long_faults.
 """
 
 from __future__ import annotations
