@@ -542,9 +542,9 @@ void add_ticket_commands(CLI::App& app, Args& a) {
   a.on(estimates, [&a](const Config& c) { return cmd_ticket_estimates(c, a.ref, a.as_json); });
 }
 
-// `incident new` (desk/incidents.h, cli/incidents.h).
+// `incident new|update` (desk/incidents.h, cli/incidents.h).
 void add_incident_commands(CLI::App& app, Args& a) {
-  auto* incident = app.add_subcommand("incident", "major incidents: new");
+  auto* incident = app.add_subcommand("incident", "major incidents: new, update");
   incident->require_subcommand(1);
   auto* declare = incident->add_subcommand("new", "declare a major incident; prints its id");
   auto& i = a.incident;
@@ -557,6 +557,12 @@ void add_incident_commands(CLI::App& app, Args& a) {
   declare->add_option("--priority", i.priority, names_of(kPriorities, ", ") + " (default highest)");
   declare->add_option("--operator", i.operator_name, "who declares it (default: $SUDO_USER or $USER)");
   a.on(declare, [&a](const Config& c) { return cmd_incident_new(c, a.incident); });
+  auto* update = incident->add_subcommand("update", "add affected organisations or alert keys to a major incident");
+  update->add_option("id", i.ref, "the incident, e.g. SD-100")->required();
+  update->add_option("--orgs", i.orgs, "organisations it affects too: all, or A,B");
+  update->add_option("--alert-key", i.alert_keys, "new tickets with this alert key link themselves (repeatable)");
+  update->add_option("--operator", i.operator_name, "who adds them (default: $SUDO_USER or $USER)");
+  a.on(update, [&a](const Config& c) { return cmd_incident_update(c, a.incident); });
 }
 
 void add_attachment_commands(CLI::App& app, Args& a) {

@@ -339,6 +339,9 @@ const std::vector<CommandSpec>& commands() {
          return true;
        },
        true},
+      {"incident-orgs", "all|A,B (on an incident: organisations it affects too)",
+       [](const std::string& a, AgentCommands& c) { return !a.empty() && !c.incident_orgs && (c.incident_orgs = a, true); },
+       true},
       {"broadcast", "(on an incident: your words to every customer it affects)",
        [](const std::string& a, AgentCommands& c) { return a.empty() && (c.broadcast = true); }},
       {"rca", "TEXT (an incident's root cause)",

@@ -113,10 +113,12 @@ struct AgentCommands {
   std::int64_t estimate_s = 0;
   std::string estimate_text;
   // Major incidents (desk/incidents.h): #incident new TITLE, #incident SD-100 | none,
-  // #incident-key KEY, #broadcast, #rca TEXT, #followup TEXT (titles and texts keep their case).
+  // #incident-key KEY, #incident-orgs all|A,B, #broadcast, #rca TEXT, #followup TEXT (titles
+  // and texts keep their case).
   std::optional<std::string> incident_new;
   std::optional<std::string> incident;  // a ticket reference, or "none"
   std::vector<std::string> incident_keys;
+  std::optional<std::string> incident_orgs;  // as written; desk/incidents.h parse_organisation_choice()
   bool broadcast = false;
   std::optional<std::string> rca, followup;
   std::string text;                 // the reply without its command lines

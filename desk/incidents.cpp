@@ -168,6 +168,46 @@ bool link_answer_to_incident(store::Transaction& tx, const Desk& desk, const sto
   return link_to_incident(tx, desk, t.id, tagged, "system", "answer", now).has_value();
 }
 
+std::optional<OrganisationChoice> parse_organisation_choice(const std::string& text) {
+  OrganisationChoice out;
+  std::string t = trim(text);
+  if (t.empty() || t.find_first_of("\r\n") != std::string::npos) return std::nullopt;
+  if (lower(t) == "all") {
+    out.all = true;
+    return out;
+  }
+  for (std::size_t pos = 0;;) {
+    auto comma = t.find(',', pos);
+    std::string name = trim(t.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+    if (name.empty()) return std::nullopt;
+    out.names.push_back(name);
+    if (comma == std::string::npos) return out;
+    pos = comma + 1;
+  }
+}
+
+tl::expected<void, std::string> add_incident_organisations(store::Transaction& tx, std::int64_t incident,
+                                                           const OrganisationChoice& orgs, const std::string& actor,
+                                                           store::Time now) {
+  auto inc = tx.incidents().incident(incident);
+  if (!inc) return tl::unexpected(std::string("this ticket is no major incident"));
+  for (const auto& o : orgs.names)
+    if (!tx.organisation(o)) return tl::unexpected(fmt::format("no organisation '{}'", printable(utf8_prefix(o, 200))));
+  if (orgs.all) {
+    if (!inc->all_organisations) {
+      tx.incidents().set_all_organisations(incident, true);
+      event(tx, incident, now, actor, "incident-orgs", "all organisations", true);
+    }
+    return {};
+  }
+  std::string added;
+  for (const auto& o : orgs.names)
+    if (auto name = tx.organisation(o)->name; tx.incidents().add_organisation(incident, name))
+      added += (added.empty() ? "" : ", ") + name;
+  if (!added.empty()) event(tx, incident, now, actor, "incident-orgs", "added: " + added, true);
+  return {};
+}
+
 tl::expected<void, std::string> add_incident_alert_key(store::Transaction& tx, std::int64_t incident,
                                                        const std::string& key, const std::string& actor,
                                                        store::Time now) {

@@ -79,6 +79,22 @@ bool link_by_alert_key(store::Transaction& tx, const Desk& desk, const store::Ti
 bool link_answer_to_incident(store::Transaction& tx, const Desk& desk, const store::Ticket& t, std::int64_t tagged,
                              store::Time now);
 
+// "all" or "A, B" (--orgs, #incident-orgs, the portal's field): the organisations named, or
+// nullopt when a name is empty ("A,,B", "") or the text is not one line.
+struct OrganisationChoice {
+  bool all = false;
+  std::vector<std::string> names;
+};
+std::optional<OrganisationChoice> parse_organisation_choice(const std::string& text);
+
+// #incident-orgs all|A,B and `incident update --orgs`: organisations found affected after the
+// declaration (their contacts get the broadcasts from now on). None is ever taken off: who
+// was told stays told, and the report names them. Refused for a ticket that is no major
+// incident or an organisation that is not registered; nothing changes then.
+tl::expected<void, std::string> add_incident_organisations(store::Transaction& tx, std::int64_t incident,
+                                                           const OrganisationChoice& orgs, const std::string& actor,
+                                                           store::Time now);
+
 // #incident-key KEY, #rca TEXT, #followup TEXT on an incident.
 tl::expected<void, std::string> add_incident_alert_key(store::Transaction& tx, std::int64_t incident,
                                                        const std::string& key, const std::string& actor,

@@ -403,9 +403,17 @@ std::vector<std::string> incident_command_problems(store::Transaction& tx, const
   std::vector<std::string> out;
   const auto& c = desk.config();
   bool is_incident = tx.incidents().incident(t.id).has_value();
-  if (!is_incident && (cmd.broadcast || !cmd.incident_keys.empty() || cmd.rca || cmd.followup))
-    out.push_back(fmt::format("'#broadcast', '#incident-key', '#rca' and '#followup' work only on a major incident; "
-                              "{} is none", ticket_ref(c, t.id)));
+  if (!is_incident && (cmd.broadcast || !cmd.incident_keys.empty() || cmd.incident_orgs || cmd.rca || cmd.followup))
+    out.push_back(fmt::format("'#broadcast', '#incident-key', '#incident-orgs', '#rca' and '#followup' work only on a "
+                              "major incident; {} is none", ticket_ref(c, t.id)));
+  if (is_incident && cmd.incident_orgs) {
+    auto orgs = parse_organisation_choice(*cmd.incident_orgs);
+    if (!orgs) out.push_back("'#incident-orgs': say all, or the organisations' names separated by commas");
+    else
+      for (const auto& o : orgs->names)
+        if (!tx.organisation(o))
+          out.push_back(fmt::format("'#incident-orgs': no organisation '{}'", printable(utf8_prefix(o, 60))));
+  }
   if (is_incident && (cmd.incident || cmd.incident_new))
     out.push_back("'#incident': a major incident is not linked to another one");
   if (cmd.incident && cmd.incident_new) out.push_back("'#incident new' and '#incident SD-n' together");
@@ -448,6 +456,8 @@ bool apply_incident_commands(Intake& in, const store::Ticket& t, const AgentComm
   }
   if (!tx.incidents().incident(t.id)) return mailed;
   for (const auto& k : cmd.incident_keys) (void)add_incident_alert_key(tx, t.id, k, in.from, in.now);
+  if (cmd.incident_orgs)
+    (void)add_incident_organisations(tx, t.id, *parse_organisation_choice(*cmd.incident_orgs), in.from, in.now);
   if (cmd.rca) (void)record_root_cause(tx, t.id, *cmd.rca, in.from, in.now);
   if (cmd.followup) (void)record_follow_up(tx, t.id, *cmd.followup, in.from, in.now);
   int broadcast = 0;

@@ -1,6 +1,7 @@
 // tests/cli/test_cli_incidents.cpp: the operator's commands for major incidents through the
 // built binary: `incident new` (prints the id; 64 for a malformed argument, 65 for what the
-// desk refuses), `ticket set --incident SD-n|none`, `report incident SD-n`.
+// desk refuses), `incident update SD-n --orgs --alert-key`, `ticket set --incident SD-n|none`,
+// `report incident SD-n`.
 #include <catch2/catch.hpp>
 
 #include "config/config.h"
@@ -65,6 +66,28 @@ TEST_CASE("incident new prints the new id and refuses what it cannot declare, de
   CHECK(t->priority == "highest");
   CHECK(t->assignee == "eva@example.com");
   CHECK(tx->tickets().size() == 3);
+}
+
+TEST_CASE("incident update adds organisations and alert keys found later, and refuses what it cannot add, adding "
+          "nothing") {
+  IncidentCli d;
+  d.ok("org add Beta --domain beta.dk --language da");
+  d.ok("incident new --title 'Nere' --agent eva@example.com --from SD-1");  // SD-3, Acme by its link
+  auto incident = [&] {
+    return *store::open_store(d.config.store.url)->begin(store::Store::Mode::read)->incidents().incident(3);
+  };
+  CHECK(d.run("incident update SD-3").status == 64);  // nothing to add
+  CHECK(d.run("incident update SD-3 --orgs 'Beta,,'").status == 64);
+  CHECK(d.run("incident update SD-3 --orgs Beta,Nonesuch").status == 65);  // all or nothing
+  CHECK(d.run("incident update SD-2 --orgs Beta").status == 65);          // no major incident
+  CHECK(d.run("incident update SD-3 --alert-key ' '").status == 65);
+  CHECK(incident().organisations.empty());
+  CHECK(incident().alert_keys.empty());
+  CHECK(d.ok("incident update SD-3 --orgs Beta --alert-key db").out == "SD-3: affects Acme, Beta\n");
+  CHECK(incident().organisations == std::vector<std::string>{"Beta"});
+  CHECK(incident().alert_keys == std::vector<std::string>{"db"});
+  CHECK(d.ok("incident update SD-3 --orgs all").out.find("SD-3: affects Acme, Beta") == 0);
+  CHECK(incident().all_organisations);
 }
 
 TEST_CASE("ticket set --incident links and unlinks, and refuses a ticket that is no incident") {

@@ -245,6 +245,28 @@ TEST_CASE("A contact of an organisation the incident does not affect gets no bro
   CHECK(header(o.bytes, "Subject").find("[SD-4] Incident update: Integrationerna") != std::string::npos);
 }
 
+TEST_CASE("#incident-orgs on the incident adds an organisation later: its contacts get the broadcasts from then on") {
+  IncidentDesk d;
+  auto id = d.declare("Inloggningen ligger nere", std::nullopt);  // nothing linked yet
+  // Refused, changing nothing: an unknown organisation (with a known one), or a ticket that is no incident.
+  d.eva(id, "#incident-orgs Gamma, Nonesuch\n#broadcast\nStörning.\n", "e1@example.com");
+  d.eva(2, "#incident-orgs Gamma\n", "e2@example.com");
+  CHECK(d.received("incident-update").empty());
+  CHECK(d.st->begin(store::Store::Mode::read)->incidents().incident(id)->organisations.empty());
+  // A customer cannot add one: customers' mail runs no commands.
+  d.take(TestDesk::mail("Anna Berg <anna@acme.se>", agent_reply_address(d.c, kSecret, id, kAgent, kNow),
+                        "Re: [SD-3] x", "a1@acme.se", "", "#incident-orgs all\n#broadcast\nAlla!\n"));
+  CHECK_FALSE(d.st->begin(store::Store::Mode::read)->incidents().incident(id)->all_organisations);
+  CHECK(d.received("incident-update").empty());
+  d.eva(id, "#incident-orgs Gamma\n#broadcast\nStörning i inloggningen.\n", "e3@example.com");
+  CHECK(d.received("incident-update") == std::map<std::string, int>{{"gus@gamma.example", 1}});
+  auto tx = d.st->begin(store::Store::Mode::read);
+  CHECK(tx->incidents().incident(id)->organisations == std::vector<std::string>{"Gamma"});
+  auto events = tx->events(id);
+  CHECK(std::any_of(events.begin(), events.end(),
+                    [](const auto& e) { return e.kind == "incident-orgs" && e.detail == "added: Gamma"; }));
+}
+
 TEST_CASE("A customer's #incident new and #broadcast change nothing") {
   IncidentDesk d;
   auto id = d.declare("Inloggningen ligger nere");
