@@ -788,7 +788,7 @@ struct App::Route {
     if (!a) return not_found();
     auto r = respond(bh::status::ok, std::move(a->data), download_type(info->content_type));
     r.set(bh::field::content_disposition, http::content_disposition_attachment(info->filename));
-    r.set("Content-Security-Policy", "default-src 'none'; sandbox");
+    r.set("Content-Security-Policy", "default-src 'none'; sandbox; frame-ancestors 'none'");
     return r;
   }
 

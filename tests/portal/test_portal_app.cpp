@@ -483,6 +483,8 @@ TEST_CASE("another organisation's ticket, attachment and API object answer 404, 
   CHECK(f.header("Content-Disposition").rfind("attachment", 0) == 0);
   CHECK(f.header("Content-Disposition").find("kontrakt.pdf") != std::string::npos);
   CHECK(f.header("X-Content-Type-Options") == "nosniff");
+  // A download keeps its own policy: nothing in it runs, nothing frames it.
+  CHECK(f.header("Content-Security-Policy") == "default-src 'none'; sandbox; frame-ancestors 'none'");
   CHECK(f.body.find("%PDF-1.4 secret") != std::string::npos);
 }
 
