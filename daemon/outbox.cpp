@@ -5,6 +5,7 @@
 #include "core/text.h"
 #include "daemon/metrics.h"
 #include "desk/agent_mail.h"
+#include "desk/estimates.h"
 #include "desk/ingest.h"
 #include "notify/compose.h"
 
@@ -62,8 +63,8 @@ std::optional<std::string> mail_to_send(store::Store& st, const store::OutboxIte
   }
 }
 
-// The agent's Reply-To token of a mail queued by a process without the secret (the portal),
-// filled in now, in the text mail before its files are added (desk/agent_mail.h,
+// The agent's Reply-To token (or an estimate mail's approval token) of a mail queued by a
+// process without the secret (the portal), filled in now, in the text mail before its files are added (desk/agent_mail.h,
 // fill_send_time_token(): only our own Reply-To field, never the body). The secret is read
 // once per run, and only when a row needs it; unreadable, the plain desk address goes out
 // instead (an agent's answer to it is kept as a note and the agent told), and the log says so.
@@ -82,6 +83,11 @@ void fill_reply_to_token(const Config& c, store::OutboxItem& item, std::optional
   // The token is for the row's first recipient: the agent the mail is to.
   if (auto filled = fill_send_time_token(item.bytes, c, *secret, *item.ticket_id, lower(item.recipients.front()), now))
     item.bytes = std::move(*filled);
+  // An estimate mail the portal queued (desk/estimates.h): its approval token is for the
+  // requester, the row's one recipient.
+  else if (auto est = fill_send_time_estimate_token(item.bytes, c, *secret, *item.ticket_id,
+                                                    lower(item.recipients.front()), now))
+    item.bytes = std::move(*est);
 }
 
 std::string joined(const std::vector<std::string>& v) {

@@ -126,9 +126,7 @@ std::string agent_reply_to(const Config& c, const std::string& secret, std::int6
   return c.service.address;
 }
 
-std::optional<std::string> fill_send_time_token(std::string_view mail, const Config& c, const std::string& secret,
-                                                std::int64_t ticket, const std::string& recipient, store::Time now) {
-  if (c.service.address.find('@') == std::string::npos) return std::nullopt;
+std::optional<ReplyToField> first_reply_to(std::string_view mail) {
   // The header section ends at the first empty line; what follows is the body, never read.
   auto end = mail.find("\r\n\r\n");
   if (end == std::string_view::npos) return std::nullopt;
@@ -149,21 +147,33 @@ std::optional<std::string> fill_send_time_token(std::string_view mail, const Con
   do {
     field_end = header.find("\r\n", field_end) + 2;
   } while (field_end < header.size() && (header[field_end] == ' ' || header[field_end] == '\t'));
-  std::string placeholder = placeholder_address(c, ticket);
-  std::string_view value = header.substr(field, field_end - field);
+  return ReplyToField{field, header.substr(field, field_end - field)};
+}
+
+std::optional<std::string> replace_reply_to_address(std::string_view mail, const std::string& placeholder,
+                                                    const std::string& filled) {
+  auto field = first_reply_to(mail);
+  if (!field) return std::nullopt;
+  std::string_view value = field->value;
   auto at = value.find(placeholder);
   // The whole address, as compose() writes a mailbox: <addr> or the bare addr-spec.
   auto before = at == std::string_view::npos || at == 0 ? '\0' : value[at - 1];
   auto after = at == std::string_view::npos || at + placeholder.size() >= value.size() ? '\0' : value[at + placeholder.size()];
   if (!((before == '<' && after == '>') || ((before == ' ' || before == ':') && (after == '\r' || after == ','))))
     return std::nullopt;
-  std::string filled = secret.empty() ? c.service.address : agent_reply_address(c, secret, ticket, recipient, now);
   std::string out;
   out.reserve(mail.size() + filled.size());
-  out.append(mail.substr(0, field + at));
+  out.append(mail.substr(0, field->at + at));
   out.append(filled);
-  out.append(mail.substr(field + at + placeholder.size()));
+  out.append(mail.substr(field->at + at + placeholder.size()));
   return out;
+}
+
+std::optional<std::string> fill_send_time_token(std::string_view mail, const Config& c, const std::string& secret,
+                                                std::int64_t ticket, const std::string& recipient, store::Time now) {
+  if (c.service.address.find('@') == std::string::npos) return std::nullopt;
+  std::string filled = secret.empty() ? c.service.address : agent_reply_address(c, secret, ticket, recipient, now);
+  return replace_reply_to_address(mail, placeholder_address(c, ticket), filled);
 }
 
 std::optional<PlusAddress> find_plus_address(const Config& c, const parser::ParsedMail& m) {

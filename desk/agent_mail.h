@@ -60,6 +60,18 @@ std::string agent_reply_to(const Config& c, const std::string& secret, std::int6
 // mail as it is.
 std::optional<std::string> fill_send_time_token(std::string_view mail, const Config& c, const std::string& secret,
                                                 std::int64_t ticket, const std::string& recipient, store::Time now);
+// Its building blocks, shared with the estimate mail's approval token (desk/estimates.h
+// fill_send_time_estimate_token()): the first Reply-To field of the header section (where it
+// starts in `mail`, and its text with continuation lines; nullopt when there is none or the
+// header section does not end), and `mail` with the whole address `placeholder` in that field
+// (as <addr> or a bare addr-spec) replaced by `filled` (nullopt: not there so).
+struct ReplyToField {
+  std::size_t at = 0;
+  std::string_view value;
+};
+std::optional<ReplyToField> first_reply_to(std::string_view mail);
+std::optional<std::string> replace_reply_to_address(std::string_view mail, const std::string& placeholder,
+                                                    const std::string& filled);
 
 struct PlusAddress {
   std::int64_t ticket = 0;

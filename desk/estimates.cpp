@@ -188,10 +188,38 @@ std::string estimate_reply_address(const Config& c, const std::string& secret, s
                                    std::int64_t estimate, const std::string& requester, store::Time now) {
   const auto& a = c.service.address;
   auto at = a.find('@');
-  if (secret.empty() || at == std::string::npos) return a;
+  if (at == std::string::npos) return a;
   std::string ref = ticket_ref(c, ticket);
+  // A process without the secret (the portal) while tokens are on: the daemon's outbox fills
+  // the token in at send time (fill_send_time_estimate_token()).
+  if (secret.empty())
+    return c.agents.token_secret_file.empty()
+               ? a
+               : fmt::format("{}+{}{}.{}.{}{}", a.substr(0, at), kApprovePrefix, ref, estimate, kSendTimeToken, a.substr(at));
   return fmt::format("{}+{}{}.{}.{}{}", a.substr(0, at), kApprovePrefix, ref, estimate,
                      estimate_token(secret, ref, estimate, requester, now / kDay), a.substr(at));
+}
+
+std::optional<std::string> fill_send_time_estimate_token(std::string_view mail, const Config& c,
+                                                         const std::string& secret, std::int64_t ticket,
+                                                         const std::string& requester, store::Time now) {
+  const auto& a = c.service.address;
+  auto at = a.find('@');
+  if (at == std::string::npos) return std::nullopt;
+  auto field = first_reply_to(mail);
+  if (!field) return std::nullopt;
+  // servicedesk+approve.SD-42.<estimate>.<placeholder>@example.com: the estimate's number is
+  // read from our own field, then the whole address must be there as we wrote it.
+  std::string prefix = fmt::format("{}+{}{}.", a.substr(0, at), kApprovePrefix, ticket_ref(c, ticket));
+  auto p = field->value.find(prefix);
+  if (p == std::string_view::npos) return std::nullopt;
+  std::size_t digits = p + prefix.size(), end = digits;
+  while (end < field->value.size() && end - digits < 15 && field->value[end] >= '0' && field->value[end] <= '9') ++end;
+  if (end == digits) return std::nullopt;
+  std::int64_t estimate = std::stoll(std::string(field->value.substr(digits, end - digits)));
+  std::string placeholder = fmt::format("{}{}.{}{}", prefix, estimate, kSendTimeToken, a.substr(at));
+  std::string filled = secret.empty() ? a : estimate_reply_address(c, secret, ticket, estimate, requester, now);
+  return replace_reply_to_address(mail, placeholder, filled);
 }
 
 std::optional<EstimateAddress> find_estimate_address(const Config& c, const parser::ParsedMail& m) {

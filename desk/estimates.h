@@ -56,10 +56,21 @@ std::optional<EstimateAnswer> estimate_answer_in(const std::string& new_text);
 std::string_view to_string(EstimateAnswer a);  // "approved", "declined"
 
 // The estimate mail's Reply-To: servicedesk+approve.SD-42.7.<day>.<mac>@example.com for
-// estimate 7 of ticket 42 and `requester`, issued at `now`; the plain desk address when
-// `secret` is empty (tokens off: then only a DMARC pass lets a reply count).
+// estimate 7 of ticket 42 and `requester`, issued at `now`. Without `secret`: when tokens are
+// on (agents.token_secret_file) the same address with kSendTimeToken (desk/agent_mail.h) in
+// the token's place, for the daemon's outbox to fill in (a process without the secret, the
+// portal, made the estimate); when they are off the plain desk address (then only a DMARC
+// pass lets a reply count).
 std::string estimate_reply_address(const Config& c, const std::string& secret, std::int64_t ticket,
                                    std::int64_t estimate, const std::string& requester, store::Time now);
+// `mail` (an estimate mail of ticket `ticket` as an outbox row holds it, to `requester`) with
+// that placeholder address in its first Reply-To field replaced by the real one issued at
+// `now`, or by the plain desk address when `secret` is empty; nullopt when there is none (as
+// fill_send_time_token(): never from the body or another field; the placeholder itself is no
+// token check_estimate_token() accepts, its letters are not hex).
+std::optional<std::string> fill_send_time_estimate_token(std::string_view mail, const Config& c,
+                                                         const std::string& secret, std::int64_t ticket,
+                                                         const std::string& requester, store::Time now);
 // "<day>.<mac>": 80 bits of HMAC-SHA256 over the purpose, ticket, estimate, recipient and day.
 std::string estimate_token(const std::string& secret, const std::string& ticket_ref, std::int64_t estimate,
                            const std::string& recipient, std::int64_t issue_day);

@@ -3,12 +3,16 @@
 #include "desk/from_portal.h"
 
 #include "core/text.h"
+#include "desk/agent_mail.h"
 #include "desk/attachments.h"
+#include "desk/estimates.h"
+#include "desk/incidents.h"
 #include "desk/ingest.h"
 #include "desk/mailer.h"
 #include "desk/on_behalf.h"
 #include "notify/compose.h"
 #include "notify/templates.h"
+#include "store/incidents.h"
 
 #include <fmt/format.h>
 #include <openssl/rand.h>
@@ -127,10 +131,47 @@ tl::expected<ChangeOutcome, std::string> agent_works(store::Transaction& tx, con
   work.text = form_text(w.text);
   work.internal_note = w.note;
   work.change = w.change;
+  // A major incident's own ticket: its requester is its manager, and customers hear of it
+  // only by a broadcast (the mail path's rule, desk/ingest.cpp apply_incident_commands()).
+  const bool incident = tx.incidents().incident(w.ticket_id).has_value();
+  const bool resolving = w.change.status == Status::resolved;
+  const bool words = !trim(work.text).empty();
+  if (w.broadcast) {
+    if (!incident)
+      return tl::unexpected(fmt::format("broadcast works only on a major incident; {} is none",
+                                        ticket_ref(desk.config(), w.ticket_id)));
+    if (w.note) return tl::unexpected(std::string("an internal note is never broadcast: untick one of them"));
+    if (!words) return tl::unexpected(std::string("broadcast: write the words to send"));
+  }
+  if (incident && !resolving && words) work.internal_note = true;
   auto files = uploads_as_attachments(desk.config(), w.files, work.text.size());
   if (!files) return tl::unexpected(files.error());
   work.files = std::move(*files);
-  return agent_writes(tx, desk, w.ticket_id, w.agent, work, now);
+  auto done = agent_writes(tx, desk, w.ticket_id, w.agent, work, now);
+  if (!done || !incident) return done;
+  auto agent = tx.agent(lower(w.agent));
+  std::string name = agent && !agent->name.empty() ? agent->name : lower(w.agent);
+  if (incident_update_by_agent(tx, desk, w.ticket_id, words ? work.text : std::string(), w.broadcast, resolving, name,
+                               lower(w.agent), now))
+    done->mail_queued = true;
+  return done;
+}
+
+tl::expected<std::int64_t, std::string> agent_estimates(store::Transaction& tx, const Desk& desk,
+                                                        std::int64_t ticket_id, const std::string& agent_address,
+                                                        const std::string& duration, const std::string& text,
+                                                        store::Time now) {
+  auto agent = tx.agent(lower(agent_address));
+  if (!agent) return tl::unexpected(fmt::format("{} is not a registered agent (servicedesk agent add)", agent_address));
+  auto t = tx.ticket(ticket_id);
+  if (!t) return tl::unexpected(fmt::format("no ticket {}", ticket_ref(desk.config(), ticket_id)));
+  std::string d = form_line(duration, 40);
+  auto seconds = parse_duration(d);
+  if (!seconds || *seconds <= 0)
+    return tl::unexpected(fmt::format("'{}' is not a duration (e.g. 3h, 90m, 1h30m)", d));
+  EstimateRequest r{*seconds, form_line(text, 1000), "", agent->email, agent->name.empty() ? agent->email : agent->name,
+                    {}};
+  return make_estimate(tx, desk, *t, r, now);
 }
 
 void queue_login_link(store::Transaction& tx, const Desk& desk, const std::string& email, const std::string& name,

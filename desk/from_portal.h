@@ -15,7 +15,10 @@
 //   customer can never set the priority.
 // - agent_works() goes through change_ticket(), the one state machine, exactly as an agent's
 //   mail with commands does; its files are stored on the agent's message and carried to the
-//   customer's mail; a note is never mailed to the customer.
+//   customer's mail; a note is never mailed to the customer. On a major incident's own ticket
+//   it does what the mail path does (desk/incidents.h incident_update_by_agent()): the words
+//   are kept as an internal note (unless they resolve it) and go to its other agents, and to
+//   everyone it affects only with `broadcast`.
 // - queue_login_link() queues the sign-in mail (outbox kind "login-link", Auto-Submitted:
 //   auto-generated) on no ticket; the store blanks such rows' bytes once sent.
 //
@@ -70,12 +73,26 @@ struct AgentWrite {
   std::int64_t ticket_id = 0;
   std::string text;
   bool note = false;    // an internal note: never mailed to the customer
+  // On a major incident's own ticket: the words to everyone it affects, as #broadcast by mail.
+  // Refused on a ticket that is no incident, with a note, or without words.
+  bool broadcast = false;
   TicketChange change;  // status, priority, category, assignee, time_s: the same as mail commands
   std::vector<Upload> files;
 };
 
 tl::expected<ChangeOutcome, std::string> agent_works(store::Transaction& tx, const Desk& desk, const AgentWrite& w,
                                                      store::Time now);
+
+// An agent's estimate from the ticket's page: `duration` as #estimate and `ticket estimate
+// --time` read it (parse_duration(): "3h", "90m", "1h30m", "90" minutes), `text` what the work
+// is (one line). The same desk function as both (desk/estimates.h make_estimate(), whose
+// refusals are returned: a ticket resolved or closed, no organisation, a requester who is no
+// contact of it); a newer estimate replaces one still awaiting an answer, as by mail. The
+// estimate's id.
+tl::expected<std::int64_t, std::string> agent_estimates(store::Transaction& tx, const Desk& desk,
+                                                        std::int64_t ticket_id, const std::string& agent,
+                                                        const std::string& duration, const std::string& text,
+                                                        store::Time now);
 
 // The sign-in mail to `email` (a registered contact or agent; the portal decides that and
 // the rate): the link, valid `minutes`, in `language` (en, sv, da; else English).

@@ -419,6 +419,21 @@ tl::expected<int, std::string> broadcast_incident(store::Transaction& tx, const 
   return n;
 }
 
+bool incident_update_by_agent(store::Transaction& tx, const Desk& desk, std::int64_t incident, const std::string& text,
+                              bool broadcast, bool resolving, const std::string& agent_name, const std::string& actor,
+                              store::Time now) {
+  int told = 0;
+  if (broadcast && !resolving)
+    if (auto n = broadcast_incident(tx, desk, incident, text, agent_name, actor, now)) told = *n;
+  if (text.empty() && told == 0) return false;
+  tell_incident_agents(tx, desk, incident,
+                       resolving   ? "Incident resolved"
+                       : broadcast ? fmt::format("Incident update, broadcast to {} people", told)
+                                   : "Incident update (agents only)",
+                       text, actor, now);
+  return true;
+}
+
 int resolve_linked_tickets(store::Transaction& tx, const Desk& desk, std::int64_t incident,
                            const std::string& resolution, const std::string& agent_name, const std::string& actor,
                            store::Time now) {

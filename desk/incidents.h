@@ -131,6 +131,18 @@ tl::expected<int, std::string> broadcast_incident(store::Transaction& tx, const 
 void tell_incident_agents(store::Transaction& tx, const Desk& desk, std::int64_t incident, const std::string& event,
                           const std::string& text, const std::string& sender, store::Time now);
 
+// An agent's words on the incident's own ticket, by mail (apply_incident_commands() in
+// desk/ingest.cpp) or on the portal (agent_works() in desk/from_portal.cpp), after
+// change_ticket() applied the rest of it: with `broadcast` (and not `resolving`, whose
+// resolution mail replaces it) to everyone it affects (broadcast_incident()); then, when there
+// were words, to its agents but `actor` (tell_incident_agents(): "Incident update (agents
+// only)", "Incident update, broadcast to N people", "Incident resolved"). The caller keeps the
+// words off the incident's own requester (an internal note, unless resolving). True when a
+// mail was queued.
+bool incident_update_by_agent(store::Transaction& tx, const Desk& desk, std::int64_t incident, const std::string& text,
+                              bool broadcast, bool resolving, const std::string& agent_name, const std::string& actor,
+                              store::Time now);
+
 // Called by change_ticket() when an incident becomes resolved: its linked open tickets are
 // resolved with `resolution` (no mail of their own), and each person of the audience gets one
 // incident-resolved mail. How many mails.

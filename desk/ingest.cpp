@@ -460,18 +460,9 @@ bool apply_incident_commands(Intake& in, const store::Ticket& t, const AgentComm
     (void)add_incident_organisations(tx, t.id, *parse_organisation_choice(*cmd.incident_orgs), in.from, in.now);
   if (cmd.rca) (void)record_root_cause(tx, t.id, *cmd.rca, in.from, in.now);
   if (cmd.followup) (void)record_follow_up(tx, t.id, *cmd.followup, in.from, in.now);
-  int broadcast = 0;
-  if (cmd.broadcast && !resolving)
-    if (auto n = broadcast_incident(tx, in.desk, t.id, cmd.text, name, in.from, in.now)) broadcast = *n;
-  if (!cmd.text.empty() || broadcast > 0) {
-    tell_incident_agents(tx, in.desk, t.id,
-                         resolving         ? "Incident resolved"
-                         : cmd.broadcast ? fmt::format("Incident update, broadcast to {} people", broadcast)
-                                         : "Incident update (agents only)",
-                         cmd.text, in.from, in.now);
-    mailed = true;
-  }
-  return mailed || broadcast > 0;
+  // The same rule as the portal's agent_works(): desk/incidents.h.
+  return incident_update_by_agent(tx, in.desk, t.id, cmd.text, cmd.broadcast, resolving, name, in.from, in.now) ||
+         mailed;
 }
 
 // A registered agent's mail to the ticket's plus-address (judge_agent_mail() sent it here).

@@ -9,9 +9,10 @@
 #include "desk/estimates.h"
 #include "desk/from_portal.h"
 #include "desk/incidents.h"
-#include "store/incidents.h"
 #include "desk/ingest.h"
+#include "desk/keep_informed.h"
 #include "desk/notices.h"
+#include "desk/sla_clock.h"
 #include "desk/visibility.h"
 #include "store/estimates.h"
 #include "http/metrics.h"
@@ -19,7 +20,10 @@
 #include "portal/auth.h"
 #include "portal/page_texts.h"
 #include "portal/pages.h"
+#include "reports/incident_report.h"
 #include "sla/calendar.h"
+#include "store/incidents.h"
+#include "store/keep_informed.h"
 #include "store/notices.h"
 
 #include <fmt/format.h>
@@ -27,8 +31,11 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <optional>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -39,6 +46,12 @@ namespace bh = boost::beast::http;
 
 constexpr std::string_view kCsp =
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+// The incident report (reports/incident_report.h) is a whole document of its own with an inline
+// <style> and no script, no form and no external resource: its own policy allows exactly that.
+constexpr std::string_view kReportCsp =
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+// The incidents list shows the newest this many.
+constexpr std::size_t kIncidentsShown = 200;
 constexpr int kPageSize = 50;
 constexpr std::size_t kSmallBody = 64 << 10;
 constexpr int kMaxPage = 100000;
@@ -298,7 +311,14 @@ struct App::Route {
     if (path == "/logout") return post ? logout() : message(405);
     if (path == "/tickets") return get ? list() : new_ticket_post();
     if (path == "/tickets/new") return get ? new_ticket_form({}) : message(405);
-    if (path == "/incidents") return post ? incident_declare() : message(405);
+    if (path == "/incidents") return post ? incident_declare() : incidents_list();
+    if (path.rfind("/incidents/", 0) == 0) {
+      std::string rest = path.substr(11);
+      auto slash = rest.find('/');
+      if (slash != std::string::npos && rest.substr(slash) == "/report")
+        return get ? incident_report(rest.substr(0, slash)) : message(405);
+      return not_found();
+    }
     if (path == "/api/tickets") return get ? api_list() : message(405);
     if (path.rfind("/api/tickets/", 0) == 0) return get ? api_ticket(path.substr(13)) : message(405);
     if (path.rfind("/tickets/", 0) == 0) {
@@ -308,7 +328,7 @@ struct App::Route {
       std::string tail = slash == std::string::npos ? "" : rest.substr(slash);
       if (tail.empty()) return get ? ticket(ref, {}) : message(405);
       if (tail == "/reply") return post ? reply(ref) : message(405);
-      if (tail == "/estimate") return post ? estimate_answer(ref) : message(405);
+      if (tail == "/estimate") return post ? estimate_post(ref) : message(405);
       if (tail == "/incident") return post ? incident_link(ref) : message(405);
       if (tail.rfind("/attachments/", 0) == 0) return get ? attachment(ref, tail.substr(13)) : message(405);
     }
@@ -623,17 +643,110 @@ struct App::Route {
       if (agent) v.incident_ref = ticket_ref(c, l->incident_id);
     }
     v.is_incident = agent && tx->incidents().incident(t->id).has_value();
+    // Agents may estimate on a ticket still in work that is no major incident (make_estimate()
+    // says why not, should the ticket not allow one).
+    v.can_estimate = agent && !v.is_incident && !is_done(parse_status(t->status).value_or(Status::open));
+    if (!t->organisation.empty())
+      if (auto o = tx->organisation(t->organisation)) hypercare(*tx, *o, *t, v);
     return html(status, ticket_page(context(), v));
   }
 
-  // POST /tickets/{REF}/estimate: a contact's approve or decline button (desk/estimates.h
-  // answer_estimate_on_portal(), which checks who may answer).
-  http::Response estimate_answer(const std::string& ref) {
+  // The organisation's hypercare and account agent on its ticket's page (desk/sla_clock.h
+  // hypercare_period(), desk/keep_informed.h): agents see its end, or that it was ended early,
+  // and the account agent; contacts only "until" while it runs.
+  void hypercare(store::Transaction& tx, const store::Organisation& o, const store::Ticket& t, TicketView& v) {
+    bool agent = visitor->agent;
+    if (agent)
+      if (auto a = tx.keep_informed().account_agent(o.name); !a.empty()) v.account_agent = agent_name(tx, a);
+    auto period = hypercare_period(o);
+    if (!period) return;
+    TicketView::Hypercare h;
+    h.running = period->covers(now);
+    h.over = period->end <= now;
+    h.last_day = utc_day(period->end - 1);
+    store::Time agreed_end = period->start + o.hypercare_weeks * kHypercareWeek;
+    if (o.hypercare_ended_at && period->end < agreed_end) h.ended_early = time_text(t, *o.hypercare_ended_at);
+    if (agent || h.running) v.hypercare = h;
+  }
+
+  // GET /incidents (agents): the major incidents, newest first, at most kIncidentsShown.
+  http::Response incidents_list() {
+    if (!visitor->agent) return not_found();
+    auto tx = app.store_.begin(store::Store::Mode::read);
+    auto all = tx->incidents().incidents_declared(0, std::numeric_limits<store::Time>::max());
+    IncidentListView view;
+    view.more = all.size() > kIncidentsShown;
+    for (auto it = all.rbegin(); it != all.rend() && view.rows.size() < kIncidentsShown; ++it) {
+      auto t = tx->ticket(it->ticket_id);
+      if (!t) continue;
+      IncidentRow row;
+      row.ref = ticket_ref(c, t->id);
+      row.title = it->title;
+      row.status = t->status;
+      row.declared = time_text(*t, it->declared_at);
+      row.linked = static_cast<std::int64_t>(tx->incidents().links(t->id, false).size());
+      row.organisations = affected_organisations(*tx, t->id);
+      view.rows.push_back(std::move(row));
+    }
+    return html(bh::status::ok, incident_list_page(context(), view));
+  }
+
+  // GET /incidents/{REF}/report (agents): reports/incident_report.h's HTML, under its own policy.
+  http::Response incident_report(const std::string& ref) {
+    if (!visitor->agent) return not_found();
+    std::int64_t id = 0;
+    {
+      auto tx = app.store_.begin(store::Store::Mode::read);
+      auto t = visible_ticket(*tx, ref);
+      if (!t || !tx->incidents().incident(t->id)) return not_found();
+      id = t->id;
+    }  // the report opens its own read transaction
+    std::ostringstream out;
+    try {
+      write_incident_report(app.store_, c, id, "html", out, now);
+    } catch (const std::invalid_argument&) {
+      return not_found();
+    }
+    auto r = html(bh::status::ok, out.str());
+    r.set("Content-Security-Policy", std::string(kReportCsp));
+    return r;
+  }
+
+  // POST /tickets/{REF}/estimate: an agent's new estimate (duration, text), or a contact's
+  // approve or decline button (estimate, answer). Who the visitor is decides which; a
+  // contact's post of an agent's fields is a contact's post without an answer (refused).
+  http::Response estimate_post(const std::string& ref) {
     auto f = read_form(req);
     if (!f) return message(400, "", page_texts().get("form.bad"));
     if (!session_csrf_ok(*f)) return message(403);
-    if (visitor->agent) return not_found();
-    std::string key = field(*f, "form_key"), answer = field(*f, "answer"), id_text = field(*f, "estimate");
+    return visitor->agent ? estimate_make(ref, *f) : estimate_answer(ref, *f);
+  }
+
+  // The agent's estimate form (desk/from_portal.h agent_estimates(): the same make_estimate()
+  // as #estimate and `ticket estimate`).
+  http::Response estimate_make(const std::string& ref, const Form& form) {
+    std::string key = field(form, "form_key");
+    auto tx = app.store_.begin(store::Store::Mode::write);
+    auto t = visible_ticket(*tx, ref);
+    if (!t) return not_found();
+    if (!looks_like_token(key) || !tx->use_form_key("estimate:" + key, now))
+      return redirect("/tickets/" + ticket_ref(c, t->id));  // a double click: the first post counts
+    auto made = agent_estimates(*tx, app.desk_, t->id, visitor->email, field(form, "duration"), field(form, "text"), now);
+    if (!made) {
+      tx.reset();
+      TicketView refused;
+      refused.estimate_errors.push_back(made.error());
+      refused.estimate_draft = {field(form, "duration").substr(0, 40), field(form, "text").substr(0, 1000)};
+      return ticket(ref, refused, bh::status::bad_request);
+    }
+    tx->commit();
+    return redirect("/tickets/" + ticket_ref(c, t->id));
+  }
+
+  // A contact's approve or decline button (desk/estimates.h answer_estimate_on_portal(), which
+  // checks who may answer).
+  http::Response estimate_answer(const std::string& ref, const Form& form) {
+    std::string key = field(form, "form_key"), answer = field(form, "answer"), id_text = field(form, "estimate");
     auto tx = app.store_.begin(store::Store::Mode::write);
     auto t = visible_ticket(*tx, ref);
     if (!t) return not_found();
@@ -675,7 +788,7 @@ struct App::Route {
     if (!a) return not_found();
     auto r = respond(bh::status::ok, std::move(a->data), download_type(info->content_type));
     r.set(bh::field::content_disposition, http::content_disposition_attachment(info->filename));
-    r.set("Content-Security-Policy", "default-src 'none'; sandbox");
+    r.set("Content-Security-Policy", "default-src 'none'; sandbox; frame-ancestors 'none'");
     return r;
   }
 
@@ -716,6 +829,7 @@ struct App::Route {
         w.ticket_id = t->id;
         w.text = text;
         w.note = field(*f, "note") == "1";
+        w.broadcast = field(*f, "broadcast") == "1";
         w.files = std::move(files);
         std::vector<std::string> errors;
         if (auto s = field(*f, "status"); !s.empty()) {
@@ -955,7 +1069,8 @@ http::Response App::handle(const http::Exchange& x) {
     log::error("portal: {} {}: {}", std::string(x.request.method_string()), route.path, e.what());
     r = route.message(500);
   }
-  r.set("Content-Security-Policy", std::string(kCsp));
+  // A route that sets its own policy (a download, the incident report) keeps it.
+  if (r.find("Content-Security-Policy") == r.end()) r.set("Content-Security-Policy", std::string(kCsp));
   r.set(bh::field::x_frame_options, "DENY");
   r.set("X-Content-Type-Options", "nosniff");
   // same-origin rather than no-referrer: under no-referrer browsers send "Origin: null" with a

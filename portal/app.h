@@ -9,6 +9,10 @@
 //   GET  /tickets (?status, q, page; agents also organisation, assignee, mine, breaching)
 //   GET  /tickets/new, POST /tickets               a contact's new ticket
 //   GET  /tickets/{REF}, POST /tickets/{REF}/reply
+//   POST /tickets/{REF}/estimate                   a contact's answer; an agent's new estimate
+//   POST /tickets/{REF}/incident, POST /incidents  agents: link a ticket, declare a major incident
+//   GET  /incidents, GET /incidents/{REF}/report   agents: the major incidents; one's report
+//                                                  (reports/incident_report.h, its own CSP)
 //   GET  /tickets/{REF}/attachments/{N}
 //   GET  /api/tickets (?page, status, q), GET /api/tickets/{REF}   the fields of `tickets --json`/`show --json`
 //   GET  /static/portal.css, GET /healthz, GET /   (to /tickets or /login)
@@ -18,7 +22,8 @@
 // check against [portal] base_url; missing or wrong: 403. Every response carries the
 // security headers (CSP without script, frame-ancestors 'none', X-Frame-Options DENY,
 // nosniff, a Referrer-Policy that keeps the login link on our own origin) and, but for the
-// stylesheet, Cache-Control: no-store.
+// stylesheet, Cache-Control: no-store. A route may set a stricter CSP of its own (downloads:
+// sandbox; the incident report: its inline style, and nothing else), which is kept.
 //
 // Diagnostics: a StoreError answers 503 (transient) or 500 and is logged with the route,
 // never with the query, a cookie or a body. Refused posts answer the form again with the

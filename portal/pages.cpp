@@ -115,6 +115,7 @@ struct Page {
     if (signed_in()) {
       out += "<a href=\"/tickets\">" + w(ctx.agent ? "nav.queue" : "nav.tickets") + "</a>\n";
       out += "<a href=\"/tickets/new\">" + w("nav.new_ticket") + "</a>\n";
+      if (ctx.agent) out += "<a href=\"/incidents\">" + w("nav.incidents") + "</a>\n";
       std::string who = ctx.visitor_name.empty() ? ctx.visitor_email : ctx.visitor_name;
       out += "<span class=\"who\">" + w("nav.signed_in_as", {{"name", who}});
       if (ctx.agent) out += " <span class=\"badge\">" + w("nav.agent") + "</span>";
@@ -381,6 +382,8 @@ std::string ticket_page(const PageContext& ctx, const TicketView& v) {
   std::string m = "<p class=\"back\"><a href=\"/tickets\">" + p.w("ticket.back") + "</a></p>\n";
   m += "<h1><span class=\"ref\">" + text(v.ref) + "</span> " + text(v.subject) + "</h1>\n";
   m += p.notice(v.notice);
+  // A refused estimate on a ticket whose page has no estimate form (resolved meanwhile).
+  if (!(agent && v.can_estimate)) m += p.errors(v.estimate_errors);
 
   // The facts, as the list shows them and a little more.
   m += "<section class=\"card\" aria-labelledby=\"details\"><h2 id=\"details\" class=\"sr\">" + p.w("ticket.details") +
@@ -400,8 +403,21 @@ std::string ticket_page(const PageContext& ctx, const TicketView& v) {
   fact("ticket.sla", p.sla(v.sla_state, v.sla_due));
   fact("ticket.resolution", text(v.resolution, true));
   if (agent) fact("ticket.time_spent", text(time_text(p, v.time_spent_s)));
-  if (agent && v.is_incident) fact("ticket.incident", p.w("incident.is_major"));
+  if (agent && v.is_incident && linkable_ref(v.ref))
+    fact("ticket.incident", p.w("incident.is_major") + " \xC2\xB7 <a href=" + attr("/incidents/" + v.ref + "/report") +
+                                ">" + p.w("incidents.report") + "</a>");
   if (agent && v.part_of_incident) fact("ticket.incident", text(v.incident_ref));
+  if (v.hypercare) {
+    const auto& h = *v.hypercare;
+    if (!agent) {
+      if (h.running) fact("ticket.hypercare", p.w("hypercare.until", {{"date", h.last_day}}));
+    } else if (!h.ended_early.empty()) {
+      fact("ticket.hypercare", p.w("hypercare.ended_early", {{"date", h.ended_early}}));
+    } else {
+      fact("ticket.hypercare", p.w(h.over ? "hypercare.ended" : "hypercare.until", {{"date", h.last_day}}));
+    }
+  }
+  if (agent) fact("ticket.account_agent", text(v.account_agent));
   m += "</dl>\n</section>\n";
   // A contact learns that their case is part of a major incident, and nothing internal of it.
   if (!agent && v.part_of_incident) m += "<p class=\"notice\" role=\"status\">" + p.w("incident.part") + "</p>\n";
@@ -513,9 +529,30 @@ std::string ticket_page(const PageContext& ctx, const TicketView& v) {
            "inputmode=\"numeric\"></div>\n";
       m += "<div class=\"field check\"><input id=\"r-note\" type=\"checkbox\" name=\"note\" value=\"1\"><label "
            "for=\"r-note\">" +
-           p.w("ticket.change.note") + "</label></div>\n</fieldset>\n";
+           p.w("ticket.change.note") + "</label></div>\n";
+      // On a major incident the words go to its agents; to everyone it affects only so.
+      if (v.is_incident)
+        m += "<div class=\"field check\"><input id=\"r-broadcast\" type=\"checkbox\" name=\"broadcast\" "
+             "value=\"1\"><label for=\"r-broadcast\">" +
+             p.w("ticket.change.broadcast") + "</label></div>\n";
+      m += "</fieldset>\n";
     }
     m += "<button type=\"submit\">" + p.w("ticket.reply.submit") + "</button>\n</form>\n</section>\n";
+  }
+  // Agents: a new estimate for the customer to approve (as #estimate 3h TEXT by mail).
+  if (agent && v.can_estimate && linkable_ref(v.ref)) {
+    m += "<section class=\"card\" aria-labelledby=\"new-estimate\"><h2 id=\"new-estimate\">" + p.w("estimate.new") +
+         "</h2>\n";
+    m += p.errors(v.estimate_errors);
+    m += "<form method=\"post\" action=" + attr(p.ticket_href(v.ref) + "/estimate") + ">\n" + p.csrf_field(ctx.csrf) +
+         "\n<input type=\"hidden\" name=\"form_key\" value=" + attr(v.form_key) + ">\n";
+    m += "<label for=\"e-duration\">" + p.w("estimate.duration") +
+         "</label>\n<input id=\"e-duration\" type=\"text\" name=\"duration\" maxlength=\"40\" required value=" +
+         attr(v.estimate_draft.duration) + ">\n";
+    m += "<label for=\"e-text\">" + p.w("estimate.text") +
+         "</label>\n<input id=\"e-text\" type=\"text\" name=\"text\" maxlength=\"1000\" required value=" +
+         attr(v.estimate_draft.text) + ">\n";
+    m += "<button type=\"submit\">" + p.w("estimate.submit") + "</button>\n</form>\n</section>\n";
   }
   // Agents: link or unlink a major incident, or declare one with this ticket linked.
   if (agent && linkable_ref(v.ref) && !v.is_incident) {
@@ -537,6 +574,34 @@ std::string ticket_page(const PageContext& ctx, const TicketView& v) {
     m += "<button type=\"submit\">" + p.w("incident.declare.submit") + "</button>\n</form>\n</section>\n";
   }
   return p.frame(v.ref + " " + v.subject, m);
+}
+
+std::string incident_list_page(const PageContext& ctx, const IncidentListView& v) {
+  Page p(ctx);
+  std::string title = p.t.get("incidents.title");
+  std::string m = "<h1>" + text(title) + "</h1>\n";
+  if (v.rows.empty()) {
+    m += "<p class=\"empty\">" + p.w("incidents.empty") + "</p>\n";
+    return p.frame(title, m);
+  }
+  if (v.more) m += "<p class=\"count\">" + p.w("incidents.newest", {{"count", std::to_string(v.rows.size())}}) + "</p>\n";
+  m += "<div class=\"scroll\"><table class=\"incidents\">\n<thead><tr>";
+  for (const char* c : {"incident", "title", "status", "declared", "linked", "organisations", "report"})
+    m += "<th scope=\"col\">" + p.w(std::string("incidents.col.") + c) + "</th>";
+  m += "</tr></thead>\n<tbody>\n";
+  for (const auto& r : v.rows) {
+    std::string orgs;
+    for (const auto& o : r.organisations) orgs += (orgs.empty() ? "" : ", ") + o;
+    m += "<tr><td class=\"ref\">" + p.ref_link(r.ref, text(r.ref)) + "</td>";
+    m += "<td class=\"subject\">" + p.ref_link(r.ref, text(r.title)) + "</td>";
+    m += "<td>" + p.status_badge(r.status) + "</td>";
+    m += "<td class=\"nowrap\">" + text(r.declared) + "</td>";
+    m += "<td>" + text(std::to_string(r.linked)) + "</td>";
+    m += "<td>" + text(orgs) + "</td>";
+    m += "<td>" + (linkable_ref(r.ref) ? "<a href=" + attr("/incidents/" + r.ref + "/report") + ">" + p.w("incidents.report") + "</a>" : std::string()) + "</td></tr>\n";
+  }
+  m += "</tbody>\n</table></div>\n";
+  return p.frame(title, m);
 }
 
 std::string new_ticket_page(const PageContext& ctx, const NewTicketView& v) {

@@ -22,9 +22,20 @@
 //                                for agents also status (open|pending|resolved|closed),
 //                                priority, category (core/vocabulary.h names), assign (an
 //                                agent's address or "me"), time_minutes (whole minutes), note=1
-//                                (an internal note); an empty value changes nothing, as an
+//                                (an internal note), and on a major incident's own ticket
+//                                broadcast=1 (the words to everyone it affects, as #broadcast;
+//                                never with note=1); an empty value changes nothing, as an
 //                                absent mail command does (desk/agent_mail.cpp's table).
-//   attachments: GET /tickets/{REF}/attachments/{N}
+//   POST /tickets/{REF}/estimate contacts: estimate (its id), answer=approve|decline, csrf,
+//                                form_key; agents: duration ("3h", "90m", "1h30m", as
+//                                #estimate), text (what the work is), csrf, form_key
+//   POST /tickets/{REF}/incident agents: incident (SD-100, or none), csrf, form_key
+//   POST /incidents              agents: title, from (a ref), alert_key, orgs (all, or A,B),
+//                                csrf, form_key
+//   GET  /incidents              agents: the major incidents, newest first (no form)
+//   attachments: GET /tickets/{REF}/attachments/{N}; the incident report (agents):
+//   GET /incidents/{REF}/report, reports/incident_report.h's own document, served by app.cpp
+//   under a policy of its own (its inline <style>); pages.cpp only links to it.
 //
 // Security: every value from the store or a visitor (subjects, names, addresses, message
 // text, file names, filter values, the operator's texts) is HTML-escaped, attributes are
@@ -161,7 +172,37 @@ struct TicketView {
   // agents see which, and get the forms that link, unlink and declare (POST, CSRF, form key).
   bool part_of_incident = false;
   std::string incident_ref;             // agents only: the incident it is linked to, e.g. "SD-100"
-  bool is_incident = false;             // agents only: this ticket is a major incident
+  bool is_incident = false;             // agents only: this ticket is a major incident (its report is linked)
+  // Agents: the form for a new estimate (duration, text); its refusal and what was sent.
+  bool can_estimate = false;
+  std::vector<std::string> estimate_errors;
+  struct EstimateDraft {
+    std::string duration, text;
+  } estimate_draft;
+  // The organisation's hypercare (desk/sla_clock.h hypercare_period()): agents are given it
+  // whenever the organisation has one, contacts only while it runs.
+  struct Hypercare {
+    std::string last_day;     // "2026-12-14": its last day
+    std::string ended_early;  // when it was ended early by agreement, as text; empty: it was not
+    bool running = false;     // now within it
+    bool over = false;        // it has ended
+  };
+  std::optional<Hypercare> hypercare;
+  std::string account_agent;  // agents only: the organisation's account agent (display name); empty: none
+};
+
+// One major incident of GET /incidents (agents). Texts as given (times in the visitor's zone).
+struct IncidentRow {
+  std::string ref;  // its ticket, "SD-100": linked to the ticket's page and to its report
+  std::string title;
+  std::string status;  // its ticket's, a vocabulary name
+  std::string declared;
+  std::int64_t linked = 0;                 // tickets linked to it now
+  std::vector<std::string> organisations;  // affected (desk/incidents.h affected_organisations())
+};
+struct IncidentListView {
+  std::vector<IncidentRow> rows;  // newest first
+  bool more = false;              // older ones exist that are not shown
 };
 
 struct NewTicketView {
@@ -186,6 +227,9 @@ std::string ticket_list_page(const PageContext& ctx, const TicketListView& view)
 
 // GET /tickets/{REF}: the ticket, its thread, its files and the reply form.
 std::string ticket_page(const PageContext& ctx, const TicketView& view);
+
+// GET /incidents (agents): the major incidents with links to their tickets and reports.
+std::string incident_list_page(const PageContext& ctx, const IncidentListView& view);
 
 // GET /tickets/new: the form for a new ticket.
 std::string new_ticket_page(const PageContext& ctx, const NewTicketView& view);

@@ -8,9 +8,11 @@
 
 #include "desk/desk.h"
 #include "desk/estimates.h"
+#include "desk/from_portal.h"
 #include "desk/ingest.h"
 #include "desk/sla_clock.h"
 #include "desk/ticket_change.h"
+#include "parser/parse.h"
 #include "store/estimates.h"
 #include "tests/support/test_desk.h"
 
@@ -492,4 +494,53 @@ TEST_CASE("Time on incidents does not count against the included minutes") {
                         "#category incident\r\n#time 2h\r\n#note\r\n\r\nfixed\r\n"));
   CHECK(d.ticket(1).time_spent_s == 7200);
   CHECK(d.outbox("allowance-used").empty());
+}
+
+TEST_CASE("An estimate made on the portal (no token secret there) gets its approval token at send time, in our "
+          "Reply-To only, and the requester's reply to it approves") {
+  EstimateDesk d;
+  Desk portal(d.c, false);  // the portal's Desk
+  std::int64_t id = 0;
+  {
+    auto tx = d.st->begin(store::Store::Mode::write);
+    auto made = agent_estimates(*tx, portal, 1, kAgent, "1h30m", "Bygga om flödet", kNow + 60);
+    REQUIRE(made);
+    id = *made;
+    // What the form refuses: a duration that is none, no text, someone who is no agent.
+    CHECK_FALSE(agent_estimates(*tx, portal, 1, kAgent, "soon", "x", kNow + 60));
+    CHECK_FALSE(agent_estimates(*tx, portal, 1, kAgent, "0m", "x", kNow + 60));
+    CHECK_FALSE(agent_estimates(*tx, portal, 1, kAgent, "2h", " ", kNow + 60));
+    CHECK_FALSE(agent_estimates(*tx, portal, 1, kCustomer, "2h", "x", kNow + 60));
+    tx->commit();
+  }
+  CHECK(d.only_estimate().seconds == 90 * 60);
+  CHECK(d.ticket(1).status == "awaiting-approval");
+  auto mails = d.outbox("estimate", kCustomer);
+  REQUIRE(mails.size() == 1);
+  const std::string placeholder =
+      "servicedesk+approve.SD-1." + std::to_string(id) + "." + std::string(kSendTimeToken) + "@example.com";
+  REQUIRE(parser::parse(mails[0].bytes).reply_to.at(0).email == placeholder);
+  // The placeholder is no token.
+  CHECK(check_estimate_token(kSecret, "SD-1", id, kCustomer, std::string(kSendTimeToken), kNow + 60, 90) !=
+        TokenCheck::valid);
+  // The daemon's outbox fills it in: the same address the daemon would have written.
+  auto filled = fill_send_time_estimate_token(mails[0].bytes, d.c, kSecret, 1, kCustomer, kNow + 60);
+  REQUIRE(filled);
+  auto address = estimate_reply_address(d.c, kSecret, 1, id, kCustomer, kNow + 60);
+  CHECK(parser::parse(*filled).reply_to.at(0).email == address);
+  CHECK_FALSE(fill_send_time_estimate_token(*filled, d.c, kSecret, 1, kCustomer, kNow + 60));  // nothing left
+  // Never in the body, another field, or for another ticket; without the secret the plain address.
+  std::string head = "From: x@example.com\r\nSubject: Reply-To: <" + placeholder + ">\r\n";
+  CHECK_FALSE(fill_send_time_estimate_token(head + "\r\nReply-To: <" + placeholder + ">\r\n", d.c, kSecret, 1, kCustomer, kNow));
+  CHECK_FALSE(fill_send_time_estimate_token(head + "X-Note: <" + placeholder + ">\r\n\r\n", d.c, kSecret, 1, kCustomer, kNow));
+  CHECK_FALSE(fill_send_time_estimate_token(head + "Reply-To: <" + placeholder + ">\r\n\r\n", d.c, kSecret, 2, kCustomer, kNow));
+  auto plain = fill_send_time_estimate_token(mails[0].bytes, d.c, "", 1, kCustomer, kNow + 60);
+  REQUIRE(plain);
+  CHECK(parser::parse(*plain).reply_to.at(0).email == "servicedesk@example.com");
+
+  auto r = d.reply("Anna Berg <" + kCustomer + ">", address, "Godkänn\r\n");
+  CHECK(r.ticket_id == 1);
+  CHECK(d.only_estimate().state == "approved");
+  CHECK(d.only_estimate().answered_via == "mail");
+  CHECK(d.ticket(1).status == "open");
 }

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "desk/desk.h"
+#include "desk/from_portal.h"
 #include "desk/incidents.h"
 #include "desk/ticket_change.h"
 #include "store/incidents.h"
@@ -395,4 +396,73 @@ TEST_CASE("A contact's answer to a broadcast on the incident's own tag opens a t
   REQUIRE(bo.ticket_id != 0);
   CHECK(bo.ticket_id != named);
   CHECK_FALSE(d.link_of(bo.ticket_id));
+}
+
+TEST_CASE("An agent's portal reply on the incident goes to its other agents only; with broadcast to each affected "
+          "person once, and a note is never broadcast") {
+  IncidentDesk d;
+  auto id = d.declare("Inloggningen ligger nere");  // SD-3, with SD-1 linked
+  d.link(2, id);
+  Desk portal(d.c, false);  // the portal's Desk: no token secret
+  auto works = [&](const AgentWrite& w) {
+    auto tx = d.st->begin(store::Store::Mode::write);
+    auto done = agent_works(*tx, portal, w, kNow + 300);
+    if (done) tx->commit();
+    return done;
+  };
+  AgentWrite w;
+  w.agent = kAgent;
+  w.ticket_id = id;
+  w.text = "Vi tittar på certifikatet.";
+  auto before = d.outbox().size();
+  REQUIRE(works(w));
+  std::vector<std::string> to;
+  auto all = d.outbox();
+  for (std::size_t i = before; i < all.size(); ++i)
+    for (const auto& r : all[i].recipients) to.push_back(r);
+  CHECK(to == std::vector<std::string>{"olle@example.com"});  // not Eva, who wrote it; no customer
+  CHECK(d.outbox().back().kind == "agent-notification");
+  CHECK(d.outbox().back().bytes.find("agents only") != std::string::npos);
+  CHECK(d.outbox("incident-update").empty());
+  // Kept on the incident as the agents' words, never as a reply to its requester.
+  auto msgs = d.st->begin(store::Store::Mode::read)->messages(id);
+  REQUIRE(!msgs.empty());
+  CHECK(msgs.back().internal);
+
+  // A note is never broadcast; nor is a ticket that is no incident, nor empty words.
+  AgentWrite note = w;
+  note.note = true;
+  note.broadcast = true;
+  CHECK_FALSE(works(note));
+  AgentWrite other = w;
+  other.ticket_id = 1;
+  other.broadcast = true;
+  CHECK_FALSE(works(other));
+  AgentWrite empty = w;
+  empty.text = " ";
+  empty.broadcast = true;
+  CHECK_FALSE(works(empty));
+  CHECK(d.outbox("incident-update").empty());
+
+  AgentWrite b = w;
+  b.text = "Vi har hittat felet och arbetar på en lösning.";
+  b.broadcast = true;
+  auto done = works(b);
+  REQUIRE(done);
+  CHECK(done->mail_queued);
+  CHECK(d.received("incident-update") ==
+        std::map<std::string, int>{{"anna@acme.se", 1}, {"bo@beta.dk", 1}, {"carl@acme.se", 1}, {"dora@acme.se", 1}});
+  for (const auto& o : d.outbox("incident-update"))
+    CHECK(text_of(o.bytes).find("Vi har hittat felet") != std::string::npos);
+  bool olle = false, eva = false;
+  for (const auto& o : d.outbox("agent-notification")) {
+    bool broadcast = o.bytes.find("broadcast to 4 people") != std::string::npos;
+    for (const auto& r : o.recipients) {
+      olle = olle || (r == "olle@example.com" && broadcast);
+      eva = eva || (r == kAgent && broadcast);
+    }
+  }
+  CHECK(olle);
+  CHECK_FALSE(eva);
+  for (std::int64_t t : {1, 2}) CHECK(d.has_event(t, "incident-broadcast"));
 }

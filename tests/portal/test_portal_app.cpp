@@ -7,6 +7,9 @@
 
 #include "desk/estimates.h"
 #include "desk/from_portal.h"
+#include "desk/incidents.h"
+#include "desk/keep_informed.h"
+#include "store/keep_informed.h"
 #include "desk/notices.h"
 #include "store/estimates.h"
 #include "http/metrics.h"
@@ -480,6 +483,8 @@ TEST_CASE("another organisation's ticket, attachment and API object answer 404, 
   CHECK(f.header("Content-Disposition").rfind("attachment", 0) == 0);
   CHECK(f.header("Content-Disposition").find("kontrakt.pdf") != std::string::npos);
   CHECK(f.header("X-Content-Type-Options") == "nosniff");
+  // A download keeps its own policy: nothing in it runs, nothing frames it.
+  CHECK(f.header("Content-Security-Policy") == "default-src 'none'; sandbox; frame-ancestors 'none'");
   CHECK(f.body.find("%PDF-1.4 secret") != std::string::npos);
 }
 
@@ -737,9 +742,10 @@ TEST_CASE("a contact of another organisation, or an agent, cannot press the esti
   auto staff = eva.get("/tickets/SD-1");
   CHECK(staff.body.find("Estimate awaiting the customer") != std::string::npos);
   CHECK(staff.body.find("value=\"approve\"") == std::string::npos);
+  // An agent's post is read as the agent's estimate form: without a duration it is refused.
   CHECK(eva.post("/tickets/SD-1/estimate", {{"answer", "approve"}, {"estimate", std::to_string(id)},
                                             {"csrf", staff.field("csrf")}, {"form_key", staff.field("form_key")}})
-            .status == 404);
+            .status == 400);
   CHECK(p.d.st->begin(store::Store::Mode::read)->estimates().estimate(id)->state == "awaiting");
   CHECK(p.d.ticket(1).status == "awaiting-approval");
 }
@@ -836,6 +842,288 @@ TEST_CASE("an agent declares a major incident and links a ticket on the portal; 
   CHECK(anna.post("/tickets/SD-1/incident", {{"incident", "none"}, {"csrf", acsrf}, {"form_key", akey + "a"}}).status == 404);
   CHECK(p.d.tickets().size() == 3);
   CHECK_FALSE(p.d.st->begin(store::Store::Mode::read)->incidents().link_of(1)->unlinked_at);
+}
+
+// --- the agents' incidents pages, the report, estimates, broadcasts, hypercare (issue 16) ----
+
+namespace {
+
+const std::string kHostileTitle = "<script>alert(1)</script> Login <b>down</b>";
+
+// A major incident declared as the CLI would, SD-1 linked; its id.
+std::int64_t declare_on(PortalDesk& p, const std::string& title, std::optional<std::int64_t> from = 1,
+                        store::Time at = kNow + 100) {
+  Desk full(p.d.c);
+  auto tx = p.d.st->begin(store::Store::Mode::write);
+  IncidentDeclaration d;
+  d.title = title;
+  d.agent = kAgent;
+  d.from = from;
+  auto id = declare_incident(*tx, full, d, "operator:root", "cli", at);
+  REQUIRE(id);
+  tx->commit();
+  return *id;
+}
+
+std::int64_t estimates_of(PortalDesk& p, std::int64_t ticket) {
+  return static_cast<std::int64_t>(p.d.st->begin(store::Store::Mode::read)->estimates().estimates_of(ticket).size());
+}
+
+}  // namespace
+
+TEST_CASE("an agent's incidents list shows the major incidents newest first with their links, counts and "
+          "organisations, the title escaped") {
+  PortalDesk p;
+  REQUIRE(p.d.take(test::TestDesk::mail("Bo <bo@beta.dk>", "servicedesk@example.com", "Login virker ikke", "b7@beta.dk"))
+              .ticket_id == 2);
+  auto first = declare_on(p, "Mail is slow", std::nullopt, kNow + 100);  // SD-3, nothing linked
+  auto second = declare_on(p, kHostileTitle, 1, kNow + 200);             // SD-4, SD-1 linked
+  {
+    Desk full(p.d.c);
+    auto tx = p.d.st->begin(store::Store::Mode::write);
+    REQUIRE(link_to_incident(*tx, full, 2, second, kAgent, "cli", kNow + 300));
+    tx->commit();
+  }
+  Browser eva(p);
+  REQUIRE(eva.sign_in(kAgent).status == 303);
+  CHECK(eva.get("/tickets").body.find("<a href=\"/incidents\">") != std::string::npos);  // in the navigation
+  auto page = eva.get("/incidents");
+  REQUIRE(page.status == 200);
+  CHECK(page.body.find("<script") == std::string::npos);
+  CHECK(page.body.find("&lt;script&gt;alert(1)&lt;/script&gt; Login &lt;b&gt;down&lt;/b&gt;") != std::string::npos);
+  auto at4 = page.body.find("href=\"/tickets/SD-" + std::to_string(second) + "\"");
+  auto at3 = page.body.find("href=\"/tickets/SD-" + std::to_string(first) + "\"");
+  REQUIRE(at4 != std::string::npos);
+  REQUIRE(at3 != std::string::npos);
+  CHECK(at4 < at3);  // newest first
+  CHECK(page.body.find("href=\"/incidents/SD-4/report\"") != std::string::npos);
+  CHECK(page.body.find("href=\"/incidents/SD-3/report\"") != std::string::npos);
+  CHECK(page.body.find("<td>2</td>") != std::string::npos);  // SD-4's linked tickets now
+  CHECK(page.body.find("<td>Acme, Beta</td>") != std::string::npos);
+  CHECK(page.body.find("Mail is slow") != std::string::npos);
+  CHECK(page.header("Content-Security-Policy").find("style-src 'self'") != std::string::npos);
+  CHECK(eva.post("/incidents/SD-4/report", {{"csrf", page.field("csrf")}}).status == 405);
+}
+
+TEST_CASE("a contact and a signed-out visitor get neither the incidents list nor a report") {
+  PortalDesk p;
+  auto id = declare_on(p, kHostileTitle);
+  std::string ref = "SD-" + std::to_string(id);
+  Browser anna(p);
+  REQUIRE(anna.sign_in(kCustomer).status == 303);
+  CHECK(anna.get("/tickets").body.find("href=\"/incidents\"") == std::string::npos);
+  for (const auto& target : {std::string("/incidents"), "/incidents/" + ref + "/report", std::string("/incidents/SD-1/report")}) {
+    INFO(target);
+    auto r = anna.get(target);
+    CHECK(r.status == 404);
+    CHECK(r.body.find("alert(1)") == std::string::npos);
+    CHECK(r.body.find("Login") == std::string::npos);
+  }
+  Browser stranger(p);
+  for (const auto& target : {std::string("/incidents"), "/incidents/" + ref + "/report"}) {
+    auto r = stranger.get(target);
+    CHECK(r.status == 303);
+    CHECK(r.header("Location") == "/login");
+    CHECK(r.body.find("alert(1)") == std::string::npos);
+  }
+}
+
+TEST_CASE("an agent reads the incident's report under its own policy; a ticket that is no incident or a malformed "
+          "ref is 404") {
+  PortalDesk p;
+  auto id = declare_on(p, kHostileTitle);
+  std::string ref = "SD-" + std::to_string(id);
+  Browser eva(p);
+  REQUIRE(eva.sign_in(kAgent).status == 303);
+  auto r = eva.get("/incidents/" + ref + "/report");
+  REQUIRE(r.status == 200);
+  CHECK(r.header("Content-Type").find("text/html") == 0);
+  CHECK(r.header("Content-Security-Policy") ==
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+  CHECK(r.header("X-Frame-Options") == "DENY");
+  CHECK(r.header("Cache-Control") == "no-store");
+  CHECK(r.body.find("<script") == std::string::npos);
+  CHECK(r.body.find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
+  CHECK(r.body.find(ref) != std::string::npos);
+  // The URL the monthly report links to (desk/from_portal.h) is this page.
+  CHECK(portal_incident_report_link(p.d.c, id) == std::string(kBase) + "/incidents/" + ref + "/report");
+  // Its ticket's page links to it.
+  CHECK(eva.get("/tickets/" + ref).body.find("href=\"/incidents/" + ref + "/report\"") != std::string::npos);
+  std::string n = std::to_string(id);
+  for (const auto& target : {std::string("/incidents/SD-1/report"), std::string("/incidents/SD-999/report"),
+                             "/incidents/sd-" + n + "/report", "/incidents/SD-0" + n + "/report", std::string("/incidents/SD-x/report"),
+                             "/incidents/" + ref, "/incidents/" + ref + "/report/x", std::string("/incidents//report")}) {
+    INFO(target);
+    auto nf = eva.get(target);
+    CHECK(nf.status == 404);
+    CHECK(nf.body.find("alert(1)") == std::string::npos);
+  }
+}
+
+TEST_CASE("an agent makes an estimate on the ticket's page, through the desk's make_estimate(); bad input, a missing "
+          "CSRF token and a reused form key change nothing") {
+  PortalDesk p;
+  Browser eva(p);
+  REQUIRE(eva.sign_in(kAgent).status == 303);
+  auto page = eva.get("/tickets/SD-1");
+  REQUIRE(page.status == 200);
+  CHECK(page.body.find("name=\"duration\"") != std::string::npos);
+  CHECK(page.body.find("<form method=\"post\" action=\"/tickets/SD-1/estimate\">") != std::string::npos);
+  std::string csrf = page.field("csrf"), key = page.field("form_key");
+
+  // No CSRF token: 403 and nothing.
+  CHECK(eva.post("/tickets/SD-1/estimate", {{"duration", "3h"}, {"text", "Bygga om flödet"}, {"form_key", key}}).status == 403);
+  CHECK(estimates_of(p, 1) == 0);
+  // A duration that is none: the page again with the reason, 400, nothing made.
+  auto bad = eva.post("/tickets/SD-1/estimate", {{"duration", "three hours"}, {"text", "Bygga om <flödet>"}, {"csrf", csrf},
+                                                {"form_key", key}});
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("is not a duration") != std::string::npos);
+  CHECK(bad.body.find("value=\"Bygga om &lt;flödet&gt;\"") != std::string::npos);  // put back, escaped
+  CHECK(estimates_of(p, 1) == 0);
+  CHECK(p.d.ticket(1).status != "awaiting-approval");
+  auto empty = eva.post("/tickets/SD-1/estimate", {{"duration", "2h"}, {"text", "  "}, {"csrf", csrf},
+                                                  {"form_key", eva.get("/tickets/SD-1").field("form_key")}});
+  CHECK(empty.status == 400);
+  CHECK(estimates_of(p, 1) == 0);
+
+  auto fresh = eva.get("/tickets/SD-1").field("form_key");
+  auto made = eva.post("/tickets/SD-1/estimate", {{"duration", "1h30m"}, {"text", "Bygga om flödet"}, {"csrf", csrf},
+                                                 {"form_key", fresh}});
+  CHECK(made.status == 303);
+  CHECK(made.header("Location") == "/tickets/SD-1");
+  auto list = p.d.st->begin(store::Store::Mode::read)->estimates().estimates_of(1);
+  REQUIRE(list.size() == 1);
+  CHECK(list[0].seconds == 90 * 60);
+  CHECK(list[0].text == "Bygga om flödet");
+  CHECK(list[0].agent == kAgent);
+  CHECK(p.d.ticket(1).status == "awaiting-approval");
+  CHECK(p.d.outbox("estimate", kCustomer).size() == 1);
+  // The same form again (a double click): nothing more.
+  CHECK(eva.post("/tickets/SD-1/estimate", {{"duration", "1h30m"}, {"text", "Bygga om flödet"}, {"csrf", csrf},
+                                            {"form_key", fresh}})
+            .status == 303);
+  CHECK(estimates_of(p, 1) == 1);
+  CHECK(p.d.outbox("estimate", kCustomer).size() == 1);
+  // The customer's buttons still work as before.
+  Browser anna(p);
+  REQUIRE(anna.sign_in(kCustomer).status == 303);
+  auto hers = anna.get("/tickets/SD-1");
+  CHECK(hers.body.find("name=\"duration\"") == std::string::npos);  // no agent's form for a contact
+  CHECK(anna.post("/tickets/SD-1/estimate", {{"answer", "approve"}, {"estimate", std::to_string(list[0].id)},
+                                             {"csrf", hers.field("csrf")}, {"form_key", hers.field("form_key")}})
+            .status == 303);
+  CHECK(p.d.st->begin(store::Store::Mode::read)->estimates().estimate(list[0].id)->state == "approved");
+}
+
+TEST_CASE("a contact posting the agent's estimate fields creates nothing; a major incident's page has no estimate form") {
+  PortalDesk p;
+  Browser anna(p);
+  REQUIRE(anna.sign_in(kCustomer).status == 303);
+  auto page = anna.get("/tickets/SD-1");
+  auto r = anna.post("/tickets/SD-1/estimate", {{"duration", "3h"}, {"text", "Gratis arbete"}, {"csrf", page.field("csrf")},
+                                                {"form_key", page.field("form_key")}});
+  CHECK(r.status == 400);
+  CHECK(estimates_of(p, 1) == 0);
+  CHECK(p.d.ticket(1).status != "awaiting-approval");
+  CHECK(p.d.outbox("estimate").empty());
+
+  auto id = declare_on(p, "Inloggningen");
+  Browser eva(p);
+  REQUIRE(eva.sign_in(kAgent).status == 303);
+  auto inc = eva.get("/tickets/SD-" + std::to_string(id));
+  REQUIRE(inc.status == 200);
+  CHECK(inc.body.find("name=\"duration\"") == std::string::npos);
+}
+
+TEST_CASE("an agent's portal reply on a major incident goes to its agents only; with broadcast to the affected "
+          "customers, once each") {
+  PortalDesk p;
+  {
+    auto tx = p.d.st->begin(store::Store::Mode::write);
+    tx->add_agent({"olle@example.com", "Olle Agent"});
+    tx->commit();
+  }
+  auto id = declare_on(p, "Inloggningen ligger nere");
+  std::string ref = "SD-" + std::to_string(id);
+  Browser eva(p);
+  REQUIRE(eva.sign_in(kAgent).status == 303);
+  CHECK(eva.get("/tickets/SD-1").body.find("name=\"broadcast\"") == std::string::npos);  // no incident
+  auto page = eva.get("/tickets/" + ref);
+  REQUIRE(page.body.find("name=\"broadcast\" value=\"1\"") != std::string::npos);
+  std::string csrf = page.field("csrf");
+  auto before = p.d.outbox().size();
+  CHECK(eva.multipart("/tickets/" + ref + "/reply", {{"text", "Vi tittar på certifikatet."}, {"csrf", csrf},
+                                                     {"form_key", page.field("form_key")}})
+            .status == 303);
+  std::vector<std::string> to;
+  auto all = p.d.outbox();
+  for (std::size_t i = before; i < all.size(); ++i)
+    for (const auto& rcpt : all[i].recipients) to.push_back(rcpt);
+  CHECK(to == std::vector<std::string>{"olle@example.com"});
+  CHECK(p.d.outbox("incident-update").empty());
+
+  // A note with broadcast is refused whole.
+  auto refused = eva.multipart("/tickets/" + ref + "/reply", {{"text", "Intern sak"}, {"note", "1"}, {"broadcast", "1"},
+                                                              {"csrf", csrf}, {"form_key", eva.get("/tickets/" + ref).field("form_key")}});
+  CHECK(refused.status == 400);
+  CHECK(refused.body.find("never broadcast") != std::string::npos);
+  CHECK(p.d.outbox("incident-update").empty());
+  // Without the CSRF token: 403, nothing.
+  CHECK(eva.multipart("/tickets/" + ref + "/reply", {{"text", "Alla: hackat"}, {"broadcast", "1"},
+                                                     {"form_key", eva.get("/tickets/" + ref).field("form_key")}})
+            .status == 403);
+  CHECK(p.d.outbox("incident-update").empty());
+
+  std::string key = eva.get("/tickets/" + ref).field("form_key");
+  std::vector<std::pair<std::string, std::string>> form = {
+      {"text", "Vi har hittat felet."}, {"broadcast", "1"}, {"csrf", csrf}, {"form_key", key}};
+  CHECK(eva.multipart("/tickets/" + ref + "/reply", form).status == 303);
+  CHECK(eva.multipart("/tickets/" + ref + "/reply", form).status == 303);  // a double click
+  auto mails = p.d.outbox("incident-update");
+  REQUIRE(mails.size() == 1);
+  CHECK(mails[0].recipients == std::vector<std::string>{kCustomer});
+  CHECK(mails[0].ticket_id == 1);  // on her own ticket's thread
+}
+
+TEST_CASE("the ticket's page shows agents the organisation's hypercare and account agent, contacts only its end "
+          "while it runs") {
+  PortalDesk p;
+  {
+    auto tx = p.d.st->begin(store::Store::Mode::write);
+    auto o = *tx->organisation("Acme");
+    o.hypercare_start = "2026-11-02";
+    o.hypercare_weeks = 4;  // to 2026-11-30: its last day 2026-11-29
+    tx->update_organisation(o);
+    tx->add_agent({"ines@example.com", "Ines <Kundansvarig>"});
+    tx->keep_informed().set_account_agent("Acme", "ines@example.com");
+    tx->commit();
+  }
+  Browser eva(p);
+  REQUIRE(eva.sign_in(kAgent).status == 303);
+  auto staff = eva.get("/tickets/SD-1");
+  CHECK(staff.body.find("<dt>Hypercare</dt><dd>until 2026-11-29</dd>") != std::string::npos);
+  CHECK(staff.body.find("<dt>Account agent</dt><dd>Ines &lt;Kundansvarig&gt;</dd>") != std::string::npos);
+  Browser anna(p);
+  REQUIRE(anna.sign_in(kCustomer).status == 303);
+  auto hers = anna.get("/tickets/SD-1");
+  CHECK(hers.body.find("<dt>Hypercare</dt><dd>till och med 2026-11-29</dd>") != std::string::npos);
+  CHECK(hers.body.find("Ines") == std::string::npos);  // the account agent is the desk's business
+
+  {
+    auto tx = p.d.st->begin(store::Store::Mode::write);
+    end_hypercare(*tx, "Acme", kAgent, kNow + 1800);
+    tx->commit();
+  }
+  auto ended = eva.get("/tickets/SD-1");
+  CHECK(ended.body.find("<dt>Hypercare</dt><dd>ended early on ") != std::string::npos);
+  CHECK(anna.get("/tickets/SD-1").body.find("Hypercare") == std::string::npos);
+  // Beta has none: nothing shown.
+  REQUIRE(p.d.take(test::TestDesk::mail("Bo <bo@beta.dk>", "servicedesk@example.com", "Login virker ikke", "b7@beta.dk"))
+              .ticket_id == 2);
+  auto beta = eva.get("/tickets/SD-2");
+  CHECK(beta.body.find("Hypercare") == std::string::npos);
+  CHECK(beta.body.find("Account agent") == std::string::npos);
 }
 
 }  // namespace sd

@@ -583,3 +583,61 @@ TEST_CASE("The ticket list shows a contact's coming maintenance and the service 
   // Nothing coming: no section at all.
   CHECK(ticket_list_page(contact(), TicketListView{}).find("maintenance-title") == std::string::npos);
 }
+
+TEST_CASE("The incidents list, the estimate form, the broadcast box and hypercare: text stays text, every form is a "
+          "POST with the CSRF token, and contacts get none of the agents' parts", "[portal][pages]") {
+  IncidentListView list;
+  list.rows.push_back({"SD-100", kScript, "open", kImg, 3, {kScript, "Beta"}});
+  list.rows.push_back({"not a ref\"", "Mail", "resolved", "2026-12-01 10:00", 0, {}});
+  std::string html = incident_list_page(agent(), list);
+  check_page_is_self_contained(html);
+  CHECK(contains(html, "&lt;script&gt;alert(1)&lt;/script&gt;, Beta"));
+  CHECK_FALSE(contains(html, "<img"));
+  CHECK(contains(html, "<a href=\"/incidents/SD-100/report\">Incident report</a>"));
+  CHECK(contains(html, "<a href=\"/tickets/SD-100\">"));
+  CHECK_FALSE(contains(html, "/incidents/not a ref"));  // no link from a ref that is none of ours
+  CHECK(contains(incident_list_page(agent(), {}), "No major incident has been declared."));
+  CHECK(contains(html, "<a href=\"/incidents\">Major incidents</a>"));  // in the agents' navigation
+  CHECK_FALSE(contains(ticket_page(contact(), ticket()), "href=\"/incidents\""));
+
+  TicketView v = ticket();
+  v.can_estimate = true;
+  v.estimate_errors = {kScript};
+  v.estimate_draft = {kImg, kScript};
+  v.hypercare = TicketView::Hypercare{"2026-12-14", "", true, false};
+  v.account_agent = kImg;
+  std::string staff = ticket_page(agent(), v);
+  check_page_is_self_contained(staff);
+  check_post_forms_carry(staff, "CSRF-TOKEN-123");
+  CHECK(contains(staff, "<form method=\"post\" action=\"/tickets/SD-42/estimate\">"));
+  CHECK(contains(staff, "name=\"duration\""));
+  CHECK_FALSE(contains(staff, "<img"));
+  CHECK(contains(staff, "<dt>Hypercare</dt><dd>until 2026-12-14</dd>"));
+  CHECK(contains(staff, "<dt>Account agent</dt>"));
+  CHECK_FALSE(contains(staff, "name=\"broadcast\""));  // no incident
+  v.is_incident = true;
+  v.can_estimate = false;
+  std::string incident = ticket_page(agent(), v);
+  CHECK(contains(incident, "<input id=\"r-broadcast\" type=\"checkbox\" name=\"broadcast\" value=\"1\">"));
+  CHECK(contains(incident, "href=\"/incidents/SD-42/report\""));
+  CHECK_FALSE(contains(incident, "name=\"duration\""));
+  v.hypercare->ended_early = "2026-12-01 10:00";
+  CHECK(contains(ticket_page(agent(), v), "<dd>ended early on 2026-12-01 10:00</dd>"));
+
+  // A contact: none of it but "Hypercare until" while it runs, even if passed by mistake.
+  TicketView c = ticket();
+  c.can_estimate = true;
+  c.is_incident = true;
+  c.account_agent = "Secret Agent";
+  c.hypercare = TicketView::Hypercare{"2026-12-14", "", true, false};
+  std::string hers = ticket_page(contact(), c);
+  check_page_is_self_contained(hers);
+  CHECK_FALSE(contains(hers, "name=\"duration\""));
+  CHECK_FALSE(contains(hers, "name=\"broadcast\""));
+  CHECK_FALSE(contains(hers, "/report"));
+  CHECK_FALSE(contains(hers, "Secret Agent"));
+  CHECK(contains(hers, "<dt>Hypercare</dt><dd>until 2026-12-14</dd>"));
+  c.hypercare->running = false;
+  c.hypercare->over = true;
+  CHECK_FALSE(contains(ticket_page(contact(), c), "Hypercare"));
+}
