@@ -114,7 +114,8 @@ struct Page {
            "</a>\n<nav>\n";
     if (signed_in()) {
       out += "<a href=\"/tickets\">" + w(ctx.agent ? "nav.queue" : "nav.tickets") + "</a>\n";
-      out += "<a href=\"/tickets/new\">" + w("nav.new_ticket") + "</a>\n";
+      // Agents open tickets for customers with `ticket new` (the form is the contacts').
+      if (!ctx.agent) out += "<a href=\"/tickets/new\">" + w("nav.new_ticket") + "</a>\n";
       if (ctx.agent) out += "<a href=\"/incidents\">" + w("nav.incidents") + "</a>\n";
       std::string who = ctx.visitor_name.empty() ? ctx.visitor_email : ctx.visitor_name;
       out += "<span class=\"who\">" + w("nav.signed_in_as", {{"name", who}});

@@ -599,6 +599,9 @@ TEST_CASE("The incidents list, the estimate form, the broadcast box and hypercar
   CHECK(contains(incident_list_page(agent(), {}), "No major incident has been declared."));
   CHECK(contains(html, "<a href=\"/incidents\">Major incidents</a>"));  // in the agents' navigation
   CHECK_FALSE(contains(ticket_page(contact(), ticket()), "href=\"/incidents\""));
+  // The new-ticket form is the contacts'; agents open tickets for customers with `ticket new`.
+  CHECK_FALSE(contains(html, "href=\"/tickets/new\""));
+  CHECK(contains(ticket_page(contact(), ticket()), "href=\"/tickets/new\""));
 
   TicketView v = ticket();
   v.can_estimate = true;
