@@ -653,6 +653,14 @@ service stats {{
             "test": {"fault": ""},
         }
 
+    def token_secret(self) -> pathlib.Path:
+        """The desk's agents' token secret (agents.token_secret_file): a file of the test's,
+        mode 0600 as the daemon requires."""
+        secret = self.dir / "token.secret"
+        secret.write_text("e2e-secret-of-the-desk\n")
+        os.chmod(secret, 0o600)
+        return secret
+
     def write_config(self, path: str | os.PathLike | None = None, extra: str = "",
                      **overrides: dict[str, Any]) -> pathlib.Path:
         """Writes the servicedesk TOML config. Each keyword names a section and holds
@@ -680,6 +688,13 @@ service stats {{
         path.write_text(text)
         os.chmod(path, 0o600)  # the daemon refuses a config others may read
         return path
+
+
+def plain_mail(frm: str, to: str, subject: str, body: str, msgid: str, extra: str = "",
+               date: str = "Sun, 22 Nov 2026 09:00:00 +0100") -> bytes:
+    """A one-part UTF-8 text mail; `extra` holds more header lines, each ending in CRLF."""
+    return (f"From: {frm}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{msgid}>\r\n{extra}"
+            f"Date: {date}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}").encode()
 
 
 def servicedesk_bin() -> pathlib.Path:

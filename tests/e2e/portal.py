@@ -17,7 +17,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from mailstack import Daemon, MailStack, free_port, port_accepts, wait_until  # noqa: E402
+from mailstack import Daemon, MailStack, free_port, plain_mail, port_accepts, wait_until  # noqa: E402
 
 AGENT = "eva@example.com"
 CUSTOMER = "anna@acme.se"
@@ -30,9 +30,7 @@ def envelope(msg):
 
 
 def text_mail(frm, to, subject, body, msgid):
-    return (f"From: {frm}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{msgid}>\r\n"
-            f"Date: Wed, 02 Dec 2026 09:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-            f"{body}").encode()
+    return plain_mail(frm, to, subject, body, msgid, date="Wed, 02 Dec 2026 09:00:00 +0100")
 
 
 class Response:
@@ -121,9 +119,7 @@ class PortalDesk:
         self.stack = MailStack()
         self.stack.start()
         test.addCleanup(self.stack.stop)
-        secret = self.stack.dir / "token.secret"
-        secret.write_text("e2e-secret-of-the-desk\n")
-        os.chmod(secret, 0o600)
+        secret = self.stack.token_secret()
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         portal = {"listen": f"127.0.0.1:{self.port}", "base_url": self.base_url}

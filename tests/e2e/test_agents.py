@@ -11,16 +11,13 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from mailstack import Daemon, MailStack, servicedesk_bin  # noqa: E402
+from mailstack import Daemon, MailStack, plain_mail, servicedesk_bin  # noqa: E402
 
 AGENT = "eva@example.com"
 CUSTOMER = "anna@acme.se"
 
 
-def mail(frm, to, subject, body, msgid, extra=""):
-    return (f"From: {frm}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{msgid}>\r\n{extra}"
-            f"Date: Sun, 22 Nov 2026 09:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-            f"{body}").encode()
+mail = plain_mail
 
 
 @unittest.skipUnless(servicedesk_bin().exists() or os.environ.get("SERVICEDESK_REQUIRE_BIN"),
@@ -30,9 +27,7 @@ class AgentsByMail(unittest.TestCase):
         self.stack = MailStack()
         self.stack.start()
         self.addCleanup(self.stack.stop)
-        secret = self.stack.dir / "token.secret"
-        secret.write_text("e2e-secret-of-the-desk\n")
-        os.chmod(secret, 0o600)
+        secret = self.stack.token_secret()
         self.config = self.stack.write_config(
             agents={"token_secret_file": str(secret), "trusted_authserv_ids": ["mx.example.com"]},
             intake={"unknown_sender": "accept"})

@@ -44,9 +44,7 @@ class Escalations(unittest.TestCase):
         self.stack = MailStack()
         self.stack.start()
         self.addCleanup(self.stack.stop)
-        self.secret = self.stack.dir / "token.secret"
-        self.secret.write_text("e2e-secret-of-the-desk\n")
-        os.chmod(self.secret, 0o600)
+        self.secret = self.stack.token_secret()
         self.offset = 0
         self.config = self.write_config()
         self.daemon = Daemon(self.config, stack=self.stack)

@@ -15,7 +15,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from mailstack import Daemon, MailStack, servicedesk_bin  # noqa: E402
+from mailstack import Daemon, MailStack, plain_mail, servicedesk_bin  # noqa: E402
 
 AGENT = "eva@example.com"
 ANNA = "anna@acme.se"
@@ -26,9 +26,7 @@ WAIT = 30
 
 
 def mail(frm, to, subject, body, msgid, extra=""):
-    return (f"From: {frm}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{msgid}>\r\n{extra}"
-            f"Date: Thu, 03 Dec 2026 09:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-            f"{body}").encode()
+    return plain_mail(frm, to, subject, body, msgid, extra, date="Thu, 03 Dec 2026 09:00:00 +0100")
 
 
 @unittest.skipUnless(servicedesk_bin().exists() or os.environ.get("SERVICEDESK_REQUIRE_BIN"),
@@ -38,9 +36,7 @@ class MajorIncident(unittest.TestCase):
         self.stack = MailStack()
         self.stack.start()
         self.addCleanup(self.stack.stop)
-        secret = self.stack.dir / "token.secret"
-        secret.write_text("e2e-secret-of-the-desk\n")
-        os.chmod(secret, 0o600)
+        secret = self.stack.token_secret()
         self.config = self.stack.write_config(
             agents={"token_secret_file": str(secret)}, intake={"unknown_sender": "accept"})
         self.daemon = Daemon(self.config, stack=self.stack)

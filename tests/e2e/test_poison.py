@@ -67,9 +67,7 @@ class PoisonMail(unittest.TestCase):
         self.stack = MailStack()
         self.stack.start()
         self.addCleanup(self.stack.stop)
-        secret = self.stack.dir / "token.secret"
-        secret.write_text("e2e-secret-of-the-desk\n")
-        os.chmod(secret, 0o600)
+        secret = self.stack.token_secret()
         rules = example_rules_toml()
         self.assertIn("re:^PROBLEM", rules)
         self.config = self.stack.write_config(

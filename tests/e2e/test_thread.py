@@ -55,9 +55,7 @@ class WorkingByMail(unittest.TestCase):
         self.stack = MailStack()
         self.stack.start()
         self.addCleanup(self.stack.stop)
-        secret = self.stack.dir / "token.secret"
-        secret.write_text("e2e-secret-of-the-desk\n")
-        os.chmod(secret, 0o600)
+        secret = self.stack.token_secret()
         self.config = self.stack.write_config(
             agents={"token_secret_file": str(secret), "trusted_authserv_ids": ["mx.example.com"]},
             intake={"unknown_sender": "accept"}, notify={"attach_max_bytes": 20000})
