@@ -113,13 +113,18 @@ ChangeOutcome change_ticket(store::Transaction& tx, const Desk& desk, const stor
   return out;
 }
 
-void refresh_sla_due(store::Transaction& tx, const Desk& desk, std::int64_t id, store::Time now) {
+std::optional<store::Ticket> refresh_sla_due(store::Transaction& tx, const Desk& desk, std::int64_t id,
+                                             store::Time now) {
   auto t = tx.ticket(id);
-  if (!t) return;
+  if (!t) return t;
   std::optional<store::Time> next;
   if (is_open(parse_status(t->status).value_or(Status::open)))
     next = next_sla_due(desk.clock().evaluate(*t, tx.pauses(id), now).deadlines, tx.sla_events(id));
-  if (next != t->sla_next_due) tx.set_sla_next_due(id, next);
+  if (next != t->sla_next_due) {
+    tx.set_sla_next_due(id, next);
+    t->sla_next_due = next;
+  }
+  return t;
 }
 
 }  // namespace sd

@@ -73,7 +73,10 @@ ChangeOutcome change_ticket(store::Transaction& tx, const Desk& desk, const stor
 // rule change_ticket() applies; for imports and tests that set a ticket's state up.
 void set_status(store::Transaction& tx, std::int64_t ticket, Status status, store::Time now);
 
-// Keeps the ticket's stored next SLA due time (its earliest coming warning or breach) current.
-void refresh_sla_due(store::Transaction& tx, const Desk& desk, std::int64_t ticket, store::Time now);
+// Keeps the ticket's stored next SLA due time (its earliest coming warning or breach) current,
+// and returns the ticket as it now stands (nullopt: no such ticket), so a caller that goes on
+// with it need not read it again.
+std::optional<store::Ticket> refresh_sla_due(store::Transaction& tx, const Desk& desk, std::int64_t ticket,
+                                             store::Time now);
 
 }  // namespace sd
