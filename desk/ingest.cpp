@@ -829,6 +829,7 @@ std::int64_t open_for(Intake& in, const OnBehalf& what, const store::Agent& agen
   nt.assignee = agent.email;
   if (what.priority) nt.priority = to_string(*what.priority);
   if (what.category) nt.category = to_string(*what.category);
+  nt.sla_next_due = first_sla_due(in.desk, nt, in.now);
   auto id = in.tx.create_ticket(nt);
   in.result.kind = IngestResult::Kind::created;
   in.result.ticket_id = id;
@@ -945,6 +946,7 @@ void open_new_ticket(Intake& in, const Party& sender, std::optional<std::int64_t
   if (!known && c.intake.unknown_sender == "reject") return reject_unknown_sender(in);
 
   auto nt = new_ticket_of(in, rule, sender, known, alert_key, refers_to);
+  nt.sla_next_due = first_sla_due(in.desk, nt, in.now);
   auto id = in.tx.create_ticket(nt);
   in.result.kind = IngestResult::Kind::created;
   in.result.ticket_id = id;

@@ -113,6 +113,15 @@ ChangeOutcome change_ticket(store::Transaction& tx, const Desk& desk, const stor
   return out;
 }
 
+std::optional<store::Time> first_sla_due(const Desk& desk, const store::NewTicket& nt, store::Time now) {
+  store::Ticket t;
+  t.status = to_string(Status::new_);
+  t.sla = nt.sla;
+  t.priority = nt.priority;
+  t.created_at = nt.created_at;
+  return next_sla_due(desk.clock().evaluate(t, {}, now).deadlines, {});
+}
+
 std::optional<store::Ticket> refresh_sla_due(store::Transaction& tx, const Desk& desk, std::int64_t id,
                                              store::Time now) {
   auto t = tx.ticket(id);

@@ -73,6 +73,10 @@ ChangeOutcome change_ticket(store::Transaction& tx, const Desk& desk, const stor
 // rule change_ticket() applies; for imports and tests that set a ticket's state up.
 void set_status(store::Transaction& tx, std::int64_t ticket, Status status, store::Time now);
 
+// The first SLA due time of a ticket about to be created (status new, no pause, nothing
+// fired): what refresh_sla_due() would store right after, stored with the ticket instead.
+std::optional<store::Time> first_sla_due(const Desk& desk, const store::NewTicket& ticket, store::Time now);
+
 // Keeps the ticket's stored next SLA due time (its earliest coming warning or breach) current,
 // and returns the ticket as it now stands (nullopt: no such ticket), so a caller that goes on
 // with it need not read it again.

@@ -193,14 +193,15 @@ class SqlTransaction final : public Transaction {
   std::int64_t create_ticket(const NewTicket& t) override {
     Stmt s(c_,
                 "INSERT INTO tickets(subject, requester, requester_name, created_at, updated_at, sla, priority, "
-                "organisation, unverified, hypercare, category, assignee, alert_key, refers_to" +
-                    std::string(Db::kSubjectSearchColumn) + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?" + Db::kSearchValue +
+                "organisation, unverified, hypercare, category, assignee, alert_key, refers_to, sla_next_due" +
+                    std::string(Db::kSubjectSearchColumn) + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?" + Db::kSearchValue +
                     ") RETURNING id",
                 "create ticket");
     s.bind(1, t.subject).bind(2, t.requester).bind(3, t.requester_name).bind(4, t.created_at).bind(5, t.created_at);
     s.bind(6, t.sla).bind(7, t.priority).bind(8, t.organisation).bind(9, t.unverified ? 1 : 0);
     s.bind(10, t.hypercare ? 1 : 0).bind(11, t.category).bind(12, t.assignee).bind(13, t.alert_key).bind(14, t.refers_to);
-    if constexpr (Db::kSearchColumns) s.bind(15, Db::search_text(t.subject));
+    s.bind(15, t.sla_next_due);
+    if constexpr (Db::kSearchColumns) s.bind(16, Db::search_text(t.subject));
     return inserted_id(s);
   }
 

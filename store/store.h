@@ -263,6 +263,7 @@ struct NewTicket {
   std::string assignee;
   std::string alert_key;
   std::optional<std::int64_t> refers_to;
+  std::optional<Time> sla_next_due;  // its first SLA due time, written with it (no UPDATE after)
 };
 
 struct OutboxItem {
