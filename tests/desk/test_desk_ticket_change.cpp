@@ -161,6 +161,25 @@ TEST_CASE("The next SLA due time is stored with the ticket and follows its prior
   CHECK_FALSE(f.ticket().sla_next_due);  // a resolved ticket has nothing coming
 }
 
+TEST_CASE("A new ticket's first SLA due time, known before the ticket exists, is what the refresh stores") {
+  Fixture f;
+  auto t = f.ticket();
+  REQUIRE(t.sla_next_due);
+  store::NewTicket nt;
+  nt.sla = t.sla;
+  nt.created_at = t.created_at;
+  nt.priority = t.priority;
+  CHECK(first_sla_due(*f.desk, nt, t.created_at) == t.sla_next_due);
+  for (auto p : {Priority::highest, Priority::high, Priority::low, Priority::lowest}) {
+    TicketChange ch;
+    ch.priority = p;
+    f.change(ch, t.created_at);
+    nt.priority = to_string(p);
+    INFO(nt.priority);
+    CHECK(first_sla_due(*f.desk, nt, t.created_at) == f.ticket().sla_next_due);
+  }
+}
+
 TEST_CASE("A customer sees their organisation's tickets and those they are on, an agent sees all") {
   Fixture f;
   auto tx = f.st->begin(store::Store::Mode::write);
