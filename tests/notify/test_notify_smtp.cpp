@@ -120,13 +120,15 @@ class ScriptedSmtpServer {
                             : step == "."                    ? replies_["."]
                             : step == "QUIT"                 ? "221 bye"
                                                              : "250 ok";
-        if (!say(c, reply) || step == "QUIT") return;
+        // Recorded before the reply goes out: the client may read last_recipients() the moment
+        // it has the 250.
         if (step == "RCPT" && reply[0] == '2') current_.push_back(address);
         if (step == "." && reply[0] == '2') {
           std::lock_guard<std::mutex> lock(mutex_);
           ++taken_;
           last_recipients_ = current_;
         }
+        if (!say(c, reply) || step == "QUIT") return;
         in_data = step == "DATA" && reply.rfind("354", 0) == 0;
       }
     }
