@@ -648,7 +648,7 @@ def ingest_once(args, mails: list[bytes], store: str = "sqlite", standby: bool =
             "vm_rss_peak_sampled_kib": peak_rss, "daemon_cpu_s": cpu, "pg_server_cpu_s": pg_cpu,
             "store_bytes": db_bytes, "imap_seen": seen_count, "daemon_log_lines": log_lines,
             "samples": samples})
-    if pg is not None:
+    if pg is not None and not args.keep:  # --keep: the database stays for a look afterwards
         pg.psql(pg.admin_url, f"DROP DATABASE {url.rsplit('/', 1)[1]} WITH (FORCE)")
     what = store + (" with a second daemon standing by" if standby else "")
     after = f"{excl:.0f}" if excl == excl else "n/a"

@@ -16,6 +16,8 @@
 #include <unicode/utf8.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 namespace sd::store {
@@ -45,7 +47,90 @@ std::string ascii_lower(std::string_view s) {
   return out;
 }
 
+// PostgreSQL's limits on a lexeme (MAXSTRLEN), its positions (MAXENTRYPOS - 1) and how many
+// positions to_tsvector keeps of one lexeme (MAXNUMPOS - 1).
+constexpr std::size_t kMaxWordBytes = 2047;
+constexpr std::uint16_t kMaxPosition = 16383;
+constexpr std::size_t kMaxPositions = 255;
+
+bool ascii_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Calls word(w) for each word of folded text in order, as the default parser reads it.
+template <class F>
+void each_word(std::string_view folded, F&& word) {
+  auto separator = [](char c) {
+    auto b = static_cast<unsigned char>(c);
+    return b < 0x80 && !ascii_digit(c) && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z');
+  };
+  std::size_t i = 0;
+  while (i < folded.size()) {
+    if (separator(folded[i])) {
+      ++i;
+      continue;
+    }
+    std::size_t end = i;
+    while (end < folded.size() && !separator(folded[end])) ++end;
+    std::string_view w = folded.substr(i, end - i);
+    i = end;
+    // Digits, 'e', digits and then more: the parser reads the number ("sfloat") first.
+    std::size_t d = 0;
+    while (d < w.size() && ascii_digit(w[d])) ++d;
+    if (d > 0 && d + 1 < w.size() && w[d] == 'e' && ascii_digit(w[d + 1])) {
+      std::size_t e = d + 1;
+      while (e < w.size() && ascii_digit(w[e])) ++e;
+      if (e < w.size()) {
+        word(w.substr(0, e));
+        w.remove_prefix(e);
+      }
+    }
+    word(w);
+  }
+}
+
 }  // namespace
+
+std::string search_vector(std::string_view folded) {
+  std::vector<std::string_view> order;  // words as first seen
+  std::unordered_map<std::string_view, std::vector<std::uint16_t>> positions;
+  std::uint32_t position = 0;
+  each_word(folded, [&](std::string_view w) {
+    if (w.size() >= kMaxWordBytes) return;
+    if (position < kMaxPosition) ++position;
+    auto [at, fresh] = positions.try_emplace(w);
+    if (fresh) order.push_back(w);
+    auto& ps = at->second;
+    if (ps.size() < kMaxPositions && (ps.empty() || ps.back() != position)) ps.push_back(static_cast<std::uint16_t>(position));
+  });
+  std::string out;
+  out.reserve(folded.size() + 4 * order.size());
+  for (auto w : order) {
+    if (!out.empty()) out += ' ';
+    out += '\'';
+    out += w;
+    out += "':";
+    bool first = true;
+    for (auto p : positions[w]) {
+      if (!first) out += ',';
+      first = false;
+      out += std::to_string(p);
+    }
+  }
+  return out;
+}
+
+std::string search_query(std::string_view folded) {
+  std::string out;
+  std::size_t words = 0;
+  each_word(folded, [&](std::string_view w) {
+    if (w.size() >= kMaxWordBytes || words == kMaxPhraseWords) return;
+    ++words;
+    if (!out.empty()) out += " <-> ";
+    out += '\'';
+    out += w;
+    out += '\'';
+  });
+  return out;
+}
 
 std::string search_fold(std::string_view text, std::size_t max_chars) {
   text = first_chars(text, max_chars);

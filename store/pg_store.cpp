@@ -658,21 +658,23 @@ class PgConnection {
   static constexpr const char* kDomainList =
       "SELECT string_agg(domain, E'\\n' ORDER BY domain) FROM org_domains d WHERE d.org_id = organisations.id";
   static constexpr const char* kSlaEventOrder = "seq";
-  // The words are folded here as the stored text was (store/pg_fold.h), so a search finds
-  // what the same fold of the server's (sd_fold, for rows written by SQL: migrations, store
-  // copy) would, on a stored tsvector: GIN's recheck reads it instead of folding every
-  // candidate's body again.
+  // The words are folded and read here as the stored text was (store/pg_fold.h: search_fold,
+  // search_query), so a search finds what the same fold of the server's would (sd_fold and
+  // to_tsvector, for rows written by SQL: migrations, store copy), on a stored tsvector:
+  // GIN's recheck reads it instead of folding every candidate's body again.
   static constexpr const char* kSearchTerm =
-      "t.id IN (SELECT m.ticket_id FROM messages m WHERE m.body_search @@ phraseto_tsquery('simple', ?) "
-      "UNION SELECT st.id FROM tickets st WHERE st.subject_search @@ phraseto_tsquery('simple', ?))";
-  static std::string search_param(const std::string& word) { return search_fold(valid_text(word)); }
-  // messages.body_search and tickets.subject_search (schema 13): the tsvector of the text
-  // folded by search_text(), written with the text.
+      "t.id IN (SELECT m.ticket_id FROM messages m WHERE m.body_search @@ CAST(? AS tsquery) "
+      "UNION SELECT st.id FROM tickets st WHERE st.subject_search @@ CAST(? AS tsquery))";
+  static std::string search_param(const std::string& word) { return search_query(search_fold(valid_text(word))); }
+  // messages.body_search and tickets.subject_search (schema 13): the tsvector of the text,
+  // folded and read into words by search_text(), written with the text; the server only
+  // reads the literal.
   static constexpr const char* kBodySearchColumn = ", body_search";
   static constexpr const char* kSubjectSearchColumn = ", subject_search";
-  static constexpr const char* kSearchValue = ", to_tsvector('simple', ?)";
+  static constexpr const char* kSearchValue = ", CAST(? AS tsvector)";
+  static constexpr const char* kSearchSet = ", body_search = CAST(?12 AS tsvector)";
   static constexpr bool kSearchColumns = true;
-  static std::string search_text(std::string_view text) { return search_fold(valid_text(text)); }
+  static std::string search_text(std::string_view text) { return search_vector(search_fold(valid_text(text))); }
 
   explicit PgConnection(const StoreOptions& o) : options_(o), fail_at_(o.fail_at_step) { open(); }
   ~PgConnection() {

@@ -13,7 +13,7 @@
 // dialects differ the backend says how (Db::kNow, the database's clock in seconds; kOffIndex,
 // a prefix that keeps a planner off an index; kSkipLocked; kEmptyBytes; kDomainList;
 // kSlaEventOrder; kSearchTerm with search_param(); kBodySearchColumn, kSubjectSearchColumn
-// and kSearchValue, with search_text() bound when kSearchColumns, for a backend that stores
+// and kSearchValue (kSearchSet in an UPDATE), with search_text() bound when kSearchColumns, for a backend that stores
 // the searched words beside the text). Everything else is one SQL text for
 // both: RETURNING ids, CASE instead of two-argument max(), IS DISTINCT FROM, aliased
 // subqueries, integers for flags.
@@ -380,7 +380,7 @@ class SqlTransaction final : public Transaction {
     Stmt u(c_,
                 "UPDATE messages SET message_id = ?1, from_addr = ?2, from_name = ?3, to_addrs = ?4, cc_addrs = ?5, "
                 "subject = ?6, date = ?7, body_text = ?8, new_text = ?9, automatic = ?10" +
-                    std::string(Db::kSearchColumns ? ", body_search = to_tsvector('simple', ?12)" : "") + " WHERE id = ?11",
+                    std::string(Db::kSearchSet) + " WHERE id = ?11",
                 "replace parsed message");
     u.bind(1, m.message_id).bind(2, m.from_addr).bind(3, m.from_name).bind(4, join_lines(m.to)).bind(5, join_lines(m.cc));
     u.bind(6, m.subject).bind(7, m.date).bind(8, m.body_text).bind(9, m.new_text).bind(10, m.automatic).bind(11, id);
@@ -1304,7 +1304,7 @@ class SqlTransaction final : public Transaction {
 
   // The words of a plain-text search, split at white space; the backend makes each a search
   // string of its own (Db::search_param: SQLite quotes it for FTS5, so FTS5's operators are
-  // mere characters in it; PostgreSQL gives it to phraseto_tsquery). A word without a letter
+  // mere characters in it; PostgreSQL makes a tsquery of it, store/pg_fold.h). A word without a letter
   // or digit (word_char) would be an empty search string, which matches nothing: it is left
   // out, as FTS5 leaves out an empty string beside others.
   static std::vector<std::string> search_words(std::string_view text) {

@@ -628,6 +628,7 @@ class Connection {
   static constexpr const char* kBodySearchColumn = "";
   static constexpr const char* kSubjectSearchColumn = "";
   static constexpr const char* kSearchValue = "";
+  static constexpr const char* kSearchSet = "";
   static constexpr bool kSearchColumns = false;
   static std::string search_text(std::string_view) { return {}; }
 

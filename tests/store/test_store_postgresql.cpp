@@ -522,11 +522,8 @@ std::vector<std::string> random_texts(int n) {
   return out;
 }
 
-}  // namespace
-
-TEST_CASE("The daemon's full-text fold is the server's sd_fold() on every kind of text", "[postgresql]") {
-  auto url = sd::test::pg_test_database();
-  open_store(url);  // the schema, with sd_fold()
+// Texts of every kind for the fold and the words made of it.
+std::vector<std::string> fold_texts() {
   std::vector<std::string> texts = {
       "",
       "   ",
@@ -550,7 +547,26 @@ TEST_CASE("The daemon's full-text fold is the server's sd_fold() on every kind o
   for (int i = 0; i < 12000; ++i) long_text += "Ärende ";
   texts.push_back(long_text);
   for (auto& t : random_texts(2000)) texts.push_back(std::move(t));
+  return texts;
+}
 
+// psql's output lines.
+std::vector<std::string> output_lines(std::string_view rest) {
+  std::vector<std::string> out;
+  while (!rest.empty()) {
+    auto nl = rest.find('\n');
+    out.emplace_back(rest.substr(0, nl));
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("The daemon's full-text fold is the server's sd_fold() on every kind of text", "[postgresql]") {
+  auto url = sd::test::pg_test_database();
+  open_store(url);  // the schema, with sd_fold()
+  auto texts = fold_texts();
   sd::test::TempDir dir;
   {
     std::ofstream in(dir.file("texts"));
@@ -565,19 +581,75 @@ TEST_CASE("The daemon's full-text fold is the server's sd_fold() on every kind o
   }
   auto out = sd::test::command_output("/usr/lib/postgresql/15/bin/psql -X -q -At -v ON_ERROR_STOP=1 -d " +
                                       sd::test::shell_quoted(url) + " -f " + sd::test::shell_quoted(dir.file("fold.sql")));
-  std::vector<std::string> server;
-  std::string_view rest = out;
-  while (!rest.empty()) {
-    auto nl = rest.find('\n');
-    server.emplace_back(rest.substr(0, nl));
-    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-  }
+  auto server = output_lines(out);
   REQUIRE(server.size() == texts.size());
   int differ = 0;
   for (std::size_t i = 0; i < texts.size(); ++i) {
     if (hex(search_fold(texts[i])) == server[i]) continue;
     ++differ;
     UNSCOPED_INFO("text " << i << " (" << hex(texts[i]) << "): daemon " << hex(search_fold(texts[i])) << ", server " << server[i]);
+  }
+  CHECK(differ == 0);
+}
+
+TEST_CASE("The daemon's words of a folded text are the server's to_tsvector() and phraseto_tsquery() of it", "[postgresql]") {
+  auto url = sd::test::pg_test_database();
+  open_store(url);
+  std::vector<std::string> folded;
+  for (const auto& t : fold_texts()) folded.push_back(search_fold(t));
+  // Where the parser reads an alphanumeric run as more than one word: a number in scientific
+  // notation first (the hex of a hash, 71e6e494, is two words to it).
+  folded.push_back("71e6e494 0e2ee4e 12e3abc 1e5 abc1e5 1e 1ee5 e5 007 0x1f 2e10e 9e9e9e9 1e2345678");
+  std::mt19937 rnd(7);
+  for (int i = 0; i < 3000; ++i) {
+    static const char* kPieces[] = {"0", "1", "e", "9", "x", "a", " ", "\xC3\xBC"};
+    std::string t;
+    for (int k = 1 + static_cast<int>(rnd() % 12); k > 0; --k) t += kPieces[rnd() % std::size(kPieces)];
+    folded.push_back(search_fold(t));
+  }
+  // Limits: a word's 255 positions, position 16383, words of 2047 bytes and more left out.
+  std::string many, longest;
+  for (int i = 0; i < 300; ++i) many += "ja nej ";
+  for (int i = 0; i < 17000; ++i) longest += i % 2 ? "b " : "c ";
+  folded.push_back(many);
+  folded.push_back(longest + "end");
+  folded.push_back("x " + std::string(2047, 'a') + " y " + std::string(2046, 'b') + " z");
+  std::string ae1023, ae1024;
+  for (int i = 0; i < 1023; ++i) ae1023 += "\xC3\xA4";
+  ae1024 = ae1023 + "\xC3\xA4";
+  folded.push_back("x " + ae1023 + " " + ae1024 + " y");
+
+  sd::test::TempDir dir;
+  {
+    std::ofstream in(dir.file("words"));
+    // A query is a user's search word, of at most kMaxPhraseWords words: longer texts are
+    // compared as vectors only.
+    for (const auto& f : folded)
+      in << hex(f) << "\t" << hex(search_vector(f)) << "\t" << hex(search_query(f)) << "\t"
+         << (std::count(f.begin(), f.end(), ' ') < 200 ? 1 : 0) << "\n";
+  }
+  {
+    std::ofstream sql(dir.file("words.sql"));
+    sql << "SET client_min_messages = warning;\n"
+        << "CREATE TEMP TABLE words (id serial, f text, v text, q text, c int);\n"
+        << "\\copy words (f, v, q, c) FROM '" << dir.file("words") << "'\n"
+        << "SELECT id, CAST(v AS tsvector)::text = to_tsvector('simple', f)::text, "
+           "CASE WHEN c = 1 THEN CAST(q AS tsquery)::text = phraseto_tsquery('simple', f)::text ELSE true END FROM "
+           "(SELECT id, c, convert_from(decode(f, 'hex'), 'UTF8') AS f, convert_from(decode(v, 'hex'), 'UTF8') AS v, "
+           "convert_from(decode(q, 'hex'), 'UTF8') AS q FROM words) AS w ORDER BY id;\n";
+  }
+  auto out = sd::test::command_output("/usr/lib/postgresql/15/bin/psql -X -q -At -v ON_ERROR_STOP=1 -d " +
+                                      sd::test::shell_quoted(url) + " -f " + sd::test::shell_quoted(dir.file("words.sql")));
+  auto rows = output_lines(out);
+  REQUIRE(rows.size() == folded.size());
+  int differ = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    bool same_vector = rows[i].find("|t|") != std::string::npos;
+    bool same_query = rows[i].size() > 2 && rows[i].substr(rows[i].size() - 2) == "|t";
+    if (same_vector && same_query) continue;
+    ++differ;
+    UNSCOPED_INFO("folded text " << i << " (" << folded[i].substr(0, 200) << "): " << rows[i] << "; daemon's vector "
+                                 << search_vector(folded[i]).substr(0, 200) << ", query " << search_query(folded[i]).substr(0, 200));
   }
   CHECK(differ == 0);
 }
