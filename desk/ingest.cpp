@@ -29,8 +29,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
+#include <exception>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
+#include <thread>
 
 namespace sd {
 namespace {
@@ -962,14 +967,15 @@ void open_new_ticket(Intake& in, const Party& sender, std::optional<std::int64_t
                    : " of " + nt.organisation + " (recognised by its mail domain)"));
   if (nt.hypercare) event(in, id, "system", "hypercare", nt.organisation);
   // Read once for the steps below: they use what the ticket was created with (its requester,
-  // organisation, alert key), which none of them changes; refresh_sla_due() reads it again,
-  // after the links, for the acknowledgement.
+  // organisation, alert key), which none of them changes. A link to an incident may change the
+  // ticket and its SLA clock: then refresh_sla_due() reads it again for the acknowledgement.
+  // Unlinked, it is as created, with its first due time (first_sla_due): three reads fewer.
   auto created = *in.tx.ticket(id);
   keep_contacts_on_cc(in, created);
-  link_by_alert_key(in.tx, in.desk, created, in.now);  // an open major incident naming its alert key
+  bool linked = link_by_alert_key(in.tx, in.desk, created, in.now);  // an open major incident naming its alert key
   if (auto tagged = ticket_tag_in(c, in.m.subject))  // an answer to a broadcast on the incident's own tag
-    link_answer_to_incident(in.tx, in.desk, created, *tagged, in.now);
-  acknowledge_and_notify(in, *refresh_sla_due(in.tx, in.desk, id, in.now));
+    linked = link_answer_to_incident(in.tx, in.desk, created, *tagged, in.now) || linked;
+  acknowledge_and_notify(in, linked ? *refresh_sla_due(in.tx, in.desk, id, in.now) : created);
 }
 
 // A mail to the plain address (or a plus-address, from someone who is no agent): it joins the
@@ -1002,9 +1008,6 @@ void advance_watermark(store::Transaction& tx, const std::optional<store::MailOr
   tx.set_mailbox(box);
 }
 
-// One mail inside the caller's write transaction. Parsing happens here, under the write lock:
-// at the parser's speed (docs/parser.md, hundreds of MB/s) that is short, and it keeps a batch's
-// memory to one parsed mail at a time.
 // The agent path's facts about a mail to a plus-address, and its verdict (judge_agent_mail).
 struct AgentVerdict {
   AgentPath path = AgentPath::customer;
@@ -1105,11 +1108,88 @@ void route(Intake& in, bool quarantined) {
     in.result.note += (in.result.note.empty() ? "" : "; ") + std::string("parser: ") + join(m.problems, "; ");
 }
 
-IngestResult ingest_in(store::Transaction& tx, const Desk& desk, std::string_view raw,
-                       const std::optional<store::MailOrigin>& origin, store::Time now, std::int64_t too_large_bytes) {
-  auto incoming = parse_incoming(desk.config(), raw, origin, too_large_bytes);
+// What ingest_in() needs of a mail before the store: its parse and its content hash. Pure.
+struct Parsed {
+  Incoming incoming;
+  std::string hash;
+};
+Parsed parse_for_ingest(const Config& c, const IncomingMail& mail) {
+  return {parse_incoming(c, mail.raw, mail.origin, mail.too_large_bytes), content_hash(mail.raw)};
+}
+
+// A batch's mails parsed on a thread of its own, in order, at most kAhead mails ahead of the
+// one being stored: parsing is pure (parser/), so the daemon parses the next mails while the
+// store's server runs this one's statements (PostgreSQL) or the disk writes (SQLite). A
+// batch of one mail (the MTA pipe, a mail taken alone) is parsed when it is taken. A crash in
+// the parser ends the process as before, with the batch recorded in hand (the crash breaker).
+class ParseAhead {
+ public:
+  ParseAhead(const Config& c, const std::vector<IncomingMail>& mails) : c_(c), mails_(mails), parsed_(mails.size()) {
+    if (mails.size() > 1) worker_ = std::thread([this] { run(); });
+  }
+  ~ParseAhead() {
+    {
+      std::lock_guard lock(m_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (worker_.joinable()) worker_.join();
+  }
+  ParseAhead(const ParseAhead&) = delete;
+  ParseAhead& operator=(const ParseAhead&) = delete;
+
+  // Mail i's parse; each i once, in order.
+  Parsed take(std::size_t i) {
+    if (!worker_.joinable()) return parse_for_ingest(c_, mails_[i]);
+    std::unique_lock lock(m_);
+    taken_ = i;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return done_ > i || error_; });
+    if (done_ <= i) std::rethrow_exception(error_);
+    return std::move(*parsed_[i]);
+  }
+
+ private:
+  static constexpr std::size_t kAhead = 8;
+
+  void run() {
+    try {
+      for (std::size_t i = 0; i < mails_.size(); ++i) {
+        {
+          std::unique_lock lock(m_);
+          cv_.wait(lock, [&] { return stop_ || i < taken_ + kAhead; });
+          if (stop_) return;
+        }
+        auto p = parse_for_ingest(c_, mails_[i]);
+        std::lock_guard lock(m_);
+        parsed_[i] = std::move(p);
+        done_ = i + 1;
+        cv_.notify_all();
+      }
+    } catch (...) {  // out of memory: the batch fails as if the store's thread had parsed it
+      std::lock_guard lock(m_);
+      error_ = std::current_exception();
+      cv_.notify_all();
+    }
+  }
+
+  const Config& c_;
+  const std::vector<IncomingMail>& mails_;
+  std::vector<std::optional<Parsed>> parsed_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::size_t taken_ = 0, done_ = 0;
+  bool stop_ = false;
+  std::exception_ptr error_;
+  std::thread worker_;  // last: started once the rest is in place
+};
+
+IngestResult ingest_in(store::Transaction& tx, const Desk& desk, const IncomingMail& mail, Parsed parsed, store::Time now) {
+  std::string_view raw = mail.raw;
+  const auto& origin = mail.origin;
+  auto& incoming = parsed.incoming;
   auto& m = incoming.m;
-  std::string hash = content_hash(raw);
+  const std::string& hash = parsed.hash;
   IngestResult result;
   result.message_id = m.message_id;
 
@@ -1230,8 +1310,9 @@ std::vector<IngestResult> ingest_batch(store::Store& st, const Desk& desk, const
   if (mails.empty()) return out;
   std::string failure;
   try {
+    ParseAhead parsed(desk.config(), mails);
     auto tx = st.begin(store::Store::Mode::write);
-    for (const auto& mail : mails) out.push_back(ingest_in(*tx, desk, mail.raw, mail.origin, now, mail.too_large_bytes));
+    for (std::size_t i = 0; i < mails.size(); ++i) out.push_back(ingest_in(*tx, desk, mails[i], parsed.take(i), now));
     advance_watermarks(*tx, mails);
     tx->commit();
     return out;

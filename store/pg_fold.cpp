@@ -16,8 +16,8 @@
 #include <unicode/utf8.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
 
 namespace sd::store {
@@ -90,29 +90,52 @@ void each_word(std::string_view folded, F&& word) {
 }  // namespace
 
 std::string search_vector(std::string_view folded) {
-  std::vector<std::string_view> order;  // words as first seen
-  std::unordered_map<std::string_view, std::vector<std::uint16_t>> positions;
-  std::uint32_t position = 0;
+  // Each word once (an open-addressing table of the first-seen words), with its positions in
+  // order (a chain through the occurrences).
+  struct Word {
+    std::string_view word;
+    std::uint32_t first, last, count;
+  };
+  std::vector<Word> words;
+  std::vector<std::uint16_t> position_of;
+  std::vector<std::uint32_t> next;
+  std::size_t slots = 64;
+  while (slots < folded.size() / 2) slots *= 2;
+  std::vector<std::uint32_t> table(slots, 0);  // 1 + index into words; 0: empty
+  std::uint16_t position = 0;
   each_word(folded, [&](std::string_view w) {
     if (w.size() >= kMaxWordBytes) return;
     if (position < kMaxPosition) ++position;
-    auto [at, fresh] = positions.try_emplace(w);
-    if (fresh) order.push_back(w);
-    auto& ps = at->second;
-    if (ps.size() < kMaxPositions && (ps.empty() || ps.back() != position)) ps.push_back(static_cast<std::uint16_t>(position));
+    std::uint64_t h = 14695981039346656037ull;
+    for (char c : w) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    std::size_t at = h & (slots - 1);
+    while (table[at] != 0 && words[table[at] - 1].word != w) at = (at + 1) & (slots - 1);
+    auto here = static_cast<std::uint32_t>(position_of.size());
+    position_of.push_back(position);
+    next.push_back(0);
+    if (table[at] == 0) {
+      words.push_back({w, here, here, 1});
+      table[at] = static_cast<std::uint32_t>(words.size());
+      return;
+    }
+    auto& word = words[table[at] - 1];
+    if (word.count == kMaxPositions || position_of[word.last] == position) return;
+    next[word.last] = here;
+    word.last = here;
+    ++word.count;
   });
   std::string out;
-  out.reserve(folded.size() + 4 * order.size());
-  for (auto w : order) {
+  out.reserve(folded.size() + 6 * position_of.size());
+  char digits[8];
+  for (const auto& word : words) {
     if (!out.empty()) out += ' ';
     out += '\'';
-    out += w;
+    out += word.word;
     out += "':";
-    bool first = true;
-    for (auto p : positions[w]) {
-      if (!first) out += ',';
-      first = false;
-      out += std::to_string(p);
+    auto k = word.first;
+    for (std::uint32_t n = 0; n < word.count; ++n, k = next[k]) {
+      if (n > 0) out += ',';
+      out.append(digits, std::to_chars(digits, digits + sizeof digits, position_of[k]).ptr);
     }
   }
   return out;
