@@ -714,7 +714,9 @@ store::NewTicket new_ticket_of(Intake& in, const Config::Rule* rule, const Party
   // organisation's (its language, calendar and SLA), marked unverified; seeing or joining
   // its other tickets stays for contacts (desk/visibility.h).
   if (nt.organisation.empty() && !sender.agent && !in.from.empty())
-    nt.organisation = in.tx.organisation_of_domain(domain_of(in.from)).value_or("");
+    nt.organisation = sender.address == in.from && !sender.address.empty()
+                          ? sender.domain_organisation.value_or("")
+                          : in.tx.organisation_of_domain(domain_of(in.from)).value_or("");
   nt.unverified = !known;
   nt.alert_key = alert_key;
   nt.refers_to = refers_to;
@@ -1193,12 +1195,12 @@ IngestResult ingest_in(store::Transaction& tx, const Desk& desk, const IncomingM
   IngestResult result;
   result.message_id = m.message_id;
 
-  std::optional<store::DuplicateHit> dup;
-  if (origin) dup = tx.raw_at(*origin);
   // A stored mail with the same content has the same Message-ID: when none has it (nearly
-  // every new mail), neither hash can match, and one query answers both (a round trip fewer
-  // on PostgreSQL). The old hash is worth computing only when one has it.
-  if (!dup && tx.has_raw_with_message_id(m.message_id)) {
+  // every new mail), neither hash can match, and the question of the mail's position answers
+  // both (one round trip on PostgreSQL). The old hash is worth computing only when one has it.
+  auto look = tx.look_up_raw(origin, m.message_id);
+  std::optional<store::DuplicateHit> dup = look.at;
+  if (!dup && look.message_id_stored) {
     dup = tx.raw_with(m.message_id, hash);
     if (!dup) dup = tx.raw_with(m.message_id, content_hash_v4(raw));
   }

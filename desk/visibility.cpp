@@ -1,15 +1,20 @@
 // desk/visibility.cpp: see visibility.h.
 #include "desk/visibility.h"
 
+#include "desk/mailer.h"
+
 #include <algorithm>
 
 namespace sd {
 
 Party party_of(store::Transaction& tx, const std::string& address, bool ambiguous) {
-  Party p{address, std::nullopt, std::nullopt};
-  if (ambiguous || address.empty()) return p;
-  p.agent = tx.agent(address);
-  p.contact = tx.contact(address);
+  Party p{address, std::nullopt, std::nullopt, std::nullopt};
+  if (address.empty()) return p;
+  auto found = tx.look_up_sender(address, domain_of(address));
+  p.domain_organisation = std::move(found.domain_organisation);
+  if (ambiguous) return p;  // several From addresses: none of them is trusted as the sender
+  p.agent = std::move(found.agent);
+  p.contact = std::move(found.contact);
   return p;
 }
 

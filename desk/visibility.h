@@ -35,6 +35,7 @@ struct Party {
   std::string address;  // lower case
   std::optional<store::Agent> agent;
   std::optional<store::Contact> contact;
+  std::optional<std::string> domain_organisation;  // the organisation of the address's mail domain
 };
 Party party_of(store::Transaction& tx, const std::string& address, bool ambiguous = false);
 

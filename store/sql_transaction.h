@@ -178,6 +178,22 @@ class SqlTransaction final : public Transaction {
     return s.step();
   }
 
+  RawLookup look_up_raw(const std::optional<MailOrigin>& o, const std::string& message_id) override {
+    Stmt s(c_,
+           "SELECT h.id, h.ticket_id, CASE WHEN EXISTS (SELECT 1 FROM raw_mails WHERE message_id = ?4) THEN 1 ELSE 0 END "
+           "FROM (SELECT 1 AS one) AS x LEFT JOIN (SELECT r.id AS id, (SELECT m.ticket_id FROM messages m WHERE "
+           "m.raw_id = r.id LIMIT 1) AS ticket_id FROM raw_mails r WHERE r.mailbox = ?1 AND r.uidvalidity = ?2 AND "
+           "r.uid = ?3) AS h ON 1 = 1",
+           "look up mail by UID and Message-ID");
+    if (o) s.bind(1, o->mailbox).bind(2, o->uidvalidity).bind(3, o->uid);
+    s.bind(4, message_id);
+    s.step();
+    RawLookup out;
+    if (!s.is_null(0)) out.at = DuplicateHit{s.i64(0), s.opt_i64(1)};
+    out.message_id_stored = s.i64(2) != 0;
+    return out;
+  }
+
   std::int64_t add_raw(const RawMail& r) override {
     Stmt s(c_,
                 "INSERT INTO raw_mails(received_at, mailbox, uidvalidity, uid, message_id, content_hash, bytes, "
@@ -552,6 +568,22 @@ class SqlTransaction final : public Transaction {
     s.bind(1, email);
     if (!s.step()) return std::nullopt;
     return Agent{s.text(0), s.text(1)};
+  }
+
+  SenderLookup look_up_sender(const std::string& email, const std::string& domain) override {
+    Stmt s(c_,
+           "SELECT a.email, a.name, c.email, c.name, o.name, c.visibility, (SELECT od.name FROM org_domains d JOIN "
+           "organisations od ON od.id = d.org_id WHERE d.domain = ?2) FROM (SELECT CAST(?1 AS TEXT) AS address) AS x "
+           "LEFT JOIN agents a ON a.email = x.address LEFT JOIN contacts c ON c.email = x.address "
+           "LEFT JOIN organisations o ON o.id = c.org_id",
+           "look up sender");
+    s.bind(1, email).bind(2, domain);
+    s.step();
+    SenderLookup out;
+    if (!s.is_null(0)) out.agent = Agent{s.text(0), s.text(1)};
+    if (!s.is_null(2) && !s.is_null(4)) out.contact = Contact{s.text(2), s.text(3), s.text(4), s.text(5)};
+    if (!s.is_null(6)) out.domain_organisation = s.text(6);
+    return out;
   }
 
   std::vector<Agent> agents() override {

@@ -100,6 +100,87 @@ TEST_CASE("Raw mails are found again by mailbox position and by Message-ID plus 
   CHECK_FALSE(tx->raw_with("", "h1"));
 }
 
+TEST_CASE("look_up_raw answers what raw_at and has_raw_with_message_id answer, in one question") {
+  sd::test::TempDir dir;
+  auto st = sd::test::open_test_store(dir);
+  MailOrigin o{"INBOX", 7, 42};
+  std::int64_t ticket = 0, raw_id = 0;
+  {
+    auto tx = st->begin(Store::Mode::write);
+    raw_id = tx->add_raw(raw("m1@x", "h1", o));
+    tx->add_raw(raw("m2@x", "h2", MailOrigin{"INBOX", 7, 43}));
+    ticket = tx->create_ticket(sd::test::new_ticket("Printer", "anna@kund.se", "Anna", 100));
+    MessageRecord m;
+    m.ticket_id = ticket;
+    m.raw_id = raw_id;
+    m.direction = "in";
+    m.message_id = "m1@x";
+    tx->add_message(m);
+    tx->commit();
+  }
+  auto tx = st->begin(Store::Mode::read);
+  auto both = tx->look_up_raw(o, "m1@x");
+  REQUIRE(both.at);
+  CHECK(both.at->raw_id == raw_id);
+  CHECK(both.at->ticket_id == ticket);
+  CHECK(both.message_id_stored);
+  auto without_ticket = tx->look_up_raw(MailOrigin{"INBOX", 7, 43}, "other@x");
+  REQUIRE(without_ticket.at);
+  CHECK_FALSE(without_ticket.at->ticket_id);
+  CHECK_FALSE(without_ticket.message_id_stored);
+  auto elsewhere = tx->look_up_raw(MailOrigin{"INBOX", 8, 42}, "m2@x");  // another UIDVALIDITY is another mail
+  CHECK_FALSE(elsewhere.at);
+  CHECK(elsewhere.message_id_stored);
+  auto piped = tx->look_up_raw(std::nullopt, "m1@x");  // the MTA pipe's mail has no position
+  CHECK_FALSE(piped.at);
+  CHECK(piped.message_id_stored);
+  CHECK_FALSE(tx->look_up_raw(std::nullopt, "").message_id_stored);
+}
+
+TEST_CASE("look_up_sender answers what agent, contact and organisation_of_domain answer, in one question") {
+  sd::test::TempDir dir;
+  auto st = sd::test::open_test_store(dir);
+  {
+    auto tx = st->begin(Store::Mode::write);
+    Organisation kund;
+    kund.name = "Kund AB";
+    kund.domains = {"kund.se"};
+    tx->add_organisation(kund);
+    tx->add_contact({"anna@kund.se", "Anna", "Kund AB", "own"});
+    tx->add_agent({"bo@desk.example", "Bo"});
+    tx->add_agent({"both@kund.se", "Both"});
+    tx->add_contact({"both@kund.se", "Both B", "Kund AB"});
+    tx->commit();
+  }
+  auto tx = st->begin(Store::Mode::read);
+  auto anna = tx->look_up_sender("anna@kund.se", "kund.se");
+  CHECK_FALSE(anna.agent);
+  REQUIRE(anna.contact);
+  CHECK(anna.contact->name == "Anna");
+  CHECK(anna.contact->organisation == "Kund AB");
+  CHECK(anna.contact->visibility == "own");
+  CHECK(anna.domain_organisation == std::optional<std::string>("Kund AB"));
+  auto bo = tx->look_up_sender("bo@desk.example", "desk.example");
+  REQUIRE(bo.agent);
+  CHECK(bo.agent->name == "Bo");
+  CHECK_FALSE(bo.contact);
+  CHECK_FALSE(bo.domain_organisation);
+  auto both = tx->look_up_sender("both@kund.se", "kund.se");
+  CHECK((both.agent && both.contact && both.contact->visibility == "inherit"));
+  auto stranger = tx->look_up_sender("eve@kund.se", "kund.se");  // of the domain, no contact
+  CHECK_FALSE(stranger.agent);
+  CHECK_FALSE(stranger.contact);
+  CHECK(stranger.domain_organisation == std::optional<std::string>("Kund AB"));
+  for (const auto& [email, domain] : {std::pair<std::string, std::string>{"anna@kund.se", "kund.se"},
+                                      {"bo@desk.example", "desk.example"}, {"eve@kund.se", "kund.se"},
+                                      {"nobody@else.example", "else.example"}}) {
+    auto one = tx->look_up_sender(email, domain);
+    CHECK(one.agent.has_value() == tx->agent(email).has_value());
+    CHECK(one.contact.has_value() == tx->contact(email).has_value());
+    CHECK(one.domain_organisation == tx->organisation_of_domain(domain));
+  }
+}
+
 TEST_CASE("Storing the same mailbox position twice is refused by the store itself") {
   sd::test::TempDir dir;
   auto st = sd::test::open_test_store(dir);
