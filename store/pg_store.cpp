@@ -729,10 +729,12 @@ class PgConnection {
     check(r, what);
   }
 
-  // Writes whose results nobody reads (Statement::run_later) go out at once in libpq's
-  // pipeline mode and are not waited for: the server executes them while this process goes
-  // on, and their results are read, in order, before anything else runs on the connection
-  // (drain()). A failure among them is thrown there, by the next statement, commit or
+  // Writes whose results nobody reads (Statement::run_later) are queued in libpq's pipeline
+  // mode and not waited for: they go out together with the next statement that is waited for
+  // (or once libpq's buffer holds 64 kB), so the server wakes once for all of them, and their
+  // results are read, in order, before anything else runs on the connection (drain()). Sent
+  // one by one, each write was a system call here and a wake-up there: on this 2-core VM the
+  // kernel was 40% of both processes' time (docs/PERFORMANCE.md). A failure among them is thrown there, by the next statement, commit or
   // rollback, naming the write that failed; the server has aborted the transaction by then,
   // so nothing after it took effect either. At most kMaxPending are in flight: their results
   // wait in the server's socket buffer, far from filling it, so neither side blocks on a full
@@ -747,9 +749,7 @@ class PgConnection {
       prepared(sql, what);
       if (!PQenterPipelineMode(conn_)) lost(what);
     }
-    if (!PQsendQueryPrepared(conn_, prepared_.find(sql)->second.c_str(), n, values, lengths, formats, 0) ||
-        PQflush(conn_) != 0)
-      lost(what);
+    if (!PQsendQueryPrepared(conn_, prepared_.find(sql)->second.c_str(), n, values, lengths, formats, 0)) lost(what);
     pending_.push_back(what);
   }
   bool pending() const { return !pending_.empty(); }

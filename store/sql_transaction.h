@@ -106,6 +106,7 @@ class SqlTransaction final : public Transaction {
 
   // The wake-up goes after COMMIT returned: the listener must find the mail when it looks.
   void commit() override {
+    write_events();
     c_.commit(queued_mail_);
     done_ = true;
   }
@@ -685,16 +686,19 @@ class SqlTransaction final : public Transaction {
     return out;
   }
 
+  // Events are written a few at a time, in order, as one INSERT of several rows: a mail
+  // records three or so, and each statement costs PostgreSQL's server more than its row. They
+  // are written before anything reads the events table (events(), count_events()) and at
+  // COMMIT, so nothing sees the difference; a write that fails is thrown there.
   void add_event(const Event& e) override {
-    Stmt s(c_, "INSERT INTO events(ticket_id, at, actor, kind, detail, internal) VALUES (?,?,?,?,?,?)",
-                "record event");
-    s.bind(1, e.ticket_id).bind(2, e.at).bind(3, e.actor).bind(4, e.kind).bind(5, e.detail);
-    s.bind(6, static_cast<std::int64_t>(e.internal)).run_later();
+    events_.push_back(e);
+    if (events_.size() == kEventsAtOnce) write_events();
   }
 
   std::vector<Event> events(std::int64_t ticket_id) override { return events(ticket_id, true); }
 
   std::vector<Event> events(std::int64_t ticket_id, bool include_internal) override {
+    write_events();
     Stmt s(c_,
                 "SELECT at, actor, kind, detail, internal FROM events WHERE ticket_id = ? AND (? != 0 OR internal = 0) "
                 "ORDER BY id",
@@ -778,6 +782,7 @@ class SqlTransaction final : public Transaction {
   }
 
   std::int64_t count_events(const std::string& kind, const std::string& detail, Time since) override {
+    write_events();
     Stmt s(c_, "SELECT count(*) FROM events WHERE kind = ? AND at >= ? AND (? = '' OR detail = ?)", "count events");
     s.bind(1, kind).bind(2, since).bind(3, detail).bind(4, detail);
     s.step();
@@ -1510,6 +1515,22 @@ class SqlTransaction final : public Transaction {
       "SELECT id, ticket_id, kind, mail_from, recipients, message_id, bytes, status, attempts, next_attempt_at, "
       "last_error, created_at, sent_at FROM outbox";
 
+  static constexpr std::size_t kEventsAtOnce = 8;
+  void write_events() {
+    if (events_.empty()) return;
+    std::string sql = "INSERT INTO events(ticket_id, at, actor, kind, detail, internal) VALUES (?,?,?,?,?,?)";
+    for (std::size_t i = 1; i < events_.size(); ++i) sql += ",(?,?,?,?,?,?)";
+    Stmt s(c_, sql, events_.size() == 1 ? "record event" : "record events");
+    int k = 0;
+    for (const auto& e : events_) {
+      s.bind(k + 1, e.ticket_id).bind(k + 2, e.at).bind(k + 3, e.actor).bind(k + 4, e.kind).bind(k + 5, e.detail);
+      s.bind(k + 6, static_cast<std::int64_t>(e.internal));
+      k += 6;
+    }
+    events_.clear();
+    s.run_later();
+  }
+
   static std::optional<DuplicateHit> hit(Stmt& s) {
     if (!s.step()) return std::nullopt;
     return DuplicateHit{s.i64(0), s.opt_i64(1)};
@@ -1574,6 +1595,7 @@ class SqlTransaction final : public Transaction {
   bool done_ = false;
   bool queued_mail_ = false;  // enqueue or retry_outbox ran: the commit wakes the outbox
   bool fenced_ = false;       // check_fence() found the lease held in this transaction
+  std::vector<Event> events_;  // added, not yet written (write_events)
 
   SqlNotices<Db> notices_{c_};  // maintenance notices (store/sql_notices.h)
 
