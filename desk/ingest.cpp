@@ -1152,7 +1152,7 @@ class ParseAhead {
   }
 
  private:
-  static constexpr std::size_t kAhead = 8;
+  static constexpr std::size_t kAhead = 2;  // enough to keep ahead; each parsed mail held costs memory
 
   void run() {
     try {
