@@ -38,8 +38,8 @@ std::string search_vector(std::string_view folded);
 // Contract: the text form of what phraseto_tsquery('simple', folded) gives (its words as
 // search_vector reads them, each followed by the next: `'a' <-> 'b'`), of its first
 // kMaxPhraseWords words (the server parses a phrase recursively: 17,000 words overflow its
-// stack); empty when folded has no word. The stored vectors and the query are read by the same code, so a search
-// finds the words as they were stored, whatever the database's locale.
+// stack); empty when folded has no word. The stored vectors and the query are read by the
+// same code, so a search finds the words as they were stored, whatever the database's locale.
 std::string search_query(std::string_view folded);
 
 }  // namespace sd::store

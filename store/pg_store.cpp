@@ -734,11 +734,11 @@ class PgConnection {
   // (or once libpq's buffer holds 64 kB), so the server wakes once for all of them, and their
   // results are read, in order, before anything else runs on the connection (drain()). Sent
   // one by one, each write was a system call here and a wake-up there: on this 2-core VM the
-  // kernel was 40% of both processes' time (docs/PERFORMANCE.md). A failure among them is thrown there, by the next statement, commit or
-  // rollback, naming the write that failed; the server has aborted the transaction by then,
-  // so nothing after it took effect either. At most kMaxPending are in flight: their results
-  // wait in the server's socket buffer, far from filling it, so neither side blocks on a full
-  // buffer while the other waits.
+  // kernel was 40% of both processes' time (docs/PERFORMANCE.md). A failure among them is
+  // thrown there, by the next statement, commit or rollback, naming the write that failed; the
+  // server has aborted the transaction by then, so nothing after it took effect either. At
+  // most kMaxPending are in flight: their results wait in the server's socket buffer, far
+  // from filling it, so neither side blocks on a full buffer while the other waits.
   void send_later(const std::string& sql, std::string_view what, int n, const char* const* values, const int* lengths,
                   const int* formats) {
     static constexpr std::size_t kMaxPending = 64;

@@ -13,8 +13,8 @@
 // dialects differ the backend says how (Db::kNow, the database's clock in seconds; kOffIndex,
 // a prefix that keeps a planner off an index; kSkipLocked; kEmptyBytes; kDomainList;
 // kSlaEventOrder; kSearchTerm with search_param(); kBodySearchColumn, kSubjectSearchColumn
-// and kSearchValue (kSearchSet in an UPDATE), with search_text() bound when kSearchColumns, for a backend that stores
-// the searched words beside the text). Everything else is one SQL text for
+// and kSearchValue (kSearchSet in an UPDATE), with search_text() bound when kSearchColumns,
+// for a backend that stores the searched words beside the text). Everything else is one SQL text for
 // both: RETURNING ids, CASE instead of two-argument max(), IS DISTINCT FROM, aliased
 // subqueries, integers for flags.
 //
@@ -1341,9 +1341,9 @@ class SqlTransaction final : public Transaction {
 
   // The words of a plain-text search, split at white space; the backend makes each a search
   // string of its own (Db::search_param: SQLite quotes it for FTS5, so FTS5's operators are
-  // mere characters in it; PostgreSQL makes a tsquery of it, store/pg_fold.h). A word without a letter
-  // or digit (word_char) would be an empty search string, which matches nothing: it is left
-  // out, as FTS5 leaves out an empty string beside others.
+  // mere characters in it; PostgreSQL makes a tsquery of it, store/pg_fold.h). A word without
+  // a letter or digit (word_char) would be an empty search string, which matches nothing: it
+  // is left out, as FTS5 leaves out an empty string beside others.
   static std::vector<std::string> search_words(std::string_view text) {
     constexpr std::size_t kMaxWords = 64;  // each is a subquery; SQLite limits a query's depth
     std::vector<std::string> out;
